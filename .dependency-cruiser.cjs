@@ -1,0 +1,85 @@
+/**
+ * The one-way layer rule of STYLE.md, checked in CI:
+ *   errors.ts                      <- everyone (imports nothing of ours)
+ *   crypto, tlog                   leaves: pure, import nothing of ours but errors
+ *   core                           pure domain: may use crypto, tlog
+ *   app                            use cases + ports: core, crypto, tlog
+ *   storage/<adapter>              app ports, core, crypto; never a sibling adapter
+ *   federation                     core, app, crypto
+ *   server                         app, federation, core, crypto
+ *   cli                            composition root: anything
+ *   web                            nothing of ours (it speaks the HTTP contract only)
+ */
+const layer = (name) => `^src/${name}/`;
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "leaves-are-pure",
+      comment: "crypto and tlog are leaves: they import nothing of ours but errors.ts",
+      severity: "error",
+      from: { path: "^src/(crypto|tlog)/" },
+      to: { path: "^src/", pathNot: ["^src/errors\\.ts$", "^src/$1/"] },
+    },
+    {
+      name: "core-is-pure",
+      severity: "error",
+      from: { path: layer("core") },
+      to: { path: "^src/(app|storage|federation|server|cli|web)/" },
+    },
+    {
+      name: "core-no-io",
+      comment: "core does no I/O: no filesystem, network or process access",
+      severity: "error",
+      from: { path: "^src/(core|crypto|tlog)/" },
+      to: { path: "^(node:)?(fs|fs/promises|net|http|https|child_process|dgram|tls)$", dependencyTypes: ["core"] },
+    },
+    {
+      name: "app-uses-ports-not-adapters",
+      severity: "error",
+      from: { path: layer("app") },
+      to: { path: "^src/(storage|federation|server|cli|web)/" },
+    },
+    {
+      name: "storage-adapters-are-siblings",
+      severity: "error",
+      from: { path: "^src/storage/([^/]+)/" },
+      to: { path: "^src/(storage/(?!$1/)|federation|server|cli|web)" },
+    },
+    {
+      name: "no-storage-driver-outside-adapters",
+      severity: "error",
+      from: { pathNot: "^src/(storage|cli)/" },
+      to: { path: "node_modules/(better-sqlite3|pg)/" },
+    },
+    {
+      name: "federation-below-server",
+      severity: "error",
+      from: { path: layer("federation") },
+      to: { path: "^src/(storage|server|cli|web)/" },
+    },
+    {
+      name: "server-below-cli",
+      severity: "error",
+      from: { path: layer("server") },
+      to: { path: "^src/(storage|cli|web)/" },
+    },
+    {
+      name: "web-speaks-http-only",
+      severity: "error",
+      from: { path: layer("web") },
+      to: { path: "^src/(?!web/)" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    exclude: { path: "\\.test\\.ts$" },
+  },
+};
