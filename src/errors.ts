@@ -48,6 +48,8 @@ export const ERROR_STATUS = {
   ERR_STORAGE: 500,
   /** A request the endpoint cannot satisfy as asked (bad parameter, wrong state). */
   ERR_BAD_REQUEST: 400,
+  /** Anything unexpected; details go to the operator's log, never to the caller. */
+  ERR_INTERNAL: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -200,3 +200,22 @@ export interface Random {
   /** A random RFC 4122 v4 UUID. */
   uuid(): string;
 }
+
+/** How this node reaches a partner over the peer protocol (federation's HTTP client implements it). */
+export interface PeerClient {
+  /**
+   * POST a sealed envelope to the partner's inbox; resolves with the partner's signed receipt.
+   * Throws AccordError: ERR_PEER_UNAVAILABLE when the partner cannot be reached or answers 5xx
+   * (retry later); any other code when the partner refused the envelope (do not retry).
+   */
+  deliver(peer: Peer, envelope: string): Promise<{ receipt: string }>;
+  /** GET a node's published descriptor from its base URL (attacker-controlled until verified). */
+  fetchDescriptor(url: string): Promise<unknown>;
+}
+
+/** Structured operational logging (pino's shape). Audit facts go to the ledger, not here. */
+export interface Logger {
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+}

@@ -1,0 +1,662 @@
+/**
+ * The use cases of one Accord node: ingest, share, deliver, receive, and the partner registry.
+ * This is the spine of ARCHITECTURE.md "The path of one share":
+ *
+ *   share:   decide -> drop what the agreement does not permit -> validate -> attach provenance
+ *            -> seal (sign, encrypt to the recipient) -> outbox + ledger in one transaction
+ *   deliver: outbox -> PeerClient -> verify the signed receipt -> mark delivered + ledger
+ *   receive: route -> verify and decrypt -> validate STIX -> decide(accept) per object
+ *            -> store with provenance + inbox + ledger in one transaction -> signed receipt
+ *
+ * Everything outside (stores, clock, randomness, the peer client, the logger) arrives through the
+ * ports; the composition root (cli) builds them. Ledger entries hold metadata and hashes only.
+ */
+import { AccordError, type ErrorDetail } from "../errors.js";
+import type { StixObject } from "../core/stix/object.js";
+import { versionOf } from "../core/stix/object.js";
+import { validateBundle, validateObject } from "../core/stix/validate.js";
+import { parseAgreement, type Agreement } from "../core/agreement/parse.js";
+import { applyObligations, decide, type Decision, type DecisionContext, type Reason } from "../core/policy/decide.js";
+import {
+  PROVENANCE_EXTENSION_DEFINITION,
+  PROVENANCE_EXTENSION_ID,
+  splitProvenance,
+  withProvenance,
+} from "../core/provenance.js";
+import { canonicalize } from "../crypto/jcs.js";
+import { firstBrokenLink, GENESIS_HASH } from "../core/ledger.js";
+import { sha256Hex } from "../crypto/hash.js";
+import { jwkThumbprint, parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
+import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
+import { signReceipt, verifyReceipt, type ReceiptClaims } from "../crypto/receipt.js";
+import { signJson, verifyJson } from "../crypto/sign.js";
+import type { Clock, Logger, Peer, PeerClient, Random, Repos, Store, StoredObject } from "./ports.js";
+
+export const STIX_CONTENT_TYPE = "application/stix+json;version=2.1";
+/** Envelopes older than this are refused; within it, a repeated envelope id gets its first receipt back. */
+export const ENVELOPE_MAX_AGE_SECONDS = 7 * 24 * 3600;
+/** Payload bytes per envelope before a share is split into several envelopes. */
+export const ENVELOPE_TARGET_BYTES = 4 << 20;
+const MAX_BACKOFF_MS = 3_600_000;
+
+export interface NodeDeps {
+  readonly nodeId: string;
+  readonly name: string;
+  /** The base URL partners reach this node at (known once the server listens). */
+  readonly publicUrl: () => string;
+  readonly keys: NodeKeys;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly peerClient: PeerClient;
+  readonly logger: Logger;
+}
+
+export interface IngestResult {
+  readonly bundleId: string;
+  readonly objects: number;
+  readonly stored: number;
+  readonly unchanged: number;
+}
+
+export interface ShareRequest {
+  readonly recipients: readonly string[];
+  readonly purpose: string;
+  readonly agreementId?: string;
+  /** Objects to share by id; all objects this node originated when left out. */
+  readonly objectIds?: readonly string[];
+}
+
+export interface ObjectVerdict {
+  readonly id: string;
+  readonly type: string;
+  readonly effect: "permit" | "deny";
+  /** Properties removed before the object travelled. */
+  readonly dropped: readonly string[];
+  readonly reasons: readonly Reason[];
+}
+
+export interface ShareOutcome {
+  readonly recipient: string;
+  /** One envelope per agreement and size chunk; empty when nothing was permitted. */
+  readonly envelopes: readonly string[];
+  readonly sent: number;
+  readonly refused: number;
+  readonly verdicts: readonly ObjectVerdict[];
+}
+
+export interface DeliveryReport {
+  readonly attempted: number;
+  readonly delivered: number;
+  readonly failed: number;
+}
+
+export interface ReceiveResult {
+  readonly receipt: string;
+  readonly claims: ReceiptClaims;
+  /** True when the envelope had been received before and the first receipt was returned. */
+  readonly duplicate: boolean;
+}
+
+/** The signed, self-describing document a node publishes so partners can learn its keys. */
+export interface NodeDescriptor {
+  readonly accord: "node-descriptor/1";
+  readonly node_id: string;
+  readonly name: string;
+  readonly url: string;
+  readonly keys: { readonly signing: PublicJwk; readonly encryption: PublicJwk };
+  readonly issued_at: string;
+  /** Compact JWS (EdDSA) over the RFC 8785 canonical form of every other member. */
+  readonly signature: string;
+}
+
+class DuplicateDelivery extends Error {}
+
+export class AccordNode {
+  readonly id: string;
+  private agreements: readonly Agreement[] = [];
+  private readonly d: NodeDeps;
+
+  constructor(deps: NodeDeps) {
+    this.d = deps;
+    this.id = deps.nodeId;
+  }
+
+  /** Load the agreements held in the store (call once after construction). */
+  async init(): Promise<void> {
+    const records = await this.d.store.agreements.listLatest();
+    this.agreements = records.map((r) => parseAgreement(r.source, `${r.id} v${r.version}`));
+  }
+
+  listAgreements(): readonly Agreement[] {
+    return this.agreements;
+  }
+
+  /** Add an agreement document (YAML); parsing errors carry file, line and column. */
+  async addAgreement(source: string, file: string): Promise<{ agreement: Agreement; added: boolean }> {
+    const agreement = parseAgreement(source, file);
+    if (!agreement.doc.parties.some((p) => p.node === this.id))
+      throw new AccordError("ERR_AGREEMENT_INVALID", `${file}: this node \`${this.id}\` is not a party to \`${agreement.id}\``);
+    const at = this.nowIso();
+    const result = await this.d.store.transaction(async (tx) => {
+      const put = await tx.agreements.put({ id: agreement.id, version: agreement.version, source, hash: agreement.hash, loadedAt: at });
+      if (put === "inserted")
+        await tx.ledger.append({ kind: "agreement", at, data: { agreement: agreement.id, version: agreement.version, hash: agreement.hash } });
+      return put;
+    });
+    await this.init();
+    return { agreement, added: result === "inserted" };
+  }
+
+  // ---------------------------------------------------------------- ingest
+
+  /** Validate a STIX 2.1 bundle and store every object as originated here. Nothing is stored when any object is invalid. */
+  async ingest(bundle: unknown): Promise<IngestResult> {
+    const verdict = validateBundle(bundle);
+    if (!verdict.valid) throw stixError(verdict.issues, "the bundle is not valid STIX 2.1");
+    const b = bundle as { id: string; objects?: readonly StixObject[] };
+    const objects = b.objects ?? [];
+    const at = this.nowIso();
+    const provenance = {
+      originator: this.id,
+      receivedFrom: null,
+      agreementId: null,
+      agreementVersion: null,
+      purpose: null,
+      retentionUntil: null,
+      envelopeId: null,
+    };
+    return this.d.store.transaction(async (tx) => {
+      let stored = 0;
+      for (const object of objects) {
+        if ((await tx.objects.put({ object, provenance, storedAt: at })) === "inserted") stored++;
+      }
+      await tx.ledger.append({
+        kind: "ingest",
+        at,
+        data: { bundle: b.id, objects: objects.length, stored, digest: sha256Hex(canonicalize(bundle)) },
+      });
+      return { bundleId: b.id, objects: objects.length, stored, unchanged: objects.length - stored };
+    });
+  }
+
+  // ---------------------------------------------------------------- decide (dry run)
+
+  /** What would happen if `object` were shared with `recipient` for `purpose`; writes nothing. */
+  explain(object: StixObject, ctx: Omit<DecisionContext, "self" | "at" | "action"> & { action?: "share" | "accept" }): Decision {
+    return decide(object, { action: ctx.action ?? "share", self: this.id, at: this.d.clock.now(), ...ctx }, this.agreements);
+  }
+
+  // ---------------------------------------------------------------- share
+
+  async share(req: ShareRequest): Promise<ShareOutcome[]> {
+    if (req.recipients.length === 0) throw new AccordError("ERR_BAD_REQUEST", "name at least one recipient");
+    const objects = await this.selectForShare(req.objectIds);
+    const outcomes: ShareOutcome[] = [];
+    for (const recipient of req.recipients) outcomes.push(await this.shareWith(recipient, req, objects));
+    return outcomes;
+  }
+
+  private async selectForShare(ids: readonly string[] | undefined): Promise<StoredObject[]> {
+    if (ids !== undefined) {
+      const found: StoredObject[] = [];
+      const missing: string[] = [];
+      for (const id of ids) {
+        const o = await this.d.store.objects.get(id);
+        if (o === undefined) missing.push(id);
+        else found.push(o);
+      }
+      if (missing.length > 0)
+        throw new AccordError("ERR_NOT_FOUND", `no object \`${missing[0] ?? ""}\` is stored here`, {
+          details: missing.map((id) => ({ objectId: id, message: "not stored here" })),
+        });
+      return found;
+    }
+    const all: StoredObject[] = [];
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await this.d.store.objects.list(afterId === undefined ? { limit: 1000 } : { afterId, limit: 1000 });
+      for (const o of page) if (o.provenance.originator === this.id) all.push(o);
+      const last = page.at(-1);
+      if (page.length < 1000 || last === undefined) return all;
+      afterId = last.object.id;
+    }
+  }
+
+  private async shareWith(recipient: string, req: ShareRequest, objects: readonly StoredObject[]): Promise<ShareOutcome> {
+    const at = this.d.clock.now();
+    const atIso = at.toISOString();
+    const peer = recipient === this.id ? undefined : await this.d.store.peers.get(recipient);
+    const verdicts: ObjectVerdict[] = [];
+    /** Permitted, minimized objects with provenance, grouped by agreement. */
+    const groups = new Map<string, { agreement: { id: string; version: number; hash: string }; objects: StixObject[] }>();
+    const ledger: { kind: string; at: string; data: Record<string, unknown> }[] = [];
+
+    for (const stored of objects) {
+      const o = stored.object;
+      let decision: Decision;
+      if (peer === undefined) {
+        decision = {
+          effect: "deny",
+          reasons: [{ effect: "deny", clause: "default", message: `denied: \`${recipient}\` is not a known partner of \`${this.id}\`` }],
+        };
+      } else {
+        decision = decide(
+          o,
+          {
+            action: "share",
+            self: this.id,
+            partner: recipient,
+            purpose: req.purpose,
+            at,
+            originator: stored.provenance.originator,
+            ...(req.agreementId === undefined ? {} : { agreementId: req.agreementId }),
+          },
+          this.agreements,
+        );
+      }
+      let dropped: readonly string[] = [];
+      let reasons = decision.reasons;
+      if (decision.effect === "permit") {
+        const minimized = applyObligations(o, decision.obligations);
+        const issues = validateObject(minimized);
+        if (issues.length > 0) {
+          reasons = [
+            ...reasons,
+            {
+              effect: "deny",
+              clause: `${decision.agreement.id} v${decision.agreement.version} §data.types.${o.type}.properties`,
+              message: `denied: removing the properties not permitted would leave \`${o.id}\` invalid (${issues[0]?.message ?? "invalid"})`,
+            },
+          ];
+          decision = { effect: "deny", reasons };
+        } else {
+          dropped = decision.obligations.dropProperties;
+          const key = `${decision.agreement.id}@${decision.agreement.version}`;
+          const group = groups.get(key) ?? { agreement: decision.agreement, objects: [] };
+          group.objects.push(
+            withProvenance(minimized, {
+              originator: stored.provenance.originator,
+              agreement: decision.agreement.id,
+              agreement_version: decision.agreement.version,
+              agreement_hash: decision.agreement.hash,
+              purpose: req.purpose,
+              retention_until: decision.obligations.retentionUntil,
+              onward_sharing: decision.obligations.onwardSharing,
+            }),
+          );
+          groups.set(key, group);
+        }
+      }
+      verdicts.push({ id: o.id, type: o.type, effect: decision.effect, dropped, reasons });
+      ledger.push({
+        kind: "decision",
+        at: atIso,
+        data: {
+          action: "share",
+          object: o.id,
+          version: versionOf(o),
+          partner: recipient,
+          purpose: req.purpose,
+          effect: decision.effect,
+          agreement: decision.effect === "permit" ? `${decision.agreement.id} v${decision.agreement.version}` : null,
+          clauses: reasons.map((r) => r.clause),
+          dropped: [...dropped],
+        },
+      });
+    }
+
+    // Seal outside the transaction (CPU work); write outbox and ledger together.
+    const sealed: { id: string; envelope: string; agreement: string; objects: number }[] = [];
+    if (peer !== undefined) {
+      for (const group of groups.values()) {
+        for (const chunk of chunkBySize(group.objects, ENVELOPE_TARGET_BYTES)) {
+          const id = this.d.random.uuid();
+          const bundle = { type: "bundle", id: `bundle--${this.d.random.uuid()}`, objects: [PROVENANCE_EXTENSION_DEFINITION, ...chunk] };
+          const envelope = await sealEnvelope(
+            { id, sender: this.id, recipient, createdAt: atIso, contentType: STIX_CONTENT_TYPE },
+            new TextEncoder().encode(JSON.stringify(bundle)),
+            this.d.keys.signing.privateKey,
+            parsePublicJwk(peer.encryptionKey, "X25519"),
+          );
+          sealed.push({ id, envelope, agreement: `${group.agreement.id} v${group.agreement.version}`, objects: chunk.length });
+        }
+      }
+    }
+    await this.d.store.transaction(async (tx) => {
+      for (const e of ledger) await tx.ledger.append(e);
+      for (const s of sealed) {
+        await tx.outbox.enqueue({ id: s.id, recipient, envelope: s.envelope, createdAt: atIso });
+        await tx.ledger.append({
+          kind: "share",
+          at: atIso,
+          data: { envelope: s.id, recipient, agreement: s.agreement, purpose: req.purpose, objects: s.objects, digest: sha256Hex(s.envelope) },
+        });
+      }
+    });
+    const sent = verdicts.filter((v) => v.effect === "permit").length;
+    return { recipient, envelopes: sealed.map((s) => s.id), sent, refused: verdicts.length - sent, verdicts };
+  }
+
+  // ---------------------------------------------------------------- deliver
+
+  /** Push every due outbox item to its recipient; failures back off exponentially (capped at one hour). */
+  async deliverDue(limit = 50): Promise<DeliveryReport> {
+    const due = await this.d.store.outbox.due(this.nowIso(), limit);
+    let delivered = 0;
+    for (const item of due) {
+      const peer = await this.d.store.peers.get(item.recipient);
+      try {
+        if (peer === undefined) throw new AccordError("ERR_UNKNOWN_PARTNER", `\`${item.recipient}\` is not a known partner`);
+        const { receipt } = await this.d.peerClient.deliver(peer, item.envelope);
+        const claims = await verifyReceipt(receipt, parsePublicJwk(peer.signingKey, "Ed25519"));
+        if (claims.envelopeId !== item.id || claims.envelopeHash !== sha256Hex(item.envelope) || claims.recipient !== peer.nodeId)
+          throw new AccordError("ERR_SIGNATURE_INVALID", "the receipt does not match the envelope delivered");
+        const at = this.nowIso();
+        await this.d.store.transaction(async (tx) => {
+          if (await tx.outbox.markDelivered(item.id, receipt, at))
+            await tx.ledger.append({
+              kind: "receipt",
+              at,
+              data: {
+                envelope: item.id,
+                recipient: peer.nodeId,
+                accepted: claims.accepted,
+                rejected: claims.rejected,
+                receiptDigest: sha256Hex(receipt),
+              },
+            });
+        });
+        delivered++;
+      } catch (e) {
+        const code = e instanceof AccordError ? e.code : "ERR_PEER_UNAVAILABLE";
+        const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(item.attempts, 22));
+        const jitter = Math.floor((this.d.random.bytes(1)[0] ?? 0) / 255 * backoff * 0.2);
+        const next = new Date(this.d.clock.now().getTime() + backoff + jitter).toISOString();
+        await this.d.store.outbox.markFailed(item.id, code, next);
+        this.d.logger.warn({ envelope: item.id, recipient: item.recipient, code, attempts: item.attempts + 1, next }, "delivery failed");
+      }
+    }
+    return { attempted: due.length, delivered, failed: due.length - delivered };
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  /**
+   * Accept a sealed envelope from a partner. The envelope is attacker-controlled until its
+   * signature verifies; nothing is written unless every step succeeds.
+   */
+  async receive(envelope: string): Promise<ReceiveResult> {
+    const header = peekEnvelope(envelope);
+    if (header.recipient !== this.id)
+      throw new AccordError("ERR_ENVELOPE_INVALID", `the envelope is addressed to \`${header.recipient}\`, not to this node`);
+    const peer = await this.d.store.peers.get(header.sender);
+    if (peer === undefined) throw new AccordError("ERR_UNKNOWN_PARTNER", `\`${header.sender}\` is not a known partner of \`${this.id}\``);
+    const envelopeHash = sha256Hex(envelope);
+    const seen = await this.d.store.inbox.get(header.id);
+    if (seen !== undefined) return this.redelivery(seen.envelopeHash, envelopeHash, seen.receipt, peer);
+
+    const now = this.d.clock.now();
+    const opened = await openEnvelope(envelope, {
+      recipientKeys: this.d.keys,
+      expectedRecipient: this.id,
+      senderKey: (sender) => Promise.resolve(sender === peer.nodeId ? (parsePublicJwk(peer.signingKey, "Ed25519")) : undefined),
+      now,
+      maxSkewSeconds: ENVELOPE_MAX_AGE_SECONDS,
+    });
+    if (opened.header.contentType !== STIX_CONTENT_TYPE)
+      throw new AccordError("ERR_UNSUPPORTED_MEDIA_TYPE", `content type \`${opened.header.contentType}\` is not accepted`);
+    let bundle: unknown;
+    try {
+      bundle = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(opened.payload));
+    } catch {
+      throw new AccordError("ERR_MALFORMED_INPUT", "the envelope's content is not JSON");
+    }
+    const verdict = validateBundle(bundle);
+    if (!verdict.valid) throw stixError(verdict.issues, "the envelope's bundle is not valid STIX 2.1");
+    const objects = (bundle as { objects?: readonly StixObject[] }).objects ?? [];
+
+    const atIso = now.toISOString();
+    const outcomes: ReceiptClaims["objects"][number][] = [];
+    const toStore: StoredObject[] = [];
+    const ledger: { kind: string; at: string; data: Record<string, unknown> }[] = [];
+    for (const raw of objects) {
+      if (raw.id === PROVENANCE_EXTENSION_ID) continue;
+      const { outcome, stored, reasons } = this.acceptOne(raw, header.sender, header.id, now);
+      outcomes.push(outcome);
+      if (stored !== undefined) toStore.push(stored);
+      ledger.push({
+        kind: "decision",
+        at: atIso,
+        data: {
+          action: "accept",
+          object: raw.id,
+          version: versionOf(raw),
+          partner: header.sender,
+          effect: stored === undefined ? "deny" : "permit",
+          clauses: reasons.map((r) => r.clause),
+        },
+      });
+    }
+
+    try {
+      return await this.d.store.transaction(async (tx) => {
+        const finalOutcomes = await this.storeAccepted(tx, toStore, outcomes);
+        const accepted = finalOutcomes.filter((o) => o.outcome !== "rejected").length;
+        const claims: ReceiptClaims = {
+          envelopeId: header.id,
+          envelopeHash,
+          recipient: this.id,
+          sender: header.sender,
+          receivedAt: atIso,
+          accepted,
+          rejected: finalOutcomes.length - accepted,
+          objects: finalOutcomes,
+        };
+        const receipt = await signReceipt(claims, this.d.keys.signing.privateKey);
+        if (!(await tx.inbox.record({ envelopeId: header.id, sender: header.sender, envelopeHash, receivedAt: atIso, receipt })))
+          throw new DuplicateDelivery();
+        for (const e of ledger) await tx.ledger.append(e);
+        await tx.ledger.append({
+          kind: "accept",
+          at: atIso,
+          data: { envelope: header.id, sender: header.sender, accepted, rejected: claims.rejected, digest: envelopeHash },
+        });
+        return { receipt, claims, duplicate: false };
+      });
+    } catch (e) {
+      if (!(e instanceof DuplicateDelivery)) throw e;
+      const rec = await this.d.store.inbox.get(header.id);
+      if (rec === undefined) throw e;
+      return this.redelivery(rec.envelopeHash, envelopeHash, rec.receipt, peer);
+    }
+  }
+
+  private async redelivery(firstHash: string, hash: string, receipt: string, peer: Peer): Promise<ReceiveResult> {
+    if (firstHash !== hash) throw new AccordError("ERR_REPLAY", "an envelope with this id was already received with other content");
+    const claims = await verifyReceipt(receipt, this.d.keys.signing.publicJwk);
+    this.d.logger.info({ envelope: claims.envelopeId, sender: peer.nodeId }, "duplicate delivery answered with the first receipt");
+    return { receipt, claims, duplicate: true };
+  }
+
+  private acceptOne(
+    raw: StixObject,
+    sender: string,
+    envelopeId: string,
+    now: Date,
+  ): { outcome: ReceiptClaims["objects"][number]; stored?: StoredObject; reasons: readonly Reason[] } {
+    const version = versionOf(raw);
+    const reject = (reason: string, reasons: readonly Reason[] = []) => ({
+      outcome: { id: raw.id, version, outcome: "rejected" as const, reason },
+      reasons,
+    });
+    const split = splitProvenance(raw);
+    if (typeof split === "string") return reject(split);
+    const { object, provenance } = split;
+    if (provenance.originator !== sender) return reject(`\`${raw.id}\` names originator \`${provenance.originator}\`; onward hops are not accepted`);
+    const held = this.agreements.find((a) => a.id === provenance.agreement);
+    if (held?.version !== provenance.agreement_version || held.hash !== provenance.agreement_hash)
+      return reject(`agreement \`${provenance.agreement}\` v${provenance.agreement_version} is not the version held here`);
+    const decision = decide(
+      object,
+      { action: "accept", self: this.id, partner: sender, purpose: provenance.purpose, at: now, agreementId: provenance.agreement },
+      this.agreements,
+    );
+    if (decision.effect === "deny") return reject(decision.reasons[0]?.message ?? "denied", decision.reasons);
+    const retentionUntil =
+      Date.parse(provenance.retention_until) < Date.parse(decision.obligations.retentionUntil)
+        ? provenance.retention_until
+        : decision.obligations.retentionUntil;
+    return {
+      outcome: { id: raw.id, version, outcome: "stored" },
+      stored: {
+        object,
+        provenance: {
+          originator: provenance.originator,
+          receivedFrom: sender,
+          agreementId: provenance.agreement,
+          agreementVersion: provenance.agreement_version,
+          purpose: provenance.purpose,
+          retentionUntil,
+          envelopeId,
+        },
+        storedAt: now.toISOString(),
+      },
+      reasons: decision.reasons,
+    };
+  }
+
+  private async storeAccepted(
+    tx: Repos,
+    toStore: readonly StoredObject[],
+    outcomes: readonly ReceiptClaims["objects"][number][],
+  ): Promise<ReceiptClaims["objects"][number][]> {
+    const unchanged = new Set<string>();
+    for (const s of toStore) {
+      if ((await tx.objects.put(s)) === "unchanged") unchanged.add(`${s.object.id}\n${versionOf(s.object)}`);
+    }
+    return outcomes.map((o) => (o.outcome === "stored" && unchanged.has(`${o.id}\n${o.version}`) ? { ...o, outcome: "unchanged" as const } : o));
+  }
+
+  // ---------------------------------------------------------------- identity and partners
+
+  async descriptor(): Promise<NodeDescriptor> {
+    const body = {
+      accord: "node-descriptor/1" as const,
+      node_id: this.id,
+      name: this.d.name,
+      url: this.d.publicUrl(),
+      keys: { signing: this.d.keys.signing.publicJwk, encryption: this.d.keys.encryption.publicJwk },
+      issued_at: this.nowIso(),
+    };
+    return { ...body, signature: await signJson(body, this.d.keys.signing.privateKey) };
+  }
+
+  fingerprint(): string {
+    return jwkThumbprint(this.d.keys.signing.publicJwk);
+  }
+
+  /**
+   * Learn a partner from its published descriptor. The descriptor must be signed by the key it
+   * names; when `expectedFingerprint` is given (out of band, as operators should), the signing
+   * key must match it.
+   */
+  async addPeer(url: string, expectedFingerprint?: string): Promise<Peer & { fingerprint: string }> {
+    const raw = await this.d.peerClient.fetchDescriptor(url);
+    const desc = parseDescriptor(raw);
+    const fingerprint = jwkThumbprint(desc.keys.signing);
+    if (expectedFingerprint !== undefined && expectedFingerprint !== fingerprint)
+      throw new AccordError("ERR_SIGNATURE_INVALID", `the node at \`${url}\` presents key fingerprint \`${fingerprint}\`, not the one expected`);
+    if (desc.node_id === this.id) throw new AccordError("ERR_BAD_REQUEST", "a node cannot be its own partner");
+    const { signature, ...body } = desc;
+    if (!(await verifyJson(signature, body, desc.keys.signing)))
+      throw new AccordError("ERR_SIGNATURE_INVALID", `the descriptor of \`${desc.node_id}\` is not signed by its own key`);
+    const peer: Peer = {
+      nodeId: desc.node_id,
+      url: desc.url,
+      signingKey: { ...desc.keys.signing },
+      encryptionKey: { ...desc.keys.encryption },
+      addedAt: this.nowIso(),
+    };
+    await this.d.store.transaction(async (tx) => {
+      await tx.peers.upsert(peer);
+      await tx.ledger.append({
+        kind: "key-event",
+        at: peer.addedAt,
+        data: { event: "peer-added", node: peer.nodeId, signing: fingerprint, encryption: jwkThumbprint(desc.keys.encryption) },
+      });
+    });
+    return { ...peer, fingerprint };
+  }
+
+  private nowIso(): string {
+    return this.d.clock.now().toISOString();
+  }
+}
+
+function stixError(issues: readonly { objectId?: string; path: string; message: string; code: string }[], message: string): AccordError {
+  const details: ErrorDetail[] = issues.slice(0, 100).map((i) => ({
+    path: i.path,
+    message: i.message,
+    code: i.code,
+    ...(i.objectId === undefined ? {} : { objectId: i.objectId }),
+  }));
+  const first = issues[0];
+  const where = first === undefined ? "" : `: ${first.objectId === undefined ? "" : `\`${first.objectId}\` `}${first.path}: ${first.message}`;
+  return new AccordError("ERR_STIX_INVALID", `${message}${where}`, { details });
+}
+
+/** Split objects into groups whose JSON stays under `target` bytes (a lone larger object gets its own group). */
+function chunkBySize(objects: readonly StixObject[], target: number): StixObject[][] {
+  const chunks: StixObject[][] = [];
+  let current: StixObject[] = [];
+  let size = 0;
+  for (const o of objects) {
+    const n = JSON.stringify(o).length;
+    if (current.length > 0 && size + n > target) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(o);
+    size += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Validate a descriptor received from the network (attacker-controlled). */
+function parseDescriptor(raw: unknown): NodeDescriptor {
+  const bad = (what: string) => new AccordError("ERR_BAD_REQUEST", `the node descriptor is invalid: ${what}`);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw bad("not a JSON object");
+  const r = raw as Record<string, unknown>;
+  if (r.accord !== "node-descriptor/1") throw bad("`accord` must be `node-descriptor/1`");
+  for (const f of ["node_id", "name", "url", "issued_at", "signature"] as const)
+    if (typeof r[f] !== "string" || r[f] === "") throw bad(`\`${f}\` must be a non-empty string`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(r.node_id as string)) throw bad("`node_id` has characters a node id cannot have");
+  const keys = r.keys as Record<string, unknown> | undefined;
+  if (keys === undefined || typeof keys !== "object") throw bad("`keys` is missing");
+  return {
+    accord: "node-descriptor/1",
+    node_id: r.node_id as string,
+    name: r.name as string,
+    url: r.url as string,
+    issued_at: r.issued_at as string,
+    signature: r.signature as string,
+    keys: { signing: parsePublicJwk(keys.signing, "Ed25519"), encryption: parsePublicJwk(keys.encryption, "X25519") },
+  };
+}
+
+/** Recompute the ledger's hash chain from the first entry; `firstBroken` is -1 when intact. */
+export async function verifyLedger(store: Pick<Store, "ledger">): Promise<{ size: number; firstBroken: number }> {
+  const size = await store.ledger.size();
+  let prev = GENESIS_HASH;
+  for (let from = 0; from < size; from += 1000) {
+    const page = await store.ledger.list(from, 1000);
+    const broken = firstBrokenLink(page, prev);
+    if (broken !== -1) return { size, firstBroken: broken };
+    if (page.length === 0 || page[0]?.seq !== from) return { size, firstBroken: from };
+    prev = page.at(-1)?.hash ?? prev;
+  }
+  return { size, firstBroken: -1 };
+}

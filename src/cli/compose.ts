@@ -1,0 +1,148 @@
+/**
+ * The composition root: config -> adapters -> app -> server. The only place adapters are built.
+ */
+import { readdirSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes, randomUUID } from "node:crypto";
+import pino from "pino";
+import type { FastifyInstance } from "fastify";
+import { AccordNode } from "../app/node.js";
+import type { Clock, Logger, Random, Store } from "../app/ports.js";
+import { HttpPeerClient } from "../federation/http-peer-client.js";
+import { buildServer } from "../server/http.js";
+import { openSqliteStore } from "../storage/sqlite/index.js";
+import { openPostgresStore } from "../storage/postgres/index.js";
+import type { NodeConfig } from "./config.js";
+import { loadApiToken, loadNodeKeys } from "./secrets.js";
+
+export const systemClock: Clock = { now: () => new Date() };
+export const systemRandom: Random = { bytes: (n) => new Uint8Array(randomBytes(n)), uuid: () => randomUUID() };
+
+export interface RunningNode {
+  readonly config: NodeConfig;
+  readonly node: AccordNode;
+  readonly store: Store;
+  readonly server: FastifyInstance;
+  readonly url: string;
+  readonly apiToken: string;
+  /** Run a delivery pass now (and again whenever one is already running). */
+  deliverNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function openStore(config: NodeConfig): Promise<Store> {
+  return config.storage.driver === "sqlite"
+    ? openSqliteStore({ path: config.storage.path })
+    : openPostgresStore({ connectionString: config.storage.url, schema: config.storage.schema });
+}
+
+export function makeLogger(config: NodeConfig): pino.Logger {
+  const options: pino.LoggerOptions = {
+    level: config.logLevel,
+    base: { node: config.nodeId },
+    redact: { paths: ["req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
+  };
+  return config.logFile === undefined ? pino(options) : pino(options, pino.destination({ dest: config.logFile, mkdir: true, sync: false }));
+}
+
+export interface StartOptions {
+  readonly clock?: Clock;
+  readonly logger?: pino.Logger;
+  /** Run the background delivery loop (default true). */
+  readonly deliveryLoop?: boolean;
+}
+
+export async function startNode(config: NodeConfig, opts: StartOptions = {}): Promise<RunningNode> {
+  const logger = opts.logger ?? makeLogger(config);
+  const keys = loadNodeKeys(config.keysFile);
+  const apiToken = loadApiToken(config.apiTokenFile);
+  const store = await openStore(config);
+  let url = config.publicUrl;
+  const node = new AccordNode({
+    nodeId: config.nodeId,
+    name: config.name,
+    publicUrl: () => url,
+    keys,
+    store,
+    clock: opts.clock ?? systemClock,
+    random: systemRandom,
+    peerClient: new HttpPeerClient(),
+    logger: logger as unknown as Logger,
+  });
+  try {
+    await node.init();
+    for (const file of agreementFiles(config.agreementsDir)) await node.addAgreement(readFileSync(file, "utf8"), file);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+
+  // Delivery: a background pass every interval, and at once after each share.
+  let running: Promise<void> | undefined;
+  let again = false;
+  const deliverNow = (): Promise<void> => {
+    if (running !== undefined) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          const r = await node.deliverDue();
+          if (r.attempted === 50) again = true;
+        } catch (e) {
+          logger.error({ err: e }, "delivery pass failed");
+        }
+      } while (again);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const server = buildServer({
+    node,
+    store,
+    apiToken,
+    bodyLimit: config.bodyLimit,
+    logger,
+    onShared: () => void deliverNow(),
+  });
+  try {
+    await server.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const address = server.server.address();
+  if (config.port === 0 && address !== null && typeof address === "object") url = `http://${config.host}:${address.port}`;
+  const timer = opts.deliveryLoop === false ? undefined : setInterval(() => void deliverNow(), config.deliveryIntervalMs);
+  timer?.unref();
+
+  return {
+    config,
+    node,
+    store,
+    server,
+    get url() {
+      return url;
+    },
+    apiToken,
+    deliverNow,
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      await server.close();
+      if (running !== undefined) await running;
+      await store.close();
+    },
+  };
+}
+
+function agreementFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}

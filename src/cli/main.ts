@@ -1,0 +1,402 @@
+#!/usr/bin/env node
+/**
+ * `accord` — the command line. Every command prints for people by default and one JSON document
+ * with `--json`. Exit codes (spec/cli.md): 0 done, 1 internal failure, 2 usage, 3 invalid input,
+ * 4 refused (policy, authentication, unknown partner, bad signature), 5 a node or partner is
+ * unreachable.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { AccordError, isAccordError, type ErrorCode } from "../errors.js";
+import { parseStix } from "../core/stix/validate.js";
+import { parseAgreement } from "../core/agreement/parse.js";
+import { jwkThumbprint } from "../crypto/keys.js";
+import { verifyLedger, type IngestResult, type ShareOutcome, type DeliveryReport } from "../app/node.js";
+import type { LedgerEntry, Peer } from "../app/ports.js";
+import { CONFIG_FILE, loadConfig, type ConfigFile } from "./config.js";
+import { createNodeSecrets } from "./secrets.js";
+import { openStore, startNode } from "./compose.js";
+import { ApiClient } from "./api-client.js";
+import { runDemo } from "./demo.js";
+
+const VERSION = "0.1.0";
+
+export const EXIT = { ok: 0, internal: 1, usage: 2, invalid: 3, refused: 4, unavailable: 5 } as const;
+
+const HELP = `accord ${VERSION} — sovereign, privacy-preserving intelligence sharing
+
+Usage: accord <command> [options]
+
+Commands:
+  demo [--once] [--data-dir DIR] [--base-port N]
+                         run the demo federation (XA, XB, XC) and play scenario steps 1-2
+  init --node-id ID [--name NAME] [--port N] [--database-url URL] [--dir DIR]
+                         create a node: config, Ed25519 + X25519 keys, API token (0600)
+  node start [--dir DIR] [--port N]
+                         run a node until Ctrl-C
+  status [--dir DIR]     what the running node holds
+  ingest FILE [--dir DIR]
+                         validate a STIX 2.1 bundle and store it on the running node
+  share --to ID[,ID] --purpose P [--agreement A] [--object ID]... [--dir DIR]
+                         decide, minimize, seal and deliver objects to partners
+  peer add URL [--fingerprint F] [--dir DIR]
+                         learn a partner's keys from its signed descriptor
+  peer list [--dir DIR]
+  agreement add FILE [--dir DIR] | agreement list [--dir DIR] | agreement lint FILE
+  ledger [--from N] [--limit N] [--verify] [--dir DIR]
+                         read (or verify the hash chain of) the node's ledger
+  validate FILE          check a STIX 2.1 bundle offline
+
+Global options:
+  --json                 print one JSON document instead of text
+  --help, -h             this help
+  --version              the version
+
+The node directory (--dir) defaults to $ACCORD_DIR or the current directory.
+Exit codes: 0 done, 1 internal, 2 usage, 3 invalid input, 4 refused, 5 unreachable.
+`;
+
+class UsageError extends Error {}
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const options = {
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+  dir: { type: "string" },
+  "node-id": { type: "string" },
+  name: { type: "string" },
+  port: { type: "string" },
+  "database-url": { type: "string" },
+  to: { type: "string" },
+  purpose: { type: "string" },
+  agreement: { type: "string" },
+  object: { type: "string", multiple: true },
+  fingerprint: { type: "string" },
+  from: { type: "string" },
+  limit: { type: "string" },
+  verify: { type: "boolean" },
+  once: { type: "boolean" },
+  "data-dir": { type: "string" },
+  "base-port": { type: "string" },
+  force: { type: "boolean" },
+} satisfies ParseArgsConfig["options"];
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
+
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }));
+  } catch (e) {
+    io.err(`accord: ${(e as Error).message}\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  const json = values.json === true;
+  if (values.version === true) {
+    io.out(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help === true || command === undefined || command === "help") {
+    io.out(HELP);
+    return EXIT.ok;
+  }
+  const dir = values.dir ?? env.ACCORD_DIR ?? ".";
+  const print = (human: string, doc: unknown) => {
+    io.out(json ? `${JSON.stringify(doc, null, 2)}\n` : human.endsWith("\n") ? human : `${human}\n`);
+  };
+
+  try {
+    switch (command) {
+      case "demo":
+        return await runDemo(
+          {
+            once: values.once === true,
+            dataDir: resolve(values["data-dir"] ?? join(".accord", "demo")),
+            basePort: intFlag(values["base-port"], "base-port", 7401),
+            json,
+          },
+          io,
+        );
+      case "init":
+        return init(dir, values, print);
+      case "node":
+        if (rest[0] !== "start") throw new UsageError("expected `accord node start`");
+        return await nodeStart(dir, env, values, io);
+      case "status": {
+        const api = ApiClient.forConfig(loadConfig(dir, env));
+        const s = await api.call<{ id: string; fingerprint: string; store: string; objects: number; ledger: number; peers: string[]; agreements: { id: string; version: number }[] }>("GET", "/node");
+        print(
+          `${s.id} (key ${s.fingerprint}) on ${s.store}: ${s.objects} object versions, ${s.ledger} ledger entries\npartners: ${s.peers.join(", ") || "none"}\nagreements: ${s.agreements.map((a) => `${a.id} v${a.version}`).join(", ") || "none"}`,
+          s,
+        );
+        return EXIT.ok;
+      }
+      case "ingest": {
+        const file = need(rest[0], "ingest FILE");
+        const bundle = readJsonFile(file);
+        const api = ApiClient.forConfig(loadConfig(dir, env));
+        const r = await api.call<IngestResult>("POST", "/bundles", { json: bundle });
+        print(`ingested ${r.objects} objects from ${r.bundleId}: ${r.stored} stored, ${r.unchanged} already held`, r);
+        return EXIT.ok;
+      }
+      case "share":
+        return await share(dir, env, values, print);
+      case "peer": {
+        const api = ApiClient.forConfig(loadConfig(dir, env));
+        if (rest[0] === "add") {
+          const url = need(rest[1], "peer add URL");
+          const p = await api.call<Peer & { fingerprint: string }>("POST", "/peers", {
+            json: { url, ...(values.fingerprint === undefined ? {} : { fingerprint: values.fingerprint }) },
+          });
+          const warn = values.fingerprint === undefined ? "\nwarning: no --fingerprint given; compare the fingerprint above with the partner out of band" : "";
+          print(`added partner ${p.nodeId} at ${p.url}, key fingerprint ${p.fingerprint}${warn}`, p);
+          return EXIT.ok;
+        }
+        if (rest[0] === "list") {
+          const { peers } = await api.call<{ peers: Peer[] }>("GET", "/peers");
+          print(peers.map((p) => `${p.nodeId}\t${p.url}\t${jwkThumbprint(p.signingKey as never)}`).join("\n") || "no partners", peers);
+          return EXIT.ok;
+        }
+        throw new UsageError("expected `accord peer add URL` or `accord peer list`");
+      }
+      case "agreement": {
+        if (rest[0] === "lint") {
+          const file = need(rest[1], "agreement lint FILE");
+          const a = parseAgreement(readText(file), file);
+          print(`${file}: ${a.id} v${a.version} is well formed (hash ${a.hash})`, { id: a.id, version: a.version, hash: a.hash });
+          return EXIT.ok;
+        }
+        const api = ApiClient.forConfig(loadConfig(dir, env));
+        if (rest[0] === "add") {
+          const file = need(rest[1], "agreement add FILE");
+          const source = readText(file);
+          parseAgreement(source, file); // local errors carry the real file name
+          const r = await api.call<{ id: string; version: number; hash: string; added: boolean }>("POST", "/agreements", { text: source, type: "application/yaml" });
+          print(`${r.added ? "added" : "already held"}: ${r.id} v${r.version} (hash ${r.hash})`, r);
+          return EXIT.ok;
+        }
+        if (rest[0] === "list") {
+          const r = await api.call<{ agreements: { id: string; version: number; title: string; sunset: string }[] }>("GET", "/agreements");
+          print(r.agreements.map((a) => `${a.id} v${a.version}\t${a.title}\tsunset ${a.sunset}`).join("\n") || "no agreements", r);
+          return EXIT.ok;
+        }
+        throw new UsageError("expected `accord agreement add|list|lint`");
+      }
+      case "ledger":
+        return await ledger(dir, env, values, print);
+      case "validate": {
+        const file = need(rest[0], "validate FILE");
+        const bundle = parseStix(readText(file));
+        const n = bundle.type === "bundle" ? bundle.objects.length : 1;
+        print(`${file}: valid STIX 2.1 (${n} objects)`, { valid: true, objects: n });
+        return EXIT.ok;
+      }
+      default:
+        throw new UsageError(`unknown command \`${command}\``);
+    }
+  } catch (e) {
+    return report(e, json, io);
+  }
+}
+
+function report(e: unknown, json: boolean, io: Io): number {
+  if (e instanceof UsageError) {
+    io.err(`accord: ${e.message}\nRun \`accord --help\` for usage.\n`);
+    return EXIT.usage;
+  }
+  if (isAccordError(e)) {
+    if (json) io.out(`${JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } }, null, 2)}\n`);
+    else {
+      const lines = e.details.slice(0, 20).map((d) => `  - ${d.objectId === undefined ? "" : `${d.objectId} `}${d.path ?? ""}${d.path === undefined ? "" : ": "}${d.message}`);
+      io.err(`accord: ${e.message} [${e.code}]\n${lines.join("\n")}${lines.length > 0 ? "\n" : ""}`);
+    }
+    return exitCodeFor(e.code);
+  }
+  io.err(`accord: internal error: ${(e as Error).message}\n`);
+  return EXIT.internal;
+}
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case "ERR_MALFORMED_INPUT":
+    case "ERR_STIX_INVALID":
+    case "ERR_AGREEMENT_INVALID":
+    case "ERR_CONFIG_INVALID":
+    case "ERR_BAD_REQUEST":
+    case "ERR_BODY_TOO_LARGE":
+    case "ERR_UNSUPPORTED_MEDIA_TYPE":
+    case "ERR_NOT_FOUND":
+      return EXIT.invalid;
+    case "ERR_POLICY_DENIED":
+    case "ERR_AGREEMENT_NOT_IN_FORCE":
+    case "ERR_UNKNOWN_PARTNER":
+    case "ERR_SIGNATURE_INVALID":
+    case "ERR_UNAUTHENTICATED":
+    case "ERR_REPLAY":
+    case "ERR_DECRYPTION_FAILED":
+    case "ERR_ENVELOPE_INVALID":
+      return EXIT.refused;
+    case "ERR_PEER_UNAVAILABLE":
+      return EXIT.unavailable;
+    case "ERR_KEYS_INVALID":
+    case "ERR_STORAGE":
+    case "ERR_INTERNAL":
+      return EXIT.internal;
+  }
+}
+
+function need(v: string | undefined, usage: string): string {
+  if (v === undefined || v === "") throw new UsageError(`expected \`accord ${usage}\``);
+  return v;
+}
+
+function intFlag(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be an integer from 0 to 65535`);
+  return n;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    throw new AccordError("ERR_NOT_FOUND", `cannot read \`${file}\``);
+  }
+}
+
+function readJsonFile(file: string): unknown {
+  const text = readText(file);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new AccordError("ERR_MALFORMED_INPUT", `\`${file}\` is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function init(dir: string, values: Values, print: (h: string, d: unknown) => void): number {
+  const nodeId = values["node-id"];
+  if (nodeId === undefined) throw new UsageError("`accord init` needs --node-id ID");
+  const root = resolve(dir);
+  const configPath = join(root, CONFIG_FILE);
+  if (existsSync(configPath) && values.force !== true)
+    throw new AccordError("ERR_BAD_REQUEST", `\`${configPath}\` already exists; a node's keys are never overwritten (use another --dir)`);
+  const dbUrl = values["database-url"];
+  const config: ConfigFile = {
+    node: { id: nodeId, name: values.name ?? nodeId },
+    server: { host: "127.0.0.1", port: intFlag(values.port, "port", 7400) },
+    storage: dbUrl === undefined ? { driver: "sqlite", path: "data/accord.db" } : { driver: "postgres", url: dbUrl },
+    keys: { file: "keys/node-keys.json", api_token_file: "keys/api-token" },
+    agreements: { dir: "agreements" },
+  };
+  mkdirSync(join(root, "agreements"), { recursive: true });
+  const keysFile = join(root, "keys", "node-keys.json");
+  const { keys } = createNodeSecrets(keysFile, join(root, "keys", "api-token"));
+  writeFileSync(configPath, `# Accord node configuration (spec/config.md)\n${stringify(config)}`, { mode: 0o644 });
+  const cfg = loadConfig(root, {}); // validates what was written
+  const fingerprint = jwkThumbprint(keys.signing.publicJwk);
+  print(
+    `created node ${cfg.nodeId} in ${root}\n  config      ${configPath}\n  keys        ${keysFile} (0600)\n  fingerprint ${fingerprint}\nNext: put agreement files in ${cfg.agreementsDir} and run \`accord node start --dir ${dir}\``,
+    { nodeId: cfg.nodeId, dir: root, fingerprint, encryptionFingerprint: jwkThumbprint(keys.encryption.publicJwk) },
+  );
+  return EXIT.ok;
+}
+
+async function nodeStart(dir: string, env: Readonly<Record<string, string | undefined>>, values: Values, io: Io): Promise<number> {
+  const port = values.port === undefined ? undefined : intFlag(values.port, "port", 0);
+  const config = loadConfig(dir, env, port === undefined ? {} : { port });
+  const running = await startNode(config);
+  io.err(`accord: node ${config.nodeId} listening on ${running.url} (key ${running.node.fingerprint()}); Ctrl-C to stop\n`);
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      resolveStop();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await running.stop();
+  return EXIT.ok;
+}
+
+async function share(dir: string, env: Readonly<Record<string, string | undefined>>, values: Values, print: (h: string, d: unknown) => void): Promise<number> {
+  const to = values.to;
+  const purpose = values.purpose;
+  if (to === undefined || purpose === undefined) throw new UsageError("`accord share` needs --to ID[,ID] and --purpose P");
+  const api = ApiClient.forConfig(loadConfig(dir, env));
+  const { outcomes } = await api.call<{ outcomes: ShareOutcome[] }>("POST", "/shares", {
+    json: {
+      recipients: to.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+      purpose,
+      ...(values.agreement === undefined ? {} : { agreement: values.agreement }),
+      ...(values.object === undefined ? {} : { objects: values.object }),
+    },
+  });
+  const delivery = await api.call<DeliveryReport>("POST", "/deliveries");
+  const lines: string[] = [];
+  for (const o of outcomes) {
+    lines.push(`${o.recipient}: ${o.sent} sent in ${o.envelopes.length} envelope(s), ${o.refused} refused`);
+    for (const v of o.verdicts) {
+      if (v.effect === "deny") lines.push(`  refused ${v.id}: ${v.reasons.map((r) => r.message).join("; ")}`);
+      else if (v.dropped.length > 0) lines.push(`  sent ${v.id} without ${v.dropped.map((p) => `\`${p}\``).join(", ")}`);
+    }
+  }
+  lines.push(`delivery: ${delivery.delivered} of ${delivery.attempted} envelopes delivered now${delivery.failed > 0 ? "; the rest will be retried" : ""}`);
+  print(lines.join("\n"), { outcomes, delivery });
+  return outcomes.every((o) => o.sent === 0) ? EXIT.refused : EXIT.ok;
+}
+
+async function ledger(dir: string, env: Readonly<Record<string, string | undefined>>, values: Values, print: (h: string, d: unknown) => void): Promise<number> {
+  const config = loadConfig(dir, env);
+  if (values.verify === true) {
+    // Verification reads the store directly, so it works on a stopped node too.
+    const store = await openStore(config);
+    try {
+      const r = await verifyLedger(store);
+      print(r.firstBroken === -1 ? `ledger intact: ${r.size} entries` : `ledger BROKEN at entry ${r.firstBroken} of ${r.size}`, r);
+      return r.firstBroken === -1 ? EXIT.ok : EXIT.refused;
+    } finally {
+      await store.close();
+    }
+  }
+  const api = ApiClient.forConfig(config);
+  const from = values.from === undefined ? 0 : Number(values.from);
+  const limit = values.limit === undefined ? 100 : Number(values.limit);
+  const r = await api.call<{ entries: LedgerEntry[]; size: number }>("GET", `/ledger?from=${from}&limit=${limit}`);
+  print(r.entries.map((e) => `${e.seq}\t${e.at}\t${e.kind}\t${JSON.stringify(e.data)}`).join("\n") || "the ledger is empty", r);
+  return EXIT.ok;
+}
+
+// Run when executed as the `accord` binary (not when imported by tests).
+function invokedDirectly(): boolean {
+  const arg = process.argv[1];
+  if (arg === undefined) return false;
+  try {
+    return realpathSync(arg) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
+  main(process.argv.slice(2), process.env, {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`accord: internal error: ${(e as Error).message}\n`);
+      process.exitCode = EXIT.internal;
+    },
+  );
+}

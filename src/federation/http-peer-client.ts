@@ -1,0 +1,81 @@
+/**
+ * The peer protocol's client side over HTTP (spec/federation.md): delivers sealed envelopes to a
+ * partner's `/federation/v1/inbox` and fetches node descriptors. Everything the partner answers is
+ * attacker-controlled: bodies are size-bounded and shape-checked before use.
+ */
+import { AccordError, ERROR_STATUS, type ErrorCode } from "../errors.js";
+import type { Peer, PeerClient } from "../app/ports.js";
+
+export const ENVELOPE_MEDIA_TYPE = "application/jose";
+export const DESCRIPTOR_PATH = "/.well-known/accord-node";
+export const INBOX_PATH = "/federation/v1/inbox";
+const MAX_RESPONSE_BYTES = 1 << 20;
+
+export interface HttpPeerClientOptions {
+  /** Per-request timeout. */
+  readonly timeoutMs?: number;
+}
+
+export class HttpPeerClient implements PeerClient {
+  private readonly timeoutMs: number;
+
+  constructor(options: HttpPeerClientOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  async deliver(peer: Peer, envelope: string): Promise<{ receipt: string }> {
+    const res = await this.request(new URL(INBOX_PATH, peer.url), {
+      method: "POST",
+      headers: { "content-type": ENVELOPE_MEDIA_TYPE, accept: "application/json" },
+      body: envelope,
+    });
+    const body = await readJson(res);
+    if (!res.ok) throw refusal(res.status, body, peer.nodeId);
+    const receipt = (body as { receipt?: unknown } | null)?.receipt;
+    if (typeof receipt !== "string") throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${peer.nodeId}\` answered without a receipt`);
+    return { receipt };
+  }
+
+  async fetchDescriptor(url: string): Promise<unknown> {
+    let target: URL;
+    try {
+      target = new URL(DESCRIPTOR_PATH, url);
+    } catch {
+      throw new AccordError("ERR_BAD_REQUEST", `\`${url}\` is not a URL`);
+    }
+    if (target.protocol !== "http:" && target.protocol !== "https:") throw new AccordError("ERR_BAD_REQUEST", `\`${url}\` is not an http(s) URL`);
+    const res = await this.request(target, { method: "GET", headers: { accept: "application/json" } });
+    const body = await readJson(res);
+    if (!res.ok) throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${url}\` answered ${res.status} for its descriptor`);
+    return body;
+  }
+
+  private async request(url: URL, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: "error" });
+    } catch (e) {
+      throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${url.origin}\` could not be reached`, { cause: e });
+    }
+  }
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (text.length > MAX_RESPONSE_BYTES) throw new AccordError("ERR_PEER_UNAVAILABLE", "the partner's answer is too large");
+  if (text === "") return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** Turn a partner's problem document into an error: 5xx and 429 are retryable, others are refusals. */
+function refusal(status: number, body: unknown, nodeId: string): AccordError {
+  const code = (body as { code?: unknown } | null)?.code;
+  const detail = (body as { detail?: unknown } | null)?.detail;
+  const text = typeof detail === "string" ? detail.slice(0, 300) : `status ${status}`;
+  if (status >= 500 || status === 429) return new AccordError("ERR_PEER_UNAVAILABLE", `\`${nodeId}\` answered ${status}: ${text}`);
+  const known = typeof code === "string" && code in ERROR_STATUS ? (code as ErrorCode) : "ERR_BAD_REQUEST";
+  return new AccordError(known, `\`${nodeId}\` refused the envelope: ${text}`);
+}

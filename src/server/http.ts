@@ -1,0 +1,278 @@
+/**
+ * The node's HTTP surface (Fastify 5):
+ *
+ *   GET  /healthz                     liveness; says nothing but "ok"
+ *   GET  /.well-known/accord-node     the signed node descriptor (public by design: public keys)
+ *   POST /federation/v1/inbox         sealed envelopes from partners (authenticated by the
+ *                                     envelope's signature from a known partner key)
+ *   /api/v1/...                       the node's own API, bearer-token authenticated
+ *
+ * One error path: every error becomes an RFC 9457 problem document carrying Accord's stable code
+ * (spec/errors.md). Domain code never sees HTTP.
+ */
+import { timingSafeEqual, createHash } from "node:crypto";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger as PinoLogger } from "pino";
+import { AccordError, httpStatusOf, type ErrorDetail } from "../errors.js";
+import type { AccordNode } from "../app/node.js";
+import type { Store } from "../app/ports.js";
+import { DESCRIPTOR_PATH, ENVELOPE_MEDIA_TYPE, INBOX_PATH } from "../federation/http-peer-client.js";
+
+export interface ServerOptions {
+  readonly node: AccordNode;
+  readonly store: Store;
+  /** The bearer token the node's own API requires. */
+  readonly apiToken: string;
+  /** Largest request body accepted, in bytes. */
+  readonly bodyLimit: number;
+  /** A pino logger, or undefined for no request logging. */
+  readonly logger?: PinoLogger;
+  /** Called after an envelope was enqueued by a share, so delivery can start at once. */
+  readonly onShared?: () => void;
+}
+
+const PROBLEM = "application/problem+json";
+
+export function buildServer(opts: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: opts.bodyLimit,
+    ...(opts.logger === undefined ? { logger: false } : { loggerInstance: opts.logger as FastifyBaseLogger }),
+    disableRequestLogging: opts.logger === undefined,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  const { node, store } = opts;
+
+  app.addContentTypeParser(ENVELOPE_MEDIA_TYPE, { parseAs: "string" }, (_req, body, done) => {
+    done(null, body);
+  });
+  app.addContentTypeParser(["application/yaml", "text/yaml"], { parseAs: "string" }, (_req, body, done) => {
+    done(null, body);
+  });
+  app.addContentTypeParser("application/stix+json", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new AccordError("ERR_MALFORMED_INPUT", "the body is not valid JSON"), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError | AccordError, req, reply) => sendProblem(err, req, reply));
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(new AccordError("ERR_NOT_FOUND", `no route \`${req.method} ${req.url.split("?")[0] ?? ""}\``), req, reply),
+  );
+
+  app.get("/healthz", () => ({ status: "ok" }));
+  app.get(DESCRIPTOR_PATH, async () => node.descriptor());
+
+  app.post(INBOX_PATH, async (req, reply) => {
+    if (typeof req.body !== "string")
+      throw new AccordError("ERR_UNSUPPORTED_MEDIA_TYPE", `the inbox accepts \`${ENVELOPE_MEDIA_TYPE}\` only`);
+    const result = await node.receive(req.body.trim());
+    return reply.code(200).send({ receipt: result.receipt, duplicate: result.duplicate, accepted: result.claims.accepted, rejected: result.claims.rejected });
+  });
+
+  // ------------------------------------------------------------ the node's own API
+  void app.register(
+    (api, _o, done) => {
+      const expected = createHash("sha256").update(opts.apiToken).digest();
+      api.addHook("onRequest", (req, _reply, next) => {
+        const h = req.headers.authorization;
+        const given = typeof h === "string" && h.startsWith("Bearer ") ? h.slice(7) : "";
+        if (!timingSafeEqual(createHash("sha256").update(given).digest(), expected)) {
+          next(new AccordError("ERR_UNAUTHENTICATED", "a valid bearer token is required"));
+          return;
+        }
+        next();
+      });
+
+      api.get("/node", async () => ({
+        id: node.id,
+        fingerprint: node.fingerprint(),
+        store: store.kind,
+        objects: await store.objects.count(),
+        ledger: await store.ledger.size(),
+        peers: (await store.peers.list()).map((p) => p.nodeId),
+        agreements: node.listAgreements().map((a) => ({ id: a.id, version: a.version, hash: a.hash })),
+      }));
+
+      api.post("/bundles", async (req, reply) => reply.code(201).send(await node.ingest(req.body)));
+
+      api.get("/objects", async (req) => {
+        const q = req.query as Record<string, string | undefined>;
+        const limit = boundedInt(q.limit, 100, 1, 1000, "limit");
+        const list = await store.objects.list({
+          limit,
+          ...(q.type === undefined ? {} : { type: q.type }),
+          ...(q.after === undefined ? {} : { afterId: q.after }),
+        });
+        return { objects: list, more: list.length === limit };
+      });
+
+      api.get("/objects/:id", async (req) => {
+        const { id } = req.params as { id: string };
+        const found = await store.objects.get(id);
+        if (found === undefined) throw new AccordError("ERR_NOT_FOUND", `no object \`${id}\` is stored here`);
+        return found;
+      });
+
+      api.post(
+        "/shares",
+        {
+          schema: {
+            body: {
+              type: "object",
+              additionalProperties: false,
+              required: ["recipients", "purpose"],
+              properties: {
+                recipients: { type: "array", minItems: 1, maxItems: 100, items: { type: "string", minLength: 1, maxLength: 64 } },
+                purpose: { type: "string", minLength: 1, maxLength: 64 },
+                agreement: { type: "string", minLength: 1, maxLength: 64 },
+                objects: { type: "array", maxItems: 100_000, items: { type: "string", minLength: 1, maxLength: 300 } },
+              },
+            },
+          },
+        },
+        async (req) => {
+          const b = req.body as { recipients: string[]; purpose: string; agreement?: string; objects?: string[] };
+          const outcomes = await node.share({
+            recipients: b.recipients,
+            purpose: b.purpose,
+            ...(b.agreement === undefined ? {} : { agreementId: b.agreement }),
+            ...(b.objects === undefined ? {} : { objectIds: b.objects }),
+          });
+          opts.onShared?.();
+          return { outcomes };
+        },
+      );
+
+      api.post("/deliveries", async () => node.deliverDue());
+
+      api.get("/outbox", async (req) => {
+        const q = req.query as Record<string, string | undefined>;
+        const status = q.status;
+        if (status !== undefined && status !== "pending" && status !== "delivered" && status !== "cancelled")
+          throw new AccordError("ERR_BAD_REQUEST", `\`status\` must be pending, delivered or cancelled, not \`${status}\``);
+        const items = await store.outbox.list({ limit: boundedInt(q.limit, 100, 1, 1000, "limit"), ...(status === undefined ? {} : { status }) });
+        return { items: items.map(({ envelope: _e, ...rest }) => rest) };
+      });
+
+      api.get("/ledger", async (req) => {
+        const q = req.query as Record<string, string | undefined>;
+        const from = boundedInt(q.from, 0, 0, Number.MAX_SAFE_INTEGER, "from");
+        return { entries: await store.ledger.list(from, boundedInt(q.limit, 100, 1, 1000, "limit")), size: await store.ledger.size() };
+      });
+
+      api.get("/peers", async () => ({ peers: await store.peers.list() }));
+      api.post(
+        "/peers",
+        {
+          schema: {
+            body: {
+              type: "object",
+              additionalProperties: false,
+              required: ["url"],
+              properties: { url: { type: "string", minLength: 1, maxLength: 2048 }, fingerprint: { type: "string", minLength: 43, maxLength: 43 } },
+            },
+          },
+        },
+        async (req, reply) => {
+          const b = req.body as { url: string; fingerprint?: string };
+          return reply.code(201).send(await node.addPeer(b.url, b.fingerprint));
+        },
+      );
+
+      api.get("/agreements", () => ({
+        agreements: node.listAgreements().map((a) => ({ id: a.id, version: a.version, hash: a.hash, title: a.doc.title, sunset: a.doc.sunset })),
+      }));
+      api.post("/agreements", async (req, reply) => {
+        if (typeof req.body !== "string") throw new AccordError("ERR_UNSUPPORTED_MEDIA_TYPE", "send the agreement as `application/yaml`");
+        const { agreement, added } = await node.addAgreement(req.body, "request body");
+        return reply.code(added ? 201 : 200).send({ id: agreement.id, version: agreement.version, hash: agreement.hash, added });
+      });
+
+      api.post(
+        "/decisions/explain",
+        {
+          schema: {
+            body: {
+              type: "object",
+              additionalProperties: false,
+              required: ["object", "partner", "purpose"],
+              properties: {
+                object: { type: "object" },
+                partner: { type: "string", minLength: 1, maxLength: 64 },
+                purpose: { type: "string", minLength: 1, maxLength: 64 },
+                agreement: { type: "string", minLength: 1, maxLength: 64 },
+                action: { enum: ["share", "accept"] },
+              },
+            },
+          },
+        },
+        async (req) => {
+          const b = req.body as { object: { id?: unknown; type?: unknown }; partner: string; purpose: string; agreement?: string; action?: "share" | "accept" };
+          if (typeof b.object.id !== "string" || typeof b.object.type !== "string")
+            throw new AccordError("ERR_STIX_INVALID", "the object needs a `type` and an `id`");
+          return node.explain(b.object as Parameters<AccordNode["explain"]>[0], {
+            partner: b.partner,
+            purpose: b.purpose,
+            ...(b.agreement === undefined ? {} : { agreementId: b.agreement }),
+            ...(b.action === undefined ? {} : { action: b.action }),
+          });
+        },
+      );
+      done();
+    },
+    { prefix: "/api/v1" },
+  );
+
+  return app;
+}
+
+function boundedInt(raw: string | undefined, dflt: number, min: number, max: number, name: string): number {
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new AccordError("ERR_BAD_REQUEST", `\`${name}\` must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** The one path from a thrown error to an HTTP response: RFC 9457 problem+json with Accord's code. */
+function sendProblem(err: FastifyError | AccordError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const e = toAccordError(err);
+  const status = httpStatusOf(e.code);
+  if (status >= 500) req.log.error({ code: e.code, err: err instanceof AccordError ? undefined : err }, "request failed");
+  const details: readonly ErrorDetail[] = e.details;
+  return reply
+    .code(status)
+    .type(PROBLEM)
+    .send({
+      type: `https://accord.invalid/errors/${e.code}`,
+      title: e.code,
+      status,
+      code: e.code,
+      detail: status >= 500 && !(err instanceof AccordError) ? "an internal error occurred" : e.message,
+      ...(details.length > 0 ? { errors: details } : {}),
+    });
+}
+
+function toAccordError(err: FastifyError | AccordError): AccordError {
+  if (err instanceof AccordError) return err;
+  switch (err.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new AccordError("ERR_BODY_TOO_LARGE", "the body is larger than this node accepts");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new AccordError("ERR_UNSUPPORTED_MEDIA_TYPE", "the content type is not accepted here");
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new AccordError("ERR_MALFORMED_INPUT", "the body is empty");
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return new AccordError("ERR_MALFORMED_INPUT", "the body is not valid JSON");
+    case "FST_ERR_VALIDATION":
+      return new AccordError("ERR_BAD_REQUEST", `the request is invalid: ${err.message}`);
+    default:
+      if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message)))
+        return new AccordError("ERR_MALFORMED_INPUT", "the body is not valid JSON");
+      if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500)
+        return new AccordError("ERR_BAD_REQUEST", err.message);
+      return new AccordError("ERR_INTERNAL", "an internal error occurred", { cause: err });
+  }
+}

@@ -1,0 +1,109 @@
+/** Real nodes for integration tests: temp directories, real keys, real SQLite or PostgreSQL, real HTTP on loopback. */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import pg from "pg";
+import { loadConfig, type ConfigFile } from "../../src/cli/config.js";
+import { createNodeSecrets } from "../../src/cli/secrets.js";
+import { startNode, type RunningNode, type StartOptions } from "../../src/cli/compose.js";
+
+export const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
+export const PG_URL = process.env.ACCORD_TEST_PG_URL;
+
+export interface NodeSpec {
+  readonly id: string;
+  readonly agreements?: readonly string[];
+  readonly port?: number;
+  /** Use PostgreSQL (a fresh schema) instead of SQLite. */
+  readonly postgres?: boolean;
+}
+
+export interface TestNodeDir {
+  readonly id: string;
+  readonly dir: string;
+  readonly schema?: string;
+}
+
+export function makeTempDir(prefix = "accord-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Create a node directory (config, keys, agreements) without starting it. */
+export function createNodeDir(root: string, spec: NodeSpec): TestNodeDir {
+  const dir = join(root, spec.id);
+  mkdirSync(join(dir, "agreements"), { recursive: true });
+  const schema = spec.postgres === true ? `t_${spec.id.toLowerCase()}_${Math.random().toString(36).slice(2, 10)}` : undefined;
+  if (spec.postgres === true && PG_URL === undefined) throw new Error("ACCORD_TEST_PG_URL is not set");
+  const config: ConfigFile = {
+    node: { id: spec.id },
+    server: { host: "127.0.0.1", port: spec.port ?? 0 },
+    storage: schema === undefined ? { driver: "sqlite", path: "accord.db" } : { driver: "postgres", url: PG_URL ?? "", schema },
+    delivery: { interval_ms: 60_000 },
+    log: { level: "silent" },
+  };
+  writeFileSync(join(dir, "accord.yaml"), stringify(config));
+  createNodeSecrets(join(dir, "keys", "node-keys.json"), join(dir, "keys", "api-token"));
+  for (const a of spec.agreements ?? ["regional-cyber-accord.yaml"]) copyFileSync(join(EXAMPLES, "agreements", a), join(dir, "agreements", a));
+  return schema === undefined ? { id: spec.id, dir } : { id: spec.id, dir, schema };
+}
+
+export async function start(nodeDir: TestNodeDir, opts: StartOptions = {}): Promise<RunningNode> {
+  return startNode(loadConfig(nodeDir.dir, {}), { deliveryLoop: false, ...opts });
+}
+
+/** Make every node a partner of every other, checking fingerprints. */
+export async function introduce(nodes: readonly RunningNode[]): Promise<void> {
+  for (const n of nodes) for (const o of nodes) if (o !== n) await n.node.addPeer(o.url, o.node.fingerprint());
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      s.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+export async function dropSchemas(dirs: readonly TestNodeDir[]): Promise<void> {
+  const schemas = dirs.map((d) => d.schema).filter((s): s is string => s !== undefined);
+  if (schemas.length === 0 || PG_URL === undefined) return;
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function api(node: RunningNode, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; type: string | null }> {
+  const res = await fetch(new URL(path, node.url), {
+    method,
+    headers: {
+      authorization: `Bearer ${node.apiToken}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed, type: res.headers.get("content-type") };
+}
