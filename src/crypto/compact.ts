@@ -1,0 +1,90 @@
+/**
+ * Strict readers for the JOSE compact serialisations: JWS (RFC 7515 §7.1,
+ * `header.payload.signature`) and JWE (RFC 7516 §7.1, `header.key.iv.ciphertext.tag`), and for
+ * base64url without padding (RFC 7515 §2, RFC 4648 §5).
+ *
+ * Everything read here comes from a peer and is attacker-controlled. The readers are stricter
+ * than the RFCs require, on purpose:
+ * - a segment must be the canonical base64url of its bytes (no padding, no stray characters, no
+ *   non-zero trailing bits). Node's own decoder skips characters it does not know and ignores
+ *   trailing bits, so without this check two different strings could carry the same bytes; with
+ *   it, one envelope has one spelling, and its SHA-256 (the receipt's `envelopeHash`, the inbox's
+ *   replay key) identifies it;
+ * - a protected header must be a JSON object, and is bounded in size before it is parsed;
+ * - callers then allow-list the header's members, so an unknown (e.g. `crit`, `zip`, `jku`) member
+ *   is refused rather than ignored.
+ *
+ * Not part of Accord's public API: `index.ts` does not re-export this module.
+ */
+
+/** Largest compact envelope accepted or produced, in bytes (compact JOSE text is ASCII). */
+export const MAX_ENVELOPE_BYTES = 64 * 1024 * 1024;
+
+/** Largest protected header we are willing to parse (ours are well under 1 KiB). */
+export const MAX_PROTECTED_HEADER_CHARS = 8 * 1024;
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/** The bytes of a canonical, unpadded base64url string, or undefined when it is not one. */
+export function decodeB64url(text: string): Uint8Array | undefined {
+  if (!B64URL.test(text) || text.length % 4 === 1) return undefined;
+  const bytes = Buffer.from(text, "base64url");
+  // Canonical form only: re-encoding must give back exactly what was read.
+  if (bytes.toString("base64url") !== text) return undefined;
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function encodeB64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
+}
+
+/**
+ * Split a compact serialisation into exactly `parts` segments, each canonical base64url.
+ * Returns undefined for anything else. Bounds the total length before looking further.
+ */
+export function splitCompact(text: unknown, parts: 3 | 5, maxBytes: number): string[] | undefined {
+  if (typeof text !== "string" || text.length > maxBytes) return undefined;
+  const segments = text.split(".");
+  if (segments.length !== parts) return undefined;
+  for (const segment of segments) {
+    if (decodeB64url(segment) === undefined) return undefined;
+  }
+  return segments;
+}
+
+/** A JSON object member map, as read from a peer. */
+export type JsonObject = Readonly<Record<string, unknown>>;
+
+/** Parse a protected header segment: canonical base64url of UTF-8 JSON holding one object. */
+export function parseProtectedHeader(segment: string): JsonObject | undefined {
+  if (segment.length === 0 || segment.length > MAX_PROTECTED_HEADER_CHARS) return undefined;
+  const bytes = decodeB64url(segment);
+  if (bytes === undefined) return undefined;
+  return parseJsonObject(bytes);
+}
+
+/** Strict UTF-8 (no replacement characters) then JSON; undefined unless the result is an object. */
+export function parseJsonObject(bytes: Uint8Array): JsonObject | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    // JSON.parse's message quotes the input; it must never travel further.
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  return value as JsonObject;
+}
+
+/** True when every member of `obj` is in `allowed` and every one of `required` is present. */
+export function hasExactMembers(
+  obj: JsonObject,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): boolean {
+  const keys = Object.keys(obj);
+  for (const k of keys) {
+    if (!required.includes(k) && !optional.includes(k)) return false;
+  }
+  return required.every((k) => Object.hasOwn(obj, k));
+}

@@ -1,0 +1,335 @@
+/**
+ * Sealed envelopes (spec/envelope.md): the content is signed by its sender, then encrypted to its
+ * recipient, as a JWS nested in a JWE, both in compact serialisation.
+ *
+ *   inner  JWS (RFC 7515)  alg "EdDSA" (Ed25519, RFC 8037 §3.1)    typ "accord-content+jws"
+ *   outer  JWE (RFC 7516)  alg "ECDH-ES" with an ephemeral X25519 key (RFC 7518 §4.6, RFC 8037
+ *                          §3.2), enc "A256GCM" (RFC 7518 §5.3)   typ "accord-envelope+jwe"
+ *
+ * Both protected headers carry the five envelope header fields (id, sender, recipient, createdAt,
+ * contentType): the outer copy lets the recipient route and refuse cheaply before decrypting; the
+ * inner copy is what the sender signed. The outer header is the AES-GCM additional data, but
+ * ECDH-ES is anonymous (anyone holding the recipient's public key can make a JWE), so the outer
+ * copy is trusted only once it is found equal to the signed one.
+ *
+ * Flow of `openEnvelope`, cheapest refusal first:
+ *   size bound → strict compact parse → outer header allow-list (typ, alg, enc, cty, kid, epk,
+ *   fields) → recipient = expected → createdAt within the window → kid = our key → sender known →
+ *   decrypt (ECDH-ES + A256GCM only) → inner header allow-list (typ, alg EdDSA only, kid = the
+ *   sender's key) → verify → signed fields = outer fields.
+ *
+ * Risks and answers:
+ * - Algorithm substitution ("none", HS256 keyed with a public key, dir, weaker enc): exact `alg`,
+ *   `enc` and `typ` values are required and jose is given allow-lists as well.
+ * - Cross-protocol confusion (a receipt or a descriptor signature passed off as content): each of
+ *   Accord's JWS formats has its own `typ`, checked on every read.
+ * - Surreptitious forwarding (B re-encrypts A's signed content to C): `recipient` is signed.
+ * - Replay: `createdAt` is signed and must be within `maxSkewSeconds` of `now`; inside the window
+ *   the caller deduplicates on `id` (the inbox's idempotency key).
+ * - Oracles: failures are vague, one code per stage, no cause attached, no input echoed.
+ * Everything in an envelope is attacker-controlled until the signature has verified.
+ */
+import type { KeyObject } from "node:crypto";
+import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify } from "jose";
+import { AccordError } from "../errors.js";
+import {
+  MAX_ENVELOPE_BYTES,
+  decodeB64url,
+  hasExactMembers,
+  parseProtectedHeader,
+  splitCompact,
+  type JsonObject,
+} from "./compact.js";
+import { isMediaType, isNodeId, isTimestamp, isUuid } from "./fields.js";
+import {
+  assertPrivateKey,
+  jwkThumbprint,
+  publicKeyObject,
+  thumbprintOfKey,
+  type NodeKeys,
+  type PublicJwk,
+} from "./keys.js";
+import { parseRfc3339 } from "./rfc3339.js";
+
+export { MAX_ENVELOPE_BYTES } from "./compact.js";
+
+export interface EnvelopeHeader {
+  /** Envelope id, a lower-case UUID; also the recipient's idempotency key. */
+  readonly id: string;
+  /** The sending node's id. */
+  readonly sender: string;
+  /** The receiving node's id. */
+  readonly recipient: string;
+  /** When the sender sealed it, RFC 3339. */
+  readonly createdAt: string;
+  /** The payload's media type, e.g. "application/stix+json;version=2.1". */
+  readonly contentType: string;
+}
+
+export interface OpenEnvelopeOptions {
+  readonly recipientKeys: NodeKeys;
+  /** This node's id; an envelope for any other node is refused. */
+  readonly expectedRecipient: string;
+  /** The sender's pinned Ed25519 public key, or undefined when the sender is not a partner. */
+  readonly senderKey: (sender: string) => Promise<PublicJwk | undefined>;
+  readonly now: Date;
+  /** How far `createdAt` may be from `now`, either way. */
+  readonly maxSkewSeconds: number;
+}
+
+/** `typ` of the outer JWE. */
+export const ENVELOPE_TYP = "accord-envelope+jwe";
+/** `typ` of the inner JWS, and `cty` of the outer JWE. */
+export const CONTENT_TYP = "accord-content+jws";
+
+const HEADER_FIELDS = ["id", "sender", "recipient", "createdAt", "contentType"] as const;
+const OUTER_MEMBERS = ["alg", "enc", "typ", "cty", "kid", "epk", ...HEADER_FIELDS] as const;
+const INNER_MEMBERS = ["alg", "typ", "kid", ...HEADER_FIELDS] as const;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * Sign `payload` with the sender's Ed25519 key, then encrypt the JWS to the recipient's X25519
+ * key. Returns the compact JWE. Misuse (a malformed header, a wrong key type, a payload that
+ * would not fit in 64 MiB) throws TypeError/RangeError; a malformed recipient key ERR_KEYS_INVALID.
+ */
+export async function sealEnvelope(
+  header: EnvelopeHeader,
+  payload: Uint8Array,
+  senderSigningKey: KeyObject,
+  recipientEncryptionJwk: PublicJwk,
+): Promise<string> {
+  const problem = headerProblem(header);
+  if (problem !== undefined) throw new RangeError(`sealEnvelope: ${problem}`);
+  if (!(payload instanceof Uint8Array)) throw new TypeError("sealEnvelope: payload must be bytes");
+  if (payload.byteLength > MAX_ENVELOPE_BYTES) {
+    throw new RangeError("sealEnvelope: the payload is larger than an envelope may be");
+  }
+  assertPrivateKey(senderSigningKey, "Ed25519", "sealEnvelope: senderSigningKey");
+  const recipient = publicKeyObject(recipientEncryptionJwk, "X25519");
+  const fields = pickHeader(header);
+
+  const jws = await new CompactSign(payload)
+    .setProtectedHeader({
+      alg: "EdDSA",
+      typ: CONTENT_TYP,
+      kid: thumbprintOfKey(senderSigningKey, "Ed25519"),
+      ...fields,
+    })
+    .sign(senderSigningKey);
+  const jwe = await new CompactEncrypt(new TextEncoder().encode(jws))
+    .setProtectedHeader({
+      alg: "ECDH-ES",
+      enc: "A256GCM",
+      typ: ENVELOPE_TYP,
+      cty: CONTENT_TYP,
+      kid: jwkThumbprint(recipient.jwk),
+      ...fields,
+    })
+    .encrypt(recipient.key);
+  if (jwe.length > MAX_ENVELOPE_BYTES) {
+    throw new RangeError("sealEnvelope: the sealed envelope would be larger than 64 MiB");
+  }
+  return jwe;
+}
+
+/**
+ * The outer protected header, without decrypting: for routing and early refusal only. It is
+ * attacker-controlled (validated in shape, not authenticated); `openEnvelope` is what vouches for
+ * it. Throws ERR_ENVELOPE_INVALID.
+ */
+export function peekEnvelope(envelope: string): EnvelopeHeader {
+  return readOuter(envelope).header;
+}
+
+/** Decrypt, verify and check an envelope; see the module header for the order of the checks. */
+export async function openEnvelope(
+  envelope: string,
+  opts: OpenEnvelopeOptions,
+): Promise<{ header: EnvelopeHeader; payload: Uint8Array }> {
+  const { recipientKeys, expectedRecipient, senderKey, now, maxSkewSeconds } = opts;
+  assertPrivateKey(
+    recipientKeys.encryption.privateKey,
+    "X25519",
+    "openEnvelope: recipientKeys.encryption.privateKey",
+  );
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
+    throw new TypeError("openEnvelope: now must be a valid Date");
+  }
+  if (!Number.isFinite(maxSkewSeconds) || maxSkewSeconds < 0) {
+    throw new RangeError("openEnvelope: maxSkewSeconds must be a finite number >= 0");
+  }
+
+  const outer = readOuter(envelope);
+  if (outer.header.recipient !== expectedRecipient) {
+    throw envelopeInvalid("the envelope is addressed to another node");
+  }
+  const created = parseRfc3339(outer.header.createdAt);
+  if (created === undefined || Math.abs(created - now.getTime()) > maxSkewSeconds * 1000) {
+    throw envelopeInvalid("the envelope was created outside the accepted time window");
+  }
+  const ownKid = thumbprintOfKey(recipientKeys.encryption.privateKey, "X25519");
+  if (outer.kid !== ownKid) throw decryptionFailed();
+
+  const pinned = await senderKey(outer.header.sender);
+  if (pinned === undefined) throw envelopeInvalid("the envelope names an unknown sender");
+  const sender = publicKeyObject(pinned, "Ed25519");
+
+  let plaintext: Uint8Array;
+  try {
+    ({ plaintext } = await compactDecrypt(envelope, recipientKeys.encryption.privateKey, {
+      keyManagementAlgorithms: ["ECDH-ES"],
+      contentEncryptionAlgorithms: ["A256GCM"],
+    }));
+  } catch {
+    throw decryptionFailed();
+  }
+
+  // The plaintext is attacker-controlled too: anyone can encrypt to us.
+  const inner = readInner(plaintext);
+  if (inner.kid !== jwkThumbprint(sender.jwk)) throw signatureInvalid();
+  let payload: Uint8Array;
+  try {
+    ({ payload } = await compactVerify(inner.jws, sender.key, { algorithms: ["EdDSA"] }));
+  } catch {
+    throw signatureInvalid();
+  }
+  for (const field of HEADER_FIELDS) {
+    if (inner.header[field] !== outer.header[field]) {
+      throw envelopeInvalid("the envelope's signed header does not match its outer header");
+    }
+  }
+  return { header: inner.header, payload };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Outer {
+  readonly header: EnvelopeHeader;
+  readonly kid: string;
+}
+
+/** Parse and allow-list the outer JWE (attacker-controlled). Throws ERR_ENVELOPE_INVALID. */
+function readOuter(envelope: unknown): Outer {
+  if (typeof envelope === "string" && envelope.length > MAX_ENVELOPE_BYTES) {
+    throw envelopeInvalid("the envelope is larger than 64 MiB");
+  }
+  const segments = splitCompact(envelope, 5, MAX_ENVELOPE_BYTES);
+  if (segments === undefined) throw malformed();
+  const [protectedB64, encryptedKey, iv, ciphertext, tag] = segments as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  // ECDH-ES is direct key agreement: there is no encrypted key (RFC 7518 §4.6).
+  if (encryptedKey !== "" || ciphertext === "") throw malformed();
+  if (decodeB64url(iv)?.length !== IV_BYTES || decodeB64url(tag)?.length !== TAG_BYTES) {
+    throw malformed();
+  }
+  const h = parseProtectedHeader(protectedB64);
+  if (
+    h === undefined ||
+    !hasExactMembers(h, OUTER_MEMBERS) ||
+    h.alg !== "ECDH-ES" ||
+    h.enc !== "A256GCM" ||
+    h.typ !== ENVELOPE_TYP ||
+    h.cty !== CONTENT_TYP ||
+    typeof h.kid !== "string" ||
+    !isEphemeralKey(h.epk)
+  ) {
+    throw malformed();
+  }
+  const header = headerOf(h);
+  if (header === undefined) throw malformed();
+  return { header, kid: h.kid };
+}
+
+interface Inner {
+  readonly jws: string;
+  readonly header: EnvelopeHeader;
+  readonly kid: string;
+}
+
+/** Parse and allow-list the inner JWS (attacker-controlled). Throws ERR_SIGNATURE_INVALID. */
+function readInner(plaintext: Uint8Array): Inner {
+  let jws: string;
+  try {
+    jws = new TextDecoder("utf-8", { fatal: true }).decode(plaintext);
+  } catch {
+    throw signatureInvalid();
+  }
+  const segments = splitCompact(jws, 3, MAX_ENVELOPE_BYTES);
+  const h = segments === undefined ? undefined : parseProtectedHeader(segments[0] ?? "");
+  if (
+    h === undefined ||
+    !hasExactMembers(h, INNER_MEMBERS) ||
+    h.alg !== "EdDSA" ||
+    h.typ !== CONTENT_TYP ||
+    typeof h.kid !== "string"
+  ) {
+    throw signatureInvalid();
+  }
+  const header = headerOf(h);
+  if (header === undefined) throw signatureInvalid();
+  return { jws, header, kid: h.kid };
+}
+
+function isEphemeralKey(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const epk = value as JsonObject;
+  return (
+    hasExactMembers(epk, ["kty", "crv", "x"]) &&
+    epk.kty === "OKP" &&
+    epk.crv === "X25519" &&
+    typeof epk.x === "string" &&
+    decodeB64url(epk.x)?.length === 32
+  );
+}
+
+/** The five header fields of a parsed protected header, if each has its shape. */
+function headerOf(h: JsonObject): EnvelopeHeader | undefined {
+  if (headerProblem(h) !== undefined) return undefined;
+  return Object.freeze(pickHeader(h as unknown as EnvelopeHeader));
+}
+
+function pickHeader(h: EnvelopeHeader): EnvelopeHeader {
+  return {
+    id: h.id,
+    sender: h.sender,
+    recipient: h.recipient,
+    createdAt: h.createdAt,
+    contentType: h.contentType,
+  };
+}
+
+/** The first thing wrong with a header's fields, as a phrase for a RangeError, or undefined. */
+function headerProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return "header must be an object";
+  const h = value as Readonly<Record<string, unknown>>;
+  if (!isUuid(h.id)) return "header.id must be a lower-case UUID";
+  if (!isNodeId(h.sender)) return "header.sender must be 1-256 visible ASCII characters";
+  if (!isNodeId(h.recipient)) return "header.recipient must be 1-256 visible ASCII characters";
+  if (!isTimestamp(h.createdAt)) return "header.createdAt must be an RFC 3339 date-time";
+  if (!isMediaType(h.contentType)) {
+    return "header.contentType must be 1-256 printable ASCII characters";
+  }
+  return undefined;
+}
+
+function malformed(): AccordError {
+  return envelopeInvalid("the envelope is malformed");
+}
+
+function envelopeInvalid(message: string): AccordError {
+  return new AccordError("ERR_ENVELOPE_INVALID", message);
+}
+
+function decryptionFailed(): AccordError {
+  return new AccordError("ERR_DECRYPTION_FAILED", "the envelope could not be decrypted");
+}
+
+function signatureInvalid(): AccordError {
+  return new AccordError("ERR_SIGNATURE_INVALID", "the envelope signature is invalid");
+}
