@@ -1,0 +1,197 @@
+/**
+ * The CLI as a user runs it: the built binary in child processes, real node processes talking
+ * HTTP, real files. `npm test` builds dist/ first (pretest).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXAMPLES, freePort, makeTempDir, removeDir } from "../support/nodes.js";
+
+const BIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
+const DATA = new URL("../../../shared/data/", import.meta.url).pathname;
+
+function accord(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe("accord (CLI)", () => {
+  let tmp: string;
+  beforeAll(() => {
+    if (!existsSync(BIN)) throw new Error("dist/cli/main.js is missing: run `npm run build` (npm test does it first)");
+    tmp = makeTempDir("accord-cli-");
+  });
+  afterAll(() => {
+    removeDir(tmp);
+  });
+
+  it("prints help with every command and exits 0; an unknown command exits 2", () => {
+    const help = accord(["--help"]);
+    expect(help.code).toBe(0);
+    for (const c of ["demo", "init", "node start", "ingest", "share", "peer add", "ledger", "validate"]) expect(help.out).toContain(c);
+    const bad = accord(["frobnicate"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("unknown command `frobnicate`");
+    expect(accord(["share", "--bogus-flag"]).code).toBe(2);
+  });
+
+  it("init creates a config and 0600 secrets, and never overwrites a node's keys", () => {
+    const dir = join(tmp, "n1");
+    const r = accord(["init", "--node-id", "XA", "--dir", dir, "--json"]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.nodeId).toBe("XA");
+    expect(out.fingerprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const f of ["keys/node-keys.json", "keys/api-token"]) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, "accord.yaml"), "utf8")).not.toContain(readFileSync(join(dir, "keys/api-token"), "utf8").trim());
+    const again = accord(["init", "--node-id", "XA", "--dir", dir]);
+    expect(again.code).toBe(3);
+    expect(again.err).toContain("already exists");
+  });
+
+  it("validates a bundle offline: 0 when valid, 3 naming the object and path when not, 3 on malformed JSON", () => {
+    expect(accord(["validate", join(EXAMPLES, "demo", "ransomware-intrusion.json")]).code).toBe(0);
+    const bundle = JSON.parse(readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"));
+    bundle.objects[1].modified = "2020-01-01T00:00:00.000Z"; // before `created`
+    const badFile = join(tmp, "bad.json");
+    writeFileSync(badFile, JSON.stringify(bundle));
+    const bad = accord(["validate", badFile, "--json"]);
+    expect(bad.code).toBe(3);
+    const err = JSON.parse(bad.out).error;
+    expect(err.code).toBe("ERR_STIX_INVALID");
+    expect(err.details).toContainEqual(expect.objectContaining({ objectId: "malware--35b2639d-9668-4b40-b8ba-5ba663257527", path: "$.objects[1].modified" }));
+    writeFileSync(join(tmp, "trunc.json"), '{"type": "bundle", "objects": [');
+    const trunc = accord(["validate", join(tmp, "trunc.json")]);
+    expect(trunc.code).toBe(3);
+    expect(trunc.err).toContain("ERR_MALFORMED_INPUT");
+  });
+
+  it.skipIf(!existsSync(DATA))("names the real defects of the ATLAS corpus (needs ../shared/data)", () => {
+    const r = accord(["validate", join(DATA, "corpora", "stix-atlas.json"), "--json"]);
+    expect(r.code).toBe(3);
+    const details = JSON.parse(r.out).error.details as { code?: string }[];
+    expect(details.some((d) => d.code === "duplicate-version")).toBe(true);
+    expect(details.some((d) => d.code === "modified-before-created")).toBe(true);
+  });
+
+  it("lints agreements, with file:line:col on errors", () => {
+    expect(accord(["agreement", "lint", join(EXAMPLES, "agreements", "regional-cyber-accord.yaml")]).code).toBe(0);
+    const f = join(tmp, "bad-agreement.yaml");
+    writeFileSync(f, readFileSync(join(EXAMPLES, "agreements", "fiu-mou.yaml"), "utf8").replace("tlp_ceiling: amber", "tlp_ceiling: mauve"));
+    const r = accord(["agreement", "lint", f]);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(new RegExp(`${f}:\\d+:\\d+: markings\\.tlp_ceiling`));
+  });
+
+  it("refuses to start a node whose keys are readable by others", () => {
+    const dir = join(tmp, "n2");
+    expect(accord(["init", "--node-id", "XB", "--dir", dir]).code).toBe(0);
+    chmodSync(join(dir, "keys", "node-keys.json"), 0o644);
+    const r = accord(["node", "start", "--dir", dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("ERR_KEYS_INVALID");
+    expect(r.err).toContain("chmod 600");
+  });
+
+  it("says the node is unreachable (exit 5) when it is not running", () => {
+    const dir = join(tmp, "n3");
+    expect(accord(["init", "--node-id", "XC", "--dir", dir, "--port", "1"]).code).toBe(0);
+    const r = accord(["status", "--dir", dir]);
+    expect(r.code).toBe(5);
+    expect(r.err).toContain("accord node start");
+  });
+});
+
+describe("two node processes driven from the CLI, as the README shows", () => {
+  let tmp: string;
+  const procs: ChildProcess[] = [];
+  beforeAll(() => {
+    tmp = makeTempDir("accord-cli-flow-");
+  });
+  afterAll(async () => {
+    for (const p of procs) p.kill("SIGTERM");
+    await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))));
+    removeDir(tmp);
+  });
+
+  const startProcess = async (dir: string, url: string) => {
+    const p = spawn(process.execPath, [BIN, "node", "start", "--dir", dir], { stdio: ["ignore", "ignore", "pipe"] });
+    procs.push(p);
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await fetch(`${url}/healthz`)).ok) return p;
+      } catch {
+        /* not up yet */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`node in ${dir} did not come up`);
+  };
+
+  it("init, start, introduce, ingest, share, and verify the ledgers", async () => {
+    const [pa, pb] = [await freePort(), await freePort()];
+    const a = join(tmp, "xa");
+    const b = join(tmp, "xb");
+    const fpA = JSON.parse(accord(["init", "--node-id", "XA", "--dir", a, "--port", String(pa), "--json"]).out).fingerprint;
+    const fpB = JSON.parse(accord(["init", "--node-id", "XB", "--dir", b, "--port", String(pb), "--json"]).out).fingerprint;
+    for (const d of [a, b]) writeFileSync(join(d, "agreements", "cyber.yaml"), readFileSync(join(EXAMPLES, "agreements", "regional-cyber-accord.yaml")));
+    await startProcess(a, `http://127.0.0.1:${pa}`);
+    await startProcess(b, `http://127.0.0.1:${pb}`);
+
+    const wrongFp = accord(["peer", "add", `http://127.0.0.1:${pb}`, "--fingerprint", fpA, "--dir", a]);
+    expect(wrongFp.code).toBe(4);
+    expect(wrongFp.err).toContain("ERR_SIGNATURE_INVALID");
+    expect(accord(["peer", "add", `http://127.0.0.1:${pb}`, "--fingerprint", fpB, "--dir", a]).code).toBe(0);
+    expect(accord(["peer", "add", `http://127.0.0.1:${pa}`, "--fingerprint", fpA, "--dir", b]).code).toBe(0);
+
+    const ingest = accord(["ingest", join(EXAMPLES, "demo", "ransomware-intrusion.json"), "--dir", a, "--json"]);
+    expect(ingest.code).toBe(0);
+    expect(JSON.parse(ingest.out).stored).toBe(12);
+
+    const share = accord(["share", "--to", "XB", "--purpose", "cyber-defence", "--dir", a]);
+    expect(share.code).toBe(0);
+    expect(share.out).toContain("XB: 10 sent in 1 envelope(s), 2 refused");
+    expect(share.out).toContain("`x_iban`");
+    expect(share.out).toContain("delivery: 1 of 1 envelopes delivered now");
+
+    const wrongPurpose = accord(["share", "--to", "XB", "--purpose", "political-monitoring", "--dir", a]);
+    expect(wrongPurpose.code).toBe(4);
+    expect(wrongPurpose.out).toContain("§purposes.prohibited");
+
+    const status = JSON.parse(accord(["status", "--dir", b, "--json"]).out);
+    expect(status.objects).toBe(10);
+    expect(status.peers).toEqual(["XA"]);
+    for (const d of [a, b]) {
+      const v = accord(["ledger", "--verify", "--dir", d, "--json"]);
+      expect(v.code).toBe(0);
+      expect(JSON.parse(v.out).firstBroken).toBe(-1);
+    }
+  });
+});
+
+describe("accord demo --once", () => {
+  it("plays scenario steps 1-2 across three node servers and leaves the databases behind", () => {
+    const dir = join(makeTempDir("accord-demo-"), "demo");
+    try {
+      const r = accord(["demo", "--once", "--data-dir", dir, "--base-port", "0"]);
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.out).toContain("Step 1: XA's CERT ingests a ransomware intrusion");
+      expect(r.out).toContain("refused: property `x_iban` is not permitted for `identity` under `regional-cyber-accord` v1 §data.types.identity.properties");
+      expect(r.out).toContain("is marked TLP:RED, above the ceiling TLP:AMBER");
+      expect(r.out).not.toContain("FAIL");
+      for (const n of ["XA", "XB", "XC"]) expect(existsSync(join(dir, n, "accord.db"))).toBe(true);
+      // Runs again over its own directory, and refuses a directory it did not make.
+      expect(accord(["demo", "--once", "--data-dir", dir, "--base-port", "0"]).code).toBe(0);
+      const foreign = makeTempDir("accord-foreign-");
+      writeFileSync(join(foreign, "precious.txt"), "keep me");
+      const refused = accord(["demo", "--once", "--data-dir", foreign, "--base-port", "0"]);
+      expect(refused.code).toBe(3);
+      expect(existsSync(join(foreign, "precious.txt"))).toBe(true);
+      removeDir(foreign);
+    } finally {
+      removeDir(join(dir, ".."));
+    }
+  });
+});
