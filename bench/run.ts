@@ -18,10 +18,15 @@ const benches: Record<string, () => Promise<BenchResult[]>> = {
 };
 
 const filter = process.argv[2];
-const selected = Object.entries(benches).filter(([name]) => filter === undefined || name.startsWith(filter) || filter.startsWith(name));
+const selected = Object.entries(benches).filter(
+  ([name]) => filter === undefined || name.startsWith(filter) || filter.startsWith(name),
+);
 if (selected.length === 0) {
-  process.stderr.write(`no benchmark named \`${filter ?? ""}\`; known: ${Object.keys(benches).join(", ")}\n`);
+  process.stderr.write(
+    `no benchmark named \`${filter ?? ""}\`; known: ${Object.keys(benches).join(", ")}\n`,
+  );
   process.exitCode = 2;
 } else {
-  for (const [, run] of selected) for (const r of await run()) process.stdout.write(`${JSON.stringify(r)}\n`);
+  for (const [, run] of selected)
+    for (const r of await run()) process.stdout.write(`${JSON.stringify(r)}\n`);
 }

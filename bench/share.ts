@@ -22,7 +22,12 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 export async function ingestBench(): Promise<BenchResult[]> {
   const inputs: { name: string; bundle: unknown; n: number }[] = [];
   if (existsSync(CORPORA)) {
-    for (const f of ["ics-attack-18.1.json", "opencti-geography.json", "capec-2.1.json", "stix-atlas.json"]) {
+    for (const f of [
+      "ics-attack-18.1.json",
+      "opencti-geography.json",
+      "capec-2.1.json",
+      "stix-atlas.json",
+    ]) {
       const bundle = JSON.parse(readFileSync(join(CORPORA, f), "utf8")) as { objects: unknown[] };
       inputs.push({ name: f, bundle, n: bundle.objects.length });
     }
@@ -58,17 +63,38 @@ export async function ingestBench(): Promise<BenchResult[]> {
       const ms = performance.now() - t0;
       await store.close();
       if (refused !== undefined) {
-        results.push({ bench: "ingest.refused", value: ms, unit: "ms", corpus: input.name, n: input.n, code: refused, note: "the corpus has real defects and is refused whole" });
+        results.push({
+          bench: "ingest.refused",
+          value: ms,
+          unit: "ms",
+          corpus: input.name,
+          n: input.n,
+          code: refused,
+          note: "the corpus has real defects and is refused whole",
+        });
         continue;
       }
       totalObjects += input.n;
       totalMs += ms;
-      results.push({ bench: `ingest.${input.name}`, value: Math.round(input.n / (ms / 1000)), unit: "objects/s", n: input.n, store: "sqlite" });
+      results.push({
+        bench: `ingest.${input.name}`,
+        value: Math.round(input.n / (ms / 1000)),
+        unit: "objects/s",
+        n: input.n,
+        store: "sqlite",
+      });
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-  results.push({ bench: "ingest", value: Math.round(totalObjects / (totalMs / 1000)), unit: "objects/s", n: totalObjects, store: "sqlite", durable: "synchronous=FULL" });
+  results.push({
+    bench: "ingest",
+    value: Math.round(totalObjects / (totalMs / 1000)),
+    unit: "objects/s",
+    n: totalObjects,
+    store: "sqlite",
+    durable: "synchronous=FULL",
+  });
   return results;
 }
 
@@ -88,15 +114,29 @@ export async function shareBench(): Promise<BenchResult[]> {
       await xa.node.ingest(bundle);
       const ids = bundle.objects.map((o) => o.id as string);
       const t0 = performance.now();
-      const [outcome] = await xa.node.share({ recipients: ["XB"], purpose: "cyber-defence", objectIds: ids });
+      const [outcome] = await xa.node.share({
+        recipients: ["XB"],
+        purpose: "cyber-defence",
+        objectIds: ids,
+      });
       await xa.deliverNow();
       const ms = performance.now() - t0;
       const pending = await xa.store.outbox.list({ status: "pending", limit: 10 });
-      if (pending.length > 0 || outcome?.sent !== n) throw new Error(`share bench: ${outcome?.sent ?? 0} of ${n} sent, ${pending.length} pending`);
+      if (pending.length > 0 || outcome?.sent !== n)
+        throw new Error(
+          `share bench: ${outcome?.sent ?? 0} of ${n} sent, ${pending.length} pending`,
+        );
       runs.push(n / (ms / 1000));
     }
     runs.sort((a, b) => a - b);
-    results.push({ bench: "share", value: Math.round(runs[1] ?? 0), unit: "objects/s", n, runs: runs.map(Math.round), path: "XA->XB loopback HTTP, SQLite both sides, to verified receipt" });
+    results.push({
+      bench: "share",
+      value: Math.round(runs[1] ?? 0),
+      unit: "objects/s",
+      n,
+      runs: runs.map(Math.round),
+      path: "XA->XB loopback HTTP, SQLite both sides, to verified receipt",
+    });
   } finally {
     await xa.stop();
     await xb.stop();

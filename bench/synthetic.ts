@@ -18,10 +18,15 @@ function prng(seed: number): () => number {
   };
 }
 
-export function syntheticBundle(n: number, seed = 1): { type: "bundle"; id: string; objects: Record<string, unknown>[] } {
+export function syntheticBundle(
+  n: number,
+  seed = 1,
+): { type: "bundle"; id: string; objects: Record<string, unknown>[] } {
   const rnd = prng(seed);
-  const hex = (len: number) => Array.from({ length: len }, () => Math.floor(rnd() * 16).toString(16)).join("");
-  const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-${"89ab"[Math.floor(rnd() * 4)] ?? "8"}${hex(3)}-${hex(12)}`;
+  const hex = (len: number) =>
+    Array.from({ length: len }, () => Math.floor(rnd() * 16).toString(16)).join("");
+  const uuid = () =>
+    `${hex(8)}-${hex(4)}-4${hex(3)}-${"89ab"[Math.floor(rnd() * 4)] ?? "8"}${hex(3)}-${hex(12)}`;
   const time = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 37_000).toISOString();
   const objects: Record<string, unknown>[] = [];
   const malware: string[] = [];
@@ -31,12 +36,32 @@ export function syntheticBundle(n: number, seed = 1): { type: "bundle"; id: stri
     if (i % 20 === 0) {
       const id = `malware--${uuid()}`;
       malware.push(id);
-      objects.push({ type: "malware", spec_version: "2.1", id, created, modified: created, name: `family-${i}`, malware_types: ["ransomware"], is_family: true, object_marking_refs: [marking] });
+      objects.push({
+        type: "malware",
+        spec_version: "2.1",
+        id,
+        created,
+        modified: created,
+        name: `family-${i}`,
+        malware_types: ["ransomware"],
+        is_family: true,
+        object_marking_refs: [marking],
+      });
       continue;
     }
     if (i % 20 === 1 && malware.length > 0) {
       const prev = objects[objects.length - 1];
-      objects.push({ type: "relationship", spec_version: "2.1", id: `relationship--${uuid()}`, created, modified: created, relationship_type: "indicates", source_ref: prev?.id, target_ref: malware[malware.length - 1], object_marking_refs: [marking] });
+      objects.push({
+        type: "relationship",
+        spec_version: "2.1",
+        id: `relationship--${uuid()}`,
+        created,
+        modified: created,
+        relationship_type: "indicates",
+        source_ref: prev?.id,
+        target_ref: malware[malware.length - 1],
+        object_marking_refs: [marking],
+      });
       continue;
     }
     const kind = Math.floor(rnd() * 4);

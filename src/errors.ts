@@ -66,7 +66,11 @@ export class AccordError extends Error {
   readonly code: ErrorCode;
   readonly details: readonly ErrorDetail[];
 
-  constructor(code: ErrorCode, message: string, options?: { details?: readonly ErrorDetail[]; cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { details?: readonly ErrorDetail[]; cause?: unknown },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AccordError";
     this.code = code;

@@ -16,7 +16,13 @@ import type { StixObject } from "../core/stix/object.js";
 import { versionOf } from "../core/stix/object.js";
 import { validateBundle, validateObject } from "../core/stix/validate.js";
 import { parseAgreement, type Agreement } from "../core/agreement/parse.js";
-import { applyObligations, decide, type Decision, type DecisionContext, type Reason } from "../core/policy/decide.js";
+import {
+  applyObligations,
+  decide,
+  type Decision,
+  type DecisionContext,
+  type Reason,
+} from "../core/policy/decide.js";
 import {
   PROVENANCE_EXTENSION_DEFINITION,
   PROVENANCE_EXTENSION_ID,
@@ -30,7 +36,16 @@ import { jwkThumbprint, parsePublicJwk, type NodeKeys, type PublicJwk } from "..
 import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
 import { signReceipt, verifyReceipt, type ReceiptClaims } from "../crypto/receipt.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
-import type { Clock, Logger, Peer, PeerClient, Random, Repos, Store, StoredObject } from "./ports.js";
+import type {
+  Clock,
+  Logger,
+  Peer,
+  PeerClient,
+  Random,
+  Repos,
+  Store,
+  StoredObject,
+} from "./ports.js";
 
 export const STIX_CONTENT_TYPE = "application/stix+json;version=2.1";
 /** Envelopes older than this are refused; within it, a repeated envelope id gets its first receipt back. */
@@ -133,15 +148,31 @@ export class AccordNode {
   }
 
   /** Add an agreement document (YAML); parsing errors carry file, line and column. */
-  async addAgreement(source: string, file: string): Promise<{ agreement: Agreement; added: boolean }> {
+  async addAgreement(
+    source: string,
+    file: string,
+  ): Promise<{ agreement: Agreement; added: boolean }> {
     const agreement = parseAgreement(source, file);
     if (!agreement.doc.parties.some((p) => p.node === this.id))
-      throw new AccordError("ERR_AGREEMENT_INVALID", `${file}: this node \`${this.id}\` is not a party to \`${agreement.id}\``);
+      throw new AccordError(
+        "ERR_AGREEMENT_INVALID",
+        `${file}: this node \`${this.id}\` is not a party to \`${agreement.id}\``,
+      );
     const at = this.nowIso();
     const result = await this.d.store.transaction(async (tx) => {
-      const put = await tx.agreements.put({ id: agreement.id, version: agreement.version, source, hash: agreement.hash, loadedAt: at });
+      const put = await tx.agreements.put({
+        id: agreement.id,
+        version: agreement.version,
+        source,
+        hash: agreement.hash,
+        loadedAt: at,
+      });
       if (put === "inserted")
-        await tx.ledger.append({ kind: "agreement", at, data: { agreement: agreement.id, version: agreement.version, hash: agreement.hash } });
+        await tx.ledger.append({
+          kind: "agreement",
+          at,
+          data: { agreement: agreement.id, version: agreement.version, hash: agreement.hash },
+        });
       return put;
     });
     await this.init();
@@ -174,26 +205,45 @@ export class AccordNode {
       await tx.ledger.append({
         kind: "ingest",
         at,
-        data: { bundle: b.id, objects: objects.length, stored, digest: sha256Hex(canonicalize(bundle)) },
+        data: {
+          bundle: b.id,
+          objects: objects.length,
+          stored,
+          digest: sha256Hex(canonicalize(bundle)),
+        },
       });
-      return { bundleId: b.id, objects: objects.length, stored, unchanged: objects.length - stored };
+      return {
+        bundleId: b.id,
+        objects: objects.length,
+        stored,
+        unchanged: objects.length - stored,
+      };
     });
   }
 
   // ---------------------------------------------------------------- decide (dry run)
 
   /** What would happen if `object` were shared with `recipient` for `purpose`; writes nothing. */
-  explain(object: StixObject, ctx: Omit<DecisionContext, "self" | "at" | "action"> & { action?: "share" | "accept" }): Decision {
-    return decide(object, { action: ctx.action ?? "share", self: this.id, at: this.d.clock.now(), ...ctx }, this.agreements);
+  explain(
+    object: StixObject,
+    ctx: Omit<DecisionContext, "self" | "at" | "action"> & { action?: "share" | "accept" },
+  ): Decision {
+    return decide(
+      object,
+      { action: ctx.action ?? "share", self: this.id, at: this.d.clock.now(), ...ctx },
+      this.agreements,
+    );
   }
 
   // ---------------------------------------------------------------- share
 
   async share(req: ShareRequest): Promise<ShareOutcome[]> {
-    if (req.recipients.length === 0) throw new AccordError("ERR_BAD_REQUEST", "name at least one recipient");
+    if (req.recipients.length === 0)
+      throw new AccordError("ERR_BAD_REQUEST", "name at least one recipient");
     const objects = await this.selectForShare(req.objectIds);
     const outcomes: ShareOutcome[] = [];
-    for (const recipient of req.recipients) outcomes.push(await this.shareWith(recipient, req, objects));
+    for (const recipient of req.recipients)
+      outcomes.push(await this.shareWith(recipient, req, objects));
     return outcomes;
   }
 
@@ -215,7 +265,9 @@ export class AccordNode {
     const all: StoredObject[] = [];
     let afterId: string | undefined;
     for (;;) {
-      const page = await this.d.store.objects.list(afterId === undefined ? { limit: 1000 } : { afterId, limit: 1000 });
+      const page = await this.d.store.objects.list(
+        afterId === undefined ? { limit: 1000 } : { afterId, limit: 1000 },
+      );
       for (const o of page) if (o.provenance.originator === this.id) all.push(o);
       const last = page.at(-1);
       if (page.length < 1000 || last === undefined) return all;
@@ -223,13 +275,20 @@ export class AccordNode {
     }
   }
 
-  private async shareWith(recipient: string, req: ShareRequest, objects: readonly StoredObject[]): Promise<ShareOutcome> {
+  private async shareWith(
+    recipient: string,
+    req: ShareRequest,
+    objects: readonly StoredObject[],
+  ): Promise<ShareOutcome> {
     const at = this.d.clock.now();
     const atIso = at.toISOString();
     const peer = recipient === this.id ? undefined : await this.d.store.peers.get(recipient);
     const verdicts: ObjectVerdict[] = [];
     /** Permitted, minimized objects with provenance, grouped by agreement. */
-    const groups = new Map<string, { agreement: { id: string; version: number; hash: string }; objects: StixObject[] }>();
+    const groups = new Map<
+      string,
+      { agreement: { id: string; version: number; hash: string }; objects: StixObject[] }
+    >();
     const ledger: { kind: string; at: string; data: Record<string, unknown> }[] = [];
 
     for (const stored of objects) {
@@ -238,7 +297,13 @@ export class AccordNode {
       if (peer === undefined) {
         decision = {
           effect: "deny",
-          reasons: [{ effect: "deny", clause: "default", message: `denied: \`${recipient}\` is not a known partner of \`${this.id}\`` }],
+          reasons: [
+            {
+              effect: "deny",
+              clause: "default",
+              message: `denied: \`${recipient}\` is not a known partner of \`${this.id}\``,
+            },
+          ],
         };
       } else {
         decision = decide(
@@ -273,7 +338,7 @@ export class AccordNode {
         } else {
           dropped = decision.obligations.dropProperties;
           const key = `${decision.agreement.id}@${decision.agreement.version}`;
-          const group = groups.get(key) ?? { agreement: decision.agreement, objects: [] };
+          const group = groups.get(key) ?? { agreement: decision.agreement, objects: [] as StixObject[] };
           group.objects.push(
             withProvenance(minimized, {
               originator: stored.provenance.originator,
@@ -299,7 +364,10 @@ export class AccordNode {
           partner: recipient,
           purpose: req.purpose,
           effect: decision.effect,
-          agreement: decision.effect === "permit" ? `${decision.agreement.id} v${decision.agreement.version}` : null,
+          agreement:
+            decision.effect === "permit"
+              ? `${decision.agreement.id} v${decision.agreement.version}`
+              : null,
           clauses: reasons.map((r) => r.clause),
           dropped: [...dropped],
         },
@@ -312,14 +380,23 @@ export class AccordNode {
       for (const group of groups.values()) {
         for (const chunk of chunkBySize(group.objects, ENVELOPE_TARGET_BYTES)) {
           const id = this.d.random.uuid();
-          const bundle = { type: "bundle", id: `bundle--${this.d.random.uuid()}`, objects: [PROVENANCE_EXTENSION_DEFINITION, ...chunk] };
+          const bundle = {
+            type: "bundle",
+            id: `bundle--${this.d.random.uuid()}`,
+            objects: [PROVENANCE_EXTENSION_DEFINITION, ...chunk],
+          };
           const envelope = await sealEnvelope(
             { id, sender: this.id, recipient, createdAt: atIso, contentType: STIX_CONTENT_TYPE },
             new TextEncoder().encode(JSON.stringify(bundle)),
             this.d.keys.signing.privateKey,
             parsePublicJwk(peer.encryptionKey, "X25519"),
           );
-          sealed.push({ id, envelope, agreement: `${group.agreement.id} v${group.agreement.version}`, objects: chunk.length });
+          sealed.push({
+            id,
+            envelope,
+            agreement: `${group.agreement.id} v${group.agreement.version}`,
+            objects: chunk.length,
+          });
         }
       }
     }
@@ -330,12 +407,25 @@ export class AccordNode {
         await tx.ledger.append({
           kind: "share",
           at: atIso,
-          data: { envelope: s.id, recipient, agreement: s.agreement, purpose: req.purpose, objects: s.objects, digest: sha256Hex(s.envelope) },
+          data: {
+            envelope: s.id,
+            recipient,
+            agreement: s.agreement,
+            purpose: req.purpose,
+            objects: s.objects,
+            digest: sha256Hex(s.envelope),
+          },
         });
       }
     });
     const sent = verdicts.filter((v) => v.effect === "permit").length;
-    return { recipient, envelopes: sealed.map((s) => s.id), sent, refused: verdicts.length - sent, verdicts };
+    return {
+      recipient,
+      envelopes: sealed.map((s) => s.id),
+      sent,
+      refused: verdicts.length - sent,
+      verdicts,
+    };
   }
 
   // ---------------------------------------------------------------- deliver
@@ -347,11 +437,22 @@ export class AccordNode {
     for (const item of due) {
       const peer = await this.d.store.peers.get(item.recipient);
       try {
-        if (peer === undefined) throw new AccordError("ERR_UNKNOWN_PARTNER", `\`${item.recipient}\` is not a known partner`);
+        if (peer === undefined)
+          throw new AccordError(
+            "ERR_UNKNOWN_PARTNER",
+            `\`${item.recipient}\` is not a known partner`,
+          );
         const { receipt } = await this.d.peerClient.deliver(peer, item.envelope);
         const claims = await verifyReceipt(receipt, parsePublicJwk(peer.signingKey, "Ed25519"));
-        if (claims.envelopeId !== item.id || claims.envelopeHash !== sha256Hex(item.envelope) || claims.recipient !== peer.nodeId)
-          throw new AccordError("ERR_SIGNATURE_INVALID", "the receipt does not match the envelope delivered");
+        if (
+          claims.envelopeId !== item.id ||
+          claims.envelopeHash !== sha256Hex(item.envelope) ||
+          claims.recipient !== peer.nodeId
+        )
+          throw new AccordError(
+            "ERR_SIGNATURE_INVALID",
+            "the receipt does not match the envelope delivered",
+          );
         const at = this.nowIso();
         await this.d.store.transaction(async (tx) => {
           if (await tx.outbox.markDelivered(item.id, receipt, at))
@@ -371,10 +472,13 @@ export class AccordNode {
       } catch (e) {
         const code = e instanceof AccordError ? e.code : "ERR_PEER_UNAVAILABLE";
         const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(item.attempts, 22));
-        const jitter = Math.floor((this.d.random.bytes(1)[0] ?? 0) / 255 * backoff * 0.2);
+        const jitter = Math.floor(((this.d.random.bytes(1)[0] ?? 0) / 255) * backoff * 0.2);
         const next = new Date(this.d.clock.now().getTime() + backoff + jitter).toISOString();
         await this.d.store.outbox.markFailed(item.id, code, next);
-        this.d.logger.warn({ envelope: item.id, recipient: item.recipient, code, attempts: item.attempts + 1, next }, "delivery failed");
+        this.d.logger.warn(
+          { envelope: item.id, recipient: item.recipient, code, attempts: item.attempts + 1, next },
+          "delivery failed",
+        );
       }
     }
     return { attempted: due.length, delivered, failed: due.length - delivered };
@@ -389,23 +493,37 @@ export class AccordNode {
   async receive(envelope: string): Promise<ReceiveResult> {
     const header = peekEnvelope(envelope);
     if (header.recipient !== this.id)
-      throw new AccordError("ERR_ENVELOPE_INVALID", `the envelope is addressed to \`${header.recipient}\`, not to this node`);
+      throw new AccordError(
+        "ERR_ENVELOPE_INVALID",
+        `the envelope is addressed to \`${header.recipient}\`, not to this node`,
+      );
     const peer = await this.d.store.peers.get(header.sender);
-    if (peer === undefined) throw new AccordError("ERR_UNKNOWN_PARTNER", `\`${header.sender}\` is not a known partner of \`${this.id}\``);
+    if (peer === undefined)
+      throw new AccordError(
+        "ERR_UNKNOWN_PARTNER",
+        `\`${header.sender}\` is not a known partner of \`${this.id}\``,
+      );
     const envelopeHash = sha256Hex(envelope);
     const seen = await this.d.store.inbox.get(header.id);
-    if (seen !== undefined) return this.redelivery(seen.envelopeHash, envelopeHash, seen.receipt, peer);
+    if (seen !== undefined)
+      return this.redelivery(seen.envelopeHash, envelopeHash, seen.receipt, peer);
 
     const now = this.d.clock.now();
     const opened = await openEnvelope(envelope, {
       recipientKeys: this.d.keys,
       expectedRecipient: this.id,
-      senderKey: (sender) => Promise.resolve(sender === peer.nodeId ? (parsePublicJwk(peer.signingKey, "Ed25519")) : undefined),
+      senderKey: (sender) =>
+        Promise.resolve(
+          sender === peer.nodeId ? parsePublicJwk(peer.signingKey, "Ed25519") : undefined,
+        ),
       now,
       maxSkewSeconds: ENVELOPE_MAX_AGE_SECONDS,
     });
     if (opened.header.contentType !== STIX_CONTENT_TYPE)
-      throw new AccordError("ERR_UNSUPPORTED_MEDIA_TYPE", `content type \`${opened.header.contentType}\` is not accepted`);
+      throw new AccordError(
+        "ERR_UNSUPPORTED_MEDIA_TYPE",
+        `content type \`${opened.header.contentType}\` is not accepted`,
+      );
     let bundle: unknown;
     try {
       bundle = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(opened.payload));
@@ -413,7 +531,8 @@ export class AccordNode {
       throw new AccordError("ERR_MALFORMED_INPUT", "the envelope's content is not JSON");
     }
     const verdict = validateBundle(bundle);
-    if (!verdict.valid) throw stixError(verdict.issues, "the envelope's bundle is not valid STIX 2.1");
+    if (!verdict.valid)
+      throw stixError(verdict.issues, "the envelope's bundle is not valid STIX 2.1");
     const objects = (bundle as { objects?: readonly StixObject[] }).objects ?? [];
 
     const atIso = now.toISOString();
@@ -454,13 +573,27 @@ export class AccordNode {
           objects: finalOutcomes,
         };
         const receipt = await signReceipt(claims, this.d.keys.signing.privateKey);
-        if (!(await tx.inbox.record({ envelopeId: header.id, sender: header.sender, envelopeHash, receivedAt: atIso, receipt })))
+        if (
+          !(await tx.inbox.record({
+            envelopeId: header.id,
+            sender: header.sender,
+            envelopeHash,
+            receivedAt: atIso,
+            receipt,
+          }))
+        )
           throw new DuplicateDelivery();
         for (const e of ledger) await tx.ledger.append(e);
         await tx.ledger.append({
           kind: "accept",
           at: atIso,
-          data: { envelope: header.id, sender: header.sender, accepted, rejected: claims.rejected, digest: envelopeHash },
+          data: {
+            envelope: header.id,
+            sender: header.sender,
+            accepted,
+            rejected: claims.rejected,
+            digest: envelopeHash,
+          },
         });
         return { receipt, claims, duplicate: false };
       });
@@ -472,10 +605,22 @@ export class AccordNode {
     }
   }
 
-  private async redelivery(firstHash: string, hash: string, receipt: string, peer: Peer): Promise<ReceiveResult> {
-    if (firstHash !== hash) throw new AccordError("ERR_REPLAY", "an envelope with this id was already received with other content");
+  private async redelivery(
+    firstHash: string,
+    hash: string,
+    receipt: string,
+    peer: Peer,
+  ): Promise<ReceiveResult> {
+    if (firstHash !== hash)
+      throw new AccordError(
+        "ERR_REPLAY",
+        "an envelope with this id was already received with other content",
+      );
     const claims = await verifyReceipt(receipt, this.d.keys.signing.publicJwk);
-    this.d.logger.info({ envelope: claims.envelopeId, sender: peer.nodeId }, "duplicate delivery answered with the first receipt");
+    this.d.logger.info(
+      { envelope: claims.envelopeId, sender: peer.nodeId },
+      "duplicate delivery answered with the first receipt",
+    );
     return { receipt, claims, duplicate: true };
   }
 
@@ -484,7 +629,11 @@ export class AccordNode {
     sender: string,
     envelopeId: string,
     now: Date,
-  ): { outcome: ReceiptClaims["objects"][number]; stored?: StoredObject; reasons: readonly Reason[] } {
+  ): {
+    outcome: ReceiptClaims["objects"][number];
+    stored?: StoredObject;
+    reasons: readonly Reason[];
+  } {
     const version = versionOf(raw);
     const reject = (reason: string, reasons: readonly Reason[] = []) => ({
       outcome: { id: raw.id, version, outcome: "rejected" as const, reason },
@@ -493,16 +642,29 @@ export class AccordNode {
     const split = splitProvenance(raw);
     if (typeof split === "string") return reject(split);
     const { object, provenance } = split;
-    if (provenance.originator !== sender) return reject(`\`${raw.id}\` names originator \`${provenance.originator}\`; onward hops are not accepted`);
+    if (provenance.originator !== sender)
+      return reject(
+        `\`${raw.id}\` names originator \`${provenance.originator}\`; onward hops are not accepted`,
+      );
     const held = this.agreements.find((a) => a.id === provenance.agreement);
     if (held?.version !== provenance.agreement_version || held.hash !== provenance.agreement_hash)
-      return reject(`agreement \`${provenance.agreement}\` v${provenance.agreement_version} is not the version held here`);
+      return reject(
+        `agreement \`${provenance.agreement}\` v${provenance.agreement_version} is not the version held here`,
+      );
     const decision = decide(
       object,
-      { action: "accept", self: this.id, partner: sender, purpose: provenance.purpose, at: now, agreementId: provenance.agreement },
+      {
+        action: "accept",
+        self: this.id,
+        partner: sender,
+        purpose: provenance.purpose,
+        at: now,
+        agreementId: provenance.agreement,
+      },
       this.agreements,
     );
-    if (decision.effect === "deny") return reject(decision.reasons[0]?.message ?? "denied", decision.reasons);
+    if (decision.effect === "deny")
+      return reject(decision.reasons[0]?.message ?? "denied", decision.reasons);
     const retentionUntil =
       Date.parse(provenance.retention_until) < Date.parse(decision.obligations.retentionUntil)
         ? provenance.retention_until
@@ -533,9 +695,14 @@ export class AccordNode {
   ): Promise<ReceiptClaims["objects"][number][]> {
     const unchanged = new Set<string>();
     for (const s of toStore) {
-      if ((await tx.objects.put(s)) === "unchanged") unchanged.add(`${s.object.id}\n${versionOf(s.object)}`);
+      if ((await tx.objects.put(s)) === "unchanged")
+        unchanged.add(`${s.object.id}\n${versionOf(s.object)}`);
     }
-    return outcomes.map((o) => (o.outcome === "stored" && unchanged.has(`${o.id}\n${o.version}`) ? { ...o, outcome: "unchanged" as const } : o));
+    return outcomes.map((o) =>
+      o.outcome === "stored" && unchanged.has(`${o.id}\n${o.version}`)
+        ? { ...o, outcome: "unchanged" as const }
+        : o,
+    );
   }
 
   // ---------------------------------------------------------------- identity and partners
@@ -546,7 +713,10 @@ export class AccordNode {
       node_id: this.id,
       name: this.d.name,
       url: this.d.publicUrl(),
-      keys: { signing: this.d.keys.signing.publicJwk, encryption: this.d.keys.encryption.publicJwk },
+      keys: {
+        signing: this.d.keys.signing.publicJwk,
+        encryption: this.d.keys.encryption.publicJwk,
+      },
       issued_at: this.nowIso(),
     };
     return { ...body, signature: await signJson(body, this.d.keys.signing.privateKey) };
@@ -561,16 +731,26 @@ export class AccordNode {
    * names; when `expectedFingerprint` is given (out of band, as operators should), the signing
    * key must match it.
    */
-  async addPeer(url: string, expectedFingerprint?: string): Promise<Peer & { fingerprint: string }> {
+  async addPeer(
+    url: string,
+    expectedFingerprint?: string,
+  ): Promise<Peer & { fingerprint: string }> {
     const raw = await this.d.peerClient.fetchDescriptor(url);
     const desc = parseDescriptor(raw);
     const fingerprint = jwkThumbprint(desc.keys.signing);
     if (expectedFingerprint !== undefined && expectedFingerprint !== fingerprint)
-      throw new AccordError("ERR_SIGNATURE_INVALID", `the node at \`${url}\` presents key fingerprint \`${fingerprint}\`, not the one expected`);
-    if (desc.node_id === this.id) throw new AccordError("ERR_BAD_REQUEST", "a node cannot be its own partner");
+      throw new AccordError(
+        "ERR_SIGNATURE_INVALID",
+        `the node at \`${url}\` presents key fingerprint \`${fingerprint}\`, not the one expected`,
+      );
+    if (desc.node_id === this.id)
+      throw new AccordError("ERR_BAD_REQUEST", "a node cannot be its own partner");
     const { signature, ...body } = desc;
     if (!(await verifyJson(signature, body, desc.keys.signing)))
-      throw new AccordError("ERR_SIGNATURE_INVALID", `the descriptor of \`${desc.node_id}\` is not signed by its own key`);
+      throw new AccordError(
+        "ERR_SIGNATURE_INVALID",
+        `the descriptor of \`${desc.node_id}\` is not signed by its own key`,
+      );
     const peer: Peer = {
       nodeId: desc.node_id,
       url: desc.url,
@@ -583,7 +763,12 @@ export class AccordNode {
       await tx.ledger.append({
         kind: "key-event",
         at: peer.addedAt,
-        data: { event: "peer-added", node: peer.nodeId, signing: fingerprint, encryption: jwkThumbprint(desc.keys.encryption) },
+        data: {
+          event: "peer-added",
+          node: peer.nodeId,
+          signing: fingerprint,
+          encryption: jwkThumbprint(desc.keys.encryption),
+        },
       });
     });
     return { ...peer, fingerprint };
@@ -594,7 +779,10 @@ export class AccordNode {
   }
 }
 
-function stixError(issues: readonly { objectId?: string; path: string; message: string; code: string }[], message: string): AccordError {
+function stixError(
+  issues: readonly { objectId?: string; path: string; message: string; code: string }[],
+  message: string,
+): AccordError {
   const details: ErrorDetail[] = issues.slice(0, 100).map((i) => ({
     path: i.path,
     message: i.message,
@@ -602,7 +790,10 @@ function stixError(issues: readonly { objectId?: string; path: string; message: 
     ...(i.objectId === undefined ? {} : { objectId: i.objectId }),
   }));
   const first = issues[0];
-  const where = first === undefined ? "" : `: ${first.objectId === undefined ? "" : `\`${first.objectId}\` `}${first.path}: ${first.message}`;
+  const where =
+    first === undefined
+      ? ""
+      : `: ${first.objectId === undefined ? "" : `\`${first.objectId}\` `}${first.path}: ${first.message}`;
   return new AccordError("ERR_STIX_INVALID", `${message}${where}`, { details });
 }
 
@@ -627,13 +818,15 @@ function chunkBySize(objects: readonly StixObject[], target: number): StixObject
 
 /** Validate a descriptor received from the network (attacker-controlled). */
 function parseDescriptor(raw: unknown): NodeDescriptor {
-  const bad = (what: string) => new AccordError("ERR_BAD_REQUEST", `the node descriptor is invalid: ${what}`);
+  const bad = (what: string) =>
+    new AccordError("ERR_BAD_REQUEST", `the node descriptor is invalid: ${what}`);
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw bad("not a JSON object");
   const r = raw as Record<string, unknown>;
   if (r.accord !== "node-descriptor/1") throw bad("`accord` must be `node-descriptor/1`");
   for (const f of ["node_id", "name", "url", "issued_at", "signature"] as const)
     if (typeof r[f] !== "string" || r[f] === "") throw bad(`\`${f}\` must be a non-empty string`);
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(r.node_id as string)) throw bad("`node_id` has characters a node id cannot have");
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(r.node_id as string))
+    throw bad("`node_id` has characters a node id cannot have");
   const keys = r.keys as Record<string, unknown> | undefined;
   if (keys === undefined || typeof keys !== "object") throw bad("`keys` is missing");
   return {
@@ -643,12 +836,17 @@ function parseDescriptor(raw: unknown): NodeDescriptor {
     url: r.url as string,
     issued_at: r.issued_at as string,
     signature: r.signature as string,
-    keys: { signing: parsePublicJwk(keys.signing, "Ed25519"), encryption: parsePublicJwk(keys.encryption, "X25519") },
+    keys: {
+      signing: parsePublicJwk(keys.signing, "Ed25519"),
+      encryption: parsePublicJwk(keys.encryption, "X25519"),
+    },
   };
 }
 
 /** Recompute the ledger's hash chain from the first entry; `firstBroken` is -1 when intact. */
-export async function verifyLedger(store: Pick<Store, "ledger">): Promise<{ size: number; firstBroken: number }> {
+export async function verifyLedger(
+  store: Pick<Store, "ledger">,
+): Promise<{ size: number; firstBroken: number }> {
   const size = await store.ledger.size();
   let prev = GENESIS_HASH;
   for (let from = 0; from < size; from += 1000) {

@@ -74,7 +74,11 @@ export interface LedgerRepo {
    * `ledgerEntryHash` from core/ledger.ts. Concurrent appends must serialise: no two entries
    * share a seq and the chain never forks.
    */
-  append(entry: { kind: string; at: string; data: Readonly<Record<string, unknown>> }): Promise<LedgerEntry>;
+  append(entry: {
+    kind: string;
+    at: string;
+    data: Readonly<Record<string, unknown>>;
+  }): Promise<LedgerEntry>;
   /** Entries with seq >= from, ascending, at most `limit`. */
   list(from: number, limit: number): Promise<LedgerEntry[]>;
   /** Number of entries. */
@@ -101,7 +105,12 @@ export interface OutboxItem {
 }
 
 export interface OutboxRepo {
-  enqueue(item: { id: string; recipient: NodeId; envelope: string; createdAt: string }): Promise<void>;
+  enqueue(item: {
+    id: string;
+    recipient: NodeId;
+    envelope: string;
+    createdAt: string;
+  }): Promise<void>;
   get(id: string): Promise<OutboxItem | undefined>;
   /** Pending items whose nextAttemptAt <= now, oldest first, at most `limit`. */
   due(now: string, limit: number): Promise<OutboxItem[]>;

@@ -13,8 +13,15 @@ export class ApiClient {
     return new ApiClient(config.publicUrl, loadApiToken(config.apiTokenFile));
   }
 
-  async call<T>(method: "GET" | "POST", path: string, body?: { json: unknown } | { text: string; type: string }): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: "application/json" };
+  async call<T>(
+    method: "GET" | "POST",
+    path: string,
+    body?: { json: unknown } | { text: string; type: string },
+  ): Promise<T> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      accept: "application/json",
+    };
     let payload: string | undefined;
     if (body !== undefined && "json" in body) {
       headers["content-type"] = "application/json";
@@ -25,9 +32,17 @@ export class ApiClient {
     }
     let res: Response;
     try {
-      res = await fetch(new URL(`/api/v1${path}`, this.baseUrl), { method, headers, ...(payload === undefined ? {} : { body: payload }) });
+      res = await fetch(new URL(`/api/v1${path}`, this.baseUrl), {
+        method,
+        headers,
+        ...(payload === undefined ? {} : { body: payload }),
+      });
     } catch (e) {
-      throw new AccordError("ERR_PEER_UNAVAILABLE", `the node at \`${this.baseUrl}\` is not reachable; start it with \`accord node start\``, { cause: e });
+      throw new AccordError(
+        "ERR_PEER_UNAVAILABLE",
+        `the node at \`${this.baseUrl}\` is not reachable; start it with \`accord node start\``,
+        { cause: e },
+      );
     }
     const text = await res.text();
     let parsed: unknown = null;
@@ -38,8 +53,11 @@ export class ApiClient {
     }
     if (!res.ok) {
       const p = (parsed ?? {}) as { code?: string; detail?: string; errors?: ErrorDetail[] };
-      const code: ErrorCode = p.code !== undefined && p.code in ERROR_STATUS ? (p.code as ErrorCode) : "ERR_INTERNAL";
-      throw new AccordError(code, p.detail ?? `the node answered ${res.status}`, { details: p.errors ?? [] });
+      const code: ErrorCode =
+        p.code !== undefined && p.code in ERROR_STATUS ? (p.code as ErrorCode) : "ERR_INTERNAL";
+      throw new AccordError(code, p.detail ?? `the node answered ${res.status}`, {
+        details: p.errors ?? [],
+      });
     }
     return parsed as T;
   }

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import pino from "pino";
 import type { FastifyInstance } from "fastify";
 import { AccordNode } from "../app/node.js";
-import type { Clock, Logger, Random, Store } from "../app/ports.js";
+import type { Clock, Random, Store } from "../app/ports.js";
 import { HttpPeerClient } from "../federation/http-peer-client.js";
 import { buildServer } from "../server/http.js";
 import { openSqliteStore } from "../storage/sqlite/index.js";
@@ -16,7 +16,10 @@ import type { NodeConfig } from "./config.js";
 import { loadApiToken, loadNodeKeys } from "./secrets.js";
 
 export const systemClock: Clock = { now: () => new Date() };
-export const systemRandom: Random = { bytes: (n) => new Uint8Array(randomBytes(n)), uuid: () => randomUUID() };
+export const systemRandom: Random = {
+  bytes: (n) => new Uint8Array(randomBytes(n)),
+  uuid: () => randomUUID(),
+};
 
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -30,7 +33,7 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-export async function openStore(config: NodeConfig): Promise<Store> {
+export function openStore(config: NodeConfig): Promise<Store> {
   return config.storage.driver === "sqlite"
     ? openSqliteStore({ path: config.storage.path })
     : openPostgresStore({ connectionString: config.storage.url, schema: config.storage.schema });
@@ -42,7 +45,9 @@ export function makeLogger(config: NodeConfig): pino.Logger {
     base: { node: config.nodeId },
     redact: { paths: ["req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
   };
-  return config.logFile === undefined ? pino(options) : pino(options, pino.destination({ dest: config.logFile, mkdir: true, sync: false }));
+  return config.logFile === undefined
+    ? pino(options)
+    : pino(options, pino.destination({ dest: config.logFile, mkdir: true, sync: false }));
 }
 
 export interface StartOptions {
@@ -67,11 +72,12 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     clock: opts.clock ?? systemClock,
     random: systemRandom,
     peerClient: new HttpPeerClient(),
-    logger: logger as unknown as Logger,
+    logger,
   });
   try {
     await node.init();
-    for (const file of agreementFiles(config.agreementsDir)) await node.addAgreement(readFileSync(file, "utf8"), file);
+    for (const file of agreementFiles(config.agreementsDir))
+      await node.addAgreement(readFileSync(file, "utf8"), file);
   } catch (e) {
     await store.close();
     throw e;
@@ -116,8 +122,12 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     throw e;
   }
   const address = server.server.address();
-  if (config.port === 0 && address !== null && typeof address === "object") url = `http://${config.host}:${address.port}`;
-  const timer = opts.deliveryLoop === false ? undefined : setInterval(() => void deliverNow(), config.deliveryIntervalMs);
+  if (config.port === 0 && address !== null && typeof address === "object")
+    url = `http://${config.host}:${address.port}`;
+  const timer =
+    opts.deliveryLoop === false
+      ? undefined
+      : setInterval(() => void deliverNow(), config.deliveryIntervalMs);
   timer?.unref();
 
   return {

@@ -14,7 +14,9 @@ export const CONFIG_FILE = "accord.yaml";
 
 const configSchema = z.strictObject({
   node: z.strictObject({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "expected letters, digits, `.`, `_` or `-`"),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "expected letters, digits, `.`, `_` or `-`"),
     name: z.string().min(1).optional(),
   }),
   server: z
@@ -22,21 +24,47 @@ const configSchema = z.strictObject({
       host: z.string().min(1).default("127.0.0.1"),
       port: z.int().min(0).max(65535).default(7400),
       public_url: z.url().optional(),
-      body_limit_bytes: z.int().min(1024).max(1 << 30).default(16 << 20),
+      body_limit_bytes: z
+        .int()
+        .min(1024)
+        .max(1 << 30)
+        .default(16 << 20),
     })
     .default({ host: "127.0.0.1", port: 7400, body_limit_bytes: 16 << 20 }),
   storage: z
     .discriminatedUnion("driver", [
-      z.strictObject({ driver: z.literal("sqlite"), path: z.string().min(1).default("data/accord.db") }),
-      z.strictObject({ driver: z.literal("postgres"), url: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"), schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default("public") }),
+      z.strictObject({
+        driver: z.literal("sqlite"),
+        path: z.string().min(1).default("data/accord.db"),
+      }),
+      z.strictObject({
+        driver: z.literal("postgres"),
+        url: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"),
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+          .default("public"),
+      }),
     ])
     .default({ driver: "sqlite", path: "data/accord.db" }),
   keys: z
-    .strictObject({ file: z.string().default("keys/node-keys.json"), api_token_file: z.string().default("keys/api-token") })
+    .strictObject({
+      file: z.string().default("keys/node-keys.json"),
+      api_token_file: z.string().default("keys/api-token"),
+    })
     .default({ file: "keys/node-keys.json", api_token_file: "keys/api-token" }),
-  agreements: z.strictObject({ dir: z.string().default("agreements") }).default({ dir: "agreements" }),
-  delivery: z.strictObject({ interval_ms: z.int().min(50).max(3_600_000).default(2000) }).default({ interval_ms: 2000 }),
-  log: z.strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"), file: z.string().optional() }).default({ level: "info" }),
+  agreements: z
+    .strictObject({ dir: z.string().default("agreements") })
+    .default({ dir: "agreements" }),
+  delivery: z
+    .strictObject({ interval_ms: z.int().min(50).max(3_600_000).default(2000) })
+    .default({ interval_ms: 2000 }),
+  log: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
+      file: z.string().optional(),
+    })
+    .default({ level: "info" }),
 });
 
 export type ConfigFile = z.input<typeof configSchema>;
@@ -50,7 +78,9 @@ export interface NodeConfig {
   readonly port: number;
   readonly publicUrl: string;
   readonly bodyLimit: number;
-  readonly storage: { readonly driver: "sqlite"; readonly path: string } | { readonly driver: "postgres"; readonly url: string; readonly schema: string };
+  readonly storage:
+    | { readonly driver: "sqlite"; readonly path: string }
+    | { readonly driver: "postgres"; readonly url: string; readonly schema: string };
   readonly keysFile: string;
   readonly apiTokenFile: string;
   readonly agreementsDir: string;
@@ -65,29 +95,50 @@ export interface ConfigFlags {
   readonly host?: string;
 }
 
-export function loadConfig(dir: string, env: Readonly<Record<string, string | undefined>>, flags: ConfigFlags = {}): NodeConfig {
+export function loadConfig(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  flags: ConfigFlags = {},
+): NodeConfig {
   const root = resolve(dir);
   const file = join(root, CONFIG_FILE);
   if (!existsSync(file))
-    throw new AccordError("ERR_CONFIG_INVALID", `no \`${CONFIG_FILE}\` in \`${root}\`; create one with \`accord init --node-id ID --dir ${dir}\``);
+    throw new AccordError(
+      "ERR_CONFIG_INVALID",
+      `no \`${CONFIG_FILE}\` in \`${root}\`; create one with \`accord init --node-id ID --dir ${dir}\``,
+    );
   const doc = parseDocument(readFileSync(file, "utf8"));
   if (doc.errors.length > 0)
-    throw new AccordError("ERR_MALFORMED_INPUT", `${file}: ${doc.errors[0]?.message.split("\n")[0] ?? "not valid YAML"}`);
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      `${file}: ${doc.errors[0]?.message.split("\n")[0] ?? "not valid YAML"}`,
+    );
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   const merged = applyEnv(raw, env);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
-    throw new AccordError("ERR_CONFIG_INVALID", `${file}: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`, { details });
+    const details = parsed.error.issues.map((i) => ({
+      path: i.path.map(String).join("."),
+      message: i.message,
+    }));
+    throw new AccordError(
+      "ERR_CONFIG_INVALID",
+      `${file}: ${details.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
+      { details },
+    );
   }
   return freeze(root, parsed.data, flags);
 }
 
-function applyEnv(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+function applyEnv(
+  raw: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, unknown> {
   const out = structuredClone(raw);
   const section = (k: string): Record<string, unknown> => {
     const s = out[k];
-    if (s !== null && typeof s === "object" && !Array.isArray(s)) return s as Record<string, unknown>;
+    if (s !== null && typeof s === "object" && !Array.isArray(s))
+      return s as Record<string, unknown>;
     const fresh: Record<string, unknown> = {};
     out[k] = fresh;
     return fresh;
@@ -95,7 +146,8 @@ function applyEnv(raw: Record<string, unknown>, env: Readonly<Record<string, str
   if (env.ACCORD_HOST !== undefined) section("server").host = env.ACCORD_HOST;
   if (env.ACCORD_PORT !== undefined) section("server").port = Number(env.ACCORD_PORT);
   if (env.ACCORD_PUBLIC_URL !== undefined) section("server").public_url = env.ACCORD_PUBLIC_URL;
-  if (env.ACCORD_DATABASE_URL !== undefined) out.storage = { driver: "postgres", url: env.ACCORD_DATABASE_URL };
+  if (env.ACCORD_DATABASE_URL !== undefined)
+    out.storage = { driver: "postgres", url: env.ACCORD_DATABASE_URL };
   if (env.ACCORD_LOG_LEVEL !== undefined) section("log").level = env.ACCORD_LOG_LEVEL;
   return out;
 }
@@ -112,7 +164,14 @@ function freeze(root: string, c: Parsed, flags: ConfigFlags): NodeConfig {
     port,
     publicUrl: c.server.public_url ?? `http://${host}:${port}`,
     bodyLimit: c.server.body_limit_bytes,
-    storage: Object.freeze(c.storage.driver === "sqlite" ? { driver: "sqlite" as const, path: c.storage.path === ":memory:" ? ":memory:" : within(c.storage.path) } : c.storage),
+    storage: Object.freeze(
+      c.storage.driver === "sqlite"
+        ? {
+            driver: "sqlite" as const,
+            path: c.storage.path === ":memory:" ? ":memory:" : within(c.storage.path),
+          }
+        : c.storage,
+    ),
     keysFile: within(c.keys.file),
     apiTokenFile: within(c.keys.api_token_file),
     agreementsDir: within(c.agreements.dir),

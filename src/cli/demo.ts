@@ -3,7 +3,15 @@
  * with its own SQLite database and keys under DATA_DIR/<node>/, playing scenario steps 1-2 of
  * VISION.md and narrating what happened and why.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
@@ -20,7 +28,11 @@ export const EXAMPLES_DIR = join(ROOT, "examples");
 
 const NODES = [
   { id: "XA", name: "CERT of XA", agreements: ["regional-cyber-accord.yaml", "fiu-mou.yaml"] },
-  { id: "XB", name: "National cyber centre of XB", agreements: ["regional-cyber-accord.yaml", "fiu-mou.yaml"] },
+  {
+    id: "XB",
+    name: "National cyber centre of XB",
+    agreements: ["regional-cyber-accord.yaml", "fiu-mou.yaml"],
+  },
   { id: "XC", name: "Police cyber unit of XC", agreements: ["regional-cyber-accord.yaml"] },
 ] as const;
 
@@ -35,14 +47,25 @@ export interface DemoOptions {
 }
 
 export interface DemoSummary {
-  readonly nodes: { id: string; url: string; fingerprint: string; dir: string; objects: number; ledger: number; ledgerIntact: boolean }[];
+  readonly nodes: {
+    id: string;
+    url: string;
+    fingerprint: string;
+    dir: string;
+    objects: number;
+    ledger: number;
+    ledgerIntact: boolean;
+  }[];
   readonly ingested: { bundle: string; objects: number };
   readonly shares: ShareOutcome[];
   readonly delivered: { recipient: string; envelope: string; accepted: number; rejected: number }[];
   readonly checks: { name: string; ok: boolean }[];
 }
 
-export async function runDemo(opts: DemoOptions, io: { out(t: string): void; err(t: string): void }): Promise<number> {
+export async function runDemo(
+  opts: DemoOptions,
+  io: { out(t: string): void; err(t: string): void },
+): Promise<number> {
   prepareDataDir(opts.dataDir);
   const say = (line = "") => {
     if (!opts.json) io.out(`${line}\n`);
@@ -63,17 +86,24 @@ export async function runDemo(opts: DemoOptions, io: { out(t: string): void; err
       mkdirSync(join(dir, "agreements"), { recursive: true });
       writeFileSync(join(dir, "accord.yaml"), stringify(config));
       createNodeSecrets(join(dir, "keys", "node-keys.json"), join(dir, "keys", "api-token"));
-      for (const a of spec.agreements) copyFileSync(join(EXAMPLES_DIR, "agreements", a), join(dir, "agreements", a));
+      for (const a of spec.agreements)
+        copyFileSync(join(EXAMPLES_DIR, "agreements", a), join(dir, "agreements", a));
       try {
         running.push(await startNode(loadConfig(dir, {})));
       } catch (e) {
         if ((e as { code?: string }).code === "EADDRINUSE")
-          throw new AccordError("ERR_BAD_REQUEST", `port ${config.server?.port ?? 0} is taken; choose others with \`--base-port N\` (or 0 for free ports)`);
+          throw new AccordError(
+            "ERR_BAD_REQUEST",
+            `port ${config.server?.port ?? 0} is taken; choose others with \`--base-port N\` (or 0 for free ports)`,
+          );
         throw e;
       }
     }
     const [xa, xb, xc] = running as [RunningNode, RunningNode, RunningNode];
-    for (const n of running) say(`  ${n.node.id}  ${n.url.padEnd(24)} key ${n.node.fingerprint()}  store ${join(n.config.dir, "accord.db")}`);
+    for (const n of running)
+      say(
+        `  ${n.node.id}  ${n.url.padEnd(24)} key ${n.node.fingerprint()}  store ${join(n.config.dir, "accord.db")}`,
+      );
     say("");
     for (const a of xa.node.listAgreements()) say(`  agreement ${describeAgreement(a)}`);
     say("");
@@ -87,20 +117,30 @@ export async function runDemo(opts: DemoOptions, io: { out(t: string): void; err
     say("");
 
     // Step 1.
-    const bundle: unknown = JSON.parse(readFileSync(join(EXAMPLES_DIR, "demo", "ransomware-intrusion.json"), "utf8"));
+    const bundle: unknown = JSON.parse(
+      readFileSync(join(EXAMPLES_DIR, "demo", "ransomware-intrusion.json"), "utf8"),
+    );
     const ingested = await xa.node.ingest(bundle);
     say("Step 1: XA's CERT ingests a ransomware intrusion");
-    say(`  ${ingested.objects} objects from ${ingested.bundleId} validated as STIX 2.1 and stored on XA`);
+    say(
+      `  ${ingested.objects} objects from ${ingested.bundleId} validated as STIX 2.1 and stored on XA`,
+    );
     say("");
 
     // Step 2.
     say("Step 2: XA shares with XB and XC under the regional cyber accord, for cyber defence");
-    const shares = await xa.node.share({ recipients: ["XB", "XC"], purpose: "cyber-defence", agreementId: "regional-cyber-accord" });
+    const shares = await xa.node.share({
+      recipients: ["XB", "XC"],
+      purpose: "cyber-defence",
+      agreementId: "regional-cyber-accord",
+    });
     await xa.deliverNow();
     const outbox = await xa.store.outbox.list({ limit: 100 });
     const delivered: DemoSummary["delivered"] = [];
     for (const share of shares) {
-      say(`  to ${share.recipient}: ${share.sent} objects sealed for ${share.recipient} (signed by XA, encrypted to ${share.recipient}), ${share.refused} refused`);
+      say(
+        `  to ${share.recipient}: ${share.sent} objects sealed for ${share.recipient} (signed by XA, encrypted to ${share.recipient}), ${share.refused} refused`,
+      );
       for (const v of share.verdicts) {
         if (v.effect === "deny") {
           say(`    refused  ${v.id}`);
@@ -122,7 +162,9 @@ export async function runDemo(opts: DemoOptions, io: { out(t: string): void; err
       }
       for (const item of outbox.filter((o) => o.recipient === share.recipient)) {
         if (item.status !== "delivered" || item.receipt === null) {
-          say(`    envelope ${item.id} is ${item.status} (attempts ${item.attempts}, last error ${item.lastError ?? "none"})`);
+          say(
+            `    envelope ${item.id} is ${item.status} (attempts ${item.attempts}, last error ${item.lastError ?? "none"})`,
+          );
           continue;
         }
         const rec = await xa.store.ledger.list(0, 10_000);
@@ -130,7 +172,9 @@ export async function runDemo(opts: DemoOptions, io: { out(t: string): void; err
         const accepted = Number(entry?.data.accepted ?? 0);
         const rejected = Number(entry?.data.rejected ?? 0);
         delivered.push({ recipient: share.recipient, envelope: item.id, accepted, rejected });
-        say(`    delivered: ${share.recipient} verified, decrypted, validated and decided on every object; its signed receipt (${accepted} stored, ${rejected} rejected) verified with ${share.recipient}'s key`);
+        say(
+          `    delivered: ${share.recipient} verified, decrypted, validated and decided on every object; its signed receipt (${accepted} stored, ${rejected} rejected) verified with ${share.recipient}'s key`,
+        );
       }
     }
     say("");
@@ -140,27 +184,61 @@ export async function runDemo(opts: DemoOptions, io: { out(t: string): void; err
     const suspect = "identity--91b322a3-331d-4bac-94c2-019caaf4b63a";
     for (const n of [xb, xc]) {
       const copy = await n.store.objects.get(suspect);
-      checks.push({ name: `${n.node.id} holds the suspect's persona without \`x_iban\` or contact details`, ok: copy !== undefined && !("x_iban" in copy.object) && !("contact_information" in copy.object) });
+      checks.push({
+        name: `${n.node.id} holds the suspect's persona without \`x_iban\` or contact details`,
+        ok:
+          copy !== undefined &&
+          !("x_iban" in copy.object) &&
+          !("contact_information" in copy.object),
+      });
       const note = await n.store.objects.get("note--a5a378b2-9db1-47e7-b023-3c3d42a6184e");
-      checks.push({ name: `${n.node.id} never received the TLP:RED source note`, ok: note === undefined });
+      checks.push({
+        name: `${n.node.id} never received the TLP:RED source note`,
+        ok: note === undefined,
+      });
       const ind = await n.store.objects.get("indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4");
-      checks.push({ name: `${n.node.id} holds XA's C2 indicator with provenance (XA, regional-cyber-accord v1, retention set)`, ok: ind?.provenance.originator === "XA" && ind.provenance.agreementId === "regional-cyber-accord" && ind.provenance.retentionUntil !== null && !("created_by_ref" in ind.object) });
+      checks.push({
+        name: `${n.node.id} holds XA's C2 indicator with provenance (XA, regional-cyber-accord v1, retention set)`,
+        ok:
+          ind?.provenance.originator === "XA" &&
+          ind.provenance.agreementId === "regional-cyber-accord" &&
+          ind.provenance.retentionUntil !== null &&
+          !("created_by_ref" in ind.object),
+      });
     }
     const nodes: DemoSummary["nodes"] = [];
     for (const n of running) {
       const v = await verifyLedger(n.store);
       checks.push({ name: `${n.node.id}'s ledger hash chain is intact`, ok: v.firstBroken === -1 });
-      nodes.push({ id: n.node.id, url: n.url, fingerprint: n.node.fingerprint(), dir: n.config.dir, objects: await n.store.objects.count(), ledger: v.size, ledgerIntact: v.firstBroken === -1 });
+      nodes.push({
+        id: n.node.id,
+        url: n.url,
+        fingerprint: n.node.fingerprint(),
+        dir: n.config.dir,
+        objects: await n.store.objects.count(),
+        ledger: v.size,
+        ledgerIntact: v.firstBroken === -1,
+      });
     }
     say("What each node holds now");
-    for (const n of nodes) say(`  ${n.id}: ${n.objects} objects, ${n.ledger} ledger entries (every decision, share, receipt and acceptance)`);
+    for (const n of nodes)
+      say(
+        `  ${n.id}: ${n.objects} objects, ${n.ledger} ledger entries (every decision, share, receipt and acceptance)`,
+      );
     say("");
     say("Checks");
     for (const c of checks) say(`  ${c.ok ? "ok  " : "FAIL"} ${c.name}`);
     say("");
-    const summary: DemoSummary = { nodes, ingested: { bundle: ingested.bundleId, objects: ingested.objects }, shares, delivered, checks };
+    const summary: DemoSummary = {
+      nodes,
+      ingested: { bundle: ingested.bundleId, objects: ingested.objects },
+      shares,
+      delivered,
+      checks,
+    };
     if (opts.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
-    const ok = checks.every((c) => c.ok) && delivered.length === shares.filter((s) => s.sent > 0).length;
+    const ok =
+      checks.every((c) => c.ok) && delivered.length === shares.filter((s) => s.sent > 0).length;
     if (!ok) {
       io.err("accord demo: some checks failed (see above)\n");
       return 1;
@@ -188,11 +266,17 @@ function describeAgreement(a: Agreement): string {
 function prepareDataDir(dir: string): void {
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     if (!existsSync(join(dir, MARKER)))
-      throw new AccordError("ERR_BAD_REQUEST", `\`${dir}\` is not empty and was not made by \`accord demo\`; choose another --data-dir`);
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        `\`${dir}\` is not empty and was not made by \`accord demo\`; choose another --data-dir`,
+      );
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, MARKER), "made by `accord demo`; the next demo run replaces this directory\n");
+  writeFileSync(
+    join(dir, MARKER),
+    "made by `accord demo`; the next demo run replaces this directory\n",
+  );
 }
 
 function untilSignal(): Promise<void> {
@@ -205,4 +289,3 @@ function untilSignal(): Promise<void> {
     });
   });
 }
-

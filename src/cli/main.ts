@@ -14,7 +14,12 @@ import { AccordError, isAccordError, type ErrorCode } from "../errors.js";
 import { parseStix } from "../core/stix/validate.js";
 import { parseAgreement } from "../core/agreement/parse.js";
 import { jwkThumbprint } from "../crypto/keys.js";
-import { verifyLedger, type IngestResult, type ShareOutcome, type DeliveryReport } from "../app/node.js";
+import {
+  verifyLedger,
+  type IngestResult,
+  type ShareOutcome,
+  type DeliveryReport,
+} from "../app/node.js";
 import type { LedgerEntry, Peer } from "../app/ports.js";
 import { CONFIG_FILE, loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets } from "./secrets.js";
@@ -24,7 +29,14 @@ import { runDemo } from "./demo.js";
 
 const VERSION = "0.1.0";
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, invalid: 3, refused: 4, unavailable: 5 } as const;
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  invalid: 3,
+  refused: 4,
+  unavailable: 5,
+} as const;
 
 const HELP = `accord ${VERSION} — sovereign, privacy-preserving intelligence sharing
 
@@ -89,13 +101,24 @@ const options = {
   force: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
+type Values = ReturnType<
+  typeof parseArgs<{ options: typeof options; allowPositionals: true }>
+>["values"];
 
-export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: Io,
+): Promise<number> {
   let values: Values;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options,
+      allowPositionals: true,
+      strict: true,
+    }));
   } catch (e) {
     io.err(`accord: ${(e as Error).message}\n\n${HELP}`);
     return EXIT.usage;
@@ -112,7 +135,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   }
   const dir = values.dir ?? env.ACCORD_DIR ?? ".";
   const print = (human: string, doc: unknown) => {
-    io.out(json ? `${JSON.stringify(doc, null, 2)}\n` : human.endsWith("\n") ? human : `${human}\n`);
+    io.out(
+      json ? `${JSON.stringify(doc, null, 2)}\n` : human.endsWith("\n") ? human : `${human}\n`,
+    );
   };
 
   try {
@@ -134,7 +159,15 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         return await nodeStart(dir, env, values, io);
       case "status": {
         const api = ApiClient.forConfig(loadConfig(dir, env));
-        const s = await api.call<{ id: string; fingerprint: string; store: string; objects: number; ledger: number; peers: string[]; agreements: { id: string; version: number }[] }>("GET", "/node");
+        const s = await api.call<{
+          id: string;
+          fingerprint: string;
+          store: string;
+          objects: number;
+          ledger: number;
+          peers: string[];
+          agreements: { id: string; version: number }[];
+        }>("GET", "/node");
         print(
           `${s.id} (key ${s.fingerprint}) on ${s.store}: ${s.objects} object versions, ${s.ledger} ledger entries\npartners: ${s.peers.join(", ") || "none"}\nagreements: ${s.agreements.map((a) => `${a.id} v${a.version}`).join(", ") || "none"}`,
           s,
@@ -146,7 +179,10 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         const bundle = readJsonFile(file);
         const api = ApiClient.forConfig(loadConfig(dir, env));
         const r = await api.call<IngestResult>("POST", "/bundles", { json: bundle });
-        print(`ingested ${r.objects} objects from ${r.bundleId}: ${r.stored} stored, ${r.unchanged} already held`, r);
+        print(
+          `ingested ${r.objects} objects from ${r.bundleId}: ${r.stored} stored, ${r.unchanged} already held`,
+          r,
+        );
         return EXIT.ok;
       }
       case "share":
@@ -156,15 +192,29 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         if (rest[0] === "add") {
           const url = need(rest[1], "peer add URL");
           const p = await api.call<Peer & { fingerprint: string }>("POST", "/peers", {
-            json: { url, ...(values.fingerprint === undefined ? {} : { fingerprint: values.fingerprint }) },
+            json: {
+              url,
+              ...(values.fingerprint === undefined ? {} : { fingerprint: values.fingerprint }),
+            },
           });
-          const warn = values.fingerprint === undefined ? "\nwarning: no --fingerprint given; compare the fingerprint above with the partner out of band" : "";
-          print(`added partner ${p.nodeId} at ${p.url}, key fingerprint ${p.fingerprint}${warn}`, p);
+          const warn =
+            values.fingerprint === undefined
+              ? "\nwarning: no --fingerprint given; compare the fingerprint above with the partner out of band"
+              : "";
+          print(
+            `added partner ${p.nodeId} at ${p.url}, key fingerprint ${p.fingerprint}${warn}`,
+            p,
+          );
           return EXIT.ok;
         }
         if (rest[0] === "list") {
           const { peers } = await api.call<{ peers: Peer[] }>("GET", "/peers");
-          print(peers.map((p) => `${p.nodeId}\t${p.url}\t${jwkThumbprint(p.signingKey as never)}`).join("\n") || "no partners", peers);
+          print(
+            peers
+              .map((p) => `${p.nodeId}\t${p.url}\t${jwkThumbprint(p.signingKey as never)}`)
+              .join("\n") || "no partners",
+            peers,
+          );
           return EXIT.ok;
         }
         throw new UsageError("expected `accord peer add URL` or `accord peer list`");
@@ -173,7 +223,11 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         if (rest[0] === "lint") {
           const file = need(rest[1], "agreement lint FILE");
           const a = parseAgreement(readText(file), file);
-          print(`${file}: ${a.id} v${a.version} is well formed (hash ${a.hash})`, { id: a.id, version: a.version, hash: a.hash });
+          print(`${file}: ${a.id} v${a.version} is well formed (hash ${a.hash})`, {
+            id: a.id,
+            version: a.version,
+            hash: a.hash,
+          });
           return EXIT.ok;
         }
         const api = ApiClient.forConfig(loadConfig(dir, env));
@@ -181,13 +235,24 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
           const file = need(rest[1], "agreement add FILE");
           const source = readText(file);
           parseAgreement(source, file); // local errors carry the real file name
-          const r = await api.call<{ id: string; version: number; hash: string; added: boolean }>("POST", "/agreements", { text: source, type: "application/yaml" });
+          const r = await api.call<{ id: string; version: number; hash: string; added: boolean }>(
+            "POST",
+            "/agreements",
+            { text: source, type: "application/yaml" },
+          );
           print(`${r.added ? "added" : "already held"}: ${r.id} v${r.version} (hash ${r.hash})`, r);
           return EXIT.ok;
         }
         if (rest[0] === "list") {
-          const r = await api.call<{ agreements: { id: string; version: number; title: string; sunset: string }[] }>("GET", "/agreements");
-          print(r.agreements.map((a) => `${a.id} v${a.version}\t${a.title}\tsunset ${a.sunset}`).join("\n") || "no agreements", r);
+          const r = await api.call<{
+            agreements: { id: string; version: number; title: string; sunset: string }[];
+          }>("GET", "/agreements");
+          print(
+            r.agreements
+              .map((a) => `${a.id} v${a.version}\t${a.title}\tsunset ${a.sunset}`)
+              .join("\n") || "no agreements",
+            r,
+          );
           return EXIT.ok;
         }
         throw new UsageError("expected `accord agreement add|list|lint`");
@@ -215,10 +280,20 @@ function report(e: unknown, json: boolean, io: Io): number {
     return EXIT.usage;
   }
   if (isAccordError(e)) {
-    if (json) io.out(`${JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } }, null, 2)}\n`);
+    if (json)
+      io.out(
+        `${JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } }, null, 2)}\n`,
+      );
     else {
-      const lines = e.details.slice(0, 20).map((d) => `  - ${d.objectId === undefined ? "" : `${d.objectId} `}${d.path ?? ""}${d.path === undefined ? "" : ": "}${d.message}`);
-      io.err(`accord: ${e.message} [${e.code}]\n${lines.join("\n")}${lines.length > 0 ? "\n" : ""}`);
+      const lines = e.details
+        .slice(0, 20)
+        .map(
+          (d) =>
+            `  - ${d.objectId === undefined ? "" : `${d.objectId} `}${d.path ?? ""}${d.path === undefined ? "" : ": "}${d.message}`,
+        );
+      io.err(
+        `accord: ${e.message} [${e.code}]\n${lines.join("\n")}${lines.length > 0 ? "\n" : ""}`,
+      );
     }
     return exitCodeFor(e.code);
   }
@@ -263,7 +338,8 @@ function need(v: string | undefined, usage: string): string {
 function intFlag(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be an integer from 0 to 65535`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--${name} must be an integer from 0 to 65535`);
   return n;
 }
 
@@ -280,7 +356,10 @@ function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new AccordError("ERR_MALFORMED_INPUT", `\`${file}\` is not valid JSON: ${(e as Error).message}`);
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      `\`${file}\` is not valid JSON: ${(e as Error).message}`,
+    );
   }
 }
 
@@ -290,33 +369,53 @@ function init(dir: string, values: Values, print: (h: string, d: unknown) => voi
   const root = resolve(dir);
   const configPath = join(root, CONFIG_FILE);
   if (existsSync(configPath) && values.force !== true)
-    throw new AccordError("ERR_BAD_REQUEST", `\`${configPath}\` already exists; a node's keys are never overwritten (use another --dir)`);
+    throw new AccordError(
+      "ERR_BAD_REQUEST",
+      `\`${configPath}\` already exists; a node's keys are never overwritten (use another --dir)`,
+    );
   const dbUrl = values["database-url"];
   const config: ConfigFile = {
     node: { id: nodeId, name: values.name ?? nodeId },
     server: { host: "127.0.0.1", port: intFlag(values.port, "port", 7400) },
-    storage: dbUrl === undefined ? { driver: "sqlite", path: "data/accord.db" } : { driver: "postgres", url: dbUrl },
+    storage:
+      dbUrl === undefined
+        ? { driver: "sqlite", path: "data/accord.db" }
+        : { driver: "postgres", url: dbUrl },
     keys: { file: "keys/node-keys.json", api_token_file: "keys/api-token" },
     agreements: { dir: "agreements" },
   };
   mkdirSync(join(root, "agreements"), { recursive: true });
   const keysFile = join(root, "keys", "node-keys.json");
   const { keys } = createNodeSecrets(keysFile, join(root, "keys", "api-token"));
-  writeFileSync(configPath, `# Accord node configuration (spec/config.md)\n${stringify(config)}`, { mode: 0o644 });
+  writeFileSync(configPath, `# Accord node configuration (spec/config.md)\n${stringify(config)}`, {
+    mode: 0o644,
+  });
   const cfg = loadConfig(root, {}); // validates what was written
   const fingerprint = jwkThumbprint(keys.signing.publicJwk);
   print(
     `created node ${cfg.nodeId} in ${root}\n  config      ${configPath}\n  keys        ${keysFile} (0600)\n  fingerprint ${fingerprint}\nNext: put agreement files in ${cfg.agreementsDir} and run \`accord node start --dir ${dir}\``,
-    { nodeId: cfg.nodeId, dir: root, fingerprint, encryptionFingerprint: jwkThumbprint(keys.encryption.publicJwk) },
+    {
+      nodeId: cfg.nodeId,
+      dir: root,
+      fingerprint,
+      encryptionFingerprint: jwkThumbprint(keys.encryption.publicJwk),
+    },
   );
   return EXIT.ok;
 }
 
-async function nodeStart(dir: string, env: Readonly<Record<string, string | undefined>>, values: Values, io: Io): Promise<number> {
+async function nodeStart(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  values: Values,
+  io: Io,
+): Promise<number> {
   const port = values.port === undefined ? undefined : intFlag(values.port, "port", 0);
   const config = loadConfig(dir, env, port === undefined ? {} : { port });
   const running = await startNode(config);
-  io.err(`accord: node ${config.nodeId} listening on ${running.url} (key ${running.node.fingerprint()}); Ctrl-C to stop\n`);
+  io.err(
+    `accord: node ${config.nodeId} listening on ${running.url} (key ${running.node.fingerprint()}); Ctrl-C to stop\n`,
+  );
   await new Promise<void>((resolveStop) => {
     const stop = () => {
       resolveStop();
@@ -328,14 +427,23 @@ async function nodeStart(dir: string, env: Readonly<Record<string, string | unde
   return EXIT.ok;
 }
 
-async function share(dir: string, env: Readonly<Record<string, string | undefined>>, values: Values, print: (h: string, d: unknown) => void): Promise<number> {
+async function share(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  values: Values,
+  print: (h: string, d: unknown) => void,
+): Promise<number> {
   const to = values.to;
   const purpose = values.purpose;
-  if (to === undefined || purpose === undefined) throw new UsageError("`accord share` needs --to ID[,ID] and --purpose P");
+  if (to === undefined || purpose === undefined)
+    throw new UsageError("`accord share` needs --to ID[,ID] and --purpose P");
   const api = ApiClient.forConfig(loadConfig(dir, env));
   const { outcomes } = await api.call<{ outcomes: ShareOutcome[] }>("POST", "/shares", {
     json: {
-      recipients: to.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+      recipients: to
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== ""),
       purpose,
       ...(values.agreement === undefined ? {} : { agreement: values.agreement }),
       ...(values.object === undefined ? {} : { objects: values.object }),
@@ -344,25 +452,41 @@ async function share(dir: string, env: Readonly<Record<string, string | undefine
   const delivery = await api.call<DeliveryReport>("POST", "/deliveries");
   const lines: string[] = [];
   for (const o of outcomes) {
-    lines.push(`${o.recipient}: ${o.sent} sent in ${o.envelopes.length} envelope(s), ${o.refused} refused`);
+    lines.push(
+      `${o.recipient}: ${o.sent} sent in ${o.envelopes.length} envelope(s), ${o.refused} refused`,
+    );
     for (const v of o.verdicts) {
-      if (v.effect === "deny") lines.push(`  refused ${v.id}: ${v.reasons.map((r) => r.message).join("; ")}`);
-      else if (v.dropped.length > 0) lines.push(`  sent ${v.id} without ${v.dropped.map((p) => `\`${p}\``).join(", ")}`);
+      if (v.effect === "deny")
+        lines.push(`  refused ${v.id}: ${v.reasons.map((r) => r.message).join("; ")}`);
+      else if (v.dropped.length > 0)
+        lines.push(`  sent ${v.id} without ${v.dropped.map((p) => `\`${p}\``).join(", ")}`);
     }
   }
-  lines.push(`delivery: ${delivery.delivered} of ${delivery.attempted} envelopes delivered now${delivery.failed > 0 ? "; the rest will be retried" : ""}`);
+  lines.push(
+    `delivery: ${delivery.delivered} of ${delivery.attempted} envelopes delivered now${delivery.failed > 0 ? "; the rest will be retried" : ""}`,
+  );
   print(lines.join("\n"), { outcomes, delivery });
   return outcomes.every((o) => o.sent === 0) ? EXIT.refused : EXIT.ok;
 }
 
-async function ledger(dir: string, env: Readonly<Record<string, string | undefined>>, values: Values, print: (h: string, d: unknown) => void): Promise<number> {
+async function ledger(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  values: Values,
+  print: (h: string, d: unknown) => void,
+): Promise<number> {
   const config = loadConfig(dir, env);
   if (values.verify === true) {
     // Verification reads the store directly, so it works on a stopped node too.
     const store = await openStore(config);
     try {
       const r = await verifyLedger(store);
-      print(r.firstBroken === -1 ? `ledger intact: ${r.size} entries` : `ledger BROKEN at entry ${r.firstBroken} of ${r.size}`, r);
+      print(
+        r.firstBroken === -1
+          ? `ledger intact: ${r.size} entries`
+          : `ledger BROKEN at entry ${r.firstBroken} of ${r.size}`,
+        r,
+      );
       return r.firstBroken === -1 ? EXIT.ok : EXIT.refused;
     } finally {
       await store.close();
@@ -371,8 +495,15 @@ async function ledger(dir: string, env: Readonly<Record<string, string | undefin
   const api = ApiClient.forConfig(config);
   const from = values.from === undefined ? 0 : Number(values.from);
   const limit = values.limit === undefined ? 100 : Number(values.limit);
-  const r = await api.call<{ entries: LedgerEntry[]; size: number }>("GET", `/ledger?from=${from}&limit=${limit}`);
-  print(r.entries.map((e) => `${e.seq}\t${e.at}\t${e.kind}\t${JSON.stringify(e.data)}`).join("\n") || "the ledger is empty", r);
+  const r = await api.call<{ entries: LedgerEntry[]; size: number }>(
+    "GET",
+    `/ledger?from=${from}&limit=${limit}`,
+  );
+  print(
+    r.entries.map((e) => `${e.seq}\t${e.at}\t${e.kind}\t${JSON.stringify(e.data)}`).join("\n") ||
+      "the ledger is empty",
+    r,
+  );
   return EXIT.ok;
 }
 

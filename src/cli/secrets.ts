@@ -19,14 +19,23 @@ export function readSecret(path: string, what: string): string {
   try {
     mode = statSync(path).mode;
   } catch {
-    throw new AccordError("ERR_KEYS_INVALID", `the ${what} file \`${path}\` is missing; create it with \`accord init\``);
+    throw new AccordError(
+      "ERR_KEYS_INVALID",
+      `the ${what} file \`${path}\` is missing; create it with \`accord init\``,
+    );
   }
   if ((mode & 0o077) !== 0)
-    throw new AccordError("ERR_KEYS_INVALID", `the ${what} file \`${path}\` is readable by others (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${path}\``);
+    throw new AccordError(
+      "ERR_KEYS_INVALID",
+      `the ${what} file \`${path}\` is readable by others (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${path}\``,
+    );
   return readFileSync(path, "utf8");
 }
 
-export function createNodeSecrets(keysFile: string, tokenFile: string): { keys: NodeKeys; token: string } {
+export function createNodeSecrets(
+  keysFile: string,
+  tokenFile: string,
+): { keys: NodeKeys; token: string } {
   const keys = generateNodeKeys();
   const token = randomBytes(32).toString("base64url");
   writeSecret(keysFile, exportNodeKeys(keys));
@@ -40,6 +49,7 @@ export function loadNodeKeys(keysFile: string): NodeKeys {
 
 export function loadApiToken(tokenFile: string): string {
   const token = readSecret(tokenFile, "API token").trim();
-  if (token.length < 32) throw new AccordError("ERR_KEYS_INVALID", `the API token in \`${tokenFile}\` is too short`);
+  if (token.length < 32)
+    throw new AccordError("ERR_KEYS_INVALID", `the API token in \`${tokenFile}\` is too short`);
   return token;
 }

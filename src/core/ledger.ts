@@ -12,18 +12,28 @@ export function ledgerEntryHash(
   prevHash: string,
   entry: { seq: number; at: string; kind: string; data: Readonly<Record<string, unknown>> },
 ): string {
-  return sha256Hex(`${prevHash}\n${canonicalize({ seq: entry.seq, at: entry.at, kind: entry.kind, data: entry.data })}`);
+  return sha256Hex(
+    `${prevHash}\n${canonicalize({ seq: entry.seq, at: entry.at, kind: entry.kind, data: entry.data })}`,
+  );
 }
 
 /** Recompute the chain; returns the first seq whose hash or link is wrong, or -1 when intact. */
 export function firstBrokenLink(
-  entries: readonly { seq: number; at: string; kind: string; data: Readonly<Record<string, unknown>>; prevHash: string; hash: string }[],
+  entries: readonly {
+    seq: number;
+    at: string;
+    kind: string;
+    data: Readonly<Record<string, unknown>>;
+    prevHash: string;
+    hash: string;
+  }[],
   startPrevHash: string = GENESIS_HASH,
 ): number {
   let prev = startPrevHash;
   let expectedSeq = entries[0]?.seq ?? 0;
   for (const e of entries) {
-    if (e.seq !== expectedSeq || e.prevHash !== prev || ledgerEntryHash(prev, e) !== e.hash) return e.seq;
+    if (e.seq !== expectedSeq || e.prevHash !== prev || ledgerEntryHash(prev, e) !== e.hash)
+      return e.seq;
     prev = e.hash;
     expectedSeq++;
   }

@@ -38,7 +38,12 @@ export interface ProvenanceExtension {
 export function withProvenance(object: StixObject, p: ProvenanceExtension): StixObject {
   const existing = object.extensions;
   const extensions: JsonObject =
-    existing !== undefined && existing !== null && typeof existing === "object" && !Array.isArray(existing) ? { ...existing } : {};
+    existing !== undefined &&
+    existing !== null &&
+    typeof existing === "object" &&
+    !Array.isArray(existing)
+      ? { ...existing }
+      : {};
   extensions[PROVENANCE_EXTENSION_ID] = { extension_type: "property-extension", ...p };
   return { ...object, extensions };
 }
@@ -47,12 +52,24 @@ export function withProvenance(object: StixObject, p: ProvenanceExtension): Stix
  * Split a received object into the object as stored and its provenance. Returns a string saying
  * what is wrong when the extension is missing or malformed (the object is attacker-controlled).
  */
-export function splitProvenance(object: StixObject): { object: StixObject; provenance: ProvenanceExtension } | string {
+export function splitProvenance(
+  object: StixObject,
+): { object: StixObject; provenance: ProvenanceExtension } | string {
   const exts = object.extensions;
-  if (exts === undefined || exts === null || typeof exts !== "object" || Array.isArray(exts)) return "the Accord provenance extension is missing";
+  if (exts === undefined || exts === null || typeof exts !== "object" || Array.isArray(exts))
+    return "the Accord provenance extension is missing";
   const raw = exts[PROVENANCE_EXTENSION_ID];
-  if (raw === undefined || raw === null || typeof raw !== "object" || Array.isArray(raw)) return "the Accord provenance extension is missing";
-  const { originator, agreement, agreement_version, agreement_hash, purpose, retention_until, onward_sharing } = raw;
+  if (raw === undefined || raw === null || typeof raw !== "object" || Array.isArray(raw))
+    return "the Accord provenance extension is missing";
+  const {
+    originator,
+    agreement,
+    agreement_version,
+    agreement_hash,
+    purpose,
+    retention_until,
+    onward_sharing,
+  } = raw;
   if (
     typeof originator !== "string" ||
     typeof agreement !== "string" ||
@@ -64,13 +81,20 @@ export function splitProvenance(object: StixObject): { object: StixObject; prove
     typeof onward_sharing !== "boolean"
   )
     return "the Accord provenance extension is malformed";
-  const rest: JsonObject = { ...exts };
-  delete rest[PROVENANCE_EXTENSION_ID];
+  const rest: JsonObject = Object.fromEntries(Object.entries(exts).filter(([k]) => k !== PROVENANCE_EXTENSION_ID));
   const stripped: Record<string, unknown> = { ...object };
   if (Object.keys(rest).length === 0) delete stripped.extensions;
   else stripped.extensions = rest;
   return {
     object: stripped as StixObject,
-    provenance: { originator, agreement, agreement_version, agreement_hash, purpose, retention_until, onward_sharing },
+    provenance: {
+      originator,
+      agreement,
+      agreement_version,
+      agreement_hash,
+      purpose,
+      retention_until,
+      onward_sharing,
+    },
   };
 }

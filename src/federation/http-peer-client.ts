@@ -32,7 +32,11 @@ export class HttpPeerClient implements PeerClient {
     const body = await readJson(res);
     if (!res.ok) throw refusal(res.status, body, peer.nodeId);
     const receipt = (body as { receipt?: unknown } | null)?.receipt;
-    if (typeof receipt !== "string") throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${peer.nodeId}\` answered without a receipt`);
+    if (typeof receipt !== "string")
+      throw new AccordError(
+        "ERR_PEER_UNAVAILABLE",
+        `\`${peer.nodeId}\` answered without a receipt`,
+      );
     return { receipt };
   }
 
@@ -43,25 +47,40 @@ export class HttpPeerClient implements PeerClient {
     } catch {
       throw new AccordError("ERR_BAD_REQUEST", `\`${url}\` is not a URL`);
     }
-    if (target.protocol !== "http:" && target.protocol !== "https:") throw new AccordError("ERR_BAD_REQUEST", `\`${url}\` is not an http(s) URL`);
-    const res = await this.request(target, { method: "GET", headers: { accept: "application/json" } });
+    if (target.protocol !== "http:" && target.protocol !== "https:")
+      throw new AccordError("ERR_BAD_REQUEST", `\`${url}\` is not an http(s) URL`);
+    const res = await this.request(target, {
+      method: "GET",
+      headers: { accept: "application/json" },
+    });
     const body = await readJson(res);
-    if (!res.ok) throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${url}\` answered ${res.status} for its descriptor`);
+    if (!res.ok)
+      throw new AccordError(
+        "ERR_PEER_UNAVAILABLE",
+        `\`${url}\` answered ${res.status} for its descriptor`,
+      );
     return body;
   }
 
   private async request(url: URL, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: "error" });
+      return await fetch(url, {
+        ...init,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: "error",
+      });
     } catch (e) {
-      throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${url.origin}\` could not be reached`, { cause: e });
+      throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${url.origin}\` could not be reached`, {
+        cause: e,
+      });
     }
   }
 }
 
 async function readJson(res: Response): Promise<unknown> {
   const text = await res.text();
-  if (text.length > MAX_RESPONSE_BYTES) throw new AccordError("ERR_PEER_UNAVAILABLE", "the partner's answer is too large");
+  if (text.length > MAX_RESPONSE_BYTES)
+    throw new AccordError("ERR_PEER_UNAVAILABLE", "the partner's answer is too large");
   if (text === "") return null;
   try {
     return JSON.parse(text) as unknown;
@@ -75,7 +94,9 @@ function refusal(status: number, body: unknown, nodeId: string): AccordError {
   const code = (body as { code?: unknown } | null)?.code;
   const detail = (body as { detail?: unknown } | null)?.detail;
   const text = typeof detail === "string" ? detail.slice(0, 300) : `status ${status}`;
-  if (status >= 500 || status === 429) return new AccordError("ERR_PEER_UNAVAILABLE", `\`${nodeId}\` answered ${status}: ${text}`);
-  const known = typeof code === "string" && code in ERROR_STATUS ? (code as ErrorCode) : "ERR_BAD_REQUEST";
+  if (status >= 500 || status === 429)
+    return new AccordError("ERR_PEER_UNAVAILABLE", `\`${nodeId}\` answered ${status}: ${text}`);
+  const known =
+    typeof code === "string" && code in ERROR_STATUS ? (code as ErrorCode) : "ERR_BAD_REQUEST";
   return new AccordError(known, `\`${nodeId}\` refused the envelope: ${text}`);
 }

@@ -11,12 +11,21 @@
  * (spec/errors.md). Domain code never sees HTTP.
  */
 import { timingSafeEqual, createHash } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { Logger as PinoLogger } from "pino";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import { AccordError, httpStatusOf, type ErrorDetail } from "../errors.js";
 import type { AccordNode } from "../app/node.js";
 import type { Store } from "../app/ports.js";
-import { DESCRIPTOR_PATH, ENVELOPE_MEDIA_TYPE, INBOX_PATH } from "../federation/http-peer-client.js";
+import {
+  DESCRIPTOR_PATH,
+  ENVELOPE_MEDIA_TYPE,
+  INBOX_PATH,
+} from "../federation/http-peer-client.js";
 
 export interface ServerOptions {
   readonly node: AccordNode;
@@ -26,7 +35,7 @@ export interface ServerOptions {
   /** Largest request body accepted, in bytes. */
   readonly bodyLimit: number;
   /** A pino logger, or undefined for no request logging. */
-  readonly logger?: PinoLogger;
+  readonly logger?: FastifyBaseLogger;
   /** Called after an envelope was enqueued by a share, so delivery can start at once. */
   readonly onShared?: () => void;
 }
@@ -36,8 +45,9 @@ const PROBLEM = "application/problem+json";
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: opts.bodyLimit,
-    ...(opts.logger === undefined ? { logger: false } : { loggerInstance: opts.logger as FastifyBaseLogger }),
-    disableRequestLogging: opts.logger === undefined,
+    ...(opts.logger === undefined
+      ? { logger: false }
+      : { loggerInstance: opts.logger }),
     return503OnClosing: true,
     forceCloseConnections: true,
   });
@@ -46,9 +56,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   app.addContentTypeParser(ENVELOPE_MEDIA_TYPE, { parseAs: "string" }, (_req, body, done) => {
     done(null, body);
   });
-  app.addContentTypeParser(["application/yaml", "text/yaml"], { parseAs: "string" }, (_req, body, done) => {
-    done(null, body);
-  });
+  app.addContentTypeParser(
+    ["application/yaml", "text/yaml"],
+    { parseAs: "string" },
+    (_req, body, done) => {
+      done(null, body);
+    },
+  );
   app.addContentTypeParser("application/stix+json", { parseAs: "string" }, (_req, body, done) => {
     try {
       done(null, JSON.parse(body as string));
@@ -57,9 +71,15 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     }
   });
 
-  app.setErrorHandler((err: FastifyError | AccordError, req, reply) => sendProblem(err, req, reply));
+  app.setErrorHandler((err: FastifyError | AccordError, req, reply) =>
+    sendProblem(err, req, reply),
+  );
   app.setNotFoundHandler((req, reply) =>
-    sendProblem(new AccordError("ERR_NOT_FOUND", `no route \`${req.method} ${req.url.split("?")[0] ?? ""}\``), req, reply),
+    sendProblem(
+      new AccordError("ERR_NOT_FOUND", `no route \`${req.method} ${req.url.split("?")[0] ?? ""}\``),
+      req,
+      reply,
+    ),
   );
 
   app.get("/healthz", () => ({ status: "ok" }));
@@ -67,9 +87,19 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   app.post(INBOX_PATH, async (req, reply) => {
     if (typeof req.body !== "string")
-      throw new AccordError("ERR_UNSUPPORTED_MEDIA_TYPE", `the inbox accepts \`${ENVELOPE_MEDIA_TYPE}\` only`);
+      throw new AccordError(
+        "ERR_UNSUPPORTED_MEDIA_TYPE",
+        `the inbox accepts \`${ENVELOPE_MEDIA_TYPE}\` only`,
+      );
     const result = await node.receive(req.body.trim());
-    return reply.code(200).send({ receipt: result.receipt, duplicate: result.duplicate, accepted: result.claims.accepted, rejected: result.claims.rejected });
+    return reply
+      .code(200)
+      .send({
+        receipt: result.receipt,
+        duplicate: result.duplicate,
+        accepted: result.claims.accepted,
+        rejected: result.claims.rejected,
+      });
   });
 
   // ------------------------------------------------------------ the node's own API
@@ -93,7 +123,9 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         objects: await store.objects.count(),
         ledger: await store.ledger.size(),
         peers: (await store.peers.list()).map((p) => p.nodeId),
-        agreements: node.listAgreements().map((a) => ({ id: a.id, version: a.version, hash: a.hash })),
+        agreements: node
+          .listAgreements()
+          .map((a) => ({ id: a.id, version: a.version, hash: a.hash })),
       }));
 
       api.post("/bundles", async (req, reply) => reply.code(201).send(await node.ingest(req.body)));
@@ -112,7 +144,8 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       api.get("/objects/:id", async (req) => {
         const { id } = req.params as { id: string };
         const found = await store.objects.get(id);
-        if (found === undefined) throw new AccordError("ERR_NOT_FOUND", `no object \`${id}\` is stored here`);
+        if (found === undefined)
+          throw new AccordError("ERR_NOT_FOUND", `no object \`${id}\` is stored here`);
         return found;
       });
 
@@ -125,16 +158,30 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
               additionalProperties: false,
               required: ["recipients", "purpose"],
               properties: {
-                recipients: { type: "array", minItems: 1, maxItems: 100, items: { type: "string", minLength: 1, maxLength: 64 } },
+                recipients: {
+                  type: "array",
+                  minItems: 1,
+                  maxItems: 100,
+                  items: { type: "string", minLength: 1, maxLength: 64 },
+                },
                 purpose: { type: "string", minLength: 1, maxLength: 64 },
                 agreement: { type: "string", minLength: 1, maxLength: 64 },
-                objects: { type: "array", maxItems: 100_000, items: { type: "string", minLength: 1, maxLength: 300 } },
+                objects: {
+                  type: "array",
+                  maxItems: 100_000,
+                  items: { type: "string", minLength: 1, maxLength: 300 },
+                },
               },
             },
           },
         },
         async (req) => {
-          const b = req.body as { recipients: string[]; purpose: string; agreement?: string; objects?: string[] };
+          const b = req.body as {
+            recipients: string[];
+            purpose: string;
+            agreement?: string;
+            objects?: string[];
+          };
           const outcomes = await node.share({
             recipients: b.recipients,
             purpose: b.purpose,
@@ -151,16 +198,30 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       api.get("/outbox", async (req) => {
         const q = req.query as Record<string, string | undefined>;
         const status = q.status;
-        if (status !== undefined && status !== "pending" && status !== "delivered" && status !== "cancelled")
-          throw new AccordError("ERR_BAD_REQUEST", `\`status\` must be pending, delivered or cancelled, not \`${status}\``);
-        const items = await store.outbox.list({ limit: boundedInt(q.limit, 100, 1, 1000, "limit"), ...(status === undefined ? {} : { status }) });
+        if (
+          status !== undefined &&
+          status !== "pending" &&
+          status !== "delivered" &&
+          status !== "cancelled"
+        )
+          throw new AccordError(
+            "ERR_BAD_REQUEST",
+            `\`status\` must be pending, delivered or cancelled, not \`${status}\``,
+          );
+        const items = await store.outbox.list({
+          limit: boundedInt(q.limit, 100, 1, 1000, "limit"),
+          ...(status === undefined ? {} : { status }),
+        });
         return { items: items.map(({ envelope: _e, ...rest }) => rest) };
       });
 
       api.get("/ledger", async (req) => {
         const q = req.query as Record<string, string | undefined>;
         const from = boundedInt(q.from, 0, 0, Number.MAX_SAFE_INTEGER, "from");
-        return { entries: await store.ledger.list(from, boundedInt(q.limit, 100, 1, 1000, "limit")), size: await store.ledger.size() };
+        return {
+          entries: await store.ledger.list(from, boundedInt(q.limit, 100, 1, 1000, "limit")),
+          size: await store.ledger.size(),
+        };
       });
 
       api.get("/peers", async () => ({ peers: await store.peers.list() }));
@@ -172,7 +233,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
               type: "object",
               additionalProperties: false,
               required: ["url"],
-              properties: { url: { type: "string", minLength: 1, maxLength: 2048 }, fingerprint: { type: "string", minLength: 43, maxLength: 43 } },
+              properties: {
+                url: { type: "string", minLength: 1, maxLength: 2048 },
+                fingerprint: { type: "string", minLength: 43, maxLength: 43 },
+              },
             },
           },
         },
@@ -183,12 +247,26 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       );
 
       api.get("/agreements", () => ({
-        agreements: node.listAgreements().map((a) => ({ id: a.id, version: a.version, hash: a.hash, title: a.doc.title, sunset: a.doc.sunset })),
+        agreements: node
+          .listAgreements()
+          .map((a) => ({
+            id: a.id,
+            version: a.version,
+            hash: a.hash,
+            title: a.doc.title,
+            sunset: a.doc.sunset,
+          })),
       }));
       api.post("/agreements", async (req, reply) => {
-        if (typeof req.body !== "string") throw new AccordError("ERR_UNSUPPORTED_MEDIA_TYPE", "send the agreement as `application/yaml`");
+        if (typeof req.body !== "string")
+          throw new AccordError(
+            "ERR_UNSUPPORTED_MEDIA_TYPE",
+            "send the agreement as `application/yaml`",
+          );
         const { agreement, added } = await node.addAgreement(req.body, "request body");
-        return reply.code(added ? 201 : 200).send({ id: agreement.id, version: agreement.version, hash: agreement.hash, added });
+        return reply
+          .code(added ? 201 : 200)
+          .send({ id: agreement.id, version: agreement.version, hash: agreement.hash, added });
       });
 
       api.post(
@@ -209,8 +287,14 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
             },
           },
         },
-        async (req) => {
-          const b = req.body as { object: { id?: unknown; type?: unknown }; partner: string; purpose: string; agreement?: string; action?: "share" | "accept" };
+        (req) => {
+          const b = req.body as {
+            object: { id?: unknown; type?: unknown };
+            partner: string;
+            purpose: string;
+            agreement?: string;
+            action?: "share" | "accept";
+          };
           if (typeof b.object.id !== "string" || typeof b.object.type !== "string")
             throw new AccordError("ERR_STIX_INVALID", "the object needs a `type` and an `id`");
           return node.explain(b.object as Parameters<AccordNode["explain"]>[0], {
@@ -229,18 +313,36 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   return app;
 }
 
-function boundedInt(raw: string | undefined, dflt: number, min: number, max: number, name: string): number {
+function boundedInt(
+  raw: string | undefined,
+  dflt: number,
+  min: number,
+  max: number,
+  name: string,
+): number {
   if (raw === undefined) return dflt;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new AccordError("ERR_BAD_REQUEST", `\`${name}\` must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new AccordError(
+      "ERR_BAD_REQUEST",
+      `\`${name}\` must be an integer from ${min} to ${max}`,
+    );
   return n;
 }
 
 /** The one path from a thrown error to an HTTP response: RFC 9457 problem+json with Accord's code. */
-function sendProblem(err: FastifyError | AccordError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+function sendProblem(
+  err: FastifyError | AccordError,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   const e = toAccordError(err);
   const status = httpStatusOf(e.code);
-  if (status >= 500) req.log.error({ code: e.code, err: err instanceof AccordError ? undefined : err }, "request failed");
+  if (status >= 500)
+    req.log.error(
+      { code: e.code, err: err instanceof AccordError ? undefined : err },
+      "request failed",
+    );
   const details: readonly ErrorDetail[] = e.details;
   return reply
     .code(status)
@@ -250,7 +352,8 @@ function sendProblem(err: FastifyError | AccordError, req: FastifyRequest, reply
       title: e.code,
       status,
       code: e.code,
-      detail: status >= 500 && !(err instanceof AccordError) ? "an internal error occurred" : e.message,
+      detail:
+        status >= 500 && !(err instanceof AccordError) ? "an internal error occurred" : e.message,
       ...(details.length > 0 ? { errors: details } : {}),
     });
 }

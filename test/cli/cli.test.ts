@@ -12,14 +12,19 @@ const BIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const DATA = new URL("../../../shared/data/", import.meta.url).pathname;
 
 function accord(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 describe("accord (CLI)", () => {
   let tmp: string;
   beforeAll(() => {
-    if (!existsSync(BIN)) throw new Error("dist/cli/main.js is missing: run `npm run build` (npm test does it first)");
+    if (!existsSync(BIN))
+      throw new Error("dist/cli/main.js is missing: run `npm run build` (npm test does it first)");
     tmp = makeTempDir("accord-cli-");
   });
   afterAll(() => {
@@ -29,7 +34,17 @@ describe("accord (CLI)", () => {
   it("prints help with every command and exits 0; an unknown command exits 2", () => {
     const help = accord(["--help"]);
     expect(help.code).toBe(0);
-    for (const c of ["demo", "init", "node start", "ingest", "share", "peer add", "ledger", "validate"]) expect(help.out).toContain(c);
+    for (const c of [
+      "demo",
+      "init",
+      "node start",
+      "ingest",
+      "share",
+      "peer add",
+      "ledger",
+      "validate",
+    ])
+      expect(help.out).toContain(c);
     const bad = accord(["frobnicate"]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("unknown command `frobnicate`");
@@ -43,8 +58,11 @@ describe("accord (CLI)", () => {
     const out = JSON.parse(r.out);
     expect(out.nodeId).toBe("XA");
     expect(out.fingerprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    for (const f of ["keys/node-keys.json", "keys/api-token"]) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(dir, "accord.yaml"), "utf8")).not.toContain(readFileSync(join(dir, "keys/api-token"), "utf8").trim());
+    for (const f of ["keys/node-keys.json", "keys/api-token"])
+      expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, "accord.yaml"), "utf8")).not.toContain(
+      readFileSync(join(dir, "keys/api-token"), "utf8").trim(),
+    );
     const again = accord(["init", "--node-id", "XA", "--dir", dir]);
     expect(again.code).toBe(3);
     expect(again.err).toContain("already exists");
@@ -52,7 +70,9 @@ describe("accord (CLI)", () => {
 
   it("validates a bundle offline: 0 when valid, 3 naming the object and path when not, 3 on malformed JSON", () => {
     expect(accord(["validate", join(EXAMPLES, "demo", "ransomware-intrusion.json")]).code).toBe(0);
-    const bundle = JSON.parse(readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"));
+    const bundle = JSON.parse(
+      readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
+    );
     bundle.objects[1].modified = "2020-01-01T00:00:00.000Z"; // before `created`
     const badFile = join(tmp, "bad.json");
     writeFileSync(badFile, JSON.stringify(bundle));
@@ -60,25 +80,42 @@ describe("accord (CLI)", () => {
     expect(bad.code).toBe(3);
     const err = JSON.parse(bad.out).error;
     expect(err.code).toBe("ERR_STIX_INVALID");
-    expect(err.details).toContainEqual(expect.objectContaining({ objectId: "malware--35b2639d-9668-4b40-b8ba-5ba663257527", path: "$.objects[1].modified" }));
+    expect(err.details).toContainEqual(
+      expect.objectContaining({
+        objectId: "malware--35b2639d-9668-4b40-b8ba-5ba663257527",
+        path: "$.objects[1].modified",
+      }),
+    );
     writeFileSync(join(tmp, "trunc.json"), '{"type": "bundle", "objects": [');
     const trunc = accord(["validate", join(tmp, "trunc.json")]);
     expect(trunc.code).toBe(3);
     expect(trunc.err).toContain("ERR_MALFORMED_INPUT");
   });
 
-  it.skipIf(!existsSync(DATA))("names the real defects of the ATLAS corpus (needs ../shared/data)", () => {
-    const r = accord(["validate", join(DATA, "corpora", "stix-atlas.json"), "--json"]);
-    expect(r.code).toBe(3);
-    const details = JSON.parse(r.out).error.details as { code?: string }[];
-    expect(details.some((d) => d.code === "duplicate-version")).toBe(true);
-    expect(details.some((d) => d.code === "modified-before-created")).toBe(true);
-  });
+  it.skipIf(!existsSync(DATA))(
+    "names the real defects of the ATLAS corpus (needs ../shared/data)",
+    () => {
+      const r = accord(["validate", join(DATA, "corpora", "stix-atlas.json"), "--json"]);
+      expect(r.code).toBe(3);
+      const details = JSON.parse(r.out).error.details as { code?: string }[];
+      expect(details.some((d) => d.code === "duplicate-version")).toBe(true);
+      expect(details.some((d) => d.code === "modified-before-created")).toBe(true);
+    },
+  );
 
   it("lints agreements, with file:line:col on errors", () => {
-    expect(accord(["agreement", "lint", join(EXAMPLES, "agreements", "regional-cyber-accord.yaml")]).code).toBe(0);
+    expect(
+      accord(["agreement", "lint", join(EXAMPLES, "agreements", "regional-cyber-accord.yaml")])
+        .code,
+    ).toBe(0);
     const f = join(tmp, "bad-agreement.yaml");
-    writeFileSync(f, readFileSync(join(EXAMPLES, "agreements", "fiu-mou.yaml"), "utf8").replace("tlp_ceiling: amber", "tlp_ceiling: mauve"));
+    writeFileSync(
+      f,
+      readFileSync(join(EXAMPLES, "agreements", "fiu-mou.yaml"), "utf8").replace(
+        "tlp_ceiling: amber",
+        "tlp_ceiling: mauve",
+      ),
+    );
     const r = accord(["agreement", "lint", f]);
     expect(r.code).toBe(3);
     expect(r.err).toMatch(new RegExp(`${f}:\\d+:\\d+: markings\\.tlp_ceiling`));
@@ -111,12 +148,16 @@ describe("two node processes driven from the CLI, as the README shows", () => {
   });
   afterAll(async () => {
     for (const p of procs) p.kill("SIGTERM");
-    await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))));
+    await Promise.all(
+      procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))),
+    );
     removeDir(tmp);
   });
 
   const startProcess = async (dir: string, url: string) => {
-    const p = spawn(process.execPath, [BIN, "node", "start", "--dir", dir], { stdio: ["ignore", "ignore", "pipe"] });
+    const p = spawn(process.execPath, [BIN, "node", "start", "--dir", dir], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     procs.push(p);
     for (let i = 0; i < 100; i++) {
       try {
@@ -133,19 +174,45 @@ describe("two node processes driven from the CLI, as the README shows", () => {
     const [pa, pb] = [await freePort(), await freePort()];
     const a = join(tmp, "xa");
     const b = join(tmp, "xb");
-    const fpA = JSON.parse(accord(["init", "--node-id", "XA", "--dir", a, "--port", String(pa), "--json"]).out).fingerprint;
-    const fpB = JSON.parse(accord(["init", "--node-id", "XB", "--dir", b, "--port", String(pb), "--json"]).out).fingerprint;
-    for (const d of [a, b]) writeFileSync(join(d, "agreements", "cyber.yaml"), readFileSync(join(EXAMPLES, "agreements", "regional-cyber-accord.yaml")));
+    const fpA = JSON.parse(
+      accord(["init", "--node-id", "XA", "--dir", a, "--port", String(pa), "--json"]).out,
+    ).fingerprint;
+    const fpB = JSON.parse(
+      accord(["init", "--node-id", "XB", "--dir", b, "--port", String(pb), "--json"]).out,
+    ).fingerprint;
+    for (const d of [a, b])
+      writeFileSync(
+        join(d, "agreements", "cyber.yaml"),
+        readFileSync(join(EXAMPLES, "agreements", "regional-cyber-accord.yaml")),
+      );
     await startProcess(a, `http://127.0.0.1:${pa}`);
     await startProcess(b, `http://127.0.0.1:${pb}`);
 
-    const wrongFp = accord(["peer", "add", `http://127.0.0.1:${pb}`, "--fingerprint", fpA, "--dir", a]);
+    const wrongFp = accord([
+      "peer",
+      "add",
+      `http://127.0.0.1:${pb}`,
+      "--fingerprint",
+      fpA,
+      "--dir",
+      a,
+    ]);
     expect(wrongFp.code).toBe(4);
     expect(wrongFp.err).toContain("ERR_SIGNATURE_INVALID");
-    expect(accord(["peer", "add", `http://127.0.0.1:${pb}`, "--fingerprint", fpB, "--dir", a]).code).toBe(0);
-    expect(accord(["peer", "add", `http://127.0.0.1:${pa}`, "--fingerprint", fpA, "--dir", b]).code).toBe(0);
+    expect(
+      accord(["peer", "add", `http://127.0.0.1:${pb}`, "--fingerprint", fpB, "--dir", a]).code,
+    ).toBe(0);
+    expect(
+      accord(["peer", "add", `http://127.0.0.1:${pa}`, "--fingerprint", fpA, "--dir", b]).code,
+    ).toBe(0);
 
-    const ingest = accord(["ingest", join(EXAMPLES, "demo", "ransomware-intrusion.json"), "--dir", a, "--json"]);
+    const ingest = accord([
+      "ingest",
+      join(EXAMPLES, "demo", "ransomware-intrusion.json"),
+      "--dir",
+      a,
+      "--json",
+    ]);
     expect(ingest.code).toBe(0);
     expect(JSON.parse(ingest.out).stored).toBe(12);
 
@@ -155,7 +222,15 @@ describe("two node processes driven from the CLI, as the README shows", () => {
     expect(share.out).toContain("`x_iban`");
     expect(share.out).toContain("delivery: 1 of 1 envelopes delivered now");
 
-    const wrongPurpose = accord(["share", "--to", "XB", "--purpose", "political-monitoring", "--dir", a]);
+    const wrongPurpose = accord([
+      "share",
+      "--to",
+      "XB",
+      "--purpose",
+      "political-monitoring",
+      "--dir",
+      a,
+    ]);
     expect(wrongPurpose.code).toBe(4);
     expect(wrongPurpose.out).toContain("§purposes.prohibited");
 
@@ -178,7 +253,9 @@ describe("accord demo --once", () => {
       expect(r.err).toBe("");
       expect(r.code).toBe(0);
       expect(r.out).toContain("Step 1: XA's CERT ingests a ransomware intrusion");
-      expect(r.out).toContain("refused: property `x_iban` is not permitted for `identity` under `regional-cyber-accord` v1 §data.types.identity.properties");
+      expect(r.out).toContain(
+        "refused: property `x_iban` is not permitted for `identity` under `regional-cyber-accord` v1 §data.types.identity.properties",
+      );
       expect(r.out).toContain("is marked TLP:RED, above the ceiling TLP:AMBER");
       expect(r.out).not.toContain("FAIL");
       for (const n of ["XA", "XB", "XC"]) expect(existsSync(join(dir, n, "accord.db"))).toBe(true);

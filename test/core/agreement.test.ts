@@ -6,7 +6,8 @@ import { parseAgreement, isInForce } from "../../src/core/agreement/parse.js";
 import { agreementJsonSchema } from "../../src/core/agreement/schema.js";
 import { AccordError } from "../../src/errors.js";
 
-const example = (name: string) => readFileSync(new URL(`../../examples/agreements/${name}`, import.meta.url), "utf8");
+const example = (name: string) =>
+  readFileSync(new URL(`../../examples/agreements/${name}`, import.meta.url), "utf8");
 
 function errorOf(fn: () => unknown): AccordError {
   try {
@@ -33,13 +34,19 @@ describe("agreement documents", () => {
 
   it("gives the same hash to the same document whatever its layout, and another to any change", () => {
     const src = example("regional-cyber-accord.yaml");
-    const relaid = parseAgreement(src.replace(/^# .*$/gm, "").replace("version: 1", "version:   1"));
+    const relaid = parseAgreement(
+      src.replace(/^# .*$/gm, "").replace("version: 1", "version:   1"),
+    );
     expect(relaid.hash).toBe(parseAgreement(src).hash);
-    expect(parseAgreement(src.replace("default_days: 180", "default_days: 181")).hash).not.toBe(relaid.hash);
+    expect(parseAgreement(src.replace("default_days: 180", "default_days: 181")).hash).not.toBe(
+      relaid.hash,
+    );
   });
 
   it("names file, line and column of a schema violation, and every problem at once", () => {
-    const src = example("regional-cyber-accord.yaml").replace("tlp_ceiling: amber", "tlp_ceiling: purple").replace("default_days: 180", "default_days: -3");
+    const src = example("regional-cyber-accord.yaml")
+      .replace("tlp_ceiling: amber", "tlp_ceiling: purple")
+      .replace("default_days: 180", "default_days: -3");
     const e = errorOf(() => parseAgreement(src, "accord.yaml"));
     expect(e.code).toBe("ERR_AGREEMENT_INVALID");
     const ceiling = e.details.find((d) => d.message.startsWith("markings.tlp_ceiling"));
@@ -56,14 +63,30 @@ describe("agreement documents", () => {
 
   it("refuses unknown keys, duplicate parties, a purpose both permitted and prohibited, and a sunset before the start", () => {
     const base = example("regional-cyber-accord.yaml");
-    expect(errorOf(() => parseAgreement(`${base}\nsurprise: true\n`)).code).toBe("ERR_AGREEMENT_INVALID");
-    expect(errorOf(() => parseAgreement(base.replace("  - node: XC", "  - node: XA"))).details[0]?.message).toMatch(/listed twice/);
-    expect(errorOf(() => parseAgreement(base.replace("prohibited: [immigration-enforcement", "prohibited: [cyber-defence"))).details[0]?.message).toMatch(/both permitted and prohibited/);
-    expect(errorOf(() => parseAgreement(base.replace("sunset: 2027-06-30", "sunset: 2025-06-30"))).details[0]?.message).toMatch(/sunset must come after/);
+    expect(errorOf(() => parseAgreement(`${base}\nsurprise: true\n`)).code).toBe(
+      "ERR_AGREEMENT_INVALID",
+    );
+    expect(
+      errorOf(() => parseAgreement(base.replace("  - node: XC", "  - node: XA"))).details[0]
+        ?.message,
+    ).toMatch(/listed twice/);
+    expect(
+      errorOf(() =>
+        parseAgreement(
+          base.replace("prohibited: [immigration-enforcement", "prohibited: [cyber-defence"),
+        ),
+      ).details[0]?.message,
+    ).toMatch(/both permitted and prohibited/);
+    expect(
+      errorOf(() => parseAgreement(base.replace("sunset: 2027-06-30", "sunset: 2025-06-30")))
+        .details[0]?.message,
+    ).toMatch(/sunset must come after/);
   });
 
   it("refuses duplicate YAML keys rather than silently taking the last", () => {
-    const e = errorOf(() => parseAgreement(example("fiu-mou.yaml").replace("version: 1", "version: 1\nversion: 2")));
+    const e = errorOf(() =>
+      parseAgreement(example("fiu-mou.yaml").replace("version: 1", "version: 1\nversion: 2")),
+    );
     expect(e.code).toBe("ERR_MALFORMED_INPUT");
   });
 
@@ -76,12 +99,15 @@ describe("agreement documents", () => {
   });
 
   it("publishes a JSON Schema that is the committed spec file and accepts the examples", () => {
-    const committed = JSON.parse(readFileSync(new URL("../../spec/agreement.schema.json", import.meta.url), "utf8"));
+    const committed = JSON.parse(
+      readFileSync(new URL("../../spec/agreement.schema.json", import.meta.url), "utf8"),
+    );
     const { $id: _id, title: _title, ...rest } = committed;
     expect(rest).toEqual(agreementJsonSchema());
     const ajv = new Ajv2020({ strict: false });
     const validate = ajv.compile(committed);
-    for (const f of ["regional-cyber-accord.yaml", "fiu-mou.yaml"]) expect(validate(parseYaml(example(f))), f).toBe(true);
+    for (const f of ["regional-cyber-accord.yaml", "fiu-mou.yaml"])
+      expect(validate(parseYaml(example(f))), f).toBe(true);
     expect(validate({ agreement: "x" })).toBe(false);
   });
 });

@@ -5,13 +5,27 @@ import { parseAgreement, type Agreement } from "../../src/core/agreement/parse.j
 import { applyObligations, decide, type DecisionContext } from "../../src/core/policy/decide.js";
 import type { StixObject } from "../../src/core/stix/object.js";
 
-const cyber = parseAgreement(readFileSync(new URL("../../examples/agreements/regional-cyber-accord.yaml", import.meta.url), "utf8"));
-const fiu = parseAgreement(readFileSync(new URL("../../examples/agreements/fiu-mou.yaml", import.meta.url), "utf8"));
+const cyber = parseAgreement(
+  readFileSync(
+    new URL("../../examples/agreements/regional-cyber-accord.yaml", import.meta.url),
+    "utf8",
+  ),
+);
+const fiu = parseAgreement(
+  readFileSync(new URL("../../examples/agreements/fiu-mou.yaml", import.meta.url), "utf8"),
+);
 const AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
 const RED = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
 const AT = new Date("2026-11-26T10:00:00Z");
 
-const share = (over: Partial<DecisionContext> = {}): DecisionContext => ({ action: "share", self: "XA", partner: "XB", purpose: "cyber-defence", at: AT, ...over });
+const share = (over: Partial<DecisionContext> = {}): DecisionContext => ({
+  action: "share",
+  self: "XA",
+  partner: "XB",
+  purpose: "cyber-defence",
+  at: AT,
+  ...over,
+});
 
 const suspect: StixObject = {
   type: "identity",
@@ -62,19 +76,33 @@ describe("decide", () => {
   it("denies a recipient that is not a party", () => {
     const d = decide(indicator, share({ partner: "XD" }), [cyber]);
     expect(d.effect).toBe("deny");
-    expect(d.reasons[0]?.message).toBe("denied: `XD` is not a party under `regional-cyber-accord` v1 §parties");
+    expect(d.reasons[0]?.message).toBe(
+      "denied: `XD` is not a party under `regional-cyber-accord` v1 §parties",
+    );
   });
 
   it("denies a purpose the agreement does not permit, and says when it prohibits it", () => {
-    expect(decide(indicator, share({ purpose: "aml-cft" }), [cyber]).reasons[0]?.clause).toBe("regional-cyber-accord v1 §purposes.permitted");
-    expect(decide(indicator, share({ purpose: "political-monitoring" }), [cyber]).reasons[0]?.clause).toBe("regional-cyber-accord v1 §purposes.prohibited");
+    expect(decide(indicator, share({ purpose: "aml-cft" }), [cyber]).reasons[0]?.clause).toBe(
+      "regional-cyber-accord v1 §purposes.permitted",
+    );
+    expect(
+      decide(indicator, share({ purpose: "political-monitoring" }), [cyber]).reasons[0]?.clause,
+    ).toBe("regional-cyber-accord v1 §purposes.prohibited");
   });
 
   it("denies a type the agreement does not list and a marking above the ceiling, reporting both", () => {
-    const note: StixObject = { ...indicator, type: "note", id: "note--a5a378b2-9db1-47e7-b023-3c3d42a6184e", object_marking_refs: [RED] };
+    const note: StixObject = {
+      ...indicator,
+      type: "note",
+      id: "note--a5a378b2-9db1-47e7-b023-3c3d42a6184e",
+      object_marking_refs: [RED],
+    };
     const d = decide(note, share(), [cyber]);
     expect(d.effect).toBe("deny");
-    expect(d.reasons.map((r) => r.clause)).toEqual(["regional-cyber-accord v1 §data.types", "regional-cyber-accord v1 §markings.tlp_ceiling"]);
+    expect(d.reasons.map((r) => r.clause)).toEqual([
+      "regional-cyber-accord v1 §data.types",
+      "regional-cyber-accord v1 §markings.tlp_ceiling",
+    ]);
     expect(d.reasons[1]?.message).toContain("is marked TLP:RED, above the ceiling TLP:AMBER");
   });
 
@@ -88,8 +116,14 @@ describe("decide", () => {
   });
 
   it("stops at the sunset and before the agreement takes effect", () => {
-    expect(decide(indicator, share({ at: new Date("2027-06-30T00:00:00Z") }), [cyber]).reasons[0]?.clause).toBe("regional-cyber-accord v1 §sunset");
-    expect(decide(indicator, share({ at: new Date("2025-06-30T00:00:00Z") }), [cyber]).reasons[0]?.clause).toBe("regional-cyber-accord v1 §effective_from");
+    expect(
+      decide(indicator, share({ at: new Date("2027-06-30T00:00:00Z") }), [cyber]).reasons[0]
+        ?.clause,
+    ).toBe("regional-cyber-accord v1 §sunset");
+    expect(
+      decide(indicator, share({ at: new Date("2025-06-30T00:00:00Z") }), [cyber]).reasons[0]
+        ?.clause,
+    ).toBe("regional-cyber-accord v1 §effective_from");
   });
 
   it("refuses onward sharing of another node's object without consent", () => {
@@ -114,28 +148,51 @@ describe("decide", () => {
   it("denies, for any object, every type an agreement does not list (property)", () => {
     const listed = new Set(Object.keys(cyber.doc.data.types));
     fc.assert(
-      fc.property(fc.stringMatching(/^[a-z][a-z0-9-]{1,20}[a-z0-9]$/), fc.boolean(), (type, marked) => {
-        fc.pre(!listed.has(type));
-        const o: StixObject = { ...indicator, type, id: `${type}--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4`, ...(marked ? {} : { object_marking_refs: undefined }) };
-        const d = decide(o, share(), [cyber]);
-        expect(d.effect, "unlisted type is denied").toBe("deny");
-        expect(d.reasons.some((r) => r.clause.endsWith("§data.types")), "the reason names §data.types").toBe(true);
-      }),
+      fc.property(
+        fc.stringMatching(/^[a-z][a-z0-9-]{1,20}[a-z0-9]$/),
+        fc.boolean(),
+        (type, marked) => {
+          fc.pre(!listed.has(type));
+          const o: StixObject = {
+            ...indicator,
+            type,
+            id: `${type}--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4`,
+            ...(marked ? {} : { object_marking_refs: undefined }),
+          };
+          const d = decide(o, share(), [cyber]);
+          expect(d.effect, "unlisted type is denied").toBe("deny");
+          expect(
+            d.reasons.some((r) => r.clause.endsWith("§data.types")),
+            "the reason names §data.types",
+          ).toBe(true);
+        },
+      ),
     );
   });
 
   it("never lets a property outside the allowlist travel, and decides the same way twice (property)", () => {
-    const allowed = new Set([...(cyber.doc.data.types.indicator?.properties ?? []), "type", "spec_version", "id", "created", "modified"]);
+    const allowed = new Set([
+      ...(cyber.doc.data.types.indicator?.properties ?? []),
+      "type",
+      "spec_version",
+      "id",
+      "created",
+      "modified",
+    ]);
     fc.assert(
-      fc.property(fc.dictionary(fc.stringMatching(/^[a-z_]{3,12}$/), fc.string(), { maxKeys: 8 }), (extra) => {
-        const o = { ...extra, ...indicator } as StixObject;
-        const d1 = decide(o, share(), [cyber]);
-        const d2 = decide(o, share(), [cyber]);
-        expect(d2, "deterministic").toEqual(d1);
-        if (d1.effect !== "permit") return;
-        const out = applyObligations(o, d1.obligations);
-        for (const k of Object.keys(out)) expect(allowed.has(k), `property ${k} is allowed`).toBe(true);
-      }),
+      fc.property(
+        fc.dictionary(fc.stringMatching(/^[a-z_]{3,12}$/), fc.string(), { maxKeys: 8 }),
+        (extra) => {
+          const o = { ...extra, ...indicator } as StixObject;
+          const d1 = decide(o, share(), [cyber]);
+          const d2 = decide(o, share(), [cyber]);
+          expect(d2, "deterministic").toEqual(d1);
+          if (d1.effect !== "permit") return;
+          const out = applyObligations(o, d1.obligations);
+          for (const k of Object.keys(out))
+            expect(allowed.has(k), `property ${k} is allowed`).toBe(true);
+        },
+      ),
     );
   });
 
@@ -144,7 +201,10 @@ describe("decide", () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[a-z]{3,12}$/), (purpose) => {
         fc.pre(purpose !== "cyber" && !["cyber-defence", "aml-cft"].includes(purpose));
-        expect(decide(indicator, share({ purpose }), agreements).effect, "unknown purpose denied").toBe("deny");
+        expect(
+          decide(indicator, share({ purpose }), agreements).effect,
+          "unknown purpose denied",
+        ).toBe("deny");
       }),
     );
   });

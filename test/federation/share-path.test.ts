@@ -14,15 +14,32 @@ import { verifyReceipt } from "../../src/crypto/receipt.js";
 import { verifyLedger } from "../../src/app/node.js";
 import { PROVENANCE_EXTENSION_DEFINITION, withProvenance } from "../../src/core/provenance.js";
 import type { RunningNode } from "../../src/cli/compose.js";
-import { api, createNodeDir, dropSchemas, EXAMPLES, introduce, makeTempDir, PG_URL, removeDir, start, type TestNodeDir } from "../support/nodes.js";
+import {
+  api,
+  createNodeDir,
+  dropSchemas,
+  EXAMPLES,
+  introduce,
+  makeTempDir,
+  PG_URL,
+  removeDir,
+  start,
+  type TestNodeDir,
+} from "../support/nodes.js";
 
-const bundle = JSON.parse(readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"));
+const bundle = JSON.parse(
+  readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
+);
 const SUSPECT = "identity--91b322a3-331d-4bac-94c2-019caaf4b63a";
 const C2 = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
 const CONTENT = "application/stix+json;version=2.1";
 
-const variants = [{ name: "SQLite", xbOnPostgres: false }, ...(PG_URL === undefined ? [] : [{ name: "XB on PostgreSQL", xbOnPostgres: true }])];
-if (PG_URL === undefined) console.warn("share-path: ACCORD_TEST_PG_URL is not set, so the PostgreSQL variant does not run");
+const variants = [
+  { name: "SQLite", xbOnPostgres: false },
+  ...(PG_URL === undefined ? [] : [{ name: "XB on PostgreSQL", xbOnPostgres: true }]),
+];
+if (PG_URL === undefined)
+  console.warn("share-path: ACCORD_TEST_PG_URL is not set, so the PostgreSQL variant does not run");
 
 describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
   let root: string;
@@ -32,7 +49,10 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
 
   beforeAll(async () => {
     root = makeTempDir();
-    dirs = [createNodeDir(root, { id: "XA" }), createNodeDir(root, { id: "XB", postgres: xbOnPostgres })];
+    dirs = [
+      createNodeDir(root, { id: "XA" }),
+      createNodeDir(root, { id: "XB", postgres: xbOnPostgres }),
+    ];
     xa = await start(dirs[0]!);
     xb = await start(dirs[1]!);
     await introduce([xa, xb]);
@@ -45,33 +65,58 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
     removeDir(root);
   });
 
-  const sealFromXa = async (id: string, objects: unknown[], over: { sender?: string; key?: ReturnType<typeof generateNodeKeys> } = {}) => {
+  const sealFromXa = async (
+    id: string,
+    objects: unknown[],
+    over: { sender?: string; key?: ReturnType<typeof generateNodeKeys> } = {},
+  ) => {
     const keys = over.key ?? loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
     const peer = await xa.store.peers.get("XB");
     return sealEnvelope(
-      { id, sender: over.sender ?? "XA", recipient: "XB", createdAt: new Date().toISOString(), contentType: CONTENT },
-      new TextEncoder().encode(JSON.stringify({ type: "bundle", id: "bundle--5f4670b7-f571-47a1-8c00-e6fe76ef21be", objects })),
+      {
+        id,
+        sender: over.sender ?? "XA",
+        recipient: "XB",
+        createdAt: new Date().toISOString(),
+        contentType: CONTENT,
+      },
+      new TextEncoder().encode(
+        JSON.stringify({
+          type: "bundle",
+          id: "bundle--5f4670b7-f571-47a1-8c00-e6fe76ef21be",
+          objects,
+        }),
+      ),
       keys.signing.privateKey,
       peer!.encryptionKey as never,
     );
   };
-  const postEnvelope = (envelope: string, type = "application/jose") => api(xb, "POST", "/federation/v1/inbox", envelope, { "content-type": type });
+  const postEnvelope = (envelope: string, type = "application/jose") =>
+    api(xb, "POST", "/federation/v1/inbox", envelope, { "content-type": type });
 
   it("shares what the agreement permits, strips what it does not, and brings back a signed receipt", async () => {
     const ingest = await api(xa, "POST", "/api/v1/bundles", bundle);
     expect(ingest.status).toBe(201);
     expect(ingest.body).toMatchObject({ objects: 12, stored: 12, unchanged: 0 });
 
-    const res = await api(xa, "POST", "/api/v1/shares", { recipients: ["XB"], purpose: "cyber-defence" });
+    const res = await api(xa, "POST", "/api/v1/shares", {
+      recipients: ["XB"],
+      purpose: "cyber-defence",
+    });
     expect(res.status).toBe(200);
     const outcome = res.body.outcomes[0];
     expect(outcome.recipient).toBe("XB");
     expect(outcome.sent).toBe(10);
     expect(outcome.refused).toBe(2);
-    const refusedIds = outcome.verdicts.filter((v: any) => v.effect === "deny").map((v: any) => v.type).sort();
+    const refusedIds = outcome.verdicts
+      .filter((v: any) => v.effect === "deny")
+      .map((v: any) => v.type)
+      .sort();
     expect(refusedIds).toEqual(["email-addr", "note"]);
     const suspectVerdict = outcome.verdicts.find((v: any) => v.id === SUSPECT);
-    expect(suspectVerdict.dropped).toEqual(expect.arrayContaining(["x_iban", "contact_information", "created_by_ref"]));
+    expect(suspectVerdict.dropped).toEqual(
+      expect.arrayContaining(["x_iban", "contact_information", "created_by_ref"]),
+    );
     expect(suspectVerdict.reasons.map((r: any) => r.message)).toContain(
       "refused: property `x_iban` is not permitted for `identity` under `regional-cyber-accord` v1 §data.types.identity.properties",
     );
@@ -81,17 +126,34 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
     expect(item?.status).toBe("delivered");
     const xbPeer = await xa.store.peers.get("XB");
     const claims = await verifyReceipt(item!.receipt!, xbPeer!.signingKey as never);
-    expect(claims).toMatchObject({ envelopeId: item!.id, recipient: "XB", sender: "XA", accepted: 10, rejected: 0 });
+    expect(claims).toMatchObject({
+      envelopeId: item!.id,
+      recipient: "XB",
+      sender: "XA",
+      accepted: 10,
+      rejected: 0,
+    });
 
     const copy = await xb.store.objects.get(SUSPECT);
     expect(copy).toBeDefined();
     expect(copy!.object).not.toHaveProperty("x_iban");
     expect(copy!.object).not.toHaveProperty("contact_information");
     expect(copy!.object).not.toHaveProperty("extensions");
-    expect(copy!.provenance).toMatchObject({ originator: "XA", receivedFrom: "XA", agreementId: "regional-cyber-accord", agreementVersion: 1, purpose: "cyber-defence", envelopeId: item!.id });
-    expect(Date.parse(copy!.provenance.retentionUntil!)).toBeGreaterThan(Date.now() + 179 * 86_400_000);
+    expect(copy!.provenance).toMatchObject({
+      originator: "XA",
+      receivedFrom: "XA",
+      agreementId: "regional-cyber-accord",
+      agreementVersion: 1,
+      purpose: "cyber-defence",
+      envelopeId: item!.id,
+    });
+    expect(Date.parse(copy!.provenance.retentionUntil!)).toBeGreaterThan(
+      Date.now() + 179 * 86_400_000,
+    );
     expect(await xb.store.objects.count()).toBe(10);
-    expect(await xb.store.objects.get("note--a5a378b2-9db1-47e7-b023-3c3d42a6184e")).toBeUndefined();
+    expect(
+      await xb.store.objects.get("note--a5a378b2-9db1-47e7-b023-3c3d42a6184e"),
+    ).toBeUndefined();
   });
 
   it("records every decision, the share and the receipt on the sender, and every acceptance on the recipient", async () => {
@@ -104,7 +166,12 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
     expect(receiptEntry?.data.envelope).toBe(shareEntry?.data.envelope);
     const xbLedger = await xb.store.ledger.list(0, 1000);
     const accept = xbLedger.find((e) => e.kind === "accept");
-    expect(accept?.data).toMatchObject({ envelope: shareEntry?.data.envelope, sender: "XA", accepted: 10, rejected: 0 });
+    expect(accept?.data).toMatchObject({
+      envelope: shareEntry?.data.envelope,
+      sender: "XA",
+      accepted: 10,
+      rejected: 0,
+    });
     // Metadata only: no ledger entry carries the IBAN or the suspect's e-mail.
     const all = JSON.stringify([xaLedger, xbLedger]);
     expect(all).not.toContain("DE89");
@@ -115,12 +182,18 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
 
   it("answers a redelivered envelope with its first receipt and stores nothing twice", async () => {
     const [item] = await xa.store.outbox.list({ limit: 10 });
-    const before = { objects: await xb.store.objects.count(), ledger: await xb.store.ledger.size() };
+    const before = {
+      objects: await xb.store.objects.count(),
+      ledger: await xb.store.ledger.size(),
+    };
     const res = await postEnvelope(item!.envelope);
     expect(res.status).toBe(200);
     expect(res.body.duplicate).toBe(true);
     expect(res.body.receipt).toBe(item!.receipt);
-    expect({ objects: await xb.store.objects.count(), ledger: await xb.store.ledger.size() }).toEqual(before);
+    expect({
+      objects: await xb.store.objects.count(),
+      ledger: await xb.store.ledger.size(),
+    }).toEqual(before);
   });
 
   it("refuses an envelope id replayed with other content", async () => {
@@ -137,19 +210,26 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
       before = { objects: await xb.store.objects.count(), ledger: await xb.store.ledger.size() };
     });
     afterAll(async () => {
-      expect({ objects: await xb.store.objects.count(), ledger: await xb.store.ledger.size() }).toEqual(before);
+      expect({
+        objects: await xb.store.objects.count(),
+        ledger: await xb.store.ledger.size(),
+      }).toEqual(before);
       expect((await api(xb, "GET", "/healthz")).status).toBe(200);
     });
 
     it("refuses an envelope signed by a key that is not the sender's", async () => {
-      const res = await postEnvelope(await sealFromXa(crypto.randomUUID(), [], { key: generateNodeKeys() }));
+      const res = await postEnvelope(
+        await sealFromXa(crypto.randomUUID(), [], { key: generateNodeKeys() }),
+      );
       expect(res.status).toBe(401);
       expect(res.type).toContain("application/problem+json");
       expect(res.body.code).toBe("ERR_SIGNATURE_INVALID");
     });
 
     it("refuses an envelope from a node that is not a partner", async () => {
-      const res = await postEnvelope(await sealFromXa(crypto.randomUUID(), [], { sender: "XZ", key: generateNodeKeys() }));
+      const res = await postEnvelope(
+        await sealFromXa(crypto.randomUUID(), [], { sender: "XZ", key: generateNodeKeys() }),
+      );
       expect(res.status).toBe(403);
       expect(res.body.code).toBe("ERR_UNKNOWN_PARTNER");
       expect(res.body.detail).toContain("`XZ`");
@@ -163,13 +243,37 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
 
     it("refuses a sealed envelope whose STIX is invalid, naming the object and the path", async () => {
       const bad = withProvenance(
-        { type: "indicator", spec_version: "2.1", id: "indicator--c8ab7bfa-ada2-4d35-b8ed-c5a821654675", created: "2026-11-20T08:20:00.000Z", modified: "2026-11-20T08:20:00.000Z", pattern_type: "stix", valid_from: "2026-11-20T08:20:00Z" },
-        { originator: "XA", agreement: "regional-cyber-accord", agreement_version: 1, agreement_hash: "0".repeat(64), purpose: "cyber-defence", retention_until: "2027-01-01T00:00:00Z", onward_sharing: false },
+        {
+          type: "indicator",
+          spec_version: "2.1",
+          id: "indicator--c8ab7bfa-ada2-4d35-b8ed-c5a821654675",
+          created: "2026-11-20T08:20:00.000Z",
+          modified: "2026-11-20T08:20:00.000Z",
+          pattern_type: "stix",
+          valid_from: "2026-11-20T08:20:00Z",
+        },
+        {
+          originator: "XA",
+          agreement: "regional-cyber-accord",
+          agreement_version: 1,
+          agreement_hash: "0".repeat(64),
+          purpose: "cyber-defence",
+          retention_until: "2027-01-01T00:00:00Z",
+          onward_sharing: false,
+        },
       );
-      const res = await postEnvelope(await sealFromXa(crypto.randomUUID(), [PROVENANCE_EXTENSION_DEFINITION, bad]));
+      const res = await postEnvelope(
+        await sealFromXa(crypto.randomUUID(), [PROVENANCE_EXTENSION_DEFINITION, bad]),
+      );
       expect(res.status).toBe(422);
       expect(res.body.code).toBe("ERR_STIX_INVALID");
-      expect(res.body.errors.some((d: any) => d.objectId === "indicator--c8ab7bfa-ada2-4d35-b8ed-c5a821654675" && /pattern/.test(`${d.path} ${d.message}`))).toBe(true);
+      expect(
+        res.body.errors.some(
+          (d: any) =>
+            d.objectId === "indicator--c8ab7bfa-ada2-4d35-b8ed-c5a821654675" &&
+            /pattern/.test(`${d.path} ${d.message}`),
+        ),
+      ).toBe(true);
     });
 
     it("refuses an envelope posted with the wrong content type", async () => {
@@ -185,7 +289,9 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
     });
 
     it("refuses the node's own API without the bearer token", async () => {
-      const res = await api(xb, "GET", "/api/v1/node", undefined, { authorization: "Bearer wrong" });
+      const res = await api(xb, "GET", "/api/v1/node", undefined, {
+        authorization: "Bearer wrong",
+      });
       expect(res.status).toBe(401);
       expect(res.body.code).toBe("ERR_UNAUTHENTICATED");
     });
@@ -202,14 +308,22 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
       const res = await api(xb, "POST", "/api/v1/bundles", broken);
       expect(res.status).toBe(422);
       expect(res.body.code).toBe("ERR_STIX_INVALID");
-      expect(res.body.errors).toContainEqual(expect.objectContaining({ objectId: C2, path: "$.objects[3].created" }));
+      expect(res.body.errors).toContainEqual(
+        expect.objectContaining({ objectId: C2, path: "$.objects[3].created" }),
+      );
     });
 
     it("refuses a share to an unknown partner with a reason, and sends nothing", async () => {
-      const res = await api(xb, "POST", "/api/v1/shares", { recipients: ["XD"], purpose: "cyber-defence", objects: [C2] });
+      const res = await api(xb, "POST", "/api/v1/shares", {
+        recipients: ["XD"],
+        purpose: "cyber-defence",
+        objects: [C2],
+      });
       expect(res.status).toBe(200);
       expect(res.body.outcomes[0].sent).toBe(0);
-      expect(res.body.outcomes[0].verdicts[0].reasons[0].message).toBe("denied: `XD` is not a known partner of `XB`");
+      expect(res.body.outcomes[0].verdicts[0].reasons[0].message).toBe(
+        "denied: `XD` is not a known partner of `XB`",
+      );
       expect(await xb.store.outbox.list({ limit: 10 })).toHaveLength(0);
       // The refusals are decisions, and decisions are logged: account for them.
       before = { ...before, ledger: await xb.store.ledger.size() };

@@ -34,18 +34,26 @@ export function makeTempDir(prefix = "accord-test-"): string {
 export function createNodeDir(root: string, spec: NodeSpec): TestNodeDir {
   const dir = join(root, spec.id);
   mkdirSync(join(dir, "agreements"), { recursive: true });
-  const schema = spec.postgres === true ? `t_${spec.id.toLowerCase()}_${Math.random().toString(36).slice(2, 10)}` : undefined;
-  if (spec.postgres === true && PG_URL === undefined) throw new Error("ACCORD_TEST_PG_URL is not set");
+  const schema =
+    spec.postgres === true
+      ? `t_${spec.id.toLowerCase()}_${Math.random().toString(36).slice(2, 10)}`
+      : undefined;
+  if (spec.postgres === true && PG_URL === undefined)
+    throw new Error("ACCORD_TEST_PG_URL is not set");
   const config: ConfigFile = {
     node: { id: spec.id },
     server: { host: "127.0.0.1", port: spec.port ?? 0 },
-    storage: schema === undefined ? { driver: "sqlite", path: "accord.db" } : { driver: "postgres", url: PG_URL ?? "", schema },
+    storage:
+      schema === undefined
+        ? { driver: "sqlite", path: "accord.db" }
+        : { driver: "postgres", url: PG_URL ?? "", schema },
     delivery: { interval_ms: 60_000 },
     log: { level: "silent" },
   };
   writeFileSync(join(dir, "accord.yaml"), stringify(config));
   createNodeSecrets(join(dir, "keys", "node-keys.json"), join(dir, "keys", "api-token"));
-  for (const a of spec.agreements ?? ["regional-cyber-accord.yaml"]) copyFileSync(join(EXAMPLES, "agreements", a), join(dir, "agreements", a));
+  for (const a of spec.agreements ?? ["regional-cyber-accord.yaml"])
+    copyFileSync(join(EXAMPLES, "agreements", a), join(dir, "agreements", a));
   return schema === undefined ? { id: spec.id, dir } : { id: spec.id, dir, schema };
 }
 
@@ -55,7 +63,8 @@ export async function start(nodeDir: TestNodeDir, opts: StartOptions = {}): Prom
 
 /** Make every node a partner of every other, checking fingerprints. */
 export async function introduce(nodes: readonly RunningNode[]): Promise<void> {
-  for (const n of nodes) for (const o of nodes) if (o !== n) await n.node.addPeer(o.url, o.node.fingerprint());
+  for (const n of nodes)
+    for (const o of nodes) if (o !== n) await n.node.addPeer(o.url, o.node.fingerprint());
 }
 
 export async function freePort(): Promise<number> {
@@ -88,7 +97,13 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export async function api(node: RunningNode, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; type: string | null }> {
+export async function api(
+  node: RunningNode,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; type: string | null }> {
   const res = await fetch(new URL(path, node.url), {
     method,
     headers: {

@@ -35,8 +35,15 @@ export function parseAgreement(source: string, file = "<agreement>"): Agreement 
     return `${file}:${line}:${col}`;
   };
   if (yamlDoc.errors.length > 0) {
-    const details: ErrorDetail[] = yamlDoc.errors.map((e) => ({ path: at(e.pos[0]), message: e.message.split("\n")[0] ?? e.message }));
-    throw new AccordError("ERR_MALFORMED_INPUT", `${details[0]?.path ?? file}: the agreement is not valid YAML`, { details });
+    const details: ErrorDetail[] = yamlDoc.errors.map((e) => ({
+      path: at(e.pos[0]),
+      message: e.message.split("\n")[0] ?? e.message,
+    }));
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      `${details[0]?.path ?? file}: the agreement is not valid YAML`,
+      { details },
+    );
   }
   const raw: unknown = yamlDoc.toJS({ maxAliasCount: 50 });
   const result = agreementSchema.safeParse(raw);

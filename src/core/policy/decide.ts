@@ -59,7 +59,13 @@ export type Decision =
   | { readonly effect: "deny"; readonly reasons: readonly Reason[] };
 
 /** Properties every STIX object carries; they always travel with the object. */
-export const ALWAYS_PERMITTED: ReadonlySet<string> = new Set(["type", "spec_version", "id", "created", "modified"]);
+export const ALWAYS_PERMITTED: ReadonlySet<string> = new Set([
+  "type",
+  "spec_version",
+  "id",
+  "created",
+  "modified",
+]);
 
 const LEVEL_TO_TLP: Record<TlpLevel, TlpName> = {
   clear: "clear",
@@ -69,17 +75,30 @@ const LEVEL_TO_TLP: Record<TlpLevel, TlpName> = {
   red: "red",
 };
 
-export function decide(object: StixObject, ctx: DecisionContext, agreements: readonly Agreement[]): Decision {
+export function decide(
+  object: StixObject,
+  ctx: DecisionContext,
+  agreements: readonly Agreement[],
+): Decision {
   const denials: Reason[] = [];
-  const candidates = agreements.filter((a) => ctx.agreementId === undefined || a.id === ctx.agreementId);
+  const candidates = agreements.filter(
+    (a) => ctx.agreementId === undefined || a.id === ctx.agreementId,
+  );
   for (const agreement of candidates) {
     const d = evaluate(object, ctx, agreement);
     if (d.effect === "permit") return d;
     denials.push(...d.reasons);
   }
   if (candidates.length === 0) {
-    const which = ctx.agreementId === undefined ? "no agreement is held" : `agreement \`${ctx.agreementId}\` is not held`;
-    denials.push({ effect: "deny", clause: "default", message: `denied by default: ${which} by \`${ctx.self}\`` });
+    const which =
+      ctx.agreementId === undefined
+        ? "no agreement is held"
+        : `agreement \`${ctx.agreementId}\` is not held`;
+    denials.push({
+      effect: "deny",
+      clause: "default",
+      message: `denied by default: ${which} by \`${ctx.self}\``,
+    });
   }
   return { effect: "deny", reasons: denials };
 }
@@ -89,23 +108,45 @@ function evaluate(object: StixObject, ctx: DecisionContext, a: Agreement): Decis
   const clause = (path: string): string => `${a.id} v${a.version} §${path}`;
   const deny = (path: string, message: string): Decision => ({
     effect: "deny",
-    reasons: [{ effect: "deny", clause: clause(path), message: `denied: ${message} under ${label} §${path}` }],
+    reasons: [
+      {
+        effect: "deny",
+        clause: clause(path),
+        message: `denied: ${message} under ${label} §${path}`,
+      },
+    ],
   });
   const doc = a.doc;
 
   if (!isInForce(a, ctx.at)) {
-    const when = ctx.at.getTime() < a.effectiveFromMs ? `takes effect on ${doc.effective_from}` : `reached its sunset on ${doc.sunset}`;
-    return deny(ctx.at.getTime() < a.effectiveFromMs ? "effective_from" : "sunset", `the agreement ${when}`);
+    const when =
+      ctx.at.getTime() < a.effectiveFromMs
+        ? `takes effect on ${doc.effective_from}`
+        : `reached its sunset on ${doc.sunset}`;
+    return deny(
+      ctx.at.getTime() < a.effectiveFromMs ? "effective_from" : "sunset",
+      `the agreement ${when}`,
+    );
   }
   const parties = doc.parties.map((p) => p.node);
   for (const node of [ctx.self, ctx.partner]) {
     if (!parties.includes(node)) return deny("parties", `\`${node}\` is not a party`);
   }
-  if (doc.purposes.prohibited.includes(ctx.purpose)) return deny("purposes.prohibited", `purpose \`${ctx.purpose}\` is prohibited`);
-  if (!doc.purposes.permitted.includes(ctx.purpose)) return deny("purposes.permitted", `purpose \`${ctx.purpose}\` is not permitted`);
+  if (doc.purposes.prohibited.includes(ctx.purpose))
+    return deny("purposes.prohibited", `purpose \`${ctx.purpose}\` is prohibited`);
+  if (!doc.purposes.permitted.includes(ctx.purpose))
+    return deny("purposes.permitted", `purpose \`${ctx.purpose}\` is not permitted`);
 
-  if (ctx.action === "share" && ctx.originator !== undefined && ctx.originator !== ctx.self && !doc.onward_sharing.allowed)
-    return deny("onward_sharing", `\`${object.id}\` came from \`${ctx.originator}\` and onward sharing needs the originator's consent`);
+  if (
+    ctx.action === "share" &&
+    ctx.originator !== undefined &&
+    ctx.originator !== ctx.self &&
+    !doc.onward_sharing.allowed
+  )
+    return deny(
+      "onward_sharing",
+      `\`${object.id}\` came from \`${ctx.originator}\` and onward sharing needs the originator's consent`,
+    );
 
   // Deny overrides: every denying clause is reported, not just the first.
   const denials: Reason[] = [];
@@ -115,13 +156,22 @@ function evaluate(object: StixObject, ctx: DecisionContext, a: Agreement): Decis
     message: `denied: ${message} under ${label} §${path}`,
   });
   const typeRule = doc.data.types[object.type];
-  if (typeRule === undefined) denials.push(denyReason("data.types", `type \`${object.type}\` is not permitted`));
+  if (typeRule === undefined)
+    denials.push(denyReason("data.types", `type \`${object.type}\` is not permitted`));
   const marked = tlpLevelOf(object);
   const level = marked ?? LEVEL_TO_TLP[doc.markings.unmarked_as];
   const ceiling = LEVEL_TO_TLP[doc.markings.tlp_ceiling];
   if (TLP_ORDER[level] > TLP_ORDER[ceiling]) {
-    const how = marked === undefined ? `unmarked (taken as TLP:${level.toUpperCase()})` : `marked TLP:${level.toUpperCase()}`;
-    denials.push(denyReason("markings.tlp_ceiling", `\`${object.id}\` is ${how}, above the ceiling TLP:${ceiling.toUpperCase()}`));
+    const how =
+      marked === undefined
+        ? `unmarked (taken as TLP:${level.toUpperCase()})`
+        : `marked TLP:${level.toUpperCase()}`;
+    denials.push(
+      denyReason(
+        "markings.tlp_ceiling",
+        `\`${object.id}\` is ${how}, above the ceiling TLP:${ceiling.toUpperCase()}`,
+      ),
+    );
   }
   if (typeRule === undefined || denials.length > 0) return { effect: "deny", reasons: denials };
 
@@ -131,7 +181,8 @@ function evaluate(object: StixObject, ctx: DecisionContext, a: Agreement): Decis
   const propertyPath = `data.types.${object.type}.properties`;
   for (const p of Object.keys(object)) {
     if (ALWAYS_PERMITTED.has(p) || allowed.includes(p)) continue;
-    if (ctx.action === "accept") return deny(propertyPath, `property \`${p}\` is not permitted for \`${object.type}\``);
+    if (ctx.action === "accept")
+      return deny(propertyPath, `property \`${p}\` is not permitted for \`${object.type}\``);
     drop.push(p);
     reasons.push({
       effect: "drop",
@@ -144,11 +195,17 @@ function evaluate(object: StixObject, ctx: DecisionContext, a: Agreement): Decis
     clause: clause(`data.types.${object.type}`),
     message: `permitted: \`${object.type}\` for purpose \`${ctx.purpose}\` between \`${ctx.self}\` and \`${ctx.partner}\` under ${label} §data.types.${object.type}`,
   });
-  const retentionUntil = new Date(ctx.at.getTime() + doc.retention.default_days * 86_400_000).toISOString();
+  const retentionUntil = new Date(
+    ctx.at.getTime() + doc.retention.default_days * 86_400_000,
+  ).toISOString();
   return {
     effect: "permit",
     agreement: { id: a.id, version: a.version, hash: a.hash },
-    obligations: { dropProperties: drop, retentionUntil, onwardSharing: doc.onward_sharing.allowed },
+    obligations: {
+      dropProperties: drop,
+      retentionUntil,
+      onwardSharing: doc.onward_sharing.allowed,
+    },
     reasons,
   };
 }
@@ -157,6 +214,7 @@ function evaluate(object: StixObject, ctx: DecisionContext, a: Agreement): Decis
 export function applyObligations(object: StixObject, obligations: Obligations): StixObject {
   if (obligations.dropProperties.length === 0) return object;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(object)) if (!obligations.dropProperties.includes(k)) out[k] = v;
+  for (const [k, v] of Object.entries(object))
+    if (!obligations.dropProperties.includes(k)) out[k] = v;
   return out as StixObject;
 }
