@@ -1,0 +1,560 @@
+/**
+ * The PostgreSQL repositories behind the ports of src/app/ports.ts: their SQL (named, so each
+ * connection prepares a statement once) and the mapping between rows and port records. Where a
+ * statement runs (the pool, or a transaction's client) is the caller's `Exec`.
+ *
+ * Timestamps are text, returned exactly as given; SQL orders and compares them through a derived
+ * key (./timekey.ts). JSON is jsonb: objects and peer keys as `JSON.stringify` gives them, ledger
+ * data in its RFC 8785 canonical form, which is what its hash covers. Keys come back from jsonb in
+ * jsonb's own order; values are unchanged. bigint columns arrive as strings and are converted.
+ */
+import type { QueryResultRow } from "pg";
+import type {
+  AgreementRecord,
+  AgreementRepo,
+  InboxRecord,
+  InboxRepo,
+  LedgerEntry,
+  LedgerRepo,
+  ObjectRepo,
+  OutboxItem,
+  OutboxRepo,
+  OutboxStatus,
+  Peer,
+  PeerRepo,
+  Repos,
+  StoredObject,
+} from "../../app/ports.js";
+import { ledgerEntryHash } from "../../core/ledger.js";
+import { versionOf } from "../../core/stix/object.js";
+import type { StixObject } from "../../core/stix/object.js";
+import { canonicalize } from "../../crypto/jcs.js";
+import { AccordError } from "../../errors.js";
+import { instantKey, objectVersionKey } from "./timekey.js";
+
+/** A named statement, prepared once per connection under `name`, whose rows are `R`. */
+export interface Sql<R extends QueryResultRow> {
+  readonly name: string;
+  readonly text: string;
+  /** Never set: carries the row type. */
+  readonly row?: R;
+}
+
+/** Runs one statement for the repositories; driver errors become ERR_STORAGE. */
+export type Query = <R extends QueryResultRow>(
+  failure: string,
+  sql: Sql<R>,
+  values: readonly unknown[],
+) => Promise<{ rows: R[]; rowCount: number }>;
+
+export interface Exec {
+  readonly query: Query;
+  /**
+   * Run `work` atomically: in its own transaction on one connection when called through the
+   * store, or inside the open transaction (one `atomic` at a time) when called through its repos.
+   */
+  readonly atomic: <T>(work: (query: Query) => Promise<T>) => Promise<T>;
+}
+
+/** A statement with no rows of interest. */
+type NoRows = Record<string, never>;
+
+function sql<R extends QueryResultRow = NoRows>(name: string, text: string): Sql<R> {
+  return { name: `accord_${name}`, text };
+}
+
+interface ObjectRow {
+  id: string;
+  version: string;
+  object: StixObject;
+  originator: string;
+  received_from: string | null;
+  agreement_id: string | null;
+  agreement_version: string | null;
+  purpose: string | null;
+  retention_until: string | null;
+  envelope_id: string | null;
+  stored_at: string;
+}
+
+interface LedgerRow {
+  seq: string;
+  at: string;
+  kind: string;
+  data: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+interface OutboxRow {
+  id: string;
+  recipient: string;
+  envelope: string;
+  status: OutboxStatus;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  receipt: string | null;
+}
+
+interface InboxRow {
+  envelope_id: string;
+  sender: string;
+  envelope_hash: string;
+  received_at: string;
+  receipt: string;
+}
+
+interface PeerRow {
+  node_id: string;
+  url: string;
+  signing_key: Record<string, string>;
+  encryption_key: Record<string, string>;
+  added_at: string;
+}
+
+interface AgreementRow {
+  id: string;
+  version: string;
+  source: string;
+  hash: string;
+  loaded_at: string;
+}
+
+const OUTBOX_COLUMNS = `id, recipient, envelope, status, attempts, next_attempt_at, last_error,
+  created_at, delivered_at, receipt`;
+const OBJECT_COLUMNS = `id, version, object, originator, received_from, agreement_id,
+  agreement_version, purpose, retention_until, envelope_id, stored_at`;
+/** The latest version of each id: DISTINCT ON keeps the first row per id in this order. */
+const LATEST = "ORDER BY id, version_key DESC, version DESC";
+
+const S = {
+  objectPut: sql(
+    "object_put",
+    `INSERT INTO objects (id, version, version_key, type, object, originator, received_from,
+       agreement_id, agreement_version, purpose, retention_until, envelope_id, stored_at)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13)
+     ON CONFLICT (id, version) DO NOTHING`,
+  ),
+  objectGet: sql<ObjectRow>(
+    "object_get",
+    `SELECT ${OBJECT_COLUMNS} FROM objects WHERE id = $1
+     ORDER BY version_key DESC, version DESC LIMIT 1`,
+  ),
+  objectVersions: sql<ObjectRow>(
+    "object_versions",
+    `SELECT ${OBJECT_COLUMNS} FROM objects WHERE id = $1 ORDER BY version_key, version`,
+  ),
+  objectList: sql<ObjectRow>(
+    "object_list",
+    `SELECT DISTINCT ON (id) ${OBJECT_COLUMNS} FROM objects ${LATEST} LIMIT $1`,
+  ),
+  objectListAfter: sql<ObjectRow>(
+    "object_list_after",
+    `SELECT DISTINCT ON (id) ${OBJECT_COLUMNS} FROM objects WHERE id > $1 ${LATEST} LIMIT $2`,
+  ),
+  objectListType: sql<ObjectRow>(
+    "object_list_type",
+    `SELECT DISTINCT ON (id) ${OBJECT_COLUMNS} FROM objects WHERE type = $1 ${LATEST} LIMIT $2`,
+  ),
+  objectListTypeAfter: sql<ObjectRow>(
+    "object_list_type_after",
+    `SELECT DISTINCT ON (id) ${OBJECT_COLUMNS} FROM objects WHERE type = $1 AND id > $2
+     ${LATEST} LIMIT $3`,
+  ),
+  objectCount: sql<{ n: string }>("object_count", "SELECT count(*) AS n FROM objects"),
+
+  ledgerLockHead: sql<{ next_seq: string; head_hash: string }>(
+    "ledger_lock_head",
+    "SELECT next_seq, head_hash FROM ledger_head FOR UPDATE",
+  ),
+  ledgerAppend: sql(
+    "ledger_append",
+    `WITH entry AS (
+       INSERT INTO ledger (seq, at, kind, data, prev_hash, hash)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6) RETURNING seq, hash)
+     UPDATE ledger_head SET next_seq = entry.seq + 1, head_hash = entry.hash FROM entry`,
+  ),
+  ledgerList: sql<LedgerRow>(
+    "ledger_list",
+    `SELECT seq, at, kind, data, prev_hash, hash FROM ledger WHERE seq >= $1
+     ORDER BY seq LIMIT $2`,
+  ),
+  ledgerSize: sql<{ next_seq: string }>("ledger_size", "SELECT next_seq FROM ledger_head"),
+
+  outboxInsert: sql(
+    "outbox_insert",
+    `INSERT INTO outbox (id, recipient, envelope, status, attempts, next_attempt_at,
+       next_attempt_key, created_at, created_key)
+     VALUES ($1, $2, $3, 'pending', 0, $4, $5, $4, $5)`,
+  ),
+  outboxGet: sql<OutboxRow>("outbox_get", `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = $1`),
+  outboxDue: sql<OutboxRow>(
+    "outbox_due",
+    `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_key <= $1
+     ORDER BY created_key, n LIMIT $2`,
+  ),
+  outboxDelivered: sql(
+    "outbox_delivered",
+    `UPDATE outbox SET status = 'delivered', receipt = $1, delivered_at = $2
+     WHERE id = $3 AND status = 'pending'`,
+  ),
+  outboxFailed: sql(
+    "outbox_failed",
+    `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,
+       next_attempt_key = $3
+     WHERE id = $4 AND status = 'pending'`,
+  ),
+  outboxList: sql<OutboxRow>(
+    "outbox_list",
+    `SELECT ${OUTBOX_COLUMNS} FROM outbox ORDER BY created_key, n LIMIT $1`,
+  ),
+  outboxListStatus: sql<OutboxRow>(
+    "outbox_list_status",
+    `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE status = $1 ORDER BY created_key, n LIMIT $2`,
+  ),
+
+  inboxGet: sql<InboxRow>(
+    "inbox_get",
+    `SELECT envelope_id, sender, envelope_hash, received_at, receipt FROM inbox
+     WHERE envelope_id = $1`,
+  ),
+  inboxRecord: sql(
+    "inbox_record",
+    `INSERT INTO inbox (envelope_id, sender, envelope_hash, received_at, receipt)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (envelope_id) DO NOTHING`,
+  ),
+
+  peerUpsert: sql(
+    "peer_upsert",
+    `INSERT INTO peers (node_id, url, signing_key, encryption_key, added_at)
+     VALUES ($1, $2, $3::jsonb, $4::jsonb, $5)
+     ON CONFLICT (node_id) DO UPDATE SET url = EXCLUDED.url, signing_key = EXCLUDED.signing_key,
+       encryption_key = EXCLUDED.encryption_key, added_at = EXCLUDED.added_at`,
+  ),
+  peerGet: sql<PeerRow>(
+    "peer_get",
+    "SELECT node_id, url, signing_key, encryption_key, added_at FROM peers WHERE node_id = $1",
+  ),
+  peerList: sql<PeerRow>(
+    "peer_list",
+    "SELECT node_id, url, signing_key, encryption_key, added_at FROM peers ORDER BY node_id",
+  ),
+
+  agreementInsert: sql(
+    "agreement_insert",
+    `INSERT INTO agreements (id, version, source, hash, loaded_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id, version) DO NOTHING`,
+  ),
+  agreementGet: sql<AgreementRow>(
+    "agreement_get",
+    "SELECT id, version, source, hash, loaded_at FROM agreements WHERE id = $1 AND version = $2",
+  ),
+  agreementLatest: sql<AgreementRow>(
+    "agreement_latest",
+    `SELECT DISTINCT ON (id) id, version, source, hash, loaded_at FROM agreements
+     ORDER BY id, version DESC`,
+  ),
+} as const;
+
+/** The six repositories, each statement run through `exec`. */
+export function makeRepos(exec: Exec): Repos {
+  return {
+    objects: objectRepo(exec),
+    ledger: ledgerRepo(exec),
+    outbox: outboxRepo(exec),
+    inbox: inboxRepo(exec),
+    peers: peerRepo(exec),
+    agreements: agreementRepo(exec),
+  };
+}
+
+function objectRepo({ query }: Exec): ObjectRepo {
+  return {
+    async put({ object, provenance: p, storedAt }) {
+      const version = versionOf(object);
+      const values = [
+        object.id,
+        version,
+        objectVersionKey(version),
+        object.type,
+        JSON.stringify(object),
+        p.originator,
+        p.receivedFrom,
+        p.agreementId,
+        p.agreementVersion,
+        p.purpose,
+        p.retentionUntil,
+        p.envelopeId,
+        storedAt,
+      ];
+      const { rowCount } = await query("could not store the object", S.objectPut, values);
+      return rowCount === 1 ? "inserted" : "unchanged";
+    },
+    async get(id) {
+      const { rows } = await query("could not read the object", S.objectGet, [id]);
+      const row = rows[0];
+      return row === undefined ? undefined : toStoredObject(row);
+    },
+    async versions(id) {
+      const { rows } = await query("could not read the object's versions", S.objectVersions, [id]);
+      return rows.map(toStoredObject);
+    },
+    async list({ type, afterId, limit }) {
+      nonNegative(limit, "limit");
+      const [statement, values] =
+        type === undefined
+          ? afterId === undefined
+            ? [S.objectList, [limit]]
+            : [S.objectListAfter, [afterId, limit]]
+          : afterId === undefined
+            ? [S.objectListType, [type, limit]]
+            : [S.objectListTypeAfter, [type, afterId, limit]];
+      const { rows } = await query("could not list objects", statement, values);
+      return rows.map(toStoredObject);
+    },
+    async count() {
+      const { rows } = await query("could not count objects", S.objectCount, []);
+      return Number(rows[0]?.n ?? 0);
+    },
+  };
+}
+
+function toStoredObject(row: ObjectRow): StoredObject {
+  return {
+    object: row.object,
+    provenance: {
+      originator: row.originator,
+      receivedFrom: row.received_from,
+      agreementId: row.agreement_id,
+      agreementVersion: row.agreement_version === null ? null : Number(row.agreement_version),
+      purpose: row.purpose,
+      retentionUntil: row.retention_until,
+      envelopeId: row.envelope_id,
+    },
+    storedAt: row.stored_at,
+  };
+}
+
+function ledgerRepo({ query, atomic }: Exec): LedgerRepo {
+  return {
+    async append({ kind, at, data: given }) {
+      // The canonical form is what the hash covers, so it is what is stored and returned.
+      const canonical = canonicalize(given);
+      const data = JSON.parse(canonical) as Record<string, unknown>;
+      return atomic(async (q): Promise<LedgerEntry> => {
+        // Locking the head row serialises appends across transactions and processes: a second
+        // appender waits here until the first commits, then reads the head it left.
+        const head = await q("could not append to the ledger", S.ledgerLockHead, []);
+        const row = head.rows[0];
+        if (row === undefined) {
+          throw new AccordError("ERR_STORAGE", "the ledger head is missing; the schema is damaged");
+        }
+        const seq = Number(row.next_seq);
+        const prevHash = row.head_hash;
+        const hash = ledgerEntryHash(prevHash, { seq, at, kind, data });
+        await q("could not append to the ledger", S.ledgerAppend, [
+          seq,
+          at,
+          kind,
+          canonical,
+          prevHash,
+          hash,
+        ]);
+        return { seq, at, kind, data, prevHash, hash };
+      });
+    },
+    async list(from, limit) {
+      nonNegative(from, "from");
+      nonNegative(limit, "limit");
+      const { rows } = await query("could not read the ledger", S.ledgerList, [from, limit]);
+      return rows.map((r) => ({
+        seq: Number(r.seq),
+        at: r.at,
+        kind: r.kind,
+        data: r.data,
+        prevHash: r.prev_hash,
+        hash: r.hash,
+      }));
+    },
+    async size() {
+      const { rows } = await query("could not read the ledger", S.ledgerSize, []);
+      return Number(rows[0]?.next_seq ?? 0);
+    },
+  };
+}
+
+function outboxRepo({ query }: Exec): OutboxRepo {
+  return {
+    async enqueue({ id, recipient, envelope, createdAt }) {
+      const key = instantKey(createdAt, "an outbox item's `createdAt`");
+      await query("could not enqueue the envelope", S.outboxInsert, [
+        id,
+        recipient,
+        envelope,
+        createdAt,
+        key,
+      ]);
+    },
+    async get(id) {
+      const { rows } = await query("could not read the outbox", S.outboxGet, [id]);
+      const row = rows[0];
+      return row === undefined ? undefined : toOutboxItem(row);
+    },
+    async due(now, limit) {
+      const key = instantKey(now, "`now`");
+      nonNegative(limit, "limit");
+      const { rows } = await query("could not read the outbox", S.outboxDue, [key, limit]);
+      return rows.map(toOutboxItem);
+    },
+    async markDelivered(id, receipt, at) {
+      const { rowCount } = await query("could not update the outbox", S.outboxDelivered, [
+        receipt,
+        at,
+        id,
+      ]);
+      return rowCount === 1;
+    },
+    async markFailed(id, error, nextAttemptAt) {
+      const key = instantKey(nextAttemptAt, "`nextAttemptAt`");
+      await query("could not update the outbox", S.outboxFailed, [error, nextAttemptAt, key, id]);
+    },
+    async list({ status, limit }) {
+      nonNegative(limit, "limit");
+      const { rows } =
+        status === undefined
+          ? await query("could not read the outbox", S.outboxList, [limit])
+          : await query("could not read the outbox", S.outboxListStatus, [status, limit]);
+      return rows.map(toOutboxItem);
+    },
+  };
+}
+
+function toOutboxItem(row: OutboxRow): OutboxItem {
+  return {
+    id: row.id,
+    recipient: row.recipient,
+    envelope: row.envelope,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    deliveredAt: row.delivered_at,
+    receipt: row.receipt,
+  };
+}
+
+function inboxRepo({ query }: Exec): InboxRepo {
+  return {
+    async get(envelopeId) {
+      const { rows } = await query("could not read the inbox", S.inboxGet, [envelopeId]);
+      const row = rows[0];
+      return row === undefined ? undefined : toInboxRecord(row);
+    },
+    async record(rec) {
+      const { rowCount } = await query("could not record the envelope", S.inboxRecord, [
+        rec.envelopeId,
+        rec.sender,
+        rec.envelopeHash,
+        rec.receivedAt,
+        rec.receipt,
+      ]);
+      return rowCount === 1;
+    },
+  };
+}
+
+function toInboxRecord(row: InboxRow): InboxRecord {
+  return {
+    envelopeId: row.envelope_id,
+    sender: row.sender,
+    envelopeHash: row.envelope_hash,
+    receivedAt: row.received_at,
+    receipt: row.receipt,
+  };
+}
+
+function peerRepo({ query }: Exec): PeerRepo {
+  return {
+    async upsert(peer) {
+      await query("could not store the peer", S.peerUpsert, [
+        peer.nodeId,
+        peer.url,
+        JSON.stringify(peer.signingKey),
+        JSON.stringify(peer.encryptionKey),
+        peer.addedAt,
+      ]);
+    },
+    async get(nodeId) {
+      const { rows } = await query("could not read the peer", S.peerGet, [nodeId]);
+      const row = rows[0];
+      return row === undefined ? undefined : toPeer(row);
+    },
+    async list() {
+      const { rows } = await query("could not list peers", S.peerList, []);
+      return rows.map(toPeer);
+    },
+  };
+}
+
+function toPeer(row: PeerRow): Peer {
+  return {
+    nodeId: row.node_id,
+    url: row.url,
+    signingKey: row.signing_key,
+    encryptionKey: row.encryption_key,
+    addedAt: row.added_at,
+  };
+}
+
+function agreementRepo({ query }: Exec): AgreementRepo {
+  return {
+    async put(rec) {
+      const inserted = await query("could not store the agreement", S.agreementInsert, [
+        rec.id,
+        rec.version,
+        rec.source,
+        rec.hash,
+        rec.loadedAt,
+      ]);
+      if (inserted.rowCount === 1) return "inserted";
+      const { rows } = await query("could not read the agreement", S.agreementGet, [
+        rec.id,
+        rec.version,
+      ]);
+      if (rows[0]?.hash === rec.hash) return "unchanged";
+      throw new AccordError(
+        "ERR_AGREEMENT_INVALID",
+        `agreement \`${rec.id}\` version ${rec.version} is already held with another hash; publish a new version instead`,
+      );
+    },
+    async get(id, version) {
+      const { rows } = await query("could not read the agreement", S.agreementGet, [id, version]);
+      const row = rows[0];
+      return row === undefined ? undefined : toAgreement(row);
+    },
+    async listLatest() {
+      const { rows } = await query("could not list agreements", S.agreementLatest, []);
+      return rows.map(toAgreement);
+    },
+  };
+}
+
+function toAgreement(row: AgreementRow): AgreementRecord {
+  return {
+    id: row.id,
+    version: Number(row.version),
+    source: row.source,
+    hash: row.hash,
+    loadedAt: row.loaded_at,
+  };
+}
+
+function nonNegative(n: number, name: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The embedded store: the ports of src/app/ports.ts over one SQLite file, through better-sqlite3
+ * (spec/storage.md, "SQLite").
+ *
+ * - Durability: WAL journal with `synchronous=FULL`, so a transaction that has returned survives
+ *   power loss; `synchronous: "normal"` trades the last commits before a power loss for speed.
+ * - Concurrency: better-sqlite3 is synchronous and the ports are async. The store owns one
+ *   connection and one FIFO lock. A transaction holds the lock from BEGIN IMMEDIATE until COMMIT
+ *   or ROLLBACK, however long its async body takes, and every other call, inside or outside a
+ *   transaction, waits for it, so transactions on one store run one at a time and nothing
+ *   interleaves with them. Other processes on the same file are kept out by SQLite's own write
+ *   lock (BEGIN IMMEDIATE, busy timeout).
+ * - Misuse that would deadlock (calling the store's own methods from inside a transaction's body,
+ *   or a transaction's repos after it ended) throws TypeError instead.
+ * - Errors: driver failures become AccordError ERR_STORAGE with the driver error as `cause`; a
+ *   transaction in which a statement failed never commits, even when its body caught the error.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import Database from "better-sqlite3";
+import type { Database as Connection, Statement } from "better-sqlite3";
+import type {
+  AgreementRepo,
+  InboxRepo,
+  LedgerRepo,
+  ObjectRepo,
+  OutboxRepo,
+  PeerRepo,
+  Repos,
+  Store,
+} from "../../app/ports.js";
+import { AccordError, isAccordError } from "../../errors.js";
+import { applyMigrations } from "./migrations.js";
+import { Mutex } from "./mutex.js";
+import { makeRepos, prepareStatements } from "./repos.js";
+import type { Exec, Statements } from "./repos.js";
+
+export interface SqliteStoreOptions {
+  /** A file path, or ":memory:" for a private database that lives as long as the store. */
+  readonly path: string;
+  /** "full" (default): durable on commit. "normal": faster; a power loss may drop recent commits. */
+  readonly synchronous?: "full" | "normal";
+  /** How long to wait for another process's write lock before failing, in ms (default 5000). */
+  readonly busyTimeoutMs?: number;
+}
+
+/** The state of one `transaction` call, visible to the calls made from its body. */
+interface TxState {
+  active: boolean;
+  failed: boolean;
+}
+
+/** Open (creating if needed) and migrate the database at `options.path`. */
+export function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  return Promise.resolve().then(() => open(options));
+}
+
+function open(options: SqliteStoreOptions): Store {
+  const synchronous = options.synchronous ?? "full";
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new RangeError("busyTimeoutMs must be a non-negative integer");
+  }
+
+  let db: Connection;
+  try {
+    db = new Database(options.path);
+  } catch (e) {
+    throw new AccordError("ERR_STORAGE", "could not open the sqlite database", { cause: e });
+  }
+  try {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    db.pragma("foreign_keys = ON");
+    applyMigrations(db);
+    return new SqliteStore(db);
+  } catch (e) {
+    db.close();
+    throw isAccordError(e)
+      ? e
+      : new AccordError("ERR_STORAGE", "could not prepare the sqlite database", { cause: e });
+  }
+}
+
+class SqliteStore implements Store {
+  readonly kind = "sqlite";
+  readonly objects: ObjectRepo;
+  readonly ledger: LedgerRepo;
+  readonly outbox: OutboxRepo;
+  readonly inbox: InboxRepo;
+  readonly peers: PeerRepo;
+  readonly agreements: AgreementRepo;
+
+  readonly #db: Connection;
+  readonly #lock = new Mutex();
+  readonly #context = new AsyncLocalStorage<TxState>();
+  readonly #statements: Statements;
+  readonly #begin: Statement;
+  readonly #commit: Statement;
+  readonly #rollback: Statement;
+  #closed = false;
+
+  constructor(db: Connection) {
+    this.#db = db;
+    this.#statements = prepareStatements(db);
+    this.#begin = db.prepare("BEGIN IMMEDIATE");
+    this.#commit = db.prepare("COMMIT");
+    this.#rollback = db.prepare("ROLLBACK");
+    const repos = makeRepos(this.#statements, this.#standaloneExec());
+    this.objects = repos.objects;
+    this.ledger = repos.ledger;
+    this.outbox = repos.outbox;
+    this.inbox = repos.inbox;
+    this.peers = repos.peers;
+    this.agreements = repos.agreements;
+  }
+
+  async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    this.#refuseInsideTransaction();
+    return this.#lock.run(async () => {
+      storageCall("could not begin a transaction", () => this.#begin.run());
+      const state: TxState = { active: true, failed: false };
+      let result: T;
+      try {
+        result = await this.#context.run(state, () =>
+          fn(makeRepos(this.#statements, this.#transactionExec(state))),
+        );
+      } catch (e) {
+        state.active = false;
+        this.#rollbackQuietly();
+        throw e;
+      }
+      state.active = false;
+      if (state.failed || !this.#db.inTransaction) {
+        this.#rollbackQuietly();
+        throw new AccordError(
+          "ERR_STORAGE",
+          "the transaction was rolled back because a statement in it failed",
+        );
+      }
+      try {
+        this.#commit.run();
+      } catch (e) {
+        this.#rollbackQuietly();
+        throw new AccordError("ERR_STORAGE", "could not commit the transaction", { cause: e });
+      }
+      return result;
+    });
+  }
+
+  async migrate(): Promise<number> {
+    this.#refuseInsideTransaction();
+    return this.#lock.run(() =>
+      storageCall("could not migrate the sqlite database", () => applyMigrations(this.#db)),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#refuseInsideTransaction();
+    await this.#lock.run(() => {
+      if (this.#closed) return;
+      this.#closed = true;
+      storageCall("could not close the sqlite database", () => this.#db.close());
+    });
+  }
+
+  /** Calls made through the store itself: each waits for the lock. */
+  #standaloneExec(): Exec {
+    return {
+      run: (failure, op) => {
+        this.#refuseInsideTransaction();
+        return this.#lock.run(() => storageCall(failure, op));
+      },
+      atomic: (failure, op) => {
+        this.#refuseInsideTransaction();
+        return this.#lock.run(() =>
+          storageCall(failure, () => {
+            this.#begin.run();
+            try {
+              const result = op();
+              this.#commit.run();
+              return result;
+            } catch (e) {
+              this.#rollbackQuietly();
+              throw e;
+            }
+          }),
+        );
+      },
+    };
+  }
+
+  /** Calls made through a transaction's repos: the lock is already held by the transaction. */
+  #transactionExec(state: TxState): Exec {
+    const run = <T>(failure: string, op: () => T): Promise<T> => {
+      if (!state.active) {
+        throw new TypeError("a transaction's repos were used after the transaction ended");
+      }
+      try {
+        return Promise.resolve(storageCall(failure, op));
+      } catch (e) {
+        if (isAccordError(e) && e.code === "ERR_STORAGE") state.failed = true;
+        throw e;
+      }
+    };
+    return { run, atomic: run };
+  }
+
+  #refuseInsideTransaction(): void {
+    if (this.#context.getStore()?.active === true) {
+      throw new TypeError(
+        "inside a transaction use the repos passed to its function, not the store (it would wait for itself)",
+      );
+    }
+  }
+
+  #rollbackQuietly(): void {
+    if (!this.#db.inTransaction) return;
+    try {
+      this.#rollback.run();
+    } catch {
+      // The connection is unusable or the transaction is already gone; the caller reports
+      // the error that got us here, which matters more than this one.
+    }
+  }
+}
+
+/** Run `op`; a driver error becomes ERR_STORAGE with a message that says what failed. */
+function storageCall<T>(failure: string, op: () => T): T {
+  try {
+    return op();
+  } catch (e) {
+    if (isAccordError(e)) throw e;
+    throw new AccordError("ERR_STORAGE", failure, { cause: e });
+  }
+}

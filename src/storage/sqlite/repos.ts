@@ -1,0 +1,537 @@
+/**
+ * The SQLite repositories behind the ports of src/app/ports.ts: their SQL, prepared once per
+ * connection, and the mapping between rows and port records. How a statement is run (under the
+ * store's lock, or inside a transaction that already holds it) is the caller's `Exec`.
+ *
+ * Timestamps are stored as the exact strings given; where SQL orders or compares them it uses a
+ * derived sort key (./timekey.ts). JSON is stored as text: `JSON.stringify` of what was put, and
+ * for the ledger the RFC 8785 canonical form that its hash covers.
+ */
+import type { Database, Statement } from "better-sqlite3";
+import type {
+  AgreementRecord,
+  AgreementRepo,
+  InboxRecord,
+  InboxRepo,
+  LedgerEntry,
+  LedgerRepo,
+  ObjectRepo,
+  OutboxItem,
+  OutboxRepo,
+  OutboxStatus,
+  Peer,
+  PeerRepo,
+  Repos,
+  StoredObject,
+} from "../../app/ports.js";
+import { GENESIS_HASH, ledgerEntryHash } from "../../core/ledger.js";
+import { versionOf } from "../../core/stix/object.js";
+import type { StixObject } from "../../core/stix/object.js";
+import { canonicalize } from "../../crypto/jcs.js";
+import { AccordError } from "../../errors.js";
+import { timeKey, versionKey } from "./timekey.js";
+
+/** How the repositories reach the connection. */
+export interface Exec {
+  /** Run one synchronous unit of work against the connection; driver errors become ERR_STORAGE. */
+  run<T>(failure: string, op: () => T): Promise<T>;
+  /** As `run`, but `op` is atomic: wrapped in BEGIN IMMEDIATE/COMMIT unless a transaction is open. */
+  atomic<T>(failure: string, op: () => T): Promise<T>;
+}
+
+interface ObjectRow {
+  id: string;
+  version: string;
+  object: string;
+  originator: string;
+  received_from: string | null;
+  agreement_id: string | null;
+  agreement_version: number | null;
+  purpose: string | null;
+  retention_until: string | null;
+  envelope_id: string | null;
+  stored_at: string;
+}
+
+interface LedgerRow {
+  seq: number;
+  at: string;
+  kind: string;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+interface OutboxRow {
+  id: string;
+  recipient: string;
+  envelope: string;
+  status: OutboxStatus;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  receipt: string | null;
+}
+
+interface InboxRow {
+  envelope_id: string;
+  sender: string;
+  envelope_hash: string;
+  received_at: string;
+  receipt: string;
+}
+
+interface PeerRow {
+  node_id: string;
+  url: string;
+  signing_key: string;
+  encryption_key: string;
+  added_at: string;
+}
+
+interface AgreementRow {
+  id: string;
+  version: number;
+  source: string;
+  hash: string;
+  loaded_at: string;
+}
+
+const OBJECT_COLUMNS = `id, version, object, originator, received_from, agreement_id,
+  agreement_version, purpose, retention_until, envelope_id, stored_at`;
+
+/** Rows `o` that are the latest version of their id: no row of the same id has a greater key. */
+const IS_LATEST = `NOT EXISTS (
+  SELECT 1 FROM objects n
+  WHERE n.id = o.id AND (n.version_key, n.version) > (o.version_key, o.version))`;
+
+const OUTBOX_COLUMNS = `id, recipient, envelope, status, attempts, next_attempt_at, last_error,
+  created_at, delivered_at, receipt`;
+
+/** Every statement the repositories run, prepared once when the store opens. */
+export function prepareStatements(db: Database) {
+  return {
+    objectPut: db.prepare<
+      [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string | null,
+        string | null,
+        number | null,
+        string | null,
+        string | null,
+        string | null,
+        string,
+      ]
+    >(
+      `INSERT INTO objects (id, version, version_key, type, object, originator, received_from,
+         agreement_id, agreement_version, purpose, retention_until, envelope_id, stored_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id, version) DO NOTHING`,
+    ),
+    objectGet: db.prepare<[string], ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE id = ?
+       ORDER BY version_key DESC, version DESC LIMIT 1`,
+    ),
+    objectVersions: db.prepare<[string], ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects WHERE id = ? ORDER BY version_key, version`,
+    ),
+    objectList: db.prepare<[number], ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE ${IS_LATEST} ORDER BY id LIMIT ?`,
+    ),
+    objectListAfter: db.prepare<[string, number], ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE id > ? AND ${IS_LATEST} ORDER BY id LIMIT ?`,
+    ),
+    objectListType: db.prepare<[string, number], ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE type = ? AND ${IS_LATEST}
+       ORDER BY id LIMIT ?`,
+    ),
+    objectListTypeAfter: db.prepare<[string, string, number], ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE type = ? AND id > ? AND ${IS_LATEST}
+       ORDER BY id LIMIT ?`,
+    ),
+    objectCount: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM objects"),
+
+    ledgerHead: db.prepare<[], { seq: number; hash: string }>(
+      "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+    ),
+    ledgerInsert: db.prepare<[number, string, string, string, string, string]>(
+      "INSERT INTO ledger (seq, at, kind, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    ledgerList: db.prepare<[number, number], LedgerRow>(
+      "SELECT seq, at, kind, data, prev_hash, hash FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?",
+    ),
+    ledgerSize: db.prepare<[], { n: number }>("SELECT coalesce(max(seq) + 1, 0) AS n FROM ledger"),
+
+    outboxInsert: db.prepare<[string, string, string, string, string, string, string]>(
+      `INSERT INTO outbox (id, recipient, envelope, status, attempts, next_attempt_at,
+         next_attempt_key, created_at, created_key)
+       VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
+    ),
+    outboxGet: db.prepare<[string], OutboxRow>(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`),
+    outboxDue: db.prepare<[string, number], OutboxRow>(
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox
+       WHERE status = 'pending' AND next_attempt_key <= ?
+       ORDER BY created_key, n LIMIT ?`,
+    ),
+    outboxDelivered: db.prepare<[string, string, string]>(
+      `UPDATE outbox SET status = 'delivered', receipt = ?, delivered_at = ?
+       WHERE id = ? AND status = 'pending'`,
+    ),
+    outboxFailed: db.prepare<[string, string, string, string]>(
+      `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+         next_attempt_key = ?
+       WHERE id = ? AND status = 'pending'`,
+    ),
+    outboxList: db.prepare<[number], OutboxRow>(
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox ORDER BY created_key, n LIMIT ?`,
+    ),
+    outboxListStatus: db.prepare<[string, number], OutboxRow>(
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE status = ? ORDER BY created_key, n LIMIT ?`,
+    ),
+
+    inboxGet: db.prepare<[string], InboxRow>(
+      `SELECT envelope_id, sender, envelope_hash, received_at, receipt FROM inbox
+       WHERE envelope_id = ?`,
+    ),
+    inboxRecord: db.prepare<[string, string, string, string, string]>(
+      `INSERT INTO inbox (envelope_id, sender, envelope_hash, received_at, receipt)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (envelope_id) DO NOTHING`,
+    ),
+
+    peerUpsert: db.prepare<[string, string, string, string, string]>(
+      `INSERT INTO peers (node_id, url, signing_key, encryption_key, added_at)
+       VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (node_id) DO UPDATE SET url = excluded.url, signing_key = excluded.signing_key,
+         encryption_key = excluded.encryption_key, added_at = excluded.added_at`,
+    ),
+    peerGet: db.prepare<[string], PeerRow>(
+      "SELECT node_id, url, signing_key, encryption_key, added_at FROM peers WHERE node_id = ?",
+    ),
+    peerList: db.prepare<[], PeerRow>(
+      "SELECT node_id, url, signing_key, encryption_key, added_at FROM peers ORDER BY node_id",
+    ),
+
+    agreementInsert: db.prepare<[string, number, string, string, string]>(
+      `INSERT INTO agreements (id, version, source, hash, loaded_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id, version) DO NOTHING`,
+    ),
+    agreementGet: db.prepare<[string, number], AgreementRow>(
+      "SELECT id, version, source, hash, loaded_at FROM agreements WHERE id = ? AND version = ?",
+    ),
+    agreementLatest: db.prepare<[], AgreementRow>(
+      `SELECT a.id, a.version, a.source, a.hash, a.loaded_at FROM agreements a
+       WHERE a.version = (SELECT max(b.version) FROM agreements b WHERE b.id = a.id)
+       ORDER BY a.id`,
+    ),
+  } satisfies Record<string, Statement>;
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
+
+/** The six repositories over `s`, each statement run through `exec`. */
+export function makeRepos(s: Statements, exec: Exec): Repos {
+  return {
+    objects: objectRepo(s, exec),
+    ledger: ledgerRepo(s, exec),
+    outbox: outboxRepo(s, exec),
+    inbox: inboxRepo(s, exec),
+    peers: peerRepo(s, exec),
+    agreements: agreementRepo(s, exec),
+  };
+}
+
+function objectRepo(s: Statements, exec: Exec): ObjectRepo {
+  return {
+    async put(entry) {
+      const { object, provenance: p } = entry;
+      const version = versionOf(object);
+      const key = versionKey(version);
+      const json = JSON.stringify(object);
+      const info = await exec.run("could not store the object", () =>
+        s.objectPut.run(
+          object.id,
+          version,
+          key,
+          object.type,
+          json,
+          p.originator,
+          p.receivedFrom,
+          p.agreementId,
+          p.agreementVersion,
+          p.purpose,
+          p.retentionUntil,
+          p.envelopeId,
+          entry.storedAt,
+        ),
+      );
+      return info.changes === 1 ? "inserted" : "unchanged";
+    },
+    async get(id) {
+      const row = await exec.run("could not read the object", () => s.objectGet.get(id));
+      return row === undefined ? undefined : toStoredObject(row);
+    },
+    async versions(id) {
+      const rows = await exec.run("could not read the object's versions", () =>
+        s.objectVersions.all(id),
+      );
+      return rows.map(toStoredObject);
+    },
+    async list(query) {
+      const limit = checkLimit(query.limit);
+      const { type, afterId } = query;
+      const rows = await exec.run("could not list objects", () => {
+        if (type === undefined) {
+          return afterId === undefined
+            ? s.objectList.all(limit)
+            : s.objectListAfter.all(afterId, limit);
+        }
+        return afterId === undefined
+          ? s.objectListType.all(type, limit)
+          : s.objectListTypeAfter.all(type, afterId, limit);
+      });
+      return rows.map(toStoredObject);
+    },
+    async count() {
+      const row = await exec.run("could not count objects", () => s.objectCount.get());
+      return row?.n ?? 0;
+    },
+  };
+}
+
+function toStoredObject(row: ObjectRow): StoredObject {
+  return {
+    object: JSON.parse(row.object) as StixObject,
+    provenance: {
+      originator: row.originator,
+      receivedFrom: row.received_from,
+      agreementId: row.agreement_id,
+      agreementVersion: row.agreement_version,
+      purpose: row.purpose,
+      retentionUntil: row.retention_until,
+      envelopeId: row.envelope_id,
+    },
+    storedAt: row.stored_at,
+  };
+}
+
+function ledgerRepo(s: Statements, exec: Exec): LedgerRepo {
+  return {
+    async append(entry) {
+      // The canonical form is what the hash covers, so it is also what is stored: reading the
+      // entry back always reproduces its hash.
+      const canonical = canonicalize(entry.data);
+      const data = JSON.parse(canonical) as Record<string, unknown>;
+      return exec.atomic("could not append to the ledger", (): LedgerEntry => {
+        const head = s.ledgerHead.get();
+        const seq = head === undefined ? 0 : head.seq + 1;
+        const prevHash = head?.hash ?? GENESIS_HASH;
+        const hash = ledgerEntryHash(prevHash, { seq, at: entry.at, kind: entry.kind, data });
+        s.ledgerInsert.run(seq, entry.at, entry.kind, canonical, prevHash, hash);
+        return { seq, at: entry.at, kind: entry.kind, data, prevHash, hash };
+      });
+    },
+    async list(from, limit) {
+      checkIndex(from, "from");
+      checkLimit(limit);
+      const rows = await exec.run("could not read the ledger", () => s.ledgerList.all(from, limit));
+      return rows.map((r) => ({
+        seq: r.seq,
+        at: r.at,
+        kind: r.kind,
+        data: JSON.parse(r.data) as Record<string, unknown>,
+        prevHash: r.prev_hash,
+        hash: r.hash,
+      }));
+    },
+    async size() {
+      const row = await exec.run("could not read the ledger", () => s.ledgerSize.get());
+      return row?.n ?? 0;
+    },
+  };
+}
+
+function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
+  return {
+    async enqueue(item) {
+      const key = timeKey(item.createdAt, "an outbox item's `createdAt`");
+      await exec.run("could not enqueue the envelope", () =>
+        s.outboxInsert.run(
+          item.id,
+          item.recipient,
+          item.envelope,
+          item.createdAt,
+          key,
+          item.createdAt,
+          key,
+        ),
+      );
+    },
+    async get(id) {
+      const row = await exec.run("could not read the outbox", () => s.outboxGet.get(id));
+      return row === undefined ? undefined : toOutboxItem(row);
+    },
+    async due(now, limit) {
+      const key = timeKey(now, "`now`");
+      checkLimit(limit);
+      const rows = await exec.run("could not read the outbox", () => s.outboxDue.all(key, limit));
+      return rows.map(toOutboxItem);
+    },
+    async markDelivered(id, receipt, at) {
+      const info = await exec.run("could not update the outbox", () =>
+        s.outboxDelivered.run(receipt, at, id),
+      );
+      return info.changes === 1;
+    },
+    async markFailed(id, error, nextAttemptAt) {
+      const key = timeKey(nextAttemptAt, "`nextAttemptAt`");
+      await exec.run("could not update the outbox", () =>
+        s.outboxFailed.run(error, nextAttemptAt, key, id),
+      );
+    },
+    async list(query) {
+      const limit = checkLimit(query.limit);
+      const { status } = query;
+      const rows = await exec.run("could not read the outbox", () =>
+        status === undefined ? s.outboxList.all(limit) : s.outboxListStatus.all(status, limit),
+      );
+      return rows.map(toOutboxItem);
+    },
+  };
+}
+
+function toOutboxItem(row: OutboxRow): OutboxItem {
+  return {
+    id: row.id,
+    recipient: row.recipient,
+    envelope: row.envelope,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    deliveredAt: row.delivered_at,
+    receipt: row.receipt,
+  };
+}
+
+function inboxRepo(s: Statements, exec: Exec): InboxRepo {
+  return {
+    async get(envelopeId) {
+      const row = await exec.run("could not read the inbox", () => s.inboxGet.get(envelopeId));
+      return row === undefined ? undefined : toInboxRecord(row);
+    },
+    async record(rec) {
+      const info = await exec.run("could not record the envelope", () =>
+        s.inboxRecord.run(
+          rec.envelopeId,
+          rec.sender,
+          rec.envelopeHash,
+          rec.receivedAt,
+          rec.receipt,
+        ),
+      );
+      return info.changes === 1;
+    },
+  };
+}
+
+function toInboxRecord(row: InboxRow): InboxRecord {
+  return {
+    envelopeId: row.envelope_id,
+    sender: row.sender,
+    envelopeHash: row.envelope_hash,
+    receivedAt: row.received_at,
+    receipt: row.receipt,
+  };
+}
+
+function peerRepo(s: Statements, exec: Exec): PeerRepo {
+  return {
+    async upsert(peer) {
+      const signing = JSON.stringify(peer.signingKey);
+      const encryption = JSON.stringify(peer.encryptionKey);
+      await exec.run("could not store the peer", () =>
+        s.peerUpsert.run(peer.nodeId, peer.url, signing, encryption, peer.addedAt),
+      );
+    },
+    async get(nodeId) {
+      const row = await exec.run("could not read the peer", () => s.peerGet.get(nodeId));
+      return row === undefined ? undefined : toPeer(row);
+    },
+    async list() {
+      const rows = await exec.run("could not list peers", () => s.peerList.all());
+      return rows.map(toPeer);
+    },
+  };
+}
+
+function toPeer(row: PeerRow): Peer {
+  return {
+    nodeId: row.node_id,
+    url: row.url,
+    signingKey: JSON.parse(row.signing_key) as Record<string, string>,
+    encryptionKey: JSON.parse(row.encryption_key) as Record<string, string>,
+    addedAt: row.added_at,
+  };
+}
+
+function agreementRepo(s: Statements, exec: Exec): AgreementRepo {
+  return {
+    async put(rec) {
+      return exec.run("could not store the agreement", () => {
+        const info = s.agreementInsert.run(rec.id, rec.version, rec.source, rec.hash, rec.loadedAt);
+        if (info.changes === 1) return "inserted" as const;
+        const held = s.agreementGet.get(rec.id, rec.version);
+        if (held?.hash === rec.hash) return "unchanged" as const;
+        throw conflictingAgreement(rec);
+      });
+    },
+    async get(id, version) {
+      const row = await exec.run("could not read the agreement", () =>
+        s.agreementGet.get(id, version),
+      );
+      return row === undefined ? undefined : toAgreement(row);
+    },
+    async listLatest() {
+      const rows = await exec.run("could not list agreements", () => s.agreementLatest.all());
+      return rows.map(toAgreement);
+    },
+  };
+}
+
+function conflictingAgreement(rec: AgreementRecord): AccordError {
+  return new AccordError(
+    "ERR_AGREEMENT_INVALID",
+    `agreement \`${rec.id}\` version ${rec.version} is already held with another hash; publish a new version instead`,
+  );
+}
+
+function toAgreement(row: AgreementRow): AgreementRecord {
+  return {
+    id: row.id,
+    version: row.version,
+    source: row.source,
+    hash: row.hash,
+    loadedAt: row.loaded_at,
+  };
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  }
+  return limit;
+}
+
+function checkIndex(n: number, name: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Sort keys for RFC 3339 timestamps (RFC 3339 §5.6), so that SQL orders and compares them by
+ * instant rather than by spelling: "…:00Z" is earlier than "…:00.5Z", which plain string order
+ * gets wrong, and "…T01:00:00+01:00" is the same instant as "…T00:00:00Z".
+ *
+ * The key is the instant in UTC as "YYYY-MM-DDTHH:MM:SS." followed by the fractional seconds
+ * right-padded to at least nine digits, without a zone. Keys compare bytewise in instant order: the
+ * whole seconds have a fixed width, and a longer fraction only extends a key. The timestamp itself
+ * is stored exactly as given; only its key is derived.
+ */
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/** The sort key of an RFC 3339 timestamp; RangeError when `ts` is not one. */
+export function timeKey(ts: string, what: string): string {
+  const m = RFC3339.exec(ts);
+  const invalid = new RangeError(`${what} must be an RFC 3339 timestamp`);
+  if (m === null) throw invalid;
+  const field = (i: number): number => Number(m[i] ?? "0");
+  const [year, month, day, hour, minute, second] = [
+    field(1),
+    field(2),
+    field(3),
+    field(4),
+    field(5),
+    field(6),
+  ];
+  const [offsetHours, offsetMinutes] = [field(9), field(10)];
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) throw invalid;
+  if (offsetHours > 23 || offsetMinutes > 59) throw invalid;
+
+  const t = new Date(0);
+  t.setUTCFullYear(year, month - 1, day);
+  if (t.getUTCDate() !== day) throw invalid; // 2023-02-30 and the like
+  t.setUTCHours(hour, minute, second, 0); // a leap second (:60) sorts as the next minute's first
+  const east = m[8] === "+" ? 1 : m[8] === "-" ? -1 : 0;
+  const utc = new Date(t.getTime() - east * (offsetHours * 60 + offsetMinutes) * 60_000);
+  if (utc.getUTCFullYear() < 0 || utc.getUTCFullYear() > 9999) throw invalid;
+
+  const fraction = m[7] ?? "";
+  return `${utc.toISOString().slice(0, 19)}.${fraction.padEnd(9, "0")}`;
+}
+
+/**
+ * The sort key of an object's version (`versionOf`): "" (an object without versions) sorts
+ * before every timestamp; anything else must be an RFC 3339 timestamp.
+ */
+export function versionKey(version: string): string {
+  return version === "" ? "" : timeKey(version, "an object's version (`modified` or `created`)");
+}
