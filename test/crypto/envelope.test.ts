@@ -19,7 +19,8 @@ import {
 import { generateNodeKeys, jwkThumbprint, type PublicJwk } from "../../src/crypto/keys.js";
 import { RECEIPT_TYP } from "../../src/crypto/receipt.js";
 import { craft, type CraftOptions } from "./craft.js";
-import { b64url, expectAccordError, outcomeOf, rawPublicOf } from "./helpers.js";
+import { b64url, rawPublicOf } from "./helpers.js";
+import { expectAccordError, outcomeOf } from "./expect-error.js";
 
 const alice = generateNodeKeys(); // node-a, the sender
 const bob = generateNodeKeys(); // node-b, the recipient

@@ -1,9 +1,7 @@
-/** Shared helpers for the crypto tests: vector files, raw-key import, error assertions. */
+/** Shared helpers for the crypto tests and the vector generator: vector files, raw-key import. */
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { expect } from "vitest";
-import { isAccordError, type ErrorCode } from "../../src/errors.js";
 
 const VECTORS = fileURLToPath(new URL("../../spec/vectors/", import.meta.url));
 
@@ -51,32 +49,4 @@ export function rawPublicOf(key: KeyObject): Uint8Array {
   const pub = key.type === "public" ? key : createPublicKey(key);
   const der = pub.export({ format: "der", type: "spki" });
   return new Uint8Array(der.subarray(der.length - 32));
-}
-
-/** Assert that `run` throws (or rejects with) an AccordError with `code`; returns the error. */
-export async function expectAccordError(
-  run: () => unknown,
-  code: ErrorCode,
-  label?: string,
-): Promise<Error> {
-  let caught: unknown;
-  try {
-    await run();
-  } catch (e) {
-    caught = e;
-  }
-  expect(isAccordError(caught), label ?? `expected an AccordError ${code}`).toBe(true);
-  if (!isAccordError(caught)) throw new Error("unreachable");
-  expect(caught.code, label).toBe(code);
-  return caught;
-}
-
-/** The error's code when `run` fails with an AccordError, "ok" when it succeeds. */
-export async function outcomeOf(run: () => unknown): Promise<string> {
-  try {
-    await run();
-    return "ok";
-  } catch (e) {
-    return isAccordError(e) ? e.code : `not an AccordError: ${String(e)}`;
-  }
 }

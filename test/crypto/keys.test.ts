@@ -9,7 +9,8 @@ import {
   jwkThumbprint,
   parsePublicJwk,
 } from "../../src/crypto/keys.js";
-import { b64url, expectAccordError } from "./helpers.js";
+import { b64url } from "./helpers.js";
+import { expectAccordError } from "./expect-error.js";
 
 describe("generateNodeKeys", () => {
   it("makes an Ed25519 and an X25519 key pair with OKP public JWKs whose kid is the thumbprint", () => {

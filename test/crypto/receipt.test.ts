@@ -12,7 +12,8 @@ import {
   type ReceiptClaims,
 } from "../../src/crypto/receipt.js";
 import { signJson } from "../../src/crypto/sign.js";
-import { b64url, expectAccordError, outcomeOf } from "./helpers.js";
+import { b64url } from "./helpers.js";
+import { expectAccordError, outcomeOf } from "./expect-error.js";
 
 const bob = generateNodeKeys(); // the recipient, who signs receipts
 const mallory = generateNodeKeys();

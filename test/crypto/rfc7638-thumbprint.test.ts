@@ -12,7 +12,8 @@ import { describe, expect, it } from "vitest";
 import { sha256 } from "../../src/crypto/hash.js";
 import { canonicalize } from "../../src/crypto/jcs.js";
 import { generateNodeKeys, jwkThumbprint, parsePublicJwk } from "../../src/crypto/keys.js";
-import { b64url, expectAccordError, readVector } from "./helpers.js";
+import { b64url, readVector } from "./helpers.js";
+import { expectAccordError } from "./expect-error.js";
 
 interface Vectors {
   rfc8037: {

@@ -8,7 +8,6 @@ import { describe, expect, it } from "vitest";
 import { generateNodeKeys, parsePublicJwk } from "../../src/crypto/keys.js";
 import {
   b64url,
-  expectAccordError,
   hex,
   rawPrivateKey,
   rawPublicKey,
@@ -16,6 +15,7 @@ import {
   readVector,
   toHex,
 } from "./helpers.js";
+import { expectAccordError } from "./expect-error.js";
 
 interface Party {
   privateKey: string;

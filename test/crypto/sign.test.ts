@@ -6,7 +6,8 @@ import { canonicalBytes, canonicalize } from "../../src/crypto/jcs.js";
 import { generateNodeKeys, jwkThumbprint } from "../../src/crypto/keys.js";
 import { signReceipt } from "../../src/crypto/receipt.js";
 import { JSON_SIGNATURE_TYP, signJson, verifyJson } from "../../src/crypto/sign.js";
-import { b64url, expectAccordError } from "./helpers.js";
+import { b64url } from "./helpers.js";
+import { expectAccordError } from "./expect-error.js";
 
 const node = generateNodeKeys();
 const other = generateNodeKeys();
