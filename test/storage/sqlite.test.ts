@@ -1,8 +1,8 @@
 /** The storage conformance suite against SQLite: a file in a temporary directory, and :memory:. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { openSqliteStore } from "../../src/storage/sqlite/index.js";
 import { describeStoreConformance } from "./conformance.js";
 
@@ -29,3 +29,11 @@ describeStoreConformance(
     persistent: false,
   },
 );
+
+it("creates a new database file readable by its owner only", async () => {
+  const path = join(dir, "private.db");
+  const store = await openSqliteStore({ path });
+  await store.ledger.append({ kind: "ingest", at: "2024-05-01T00:00:00Z", data: {} });
+  for (const file of [path, `${path}-wal`]) expect(statSync(file).mode & 0o777, file).toBe(0o600);
+  await store.close();
+});

@@ -10,12 +10,14 @@
  *   transaction, waits for it, so transactions on one store run one at a time and nothing
  *   interleaves with them. Other processes on the same file are kept out by SQLite's own write
  *   lock (BEGIN IMMEDIATE, busy timeout).
+ * - A database file this store creates is readable and writable by its owner only (0600).
  * - Misuse that would deadlock (calling the store's own methods from inside a transaction's body,
  *   or a transaction's repos after it ended) throws TypeError instead.
  * - Errors: driver failures become AccordError ERR_STORAGE with the driver error as `cause`; a
  *   transaction in which a statement failed never commits, even when its body caught the error.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { chmodSync, existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import type { Database as Connection, Statement } from "better-sqlite3";
 import type {
@@ -61,9 +63,14 @@ function open(options: SqliteStoreOptions): Store {
     throw new RangeError("busyTimeoutMs must be a non-negative integer");
   }
 
+  const inMemory = options.path === ":memory:" || options.path === "";
+  const created = !inMemory && !existsSync(options.path);
   let db: Connection;
   try {
     db = new Database(options.path);
+    // The file holds shared intelligence: owner-only, like keys. SQLite gives its -wal and -shm
+    // files the database file's permissions.
+    if (created) chmodSync(options.path, 0o600);
   } catch (e) {
     throw new AccordError("ERR_STORAGE", "could not open the sqlite database", { cause: e });
   }
