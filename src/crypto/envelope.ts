@@ -43,7 +43,6 @@ import {
 import { isMediaType, isNodeId, isTimestamp, isUuid } from "./fields.js";
 import {
   assertPrivateKey,
-  jwkThumbprint,
   publicKeyObject,
   thumbprintOfKey,
   type NodeKeys,
@@ -123,7 +122,7 @@ export async function sealEnvelope(
       enc: "A256GCM",
       typ: ENVELOPE_TYP,
       cty: CONTENT_TYP,
-      kid: jwkThumbprint(recipient.jwk),
+      kid: recipient.thumbprint,
       ...fields,
     })
     .encrypt(recipient.key);
@@ -187,7 +186,7 @@ export async function openEnvelope(
 
   // The plaintext is attacker-controlled too: anyone can encrypt to us.
   const inner = readInner(plaintext);
-  if (inner.kid !== jwkThumbprint(sender.jwk)) throw signatureInvalid();
+  if (inner.kid !== sender.thumbprint) throw signatureInvalid();
   let payload: Uint8Array;
   try {
     ({ payload } = await compactVerify(inner.jws, sender.key, { algorithms: ["EdDSA"] }));

@@ -157,27 +157,24 @@ export function parsePublicJwk(value: unknown, crv: OkpCurve): PublicJwk {
   if (jwk.alg !== undefined && !(JWK_ALGS[crv] as readonly unknown[]).includes(jwk.alg)) {
     throw keysInvalid("the public key's `alg` does not fit its curve");
   }
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: { kty: "OKP", crv, x }, format: "jwk" });
-  } catch {
-    throw keysInvalid(`the public key is not a valid \`${crv}\` key`);
-  }
-  if (crv === "X25519" && hasSmallOrder(key)) {
-    throw keysInvalid("the public key is a low-order X25519 point");
-  }
+  checkedKey(crv, x);
   return freezeJwk(crv, x, kid);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helpers for the sibling modules (envelope, receipt, sign). Not re-exported by index.ts.
 
-/** A KeyObject for a validated public JWK. Throws ERR_KEYS_INVALID like parsePublicJwk. */
-export function publicKeyObject(jwk: unknown, crv: OkpCurve): { key: KeyObject; jwk: PublicJwk } {
+/**
+ * A KeyObject and the RFC 7638 thumbprint for a validated public JWK. Throws ERR_KEYS_INVALID
+ * like parsePublicJwk.
+ */
+export function publicKeyObject(
+  jwk: unknown,
+  crv: OkpCurve,
+): { key: KeyObject; jwk: PublicJwk; thumbprint: string } {
   const checked = parsePublicJwk(jwk, crv);
-  // parsePublicJwk already proved this import succeeds.
-  const key = createPublicKey({ key: { kty: "OKP", crv, x: checked.x }, format: "jwk" });
-  return { key, jwk: checked };
+  const { key, thumbprint } = checkedKey(crv, checked.x);
+  return { key, jwk: checked, thumbprint };
 }
 
 /** Programmer misuse guard: `key` must be a private KeyObject on `crv`. */
@@ -194,9 +191,19 @@ export function assertPrivateKey(
   }
 }
 
+const ownThumbprints = new WeakMap<KeyObject, string>();
+
 /** The RFC 7638 thumbprint of a private or public KeyObject's public key: its JOSE `kid`. */
 export function thumbprintOfKey(key: KeyObject, crv: OkpCurve): string {
-  return jwkThumbprint(publicJwkOf(key, crv));
+  if (key.asymmetricKeyType !== NODE_CRYPTO_TYPE[crv]) {
+    throw new TypeError(`the key must be an ${crv} key`);
+  }
+  let thumbprint = ownThumbprints.get(key);
+  if (thumbprint === undefined) {
+    thumbprint = jwkThumbprint(publicJwkOf(key, crv));
+    ownThumbprints.set(key, thumbprint);
+  }
+  return thumbprint;
 }
 
 /** The public JWK (with `kid` = its RFC 7638 thumbprint) of a private or public KeyObject. */
@@ -265,6 +272,36 @@ function privateKeyFromJwk(
     throw keysInvalid(`the ${role} key in the key file does not match its public key`);
   }
   return key;
+}
+
+/**
+ * Public keys already imported and checked, by curve and `x` (public data only), so that pinned
+ * partner keys are not re-imported and re-checked for every envelope. Bounded; oldest out first.
+ */
+const checkedKeys = new Map<string, { key: KeyObject; thumbprint: string }>();
+const CHECKED_KEYS_MAX = 1024;
+
+/** Import `x` (already 32 canonical bytes) on `crv`, refuse low-order X25519 points, cache. */
+function checkedKey(crv: OkpCurve, x: string): { key: KeyObject; thumbprint: string } {
+  const id = `${crv}.${x}`;
+  const hit = checkedKeys.get(id);
+  if (hit !== undefined) return hit;
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: { kty: "OKP", crv, x }, format: "jwk" });
+  } catch {
+    throw keysInvalid(`the public key is not a valid \`${crv}\` key`);
+  }
+  if (crv === "X25519" && hasSmallOrder(key)) {
+    throw keysInvalid("the public key is a low-order X25519 point");
+  }
+  const entry = { key, thumbprint: jwkThumbprint(freezeJwk(crv, x, undefined)) };
+  if (checkedKeys.size >= CHECKED_KEYS_MAX) {
+    const oldest = checkedKeys.keys().next();
+    if (oldest.done !== true) checkedKeys.delete(oldest.value);
+  }
+  checkedKeys.set(id, entry);
+  return entry;
 }
 
 let probe: KeyObject | undefined;

@@ -14,13 +14,7 @@ import { AccordError } from "../errors.js";
 import { hasExactMembers, parseJsonObject, parseProtectedHeader, splitCompact } from "./compact.js";
 import { isBoundedString, isNodeId, isTimestamp, isUuid } from "./fields.js";
 import { canonicalBytes } from "./jcs.js";
-import {
-  assertPrivateKey,
-  jwkThumbprint,
-  publicKeyObject,
-  thumbprintOfKey,
-  type PublicJwk,
-} from "./keys.js";
+import { assertPrivateKey, publicKeyObject, thumbprintOfKey, type PublicJwk } from "./keys.js";
 
 export type ObjectOutcome = "stored" | "unchanged" | "rejected";
 
@@ -97,7 +91,7 @@ export async function verifyReceipt(
     !hasExactMembers(h, ["alg", "typ", "kid"]) ||
     h.alg !== "EdDSA" ||
     h.typ !== RECEIPT_TYP ||
-    h.kid !== jwkThumbprint(signer.jwk)
+    h.kid !== signer.thumbprint
   ) {
     throw receiptInvalid();
   }
@@ -162,11 +156,12 @@ function claimsProblem(value: unknown): string | undefined {
     if (
       !hasExactMembers(obj, ["id", "version", "outcome"], ["reason"]) ||
       !isBoundedString(obj.id, 1, MAX_OBJECT_ID) ||
-      !isBoundedString(obj.version, 1, MAX_OBJECT_ID) ||
+      // STIX cyber-observables have neither `modified` nor `created`: their version is "".
+      !isBoundedString(obj.version, 0, MAX_OBJECT_ID) ||
       !OUTCOMES.includes(obj.outcome) ||
       (obj.reason !== undefined && !isBoundedString(obj.reason, 0, MAX_REASON))
     ) {
-      return "objects[] must be {id, version, outcome, reason?} with short strings";
+      return "objects[] must be {id, version, outcome, reason?} with short strings and a known outcome";
     }
   }
   return undefined;

@@ -19,13 +19,7 @@ import type { KeyObject } from "node:crypto";
 import { CompactSign, compactVerify } from "jose";
 import { encodeB64url, hasExactMembers, parseProtectedHeader, splitCompact } from "./compact.js";
 import { canonicalBytes } from "./jcs.js";
-import {
-  assertPrivateKey,
-  jwkThumbprint,
-  publicKeyObject,
-  thumbprintOfKey,
-  type PublicJwk,
-} from "./keys.js";
+import { assertPrivateKey, publicKeyObject, thumbprintOfKey, type PublicJwk } from "./keys.js";
 
 export const JSON_SIGNATURE_TYP = "accord-json+jws";
 
@@ -60,7 +54,7 @@ export async function verifyJson(jws: string, value: unknown, jwk: PublicJwk): P
     !hasExactMembers(h, ["alg", "typ", "kid"]) ||
     h.alg !== "EdDSA" ||
     h.typ !== JSON_SIGNATURE_TYP ||
-    h.kid !== jwkThumbprint(signer.jwk)
+    h.kid !== signer.thumbprint
   ) {
     return false;
   }
