@@ -3,7 +3,7 @@
  * in `./types.ts`; validation in `./validate.ts`.
  */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
-export type JsonObject = { [k: string]: JsonValue };
+export type JsonObject = Record<string, JsonValue>;
 
 export interface StixObject {
   readonly type: string;
