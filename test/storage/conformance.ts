@@ -867,6 +867,9 @@ function transactionTests(fresh: Open): void {
 // Lifecycle
 
 function lifecycleTests(fresh: Open, persistent: boolean): void {
+  const needsPersistence = (title: string): string =>
+    persistent ? title : `${title} (skipped: this store does not outlive close)`;
+
   it("migrates idempotently and reports the schema version", async () => {
     const store = await fresh();
     await store.objects.put(stored(indicator(`indicator--${uuid(1)}`, at(1))));
@@ -889,33 +892,39 @@ function lifecycleTests(fresh: Open, persistent: boolean): void {
     );
   });
 
-  it.skipIf(!persistent)("keeps every committed write across close and reopen", async () => {
-    const first = await fresh();
-    const object = stored(indicator(`indicator--${uuid(1)}`, at(1), AWKWARD), receivedVia("env-1"));
-    await first.objects.put(object);
-    const entry = await first.ledger.append({
-      kind: "ingest",
-      at: T0,
-      data: { id: object.object.id },
-    });
-    await first.outbox.enqueue(outboxItem("env-2", T0));
-    await first.peers.upsert(peer("node-b", "https://b.example"));
-    await first.agreements.put(agreement("agreement-ab", 1));
-    const version = await first.migrate();
-    await first.close();
+  it.skipIf(!persistent)(
+    needsPersistence("keeps every committed write across close and reopen"),
+    async () => {
+      const first = await fresh();
+      const object = stored(
+        indicator(`indicator--${uuid(1)}`, at(1), AWKWARD),
+        receivedVia("env-1"),
+      );
+      await first.objects.put(object);
+      const entry = await first.ledger.append({
+        kind: "ingest",
+        at: T0,
+        data: { id: object.object.id },
+      });
+      await first.outbox.enqueue(outboxItem("env-2", T0));
+      await first.peers.upsert(peer("node-b", "https://b.example"));
+      await first.agreements.put(agreement("agreement-ab", 1));
+      const version = await first.migrate();
+      await first.close();
 
-    const second = await fresh();
-    expect(await second.migrate()).toBe(version);
-    expect(await second.objects.get(object.object.id)).toStrictEqual(object);
-    expect(await second.ledger.list(0, 10)).toStrictEqual([entry]);
-    expect(await second.outbox.get("env-2")).toMatchObject({ status: "pending" });
-    expect(await second.peers.get("node-b")).toStrictEqual(peer("node-b", "https://b.example"));
-    expect(await second.agreements.get("agreement-ab", 1)).toStrictEqual(
-      agreement("agreement-ab", 1),
-    );
-    const next = await second.ledger.append({ kind: "share", at: T0, data: {} });
-    expect(next.prevHash).toBe(entry.hash);
-  });
+      const second = await fresh();
+      expect(await second.migrate()).toBe(version);
+      expect(await second.objects.get(object.object.id)).toStrictEqual(object);
+      expect(await second.ledger.list(0, 10)).toStrictEqual([entry]);
+      expect(await second.outbox.get("env-2")).toMatchObject({ status: "pending" });
+      expect(await second.peers.get("node-b")).toStrictEqual(peer("node-b", "https://b.example"));
+      expect(await second.agreements.get("agreement-ab", 1)).toStrictEqual(
+        agreement("agreement-ab", 1),
+      );
+      const next = await second.ledger.append({ kind: "share", at: T0, data: {} });
+      expect(next.prevHash).toBe(entry.hash);
+    },
+  );
 
   it.skipIf(!persistent)(
     "lets two stores opened at once over the same data share one chain",
