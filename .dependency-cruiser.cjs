@@ -37,7 +37,10 @@ module.exports = {
       comment: "core does no I/O: no filesystem, network or process access",
       severity: "error",
       from: { path: "^src/(core|crypto|tlog)/" },
-      to: { path: "^(node:)?(fs|fs/promises|net|http|https|child_process|dgram|tls)$", dependencyTypes: ["core"] },
+      to: {
+        path: "^(node:)?(fs|fs/promises|net|http|https|child_process|dgram|tls)$",
+        dependencyTypes: ["core"],
+      },
     },
     {
       name: "app-uses-ports-not-adapters",

@@ -4,6 +4,8 @@
  * Machines here are noisy (2 cores): compare ratios within one run, not figures across runs.
  */
 import { ingestBench, shareBench } from "./share.js";
+import { run as cryptoBench } from "./crypto.js";
+import { run as storageBench } from "./storage.js";
 
 export interface BenchResult {
   readonly bench: string;
@@ -15,6 +17,8 @@ export interface BenchResult {
 const benches: Record<string, () => Promise<BenchResult[]>> = {
   ingest: ingestBench,
   share: shareBench,
+  crypto: cryptoBench,
+  storage: storageBench,
 };
 
 const filter = process.argv[2];

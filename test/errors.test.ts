@@ -6,7 +6,7 @@ import { exitCodeFor } from "../src/cli/main.js";
 describe("error codes", () => {
   const doc = readFileSync(new URL("../spec/errors.md", import.meta.url), "utf8");
   const rows = new Map(
-    [...doc.matchAll(/^\| `(ERR_[A-Z_]+)` \| (\d{3}) \| (\d) \|/gm)].map((m) => [
+    [...doc.matchAll(/^\| `(ERR_[A-Z_]+)` +\| (\d{3}) +\| (\d) +\|/gm)].map((m) => [
       m[1],
       { status: Number(m[2]), exit: Number(m[3]) },
     ]),

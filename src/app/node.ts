@@ -338,7 +338,10 @@ export class AccordNode {
         } else {
           dropped = decision.obligations.dropProperties;
           const key = `${decision.agreement.id}@${decision.agreement.version}`;
-          const group = groups.get(key) ?? { agreement: decision.agreement, objects: [] as StixObject[] };
+          const group = groups.get(key) ?? {
+            agreement: decision.agreement,
+            objects: [] as StixObject[],
+          };
           group.objects.push(
             withProvenance(minimized, {
               originator: stored.provenance.originator,

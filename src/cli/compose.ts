@@ -1,8 +1,8 @@
 /**
  * The composition root: config -> adapters -> app -> server. The only place adapters are built.
  */
-import { readdirSync, existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
 import pino from "pino";
 import type { FastifyInstance } from "fastify";
@@ -34,9 +34,14 @@ export interface RunningNode {
 }
 
 export function openStore(config: NodeConfig): Promise<Store> {
-  return config.storage.driver === "sqlite"
-    ? openSqliteStore({ path: config.storage.path })
-    : openPostgresStore({ connectionString: config.storage.url, schema: config.storage.schema });
+  if (config.storage.driver === "postgres")
+    return openPostgresStore({
+      connectionString: config.storage.url,
+      schema: config.storage.schema,
+    });
+  if (config.storage.path !== ":memory:")
+    mkdirSync(dirname(config.storage.path), { recursive: true, mode: 0o700 });
+  return openSqliteStore({ path: config.storage.path });
 }
 
 export function makeLogger(config: NodeConfig): pino.Logger {

@@ -262,7 +262,7 @@ export async function main(
       case "validate": {
         const file = need(rest[0], "validate FILE");
         const bundle = parseStix(readText(file));
-        const n = bundle.type === "bundle" ? bundle.objects.length : 1;
+        const n = bundle.objects.length;
         print(`${file}: valid STIX 2.1 (${n} objects)`, { valid: true, objects: n });
         return EXIT.ok;
       }

@@ -81,7 +81,9 @@ export function splitProvenance(
     typeof onward_sharing !== "boolean"
   )
     return "the Accord provenance extension is malformed";
-  const rest: JsonObject = Object.fromEntries(Object.entries(exts).filter(([k]) => k !== PROVENANCE_EXTENSION_ID));
+  const rest: JsonObject = Object.fromEntries(
+    Object.entries(exts).filter(([k]) => k !== PROVENANCE_EXTENSION_ID),
+  );
   const stripped: Record<string, unknown> = { ...object };
   if (Object.keys(rest).length === 0) delete stripped.extensions;
   else stripped.extensions = rest;

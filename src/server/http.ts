@@ -45,9 +45,7 @@ const PROBLEM = "application/problem+json";
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: opts.bodyLimit,
-    ...(opts.logger === undefined
-      ? { logger: false }
-      : { loggerInstance: opts.logger }),
+    ...(opts.logger === undefined ? { logger: false } : { loggerInstance: opts.logger }),
     return503OnClosing: true,
     forceCloseConnections: true,
   });
@@ -92,14 +90,12 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         `the inbox accepts \`${ENVELOPE_MEDIA_TYPE}\` only`,
       );
     const result = await node.receive(req.body.trim());
-    return reply
-      .code(200)
-      .send({
-        receipt: result.receipt,
-        duplicate: result.duplicate,
-        accepted: result.claims.accepted,
-        rejected: result.claims.rejected,
-      });
+    return reply.code(200).send({
+      receipt: result.receipt,
+      duplicate: result.duplicate,
+      accepted: result.claims.accepted,
+      rejected: result.claims.rejected,
+    });
   });
 
   // ------------------------------------------------------------ the node's own API
@@ -247,15 +243,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       );
 
       api.get("/agreements", () => ({
-        agreements: node
-          .listAgreements()
-          .map((a) => ({
-            id: a.id,
-            version: a.version,
-            hash: a.hash,
-            title: a.doc.title,
-            sunset: a.doc.sunset,
-          })),
+        agreements: node.listAgreements().map((a) => ({
+          id: a.id,
+          version: a.version,
+          hash: a.hash,
+          title: a.doc.title,
+          sunset: a.doc.sunset,
+        })),
       }));
       api.post("/agreements", async (req, reply) => {
         if (typeof req.body !== "string")

@@ -149,7 +149,13 @@ describe("two node processes driven from the CLI, as the README shows", () => {
   afterAll(async () => {
     for (const p of procs) p.kill("SIGTERM");
     await Promise.all(
-      procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))),
+      procs.map(
+        (p) =>
+          new Promise((r) => {
+            if (p.exitCode !== null) r(null);
+            else p.once("exit", r);
+          }),
+      ),
     );
     removeDir(tmp);
   });

@@ -108,9 +108,9 @@ describe("decide", () => {
 
   it("takes an unmarked object at the agreement's unmarked_as level", () => {
     const { object_marking_refs: _m, ...unmarked } = indicator;
-    expect(decide(unmarked as StixObject, share(), [cyber]).effect).toBe("permit");
+    expect(decide(unmarked, share(), [cyber]).effect).toBe("permit");
     const strict = parseAgreement(cyber.source.replace("tlp_ceiling: amber", "tlp_ceiling: green"));
-    const d = decide(unmarked as StixObject, share(), [strict]);
+    const d = decide(unmarked, share(), [strict]);
     expect(d.effect).toBe("deny");
     expect(d.reasons[0]?.message).toContain("unmarked (taken as TLP:AMBER)");
   });
@@ -183,7 +183,7 @@ describe("decide", () => {
       fc.property(
         fc.dictionary(fc.stringMatching(/^[a-z_]{3,12}$/), fc.string(), { maxKeys: 8 }),
         (extra) => {
-          const o = { ...extra, ...indicator } as StixObject;
+          const o = { ...extra, ...indicator };
           const d1 = decide(o, share(), [cyber]);
           const d2 = decide(o, share(), [cyber]);
           expect(d2, "deterministic").toEqual(d1);

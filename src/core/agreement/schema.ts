@@ -100,8 +100,5 @@ export type AgreementDocument = z.output<typeof agreementSchema>;
 
 /** The JSON Schema published for agreement documents (draft 2020-12). */
 export function agreementJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(agreementSchema, { target: "draft-2020-12", io: "input" }) as Record<
-    string,
-    unknown
-  >;
+  return z.toJSONSchema(agreementSchema, { target: "draft-2020-12", io: "input" });
 }
