@@ -147,19 +147,26 @@ export async function runDemo(
           for (const r of v.reasons) say(`             ${r.message}`);
         }
       }
-      const strippedOnce = new Map<string, string[]>();
-      for (const v of share.verdicts) {
-        if (v.effect !== "permit") continue;
-        for (const r of v.reasons.filter((x) => x.effect === "drop")) {
-          const ids = strippedOnce.get(r.message) ?? [];
-          ids.push(v.id);
-          strippedOnce.set(r.message, ids);
-        }
+      // Properties removed from many objects are summarised; the rest are shown per object.
+      const permitted = share.verdicts.filter((v) => v.effect === "permit");
+      const dropCount = new Map<string, number>();
+      for (const v of permitted)
+        for (const p of v.dropped) dropCount.set(p, (dropCount.get(p) ?? 0) + 1);
+      const common = new Set([...dropCount].filter(([, n]) => n > 3).map(([p]) => p));
+      for (const v of permitted) {
+        const shown = v.reasons.filter(
+          (r) =>
+            r.effect === "drop" &&
+            ![...common].some((p) => r.message.includes(`property \`${p}\``)),
+        );
+        if (shown.length === 0) continue;
+        say(`    stripped ${v.id}`);
+        for (const r of shown) say(`             ${r.message}`);
       }
-      for (const [message, ids] of strippedOnce) {
-        const target = ids.length === 1 ? (ids[0] ?? "") : `${ids.length} objects`;
-        say(`    stripped ${target}: ${message}`);
-      }
+      for (const p of common)
+        say(
+          `    stripped \`${p}\` from ${dropCount.get(p) ?? 0} objects: not listed in §data.types.<type>.properties`,
+        );
       for (const item of outbox.filter((o) => o.recipient === share.recipient)) {
         if (item.status !== "delivered" || item.receipt === null) {
           say(
