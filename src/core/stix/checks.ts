@@ -446,19 +446,20 @@ export function shape(def: ShapeDefinition): Shape {
 const HEX_SUFFIX = /^[a-z][a-z0-9_]{0,245}_hex$/;
 const BIN_SUFFIX = /^[a-z][a-z0-9_]{0,245}_bin$/;
 
-/** §11.1: a custom property's name and value. */
-function customProperty(name: string, v: unknown, path: string, cx: Collector): void {
+/** §11.1: a custom property's name and value; the path is built only when there is an issue. */
+function customProperty(name: string, v: unknown, parent: string, cx: Collector): void {
   if (!isPropertyName(name)) {
     cx.add(
-      path,
+      parent + step(name),
       "format.property-name",
       `${q(name)} is not a valid property name: expected a lowercase letter, then lowercase letters, digits or \`_\`, 3 to 250 in all`,
     );
     return;
   }
-  anyValue(v, path, cx);
-  if (name.endsWith("_hex") && HEX_SUFFIX.test(name)) hex(v, path, cx);
-  else if (name.endsWith("_bin") && BIN_SUFFIX.test(name)) binary(v, path, cx);
+  // A valid property name is a plain JSONPath member name.
+  if (v === null || (Array.isArray(v) && v.length === 0)) anyValue(v, `${parent}.${name}`, cx);
+  else if (name.endsWith("_hex") && HEX_SUFFIX.test(name)) hex(v, `${parent}.${name}`, cx);
+  else if (name.endsWith("_bin") && BIN_SUFFIX.test(name)) binary(v, `${parent}.${name}`, cx);
 }
 
 /** Checks `o` against `s`; `o` is known to be an object. */
@@ -492,7 +493,7 @@ export function checkShape(o: JsonRecord, s: Shape, path: string, cx: Collector)
         );
         break;
       case "custom":
-        customProperty(key, v, path + step(key), cx);
+        customProperty(key, v, path, cx);
         break;
     }
   }

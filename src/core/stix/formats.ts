@@ -126,6 +126,59 @@ export function isTypeName(s: string): boolean {
 
 const UUID_LENGTH = 36;
 
+/** The type names STIX 2.1 defines (§4–§8), known valid: a set look-up spares the pattern. */
+const SPEC_TYPES: ReadonlySet<string> = new Set([
+  ...[
+    "attack-pattern",
+    "campaign",
+    "course-of-action",
+    "grouping",
+    "identity",
+    "incident",
+    "indicator",
+  ],
+  ...[
+    "infrastructure",
+    "intrusion-set",
+    "location",
+    "malware",
+    "malware-analysis",
+    "note",
+    "observed-data",
+  ],
+  ...[
+    "opinion",
+    "report",
+    "threat-actor",
+    "tool",
+    "vulnerability",
+    "relationship",
+    "sighting",
+    "artifact",
+  ],
+  ...[
+    "autonomous-system",
+    "directory",
+    "domain-name",
+    "email-addr",
+    "email-message",
+    "file",
+    "ipv4-addr",
+  ],
+  ...[
+    "ipv6-addr",
+    "mac-addr",
+    "mutex",
+    "network-traffic",
+    "process",
+    "software",
+    "url",
+    "user-account",
+  ],
+  ...["windows-registry-key", "x509-certificate", "language-content", "marking-definition"],
+  ...["extension-definition", "bundle"],
+]);
+
 /** RFC 4122 text form: versions 1–5 and the RFC 4122 variant, either case, as the OASIS schema. */
 export function isUuid(s: string, from: number): boolean {
   if (s.length - from !== UUID_LENGTH) return false;
@@ -150,7 +203,7 @@ export function identifierType(s: string): string | undefined {
   if (cut < 3 || s.charCodeAt(cut) !== 45 || s.charCodeAt(cut + 1) !== 45) return undefined;
   if (!isUuid(s, cut + 2)) return undefined;
   const type = s.slice(0, cut);
-  return isTypeName(type) ? type : undefined;
+  return SPEC_TYPES.has(type) || isTypeName(type) ? type : undefined;
 }
 
 // ---------------------------------------------------------------- property names (§3.1, §11.1)

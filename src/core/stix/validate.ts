@@ -300,15 +300,27 @@ export function validateBundle(bundle: unknown): BundleVerdict {
  * and different content is a conflicting copy. Content is compared only when a pair repeats.
  */
 function checkVersions(items: readonly unknown[], cx: Collector): void {
-  const first = new Map<string, number>();
+  // Most bundles repeat no id: key the first map by id alone, and only build (id, version) keys
+  // once an id repeats.
+  const firstById = new Map<string, number>();
+  let byVersion: Map<string, number> | undefined;
   for (let i = 0; i < items.length; i++) {
     const o = items[i];
     if (!isRecord(o) || typeof o.id !== "string") continue;
+    const earliest = firstById.get(o.id);
+    if (earliest === undefined) {
+      firstById.set(o.id, i);
+      continue;
+    }
+    byVersion ??= new Map();
+    const earlierRecord = items[earliest] as JsonRecord;
+    const earliestKey = `${o.id}\n${versionKey(earlierRecord)}`;
+    if (!byVersion.has(earliestKey)) byVersion.set(earliestKey, earliest);
     const version = versionKey(o);
     const key = `${o.id}\n${version}`;
-    const j = first.get(key);
+    const j = byVersion.get(key);
     if (j === undefined) {
-      first.set(key, i);
+      byVersion.set(key, i);
       continue;
     }
     if (sameJson(items[j], o)) continue;
