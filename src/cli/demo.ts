@@ -251,7 +251,7 @@ export async function runDemo(
       return 1;
     }
     say(`The databases, keys and logs stay under ${opts.dataDir}/<node>/ for inspection`);
-    say(`(try: accord ledger --verify --dir ${join(opts.dataDir, "XB")}).`);
+    say(`(try: npx accord ledger --verify --dir ${join(opts.dataDir, "XB")}).`);
     if (!opts.once) {
       say("The three nodes keep serving; press Ctrl-C to stop.");
       for (const n of running) say(`  ${n.node.id}: curl ${n.url}/.well-known/accord-node`);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
 import { parse as parseYaml } from "yaml";
 import { parseAgreement, isInForce } from "../../src/core/agreement/parse.js";
 import { agreementJsonSchema } from "../../src/core/agreement/schema.js";
@@ -105,9 +106,11 @@ describe("agreement documents", () => {
     const { $id: _id, title: _title, ...rest } = committed;
     expect(rest).toEqual(agreementJsonSchema());
     const ajv = new Ajv2020({ strict: false });
+    addFormats.default(ajv);
     const validate = ajv.compile(committed);
     for (const f of ["regional-cyber-accord.yaml", "fiu-mou.yaml"])
       expect(validate(parseYaml(example(f))), f).toBe(true);
     expect(validate({ agreement: "x" })).toBe(false);
+    expect(validate({ ...parseYaml(example("fiu-mou.yaml")), sunset: "someday" })).toBe(false);
   });
 });
