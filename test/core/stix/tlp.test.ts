@@ -18,7 +18,6 @@ import {
   tlpLabel,
   tlpLevelOf,
   tlpOfMarkingRef,
-  type TlpName,
 } from "../../../src/core/stix/tlp.js";
 import { validateObject } from "../../../src/core/stix/validate.js";
 
