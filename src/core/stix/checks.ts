@@ -378,19 +378,30 @@ const HASH_FORMATS: ReadonlyMap<string, RegExp> = new Map([
   ["TLSH", /^[a-zA-Z0-9]{70}$/],
 ]);
 
+function hashValue(key: string, v: unknown, path: string, cx: Collector): void {
+  if (typeof v !== "string") {
+    typeIssue(cx, path, v, "a string");
+    return;
+  }
+  const re = HASH_FORMATS.get(key);
+  if (re !== undefined && !re.test(v))
+    cx.add(path, "format.hash", `the value is not a valid \`${key}\` digest`);
+}
+
 /** §2.6 hashes: hash-algorithm-ov names with values of their algorithm's form, or custom names of 3–250 characters. */
 export const hashes: Check = dictionary({
   key: isHashKey,
   keyWhat: "a hash algorithm name (3 to 250 ASCII letters, digits, `-` and `_`)",
-  entry: (key, v, path, cx) => {
-    if (typeof v !== "string") {
-      typeIssue(cx, path, v, "a string");
-      return;
-    }
-    const re = HASH_FORMATS.get(key);
-    if (re !== undefined && !re.test(v))
-      cx.add(path, "format.hash", `the value is not a valid \`${key}\` digest`);
-  },
+  entry: hashValue,
+});
+
+const HASH_ALGORITHMS = [...HASH_FORMATS.keys()];
+
+/** §2.4 `external_references[].hashes`: keys MUST come from hash-algorithm-ov, no custom names. */
+export const vocabularyHashes: Check = dictionary({
+  key: (k) => HASH_FORMATS.has(k),
+  keyWhat: `a hash algorithm of hash-algorithm-ov (${HASH_ALGORITHMS.join(", ")})`,
+  entry: hashValue,
 });
 
 // ---------------------------------------------------------------- objects
@@ -409,7 +420,7 @@ export interface ShapeDefinition {
   readonly required?: readonly string[];
   readonly rules?: readonly Rule[];
   readonly extra: Extra;
-  /** §3.2, reserved property names: refused on SDOs, SROs and SCOs. */
+  /** Reserved property names (§3, Common Properties): refused on SDOs, SROs and SCOs. */
   readonly reserved?: readonly string[];
   /** The object must have a property (a JSON-schema `minProperties: 1`). */
   readonly nonEmpty?: boolean;

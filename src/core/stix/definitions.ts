@@ -6,7 +6,7 @@
  * departs from them only where the prose specification says otherwise; each departure is listed
  * in spec/stix-validation.md and asserted by test/core/stix/oracle.test.ts.
  *
- * §3.2 common properties; §4 SDOs (§4.1 attack-pattern … §4.19 vulnerability); §5 SROs; §6 SCOs
+ * §3 common properties; §4 SDOs (§4.1 attack-pattern … §4.19 vulnerability); §5 SROs; §6 SCOs
  * with their predefined extensions; §7.1 language content; §7.2.1 marking definition; §7.3
  * extension definition; §11 customizing.
  */
@@ -46,6 +46,7 @@ import {
   type Rule,
   type Shape,
   type ShapeDefinition,
+  vocabularyHashes,
 } from "./checks.js";
 import {
   identifierType,
@@ -100,7 +101,13 @@ const externalReferenceRule: Rule = (o, path, cx) => {
 };
 
 export const externalReference: Check = object({
-  props: { source_name: str, description: str, url: uri, external_id: str, hashes },
+  props: {
+    source_name: str,
+    description: str,
+    url: uri,
+    external_id: str,
+    hashes: vocabularyHashes,
+  },
   required: ["source_name"],
   rules: [externalReferenceRule],
   extra: "any",
@@ -131,7 +138,7 @@ export const granularMarking: Check = object({
   extra: "any",
 });
 
-// ---------------------------------------------------------------- extensions (§3.2, §7.3)
+// ---------------------------------------------------------------- extensions (§3 common properties, §7.3)
 
 /** The name of a predefined or custom `…-ext` extension (a type name ending in `-ext`). */
 const EXT_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*-ext$/;
@@ -148,7 +155,7 @@ const definedExtension: Check = object({
 const customExtension: Check = object({ props: {}, extra: "custom", nonEmpty: true });
 
 /**
- * §3.2 `extensions`: keys are `…-ext` names or extension-definition ids. `predefined` gives the
+ * The common property `extensions` (§3): keys are `…-ext` names or extension-definition ids. `predefined` gives the
  * shapes of the §6 extensions of an SCO type; `extDefinitionsOnly` is the marking-definition rule
  * (only extension-definition ids).
  */
@@ -189,9 +196,9 @@ function extensions(
   };
 }
 
-// ---------------------------------------------------------------- common properties (§3.2)
+// ---------------------------------------------------------------- common properties (§3)
 
-/** §3.2 and §11: names that are reserved and must not be used as properties. */
+/** §3 (Common Properties) and §11: names that are reserved and must not be used as properties. */
 const RESERVED_PROPERTIES = ["severity", "action", "username", "phone_numbers"];
 
 /** Validated by the object walker before the property tables are consulted. */

@@ -3,7 +3,7 @@
  *
  * - §2.14 timestamp: `YYYY-MM-DDTHH:mm:ss[.s+]Z`, RFC 3339 in UTC with an upper-case `T` and `Z`,
  *   a real calendar date, seconds 00–60 (RFC 3339 §5.6 admits a leap second).
- * - §2.8 identifier: `type--UUID`; the type part is a STIX type name (§3.1: ASCII a–z, 0–9 and
+ * - §2.8 identifier: `type--UUID`; the type part is a STIX type name (§3, Property Names and String Literals: ASCII a–z, 0–9 and
  *   single hyphens, 3–250 characters, starting with a letter as both OASIS schemas demand) and
  *   the UUID is RFC 4122 (versions 1–5 and the 8/9/a/b variant, like the OASIS schema).
  * - RFC 3986 §3 URI (external references, `url`, `artifact.url`); RFC 5322 addr-spec in its
@@ -115,7 +115,7 @@ export function compareTimestamps(a: string, b: string): number {
   return 0;
 }
 
-// ---------------------------------------------------------------- type names and identifiers (§2.8, §3.1)
+// ---------------------------------------------------------------- type names and identifiers (§2.8, §3)
 
 /** A STIX type name: a letter, then letters, digits and single hyphens, no trailing hyphen. */
 const TYPE_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
@@ -206,7 +206,7 @@ export function identifierType(s: string): string | undefined {
   return SPEC_TYPES.has(type) || isTypeName(type) ? type : undefined;
 }
 
-// ---------------------------------------------------------------- property names (§3.1, §11.1)
+// ---------------------------------------------------------------- property names (§3, §11.1)
 
 /** A property name: a letter, then lower-case letters, digits and underscores, 3–250 in all. */
 const PROPERTY_NAME = /^[a-z][a-z0-9_]{2,249}$/;

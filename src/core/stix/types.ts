@@ -3,7 +3,7 @@
  *
  * - §2 common data types: external reference (§2.4), hashes (§2.6), identifier (§2.8), kill chain
  *   phase (§2.10), open vocabularies (§2.12), timestamp (§2.14).
- * - §3.2 common properties; §4 the nineteen STIX Domain Objects; §5 the two Relationship Objects;
+ * - §3 common properties; §4 the nineteen STIX Domain Objects; §5 the two Relationship Objects;
  *   §6 the eighteen Cyber-observable Objects; §7 the meta objects (language content §7.1, marking
  *   definition §7.2.1 with TLP §7.2.1.4 and statement §7.2.1.3, extension definition §7.3); §8
  *   bundle; §11 custom objects and properties.
@@ -64,7 +64,7 @@ export const EXTENSION_TYPES = [
 ] as const;
 export type ExtensionType = (typeof EXTENSION_TYPES)[number];
 
-/** §3.2 `extensions`: predefined `…-ext` names or extension-definition ids to their content. */
+/** The common property `extensions` (§3): predefined `…-ext` names or extension-definition ids to their content. */
 export type Extensions = Readonly<Record<string, JsonObject>>;
 
 // ---------------------------------------------------------------- type names
@@ -129,7 +129,7 @@ export type SroType = (typeof SRO_TYPES)[number];
 export type ScoType = (typeof SCO_TYPES)[number];
 export type MetaType = (typeof META_TYPES)[number];
 
-// ---------------------------------------------------------------- §3.2 common properties
+// ---------------------------------------------------------------- §3 common properties
 
 /** Properties every SDO and SRO (and language content, extension definition) carries. */
 export interface CommonProperties extends StixObject {

@@ -3,11 +3,11 @@
  * run time. What it checks, its issue codes, and where it departs from the OASIS JSON schemas are
  * in spec/stix-validation.md; test/core/stix/oracle.test.ts holds it to those schemas.
  *
- * - `validateObject`: one object — §3.2 common properties, the per-type properties of §4–§7 and the
+ * - `validateObject`: one object — the common properties (§3), the per-type properties of §4–§7 and the
  *   rules between them, custom objects and properties (§11), `modified` not before `created`
- *   (§3.2), the ordering of first/last timestamps where the prose requires it, and the predefined
+ *   (§3), the ordering of first/last timestamps where the prose requires it, and the predefined
  *   TLP marking definitions (§7.2.1.4, TLP 2.0 extension) which may not be imitated.
- * - `validateBundle`: a §8 bundle — its envelope, every object, and the versioning rule of §3.6:
+ * - `validateBundle`: a §8 bundle — its envelope, every object, and the versioning rule of §3 (Versioning):
  *   two objects with the same `id` and the same `modified` (`created` for marking definitions,
  *   none for SCOs) are the same version and must not differ (`duplicate-version`).
  * - `parseStix`: JSON text to a typed bundle, or an `AccordError`.
@@ -51,7 +51,7 @@ export interface BundleVerdict {
   readonly issues: StixIssue[];
 }
 
-/** Type names no object may have: `action` (§3.1, reserved) and `bundle` (§8: not a STIX object). */
+/** Type names no object may have: `action` (reserved by §3) and `bundle` (§8: not a STIX object). */
 const RESERVED_TYPES: ReadonlySet<string> = new Set(["action", "bundle"]);
 
 const MAX_OBJECT_ID_LENGTH = 300;
@@ -120,7 +120,7 @@ function checkId(id: unknown, type: string, path: string, cx: Collector): void {
     cx.add(at, "id-type", `${q(id)} must begin with \`${type}--\`, the object's type`);
 }
 
-/** §3.2: "The value of the modified property … MUST be later than or equal to the value of the created property." */
+/** §3, Common Properties: "The value of the modified property … MUST be later than or equal to the value of the created property." */
 function checkModifiedAfterCreated(o: JsonRecord, path: string, cx: Collector): void {
   const created = o.created;
   const modified = o.modified;
@@ -254,7 +254,7 @@ function checkTlp(o: JsonRecord, path: string, cx: Collector): void {
 
 // ---------------------------------------------------------------- bundles (§8)
 
-/** The version key of §3.6: `modified`, else `created` (marking definitions), else none (SCOs). */
+/** The version key (§3, Versioning): `modified`, else `created` (marking definitions), else none (SCOs). */
 function versionKey(o: JsonRecord): string {
   if (typeof o.modified === "string") return o.modified;
   if (typeof o.created === "string") return o.created;
@@ -296,7 +296,7 @@ export function validateBundle(bundle: unknown): BundleVerdict {
 }
 
 /**
- * §3.6: an (id, version) pair names one version of one object; a later object with the same pair
+ * §3, Versioning: an (id, version) pair names one version of one object; a later object with the same pair
  * and different content is a conflicting copy. Content is compared only when a pair repeats.
  */
 function checkVersions(items: readonly unknown[], cx: Collector): void {

@@ -385,15 +385,15 @@ const DEPARTURES: readonly Departure[] = [
     ours: null,
   },
   {
-    name: "custom hash name in an external reference",
+    name: "external reference hash name that only begins like an algorithm",
     object: {
       ...CAMPAIGN,
       external_references: [
-        { source_name: "acme", url: "https://example.com/r", hashes: { "x-acme-digest": "abc" } },
+        { source_name: "acme", url: "https://example.com/r", hashes: { "MD5-of-page": "abc" } },
       ],
     },
-    schema: false,
-    ours: null,
+    schema: true,
+    ours: ["format.dictionary-key", "$.external_references[0].hashes['MD5-of-page']"],
   },
   {
     name: "IPv6 with an IPv4 tail",

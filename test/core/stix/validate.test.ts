@@ -1,6 +1,6 @@
 /**
  * The validator's own behaviour, without the OASIS data: parsing, paths and ids in issues, the
- * semantic checks (§3.2 modified vs created, §3.6 versions, time order), custom objects (§11.2),
+ * semantic checks (§3: modified vs created, versions; time order), custom objects (§11.2),
  * extensions (§7.3), embedded observables (§4.14), TLP markings, messages, and hostile input.
  */
 import { describe, expect, it } from "vitest";
@@ -445,6 +445,21 @@ describe("validateObject", () => {
       ["required", "$.definition_type"],
       ["required", "$.definition"],
     ]);
+  });
+
+  it("takes hash names in external references from hash-algorithm-ov only (§2.4)", () => {
+    const ref = (hashes: unknown): unknown[] => [
+      { source_name: "acme", url: "https://example.com/r", hashes },
+    ];
+    expect(
+      validateObject(indicator({ external_references: ref({ "SHA-256": "a".repeat(64) }) })),
+    ).toEqual([]);
+    expect(
+      codes(validateObject(indicator({ external_references: ref({ "x-acme-digest": "abc" }) }))),
+    ).toEqual([["format.dictionary-key", "$.external_references[0].hashes['x-acme-digest']"]]);
+    expect(
+      validateObject({ type: "file", id: `file--${U1}`, hashes: { "x-acme-digest": "abc" } }),
+    ).toEqual([]);
   });
 
   it("never echoes an observable's value, which can be personal data", () => {
