@@ -89,11 +89,13 @@ export type Rule = (o: JsonRecord, path: string, cx: Collector) => void;
 // ---------------------------------------------------------------- paths and messages
 
 const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const BACKSLASH = /\\/g;
+const QUOTE = /'/g;
 
 /** The JSONPath step for a key: `.name`, or `['SHA-256']` when the key is not a plain name. */
 export function step(key: string): string {
   if (SIMPLE_KEY.test(key)) return `.${key}`;
-  return `['${key.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}']`;
+  return `['${key.replace(BACKSLASH, "\\\\").replace(QUOTE, "\\'")}']`;
 }
 
 const MAX_QUOTED = 64;

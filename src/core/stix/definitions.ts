@@ -708,6 +708,7 @@ const LANGUAGE_TAG =
 /** One CPE 2.3 component: `*`, `-`, or a value with `\`-quoted punctuation and optional `?`/`*` wildcards at its ends. */
 const CPE_COMPONENT =
   /^(?:[*-]|[?*]*(?:[a-zA-Z0-9._-]|\\[\\*?!"#$%&'()+,/:;<=>@[\]^`{|}~-])+[?*]*)$/;
+const CPE_PART = /^[aho*-]$/;
 const CPE_LANGUAGE = /^(?:[*-]|[a-zA-Z]{2,3}(?:-(?:[a-zA-Z]{2}|[0-9]{3}))?)$/;
 
 /** NISTIR 7695 §6.2 formatted string binding: `cpe:2.3:` then part and ten components. */
@@ -724,7 +725,7 @@ function isCpe23(s: string): boolean {
   }
   if (parts.length !== 11) return false;
   const [part, ...rest] = parts;
-  if (part === undefined || !/^[aho*-]$/.test(part)) return false;
+  if (part === undefined || !CPE_PART.test(part)) return false;
   return rest.every((c, i) => (i === 5 ? CPE_LANGUAGE.test(c) : CPE_COMPONENT.test(c)));
 }
 

@@ -458,15 +458,12 @@ export interface Vulnerability extends CommonProperties {
 
 // ---------------------------------------------------------------- §5 relationship objects
 
-/** The types a relationship or sighting must not point at (the OASIS schema's list). */
-type NotRelatable =
-  "relationship" | "sighting" | "bundle" | "marking-definition" | "language-content";
-
 export interface Relationship extends CommonProperties {
   readonly type: "relationship";
   readonly id: Identifier<"relationship">;
   readonly relationship_type: string;
   readonly description?: string;
+  /** Not a relationship, sighting, bundle, marking definition or language content (§5.1). */
   readonly source_ref: Identifier;
   readonly target_ref: Identifier;
   readonly start_time?: Timestamp;
@@ -485,9 +482,6 @@ export interface Sighting extends CommonProperties {
   readonly where_sighted_refs?: Identifier<"identity" | "location">[];
   readonly summary?: boolean;
 }
-
-/** Documents, for a reader of the types, what `source_ref`, `target_ref` and `sighting_of_ref` exclude. */
-export type RelatableIdentifier = Exclude<Identifier, Identifier<NotRelatable>>;
 
 // ---------------------------------------------------------------- §6 cyber-observable objects
 

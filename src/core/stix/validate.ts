@@ -459,7 +459,7 @@ const OBJECT = 1;
  * Where JSON text first breaks RFC 8259 and why, for a message a person can act on; run only after
  * `JSON.parse` failed. An iterative scanner: nesting depth cannot exhaust the stack.
  */
-export function locateJsonError(s: string): JsonErrorLocation {
+function locateJsonError(s: string): JsonErrorLocation {
   const n = s.length;
   const stack: number[] = [];
   let i = 0;
