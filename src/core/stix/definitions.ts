@@ -155,9 +155,9 @@ const definedExtension: Check = object({
 const customExtension: Check = object({ props: {}, extra: "custom", nonEmpty: true });
 
 /**
- * The common property `extensions` (§3): keys are `…-ext` names or extension-definition ids. `predefined` gives the
- * shapes of the §6 extensions of an SCO type; `extDefinitionsOnly` is the marking-definition rule
- * (only extension-definition ids).
+ * The common property `extensions` (§3): keys are `…-ext` names or extension-definition ids.
+ * `predefined` gives the shapes of the §6 extensions of an SCO type; `extDefinitionsOnly` is the
+ * marking-definition rule (only extension-definition ids).
  */
 function extensions(
   predefined: Readonly<Record<string, Check>> = {},

@@ -3,9 +3,10 @@
  *
  * - §2.14 timestamp: `YYYY-MM-DDTHH:mm:ss[.s+]Z`, RFC 3339 in UTC with an upper-case `T` and `Z`,
  *   a real calendar date, seconds 00–60 (RFC 3339 §5.6 admits a leap second).
- * - §2.8 identifier: `type--UUID`; the type part is a STIX type name (§3, Property Names and String Literals: ASCII a–z, 0–9 and
- *   single hyphens, 3–250 characters, starting with a letter as both OASIS schemas demand) and
- *   the UUID is RFC 4122 (versions 1–5 and the 8/9/a/b variant, like the OASIS schema).
+ * - §2.8 identifier: `type--UUID`; the type part is a STIX type name (§3, Property Names and
+ *   String Literals: ASCII a–z, 0–9 and single hyphens, 3–250 characters, starting with a letter
+ *   as both OASIS schemas demand) and the UUID is RFC 4122 (versions 1–5 and the 8/9/a/b variant,
+ *   like the OASIS schema).
  * - RFC 3986 §3 URI (external references, `url`, `artifact.url`); RFC 5322 addr-spec in its
  *   dot-atom form (`email-addr.value`); RFC 1034/5890 host names (`domain-name.value`); IPv4 and
  *   IPv6 addresses with an optional CIDR suffix (§6.8, §6.9); MAC-48 (§6.10); hex (§2.7) and

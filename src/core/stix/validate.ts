@@ -3,13 +3,13 @@
  * run time. What it checks, its issue codes, and where it departs from the OASIS JSON schemas are
  * in spec/stix-validation.md; test/core/stix/oracle.test.ts holds it to those schemas.
  *
- * - `validateObject`: one object — the common properties (§3), the per-type properties of §4–§7 and the
- *   rules between them, custom objects and properties (§11), `modified` not before `created`
- *   (§3), the ordering of first/last timestamps where the prose requires it, and the predefined
- *   TLP marking definitions (§7.2.1.4, TLP 2.0 extension) which may not be imitated.
- * - `validateBundle`: a §8 bundle — its envelope, every object, and the versioning rule of §3 (Versioning):
- *   two objects with the same `id` and the same `modified` (`created` for marking definitions,
- *   none for SCOs) are the same version and must not differ (`duplicate-version`).
+ * - `validateObject`: one object — the common properties (§3), the per-type properties of §4–§7
+ *   and the rules between them, custom objects and properties (§11), `modified` not before
+ *   `created` (§3), the order of first/last timestamps where the prose requires it, and the
+ *   predefined TLP marking definitions (§7.2.1.4, TLP 2.0 extension), which may not be imitated.
+ * - `validateBundle`: a §8 bundle — its envelope, every object, and the versioning rule of §3
+ *   (Versioning): two objects with the same `id` and the same `modified` (`created` for marking
+ *   definitions, none for SCOs) are the same version and must not differ (`duplicate-version`).
  * - `parseStix`: JSON text to a typed bundle, or an `AccordError`.
  *
  * Everything a peer sends is attacker-controlled. Nothing here recurses on input depth except the
@@ -120,7 +120,10 @@ function checkId(id: unknown, type: string, path: string, cx: Collector): void {
     cx.add(at, "id-type", `${q(id)} must begin with \`${type}--\`, the object's type`);
 }
 
-/** §3, Common Properties: "The value of the modified property … MUST be later than or equal to the value of the created property." */
+/**
+ * §3, Common Properties: "The value of the modified property … MUST be later than or equal to the
+ * value of the created property."
+ */
 function checkModifiedAfterCreated(o: JsonRecord, path: string, cx: Collector): void {
   const created = o.created;
   const modified = o.modified;
@@ -296,8 +299,9 @@ export function validateBundle(bundle: unknown): BundleVerdict {
 }
 
 /**
- * §3, Versioning: an (id, version) pair names one version of one object; a later object with the same pair
- * and different content is a conflicting copy. Content is compared only when a pair repeats.
+ * §3, Versioning: an (id, version) pair names one version of one object; a later object with the
+ * same pair and different content is a conflicting copy. Content is compared only when a pair
+ * repeats.
  */
 function checkVersions(items: readonly unknown[], cx: Collector): void {
   // Most bundles repeat no id: key the first map by id alone, and only build (id, version) keys
