@@ -1,9 +1,16 @@
 /**
- * Parse an agreement document: YAML -> schema validation -> an immutable `Agreement` with its
- * canonical hash (RFC 8785 JCS over the validated document, SHA-256). Errors carry file, line and
- * column and say what was expected; all problems are reported together.
+ * Parse an agreement document (spec/agreement.md): YAML -> hostile-input checks -> schema
+ * validation -> an immutable `Agreement` with its canonical hash (RFC 8785 JCS over the validated
+ * document, SHA-256). Errors carry file, line and column and say what was expected; all problems
+ * are reported together.
+ *
+ * Risks: the source is attacker-controlled (a partner proposes it). Before anything is built from
+ * it: the size is capped in UTF-8 bytes, duplicate keys are errors (never last-wins), anchors,
+ * aliases and tags are refused outright (an agreement has no use for them, and aliases are how
+ * "billion laughs" documents grow), and the node count and nesting depth are capped. Dates are
+ * strings in YAML 1.2's core schema, so `2026-1-1` or a timestamp is a schema error, not a guess.
  */
-import { LineCounter, parseDocument, isNode } from "yaml";
+import { LineCounter, parseDocument, isNode, isAlias, isCollection, isScalar, visit } from "yaml";
 import { AccordError, type ErrorDetail } from "../../errors.js";
 import { canonicalize } from "../../crypto/jcs.js";
 import { sha256Hex } from "../../crypto/hash.js";
@@ -23,13 +30,29 @@ export interface Agreement {
   readonly sunsetMs: number;
 }
 
-const MAX_SOURCE_BYTES = 1 << 20;
+export const MAX_AGREEMENT_BYTES = 256 * 1024;
+const MAX_NODES = 20_000;
+const CORE_TAGS: ReadonlySet<string> = new Set(
+  ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
+);
+const MAX_DEPTH = 16;
 
 export function parseAgreement(source: string, file = "<agreement>"): Agreement {
-  if (source.length > MAX_SOURCE_BYTES)
-    throw new AccordError("ERR_AGREEMENT_INVALID", `${file}: the agreement is larger than 1 MiB`);
+  if (typeof source !== "string") throw new TypeError("parseAgreement: source must be a string");
+  if (source.length > MAX_AGREEMENT_BYTES || utf8Length(source) > MAX_AGREEMENT_BYTES)
+    throw new AccordError(
+      "ERR_AGREEMENT_INVALID",
+      `${file}: the agreement is larger than ${String(MAX_AGREEMENT_BYTES / 1024)} KiB`,
+    );
   const lineCounter = new LineCounter();
-  const yamlDoc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const yamlDoc = parseDocument(source, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    schema: "core",
+    merge: false,
+    customTags: [],
+  });
   const at = (offset: number): string => {
     const { line, col } = lineCounter.linePos(offset);
     return `${file}:${line}:${col}`;
@@ -45,7 +68,40 @@ export function parseAgreement(source: string, file = "<agreement>"): Agreement 
       { details },
     );
   }
-  const raw: unknown = yamlDoc.toJS({ maxAliasCount: 50 });
+  const hostile: ErrorDetail[] = [];
+  let nodes = 0;
+  visit(yamlDoc, (_key, node, path) => {
+    if (!isNode(node)) return undefined;
+    const offset = node.range?.[0] ?? 0;
+    if (++nodes > MAX_NODES) {
+      hostile.push({ path: at(offset), message: `more than ${String(MAX_NODES)} YAML nodes` });
+      return visit.BREAK;
+    }
+    if (isAlias(node)) hostile.push({ path: at(offset), message: "YAML aliases are not allowed" });
+    else if ((isScalar(node) || isCollection(node)) && node.anchor !== undefined)
+      hostile.push({ path: at(offset), message: "YAML anchors are not allowed" });
+    if (
+      (isScalar(node) || isCollection(node)) &&
+      node.tag !== undefined &&
+      !CORE_TAGS.has(node.tag)
+    )
+      hostile.push({ path: at(offset), message: `YAML tag \`${node.tag}\` is not allowed` });
+    if (path.length > MAX_DEPTH * 2) {
+      hostile.push({
+        path: at(offset),
+        message: `nesting deeper than ${String(MAX_DEPTH)} levels`,
+      });
+      return visit.BREAK;
+    }
+    return undefined;
+  });
+  if (hostile.length > 0)
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      `${hostile[0]?.path ?? file}: ${hostile[0]?.message ?? "hostile YAML"}`,
+      { details: hostile },
+    );
+  const raw: unknown = yamlDoc.toJS({ maxAliasCount: 0 });
   const result = agreementSchema.safeParse(raw);
   if (!result.success) {
     const details: ErrorDetail[] = result.error.issues.map((issue) => {
@@ -86,6 +142,16 @@ export function agreementLabel(a: Agreement): string {
 export function isInForce(a: Agreement, at: Date): boolean {
   const t = at.getTime();
   return t >= a.effectiveFromMs && t < a.sunsetMs;
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // A surrogate pair is 4 bytes: 2 for each half.
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xe000 ? 2 : 3;
+  }
+  return n;
 }
 
 function deepFreeze<T>(value: T): T {

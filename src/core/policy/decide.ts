@@ -1,44 +1,77 @@
 /**
- * The decision engine, minimal form (spec/policy.md): one `decide()` for the actions `share`
- * (outbound) and `accept` (inbound), evaluated against the agreements in force.
+ * The decision engine (spec/policy.md, VISION.md C4): one `decide()` for the actions `share`,
+ * `accept`, `onward-share`, `use`, `query` and `release`, evaluated against agreements.
  *
- * - Default deny: with no agreement in force between the two nodes that permits the purpose, the
- *   answer is deny, with a reason saying so.
- * - Deny overrides: within an agreement, any denying clause denies the object.
- * - A decision is a value, never an exception: effect, obligations and reasons that quote the
- *   agreement's clause paths ("§data.types.identity.properties").
- * - Properties outside the type's allowlist are not a denial on share: the obligation is to drop
- *   them, and each one dropped carries its own reason. On accept they are a denial, since an
- *   honest sender would have removed them.
+ * - Default deny: with no agreement that permits, the answer is deny, with a reason saying why.
+ * - Deny overrides: within an agreement, any denying clause denies the object, and every denying
+ *   clause is reported, not just the first.
+ * - A clause that errors (malformed markings, a subject list that is not a list) counts as not
+ *   satisfied and is reported as `error` with its clause path; it never throws.
+ * - A decision is a value: effect, obligations (minimization profile, retention deadline,
+ *   handling code, onward rule, properties to drop) and reasons quoting clause paths
+ *   ("§data.types.identity.properties").
+ * - Each agreement is compiled once (sets and precomputed sentences, cached per `Agreement`
+ *   object) so a decision is a handful of set look-ups: this sits in every request path.
+ *
+ * Agreements are given either plain (`Agreement`: in force by its dates, for callers that govern
+ * signatures elsewhere) or governed (`{agreement, state}` from ./agreement/lifecycle.ts: in force
+ * only when its state says so). The object, the consents and the context come from peers:
+ * attacker-controlled; every read of them tolerates any JSON.
  */
 import type { StixObject } from "../stix/object.js";
-import { tlpLevelOf, TLP_ORDER, type TlpName } from "../stix/tlp.js";
-import { agreementLabel, isInForce, type Agreement } from "../agreement/parse.js";
-import type { TlpLevel } from "../agreement/schema.js";
+import { tlpOfMarkingRef, TLP_ORDER, type TlpName } from "../stix/tlp.js";
+import type { Agreement } from "../agreement/parse.js";
+import {
+  PAP_LEVELS,
+  type HandlingCode,
+  type PapLevel,
+  type TlpLevel,
+} from "../agreement/schema.js";
+import type { Consent, GovernedAgreement, LifecycleStatus } from "../agreement/lifecycle.js";
 
-export type Action = "share" | "accept";
+export const ACTIONS = ["share", "accept", "onward-share", "use", "query", "release"] as const;
+export type Action = (typeof ACTIONS)[number];
 
 export interface DecisionContext {
   readonly action: Action;
   /** This node. */
   readonly self: string;
-  /** The recipient (share) or the sender (accept). */
+  /** The recipient (share, onward-share, release), the sender (accept), the originator (use), the querier (query). */
   readonly partner: string;
   readonly purpose: string;
   readonly at: Date;
-  /** Restrict the decision to one agreement (by id); otherwise every agreement in force is tried. */
+  /** Restrict the decision to one agreement (by id); otherwise every agreement given is tried. */
   readonly agreementId?: string;
-  /** The node that first ingested the object; another node's object needs onward-sharing rights. */
+  /** The node that first ingested the object; another node's object needs an onward-share. */
   readonly originator?: string;
+  /** use, onward-share: the agreement and purpose the object arrived under. */
+  readonly receivedUnder?: { readonly agreement: string; readonly purpose: string };
+  /** onward-share, use for another purpose: the originator's consents, already verified (verifyConsent). */
+  readonly consents?: readonly Consent[];
+  /** onward-share: hops the object has made so far (1 after the first share). */
+  readonly hops?: number;
+  /** use: the retention deadline the object arrived with (RFC 3339). */
+  readonly retentionUntil?: string;
+  /** query: hit/no-hit queries the partner already made today under the agreement. */
+  readonly queriesToday?: number;
+  /** release: the roles that approved the release. */
+  readonly approvedBy?: readonly string[];
 }
 
 export interface Reason {
-  /** What this clause did: permitted, denied, or required a property to be dropped. */
-  readonly effect: "permit" | "deny" | "drop";
+  /** What this clause did: permitted, denied, required a property to be dropped, or failed to evaluate. */
+  readonly effect: "permit" | "deny" | "drop" | "error";
   /** `regional-cyber-accord v1 §data.types.identity.properties`, or `default` for default deny. */
   readonly clause: string;
   /** One sentence quoting the agreement, for people. */
   readonly message: string;
+}
+
+export interface Handling {
+  readonly code: HandlingCode;
+  readonly judicialUse: "permitted" | "with-permission" | "prohibited";
+  readonly dissemination: "permitted" | "with-permission" | "prohibited";
+  readonly conditions: readonly string[];
 }
 
 export interface Obligations {
@@ -46,13 +79,25 @@ export interface Obligations {
   readonly dropProperties: readonly string[];
   /** RFC 3339: the recipient must purge the object by then. */
   readonly retentionUntil: string;
+  /** Whether the agreement allows onward hops at all (each still needs consent). */
   readonly onwardSharing: boolean;
+  /** `prohibited`, or `consent-per-hop` (the originator's signed consent for each hop). */
+  readonly onwardRule: "prohibited" | "consent-per-hop";
+  /** The minimization profile the object must pass through. */
+  readonly profile: string;
+  readonly handling: Handling;
+}
+
+export interface AgreementRef {
+  readonly id: string;
+  readonly version: number;
+  readonly hash: string;
 }
 
 export type Decision =
   | {
       readonly effect: "permit";
-      readonly agreement: { readonly id: string; readonly version: number; readonly hash: string };
+      readonly agreement: AgreementRef;
       readonly obligations: Obligations;
       readonly reasons: readonly Reason[];
     }
@@ -67,7 +112,56 @@ export const ALWAYS_PERMITTED: ReadonlySet<string> = new Set([
   "modified",
 ]);
 
-const LEVEL_TO_TLP: Record<TlpLevel, TlpName> = {
+/** The custom property naming an object's data-subject categories (slugs). */
+export const SUBJECTS_PROPERTY = "x_accord_subjects";
+/** The custom property carrying an object's PAP level. */
+export const PAP_PROPERTY = "x_accord_pap";
+
+const PAP_ORDER: Readonly<Record<PapLevel, number>> = { clear: 0, green: 1, amber: 2, red: 3 };
+const DAY_MS = 86_400_000;
+
+// ------------------------------------------------------------------ compilation
+
+interface CompiledType {
+  readonly allowed: ReadonlySet<string>;
+  readonly retentionMs: number;
+  readonly propertyPath: string;
+  readonly propertyClause: string;
+  readonly typeClause: string;
+}
+
+/** One agreement compiled for evaluation. */
+export interface CompiledAgreement {
+  readonly source: Agreement;
+  readonly ref: AgreementRef;
+  readonly label: string;
+  readonly prefix: string;
+  readonly parties: ReadonlySet<string>;
+  readonly permitted: ReadonlySet<string>;
+  readonly prohibited: ReadonlySet<string>;
+  readonly types: ReadonlyMap<string, CompiledType>;
+  readonly phaseName: string | undefined;
+  readonly phaseTypes: ReadonlySet<string> | undefined;
+  readonly never: ReadonlySet<string>;
+  readonly subjectsPermitted: ReadonlySet<string> | undefined;
+  readonly ceiling: number;
+  readonly ceilingName: string;
+  readonly unmarked: TlpName;
+  readonly pap: number;
+  readonly queryTypes: ReadonlySet<string>;
+  readonly budget: number;
+  readonly release: "never" | "on-approval" | "automatic";
+  readonly releaseRoles: ReadonlySet<string>;
+  readonly onwardAllowed: boolean;
+  readonly maxHops: number;
+  readonly judicialUse: Handling["judicialUse"];
+  readonly defaultRetentionMs: number;
+  readonly base: Omit<Obligations, "dropProperties" | "retentionUntil">;
+}
+
+const compiled = new WeakMap<Agreement, CompiledAgreement>();
+
+const LEVEL: Record<TlpLevel, TlpName> = {
   clear: "clear",
   green: "green",
   amber: "amber",
@@ -75,139 +169,565 @@ const LEVEL_TO_TLP: Record<TlpLevel, TlpName> = {
   red: "red",
 };
 
+/** Compile `a` once; later calls return the same evaluator. */
+export function compileAgreement(a: Agreement): CompiledAgreement {
+  const hit = compiled.get(a);
+  if (hit !== undefined) return hit;
+  const d = a.doc;
+  const prefix = `${a.id} v${String(a.version)} §`;
+  const types = new Map<string, CompiledType>();
+  for (const [name, rule] of Object.entries(d.data.types)) {
+    const propertyPath = `data.types.${name}.properties`;
+    types.set(name, {
+      allowed: new Set(rule.properties),
+      retentionMs: (rule.retention_days ?? d.retention.default_days) * DAY_MS,
+      propertyPath,
+      propertyClause: prefix + propertyPath,
+      typeClause: `${prefix}data.types.${name}`,
+    });
+  }
+  const phase = d.phase;
+  const c: CompiledAgreement = Object.freeze({
+    source: a,
+    ref: Object.freeze({ id: a.id, version: a.version, hash: a.hash }),
+    label: `\`${a.id}\` v${String(a.version)}`,
+    prefix,
+    parties: new Set(d.parties.map((p) => p.node)),
+    permitted: new Set<string>(d.purposes.permitted),
+    prohibited: new Set<string>(d.purposes.prohibited),
+    types,
+    phaseName: phase?.current,
+    phaseTypes: phase === undefined ? undefined : new Set(phase.phases[phase.current]?.types ?? []),
+    never: new Set(d.data.subjects.never),
+    subjectsPermitted:
+      d.data.subjects.permitted === undefined ? undefined : new Set(d.data.subjects.permitted),
+    ceiling: TLP_ORDER[LEVEL[d.markings.tlp_ceiling]],
+    ceilingName: d.markings.tlp_ceiling.toUpperCase(),
+    unmarked: LEVEL[d.markings.unmarked_as],
+    pap: PAP_ORDER[d.markings.pap_ceiling],
+    queryTypes: new Set(d.queries.types),
+    budget: d.queries.budget_per_day,
+    release: d.queries.release,
+    releaseRoles: new Set(d.decision_rights.release),
+    onwardAllowed: d.onward_sharing.allowed,
+    maxHops: d.onward_sharing.max_hops,
+    judicialUse: d.handling.judicial_use,
+    defaultRetentionMs: d.retention.default_days * DAY_MS,
+    base: Object.freeze({
+      onwardSharing: d.onward_sharing.allowed,
+      onwardRule: d.onward_sharing.allowed ? ("consent-per-hop" as const) : ("prohibited" as const),
+      profile: d.minimization.profile,
+      handling: Object.freeze({
+        code: d.handling.code,
+        judicialUse: d.handling.judicial_use,
+        dissemination: d.handling.dissemination,
+        conditions: d.handling.conditions,
+      }),
+    }),
+  });
+  compiled.set(a, c);
+  return c;
+}
+
+// ------------------------------------------------------------------ decide
+
 export function decide(
   object: StixObject,
   ctx: DecisionContext,
-  agreements: readonly Agreement[],
+  agreements: readonly (Agreement | GovernedAgreement)[],
 ): Decision {
-  const denials: Reason[] = [];
-  const candidates = agreements.filter(
-    (a) => ctx.agreementId === undefined || a.id === ctx.agreementId,
-  );
-  for (const agreement of candidates) {
-    const d = evaluate(object, ctx, agreement);
+  let denials: Reason[] | undefined;
+  let tried = 0;
+  for (const entry of agreements) {
+    const governed = "state" in entry;
+    const a = governed ? entry.agreement : entry;
+    if (ctx.agreementId !== undefined && a.id !== ctx.agreementId) continue;
+    tried++;
+    const d = evaluate(
+      object,
+      ctx,
+      compileAgreement(a),
+      governed ? entry.state.status : undefined,
+      governed ? entry.state : undefined,
+    );
     if (d.effect === "permit") return d;
-    denials.push(...d.reasons);
+    (denials ??= []).push(...d.reasons);
   }
-  if (candidates.length === 0) {
+  if (tried === 0) {
     const which =
       ctx.agreementId === undefined
         ? "no agreement is held"
         : `agreement \`${ctx.agreementId}\` is not held`;
-    denials.push({
+    return {
       effect: "deny",
-      clause: "default",
-      message: `denied by default: ${which} by \`${ctx.self}\``,
-    });
+      reasons: [
+        {
+          effect: "deny",
+          clause: "default",
+          message: `denied by default: ${which} by \`${ctx.self}\``,
+        },
+      ],
+    };
   }
-  return { effect: "deny", reasons: denials };
+  return { effect: "deny", reasons: denials ?? [] };
 }
 
-function evaluate(object: StixObject, ctx: DecisionContext, a: Agreement): Decision {
-  const label = agreementLabel(a);
-  const clause = (path: string): string => `${a.id} v${a.version} §${path}`;
+/** Evaluate one agreement; exported for the dry run, which reports every agreement's answer. */
+export function evaluate(
+  object: StixObject,
+  ctx: DecisionContext,
+  c: CompiledAgreement,
+  status?: LifecycleStatus,
+  state?: { readonly detail: string; readonly suspendedParties: readonly string[] },
+): Decision {
+  const a = c.source;
   const deny = (path: string, message: string): Decision => ({
     effect: "deny",
-    reasons: [
-      {
-        effect: "deny",
-        clause: clause(path),
-        message: `denied: ${message} under ${label} §${path}`,
-      },
-    ],
+    reasons: [reason("deny", c, path, message)],
   });
-  const doc = a.doc;
+  const t = ctx.at.getTime();
 
-  if (!isInForce(a, ctx.at)) {
-    const when =
-      ctx.at.getTime() < a.effectiveFromMs
-        ? `takes effect on ${doc.effective_from}`
-        : `reached its sunset on ${doc.sunset}`;
-    return deny(
-      ctx.at.getTime() < a.effectiveFromMs ? "effective_from" : "sunset",
-      `the agreement ${when}`,
-    );
+  // 1. Lifecycle: governed agreements by their state, plain ones by their dates.
+  if (status !== undefined && status !== "in-force") {
+    const path =
+      status === "draft" || status === "proposed"
+        ? "parties"
+        : status === "expired"
+          ? "sunset"
+          : status === "not-yet-effective"
+            ? "effective_from"
+            : "lifecycle";
+    return deny(path, `the agreement is ${status}: ${state?.detail ?? status}`);
   }
-  const parties = doc.parties.map((p) => p.node);
-  for (const node of [ctx.self, ctx.partner]) {
-    if (!parties.includes(node)) return deny("parties", `\`${node}\` is not a party`);
+  if (t < a.effectiveFromMs)
+    return deny("effective_from", `the agreement takes effect on ${a.doc.effective_from}`);
+  if (t >= a.sunsetMs) return deny("sunset", `the agreement reached its sunset on ${a.doc.sunset}`);
+
+  // 2. Parties, and sanctions on them.
+  if (!c.parties.has(ctx.self)) return deny("parties", `\`${ctx.self}\` is not a party`);
+  if (!c.parties.has(ctx.partner)) return deny("parties", `\`${ctx.partner}\` is not a party`);
+  if (state !== undefined && state.suspendedParties.length > 0) {
+    for (const n of [ctx.self, ctx.partner])
+      if (state.suspendedParties.includes(n))
+        return deny("lifecycle", `party \`${n}\` is suspended`);
   }
-  if (doc.purposes.prohibited.includes(ctx.purpose))
+
+  // 3. Purpose.
+  if (c.prohibited.has(ctx.purpose))
     return deny("purposes.prohibited", `purpose \`${ctx.purpose}\` is prohibited`);
-  if (!doc.purposes.permitted.includes(ctx.purpose))
+  if (!c.permitted.has(ctx.purpose))
     return deny("purposes.permitted", `purpose \`${ctx.purpose}\` is not permitted`);
 
-  if (
-    ctx.action === "share" &&
-    ctx.originator !== undefined &&
-    ctx.originator !== ctx.self &&
-    !doc.onward_sharing.allowed
-  )
+  switch (ctx.action) {
+    case "query":
+      return query(object, ctx, c);
+    case "use":
+      return use(object, ctx, c);
+    case "release":
+      if (c.release === "never") return deny("queries.release", "nothing is released after a hit");
+      if (c.release === "on-approval" && !approved(ctx, c))
+        return deny(
+          "decision_rights.release",
+          `a release needs the approval of ${c.releaseRoles.size === 0 ? "a role the agreement does not name" : [...c.releaseRoles].map((r) => `\`${r}\``).join(" or ")}`,
+        );
+      return transfer(object, ctx, c);
+    case "onward-share":
+      return onward(object, ctx, c) ?? transfer(object, ctx, c);
+    case "share":
+      if (ctx.originator !== undefined && ctx.originator !== ctx.self)
+        return onward(object, ctx, c) ?? transfer(object, ctx, c);
+      return transfer(object, ctx, c);
+    case "accept":
+      return transfer(object, ctx, c);
+    default:
+      return deny("(action)", `action \`${String(ctx.action)}\` is not one the engine knows`);
+  }
+}
+
+function reason(
+  effect: Reason["effect"],
+  c: CompiledAgreement,
+  path: string,
+  message: string,
+): Reason {
+  const verb =
+    effect === "error"
+      ? "not satisfied"
+      : effect === "drop"
+        ? "refused"
+        : effect === "permit"
+          ? "permitted"
+          : "denied";
+  return {
+    effect,
+    clause: c.prefix + path,
+    message: `${verb}: ${message} under ${c.label} §${path}`,
+  };
+}
+
+function approved(ctx: DecisionContext, c: CompiledAgreement): boolean {
+  const by = ctx.approvedBy;
+  if (!Array.isArray(by)) return false;
+  for (const r of by) if (typeof r === "string" && c.releaseRoles.has(r)) return true;
+  return false;
+}
+
+/** The onward-hop checks; undefined when they pass. */
+function onward(
+  object: StixObject,
+  ctx: DecisionContext,
+  c: CompiledAgreement,
+): Decision | undefined {
+  const deny = (path: string, message: string): Decision => ({
+    effect: "deny",
+    reasons: [reason("deny", c, path, message)],
+  });
+  const originator = ctx.originator;
+  if (originator === undefined || originator === ctx.self)
     return deny(
       "onward_sharing",
-      `\`${object.id}\` came from \`${ctx.originator}\` and onward sharing needs the originator's consent`,
+      `\`${object.id}\` has no other originator to consent to an onward hop`,
     );
+  if (!c.onwardAllowed)
+    return deny(
+      "onward_sharing",
+      `\`${object.id}\` came from \`${originator}\` and onward sharing is not allowed`,
+    );
+  const hops = ctx.hops ?? 1;
+  if (hops >= c.maxHops + 1)
+    return deny(
+      "onward_sharing.max_hops",
+      `\`${object.id}\` has made ${String(hops)} hops already`,
+    );
+  if (!hasConsent(object, ctx, c, ctx.partner, ctx.purpose))
+    return deny(
+      "onward_sharing",
+      `\`${object.id}\` came from \`${originator}\` and onward sharing needs the originator's consent`,
+    );
+  return undefined;
+}
 
-  // Deny overrides: every denying clause is reported, not just the first.
-  const denials: Reason[] = [];
-  const denyReason = (path: string, message: string): Reason => ({
-    effect: "deny",
-    clause: clause(path),
-    message: `denied: ${message} under ${label} §${path}`,
-  });
-  const typeRule = doc.data.types[object.type];
-  if (typeRule === undefined)
-    denials.push(denyReason("data.types", `type \`${object.type}\` is not permitted`));
-  const marked = tlpLevelOf(object);
-  const level = marked ?? LEVEL_TO_TLP[doc.markings.unmarked_as];
-  const ceiling = LEVEL_TO_TLP[doc.markings.tlp_ceiling];
-  if (TLP_ORDER[level] > TLP_ORDER[ceiling]) {
-    const how =
-      marked === undefined
-        ? `unmarked (taken as TLP:${level.toUpperCase()})`
-        : `marked TLP:${level.toUpperCase()}`;
-    denials.push(
-      denyReason(
-        "markings.tlp_ceiling",
-        `\`${object.id}\` is ${how}, above the ceiling TLP:${ceiling.toUpperCase()}`,
+function hasConsent(
+  object: StixObject,
+  ctx: DecisionContext,
+  c: CompiledAgreement,
+  recipient: string,
+  purpose: string,
+): boolean {
+  const consents = ctx.consents;
+  if (!Array.isArray(consents)) return false;
+  const t = ctx.at.getTime();
+  for (const k of consents as readonly unknown[]) {
+    if (!isConsentLike(k)) continue;
+    if (
+      k.originator === ctx.originator &&
+      k.holder === ctx.self &&
+      k.recipient === recipient &&
+      k.agreement === c.ref.id &&
+      k.purpose === purpose &&
+      (k.object === object.id || k.object === "*") &&
+      typeof k.expires === "string" &&
+      Date.parse(k.expires) > t
+    )
+      return true;
+  }
+  return false;
+}
+
+function isConsentLike(k: unknown): k is Consent {
+  return typeof k === "object" && k !== null && !Array.isArray(k);
+}
+
+function query(object: StixObject, ctx: DecisionContext, c: CompiledAgreement): Decision {
+  const reasons: Reason[] = [];
+  if (!c.queryTypes.has(object.type))
+    reasons.push(reason("deny", c, "queries.types", `type \`${object.type}\` may not be matched`));
+  const used = ctx.queriesToday ?? 0;
+  if (typeof used !== "number" || !(used < c.budget))
+    reasons.push(
+      reason(
+        "deny",
+        c,
+        "queries.budget_per_day",
+        `\`${ctx.partner}\` has used ${String(used)} of ${String(c.budget)} hit/no-hit queries today`,
       ),
     );
-  }
-  if (typeRule === undefined || denials.length > 0) return { effect: "deny", reasons: denials };
+  if (reasons.length > 0) return { effect: "deny", reasons };
+  reasons.push(
+    reason(
+      "permit",
+      c,
+      "queries.types",
+      `a hit/no-hit query on \`${object.type}\` by \`${ctx.partner}\` for purpose \`${ctx.purpose}\``,
+    ),
+  );
+  return permit(c, ctx, [], c.types.get(object.type)?.retentionMs ?? c.defaultRetentionMs, reasons);
+}
 
-  const allowed = typeRule.properties;
+function use(object: StixObject, ctx: DecisionContext, c: CompiledAgreement): Decision {
   const reasons: Reason[] = [];
-  const drop: string[] = [];
-  const propertyPath = `data.types.${object.type}.properties`;
-  for (const p of Object.keys(object)) {
-    if (ALWAYS_PERMITTED.has(p) || allowed.includes(p)) continue;
+  const under = ctx.receivedUnder;
+  if (under?.agreement !== c.ref.id)
+    return {
+      effect: "deny",
+      reasons: [
+        reason("deny", c, "purposes", `\`${object.id}\` did not arrive under this agreement`),
+      ],
+    };
+  if (under.purpose !== ctx.purpose) {
+    // Purpose binding: received for A is not usable for B without the originator's consent.
+    const consented = hasConsent(object, ctx, c, ctx.self, ctx.purpose);
+    if (!consented)
+      reasons.push(
+        reason(
+          "deny",
+          c,
+          "purposes.permitted",
+          `\`${object.id}\` was received for \`${under.purpose}\` and cannot be used for \`${ctx.purpose}\` without the originator's consent`,
+        ),
+      );
+  }
+  if (ctx.purpose === "judicial-proceedings" && c.judicialUse === "prohibited")
+    reasons.push(
+      reason("deny", c, "handling.judicial_use", "use in judicial proceedings is prohibited"),
+    );
+  if (ctx.retentionUntil !== undefined) {
+    const until = Date.parse(ctx.retentionUntil);
+    if (Number.isNaN(until) || until <= ctx.at.getTime())
+      reasons.push(
+        reason(
+          "deny",
+          c,
+          "retention",
+          `\`${object.id}\` was due for deletion on ${ctx.retentionUntil}`,
+        ),
+      );
+  }
+  if (reasons.length > 0) return { effect: "deny", reasons };
+  return permit(c, ctx, [], c.types.get(object.type)?.retentionMs ?? c.defaultRetentionMs, [
+    reason("permit", c, "purposes.permitted", `use of \`${object.id}\` for \`${ctx.purpose}\``),
+  ]);
+}
+
+/** share, accept, release and onward-share: what may cross the border, and with what removed. */
+function transfer(object: StixObject, ctx: DecisionContext, c: CompiledAgreement): Decision {
+  let denials: Reason[] | undefined;
+  const type = c.types.get(object.type);
+  if (type === undefined)
+    (denials ??= []).push(
+      reason("deny", c, "data.types", `type \`${object.type}\` is not permitted`),
+    );
+  else if (c.phaseTypes !== undefined && !c.phaseTypes.has(object.type))
+    (denials ??= []).push(
+      reason(
+        "deny",
+        c,
+        `phase.phases.${c.phaseName ?? ""}.types`,
+        `type \`${object.type}\` is not permitted in phase \`${c.phaseName ?? ""}\``,
+      ),
+    );
+
+  // Markings: the object-level TLP against the ceiling.
+  let level: TlpName | undefined;
+  let drop: string[] | undefined;
+  let dropReasons: Reason[] | undefined;
+  try {
+    const refs = object.object_marking_refs;
+    if (refs !== undefined) {
+      if (!Array.isArray(refs)) throw new Error("`object_marking_refs` is not a list");
+      for (const r of refs) {
+        if (typeof r !== "string") throw new Error("a marking reference is not a string");
+        const l = tlpOfMarkingRef(r);
+        if (l !== undefined && (level === undefined || TLP_ORDER[l] > TLP_ORDER[level])) level = l;
+      }
+    }
+    const effective = level ?? c.unmarked;
+    if (TLP_ORDER[effective] > c.ceiling) {
+      const how =
+        level === undefined
+          ? `unmarked (taken as TLP:${effective.toUpperCase()})`
+          : `marked TLP:${effective.toUpperCase()}`;
+      (denials ??= []).push(
+        reason(
+          "deny",
+          c,
+          "markings.tlp_ceiling",
+          `\`${object.id}\` is ${how}, above the ceiling TLP:${c.ceilingName}`,
+        ),
+      );
+    }
+  } catch (e) {
+    (denials ??= []).push(reason("error", c, "markings.tlp_ceiling", errorText(e)));
+  }
+
+  // Granular markings above the ceiling: that part stays home (or the object, if it cannot).
+  const granular = object.granular_markings;
+  if (granular !== undefined) {
+    try {
+      if (!Array.isArray(granular)) throw new Error("`granular_markings` is not a list");
+      for (const g of granular) {
+        if (typeof g !== "object" || g === null || Array.isArray(g))
+          throw new Error("a granular marking is not an object");
+        const ref = g.marking_ref;
+        const l = typeof ref === "string" ? tlpOfMarkingRef(ref) : undefined;
+        if (l === undefined || TLP_ORDER[l] <= c.ceiling) continue;
+        const selectors = g.selectors;
+        if (!Array.isArray(selectors)) throw new Error("granular marking selectors are not a list");
+        for (const s of selectors) {
+          if (typeof s !== "string") throw new Error("a granular marking selector is not a string");
+          const top = s.split(".", 1)[0] ?? s;
+          if (ALWAYS_PERMITTED.has(top) || ctx.action === "accept") {
+            (denials ??= []).push(
+              reason(
+                "deny",
+                c,
+                "markings.tlp_ceiling",
+                `\`${s}\` of \`${object.id}\` is marked TLP:${l.toUpperCase()}, above the ceiling TLP:${c.ceilingName}`,
+              ),
+            );
+          } else if (!(drop ??= []).includes(top)) {
+            drop.push(top);
+            (dropReasons ??= []).push(
+              reason(
+                "drop",
+                c,
+                "markings.tlp_ceiling",
+                `property \`${top}\` of \`${object.id}\` is marked TLP:${l.toUpperCase()}, above the ceiling TLP:${c.ceilingName}`,
+              ),
+            );
+          }
+        }
+      }
+    } catch (e) {
+      (denials ??= []).push(reason("error", c, "markings.tlp_ceiling", errorText(e)));
+    }
+  }
+
+  // PAP: the recipient must have committed to honour the object's PAP level.
+  const pap = object[PAP_PROPERTY];
+  if (pap !== undefined) {
+    const order = typeof pap === "string" ? PAP_ORDER[pap as PapLevel] : undefined;
+    if (order === undefined || !(PAP_LEVELS as readonly unknown[]).includes(pap))
+      (denials ??= []).push(
+        reason("error", c, "markings.pap_ceiling", `\`${PAP_PROPERTY}\` is not a PAP level`),
+      );
+    else if (order > c.pap)
+      (denials ??= []).push(
+        reason(
+          "deny",
+          c,
+          "markings.pap_ceiling",
+          `\`${object.id}\` is marked PAP:${(pap as string).toUpperCase()}, above the ceiling PAP:${c.source.doc.markings.pap_ceiling.toUpperCase()}`,
+        ),
+      );
+  }
+
+  // Data subjects: sensitive categories never travel; a permitted list is an allowlist.
+  const subjects = object[SUBJECTS_PROPERTY];
+  if (subjects !== undefined) {
+    try {
+      if (!Array.isArray(subjects)) throw new Error(`\`${SUBJECTS_PROPERTY}\` is not a list`);
+      for (const s of subjects) {
+        if (typeof s !== "string") throw new Error("a data-subject category is not a string");
+        if (c.never.has(s))
+          (denials ??= []).push(
+            reason(
+              "deny",
+              c,
+              "data.subjects.never",
+              `data subjects of category \`${s}\` never travel`,
+            ),
+          );
+        else if (c.subjectsPermitted !== undefined && !c.subjectsPermitted.has(s))
+          (denials ??= []).push(
+            reason(
+              "deny",
+              c,
+              "data.subjects.permitted",
+              `data subjects of category \`${s}\` are not permitted`,
+            ),
+          );
+      }
+    } catch (e) {
+      (denials ??= []).push(reason("error", c, "data.subjects", errorText(e)));
+    }
+  }
+  if (denials !== undefined || type === undefined)
+    return { effect: "deny", reasons: denials ?? [] };
+
+  // Properties outside the allowlist: dropped on the way out, refused on the way in.
+  const allowed = type.allowed;
+  for (const p in object) {
+    if (ALWAYS_PERMITTED.has(p) || allowed.has(p)) continue;
     if (ctx.action === "accept")
-      return deny(propertyPath, `property \`${p}\` is not permitted for \`${object.type}\``);
-    drop.push(p);
-    reasons.push({
+      return {
+        effect: "deny",
+        reasons: [
+          reason(
+            "deny",
+            c,
+            type.propertyPath,
+            `property \`${p}\` is not permitted for \`${object.type}\``,
+          ),
+        ],
+      };
+    if (drop?.includes(p) === true) continue;
+    (drop ??= []).push(p);
+    (dropReasons ??= []).push({
       effect: "drop",
-      clause: clause(propertyPath),
-      message: `refused: property \`${p}\` is not permitted for \`${object.type}\` under ${label} §${propertyPath}`,
+      clause: type.propertyClause,
+      message: `refused: property \`${p}\` is not permitted for \`${object.type}\` under ${c.label} §${type.propertyPath}`,
     });
   }
-  reasons.unshift({
+  const permitReason: Reason = {
     effect: "permit",
-    clause: clause(`data.types.${object.type}`),
-    message: `permitted: \`${object.type}\` for purpose \`${ctx.purpose}\` between \`${ctx.self}\` and \`${ctx.partner}\` under ${label} §data.types.${object.type}`,
-  });
-  const retentionUntil = new Date(
-    ctx.at.getTime() + doc.retention.default_days * 86_400_000,
-  ).toISOString();
+    clause: type.typeClause,
+    message: `permitted: \`${object.type}\` for purpose \`${ctx.purpose}\` between \`${ctx.self}\` and \`${ctx.partner}\` under ${c.label} §data.types.${object.type}`,
+  };
+  return permit(
+    c,
+    ctx,
+    drop ?? EMPTY,
+    type.retentionMs,
+    dropReasons === undefined ? [permitReason] : [permitReason, ...dropReasons],
+  );
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
+let lastRetention = { at: NaN, ms: NaN, iso: "" };
+
+function permit(
+  c: CompiledAgreement,
+  ctx: DecisionContext,
+  drop: readonly string[],
+  retentionMs: number,
+  reasons: readonly Reason[],
+): Decision {
+  const at = ctx.at.getTime();
+  // Decisions in one request share `at`: cache the last deadline string.
+  let iso: string;
+  if (lastRetention.at === at && lastRetention.ms === retentionMs) iso = lastRetention.iso;
+  else {
+    iso = new Date(at + retentionMs).toISOString();
+    lastRetention = { at, ms: retentionMs, iso };
+  }
   return {
     effect: "permit",
-    agreement: { id: a.id, version: a.version, hash: a.hash },
+    agreement: c.ref,
     obligations: {
       dropProperties: drop,
-      retentionUntil,
-      onwardSharing: doc.onward_sharing.allowed,
+      retentionUntil: iso,
+      onwardSharing: c.base.onwardSharing,
+      onwardRule: c.base.onwardRule,
+      profile: c.base.profile,
+      handling: c.base.handling,
     },
     reasons,
   };
+}
+
+function errorText(e: unknown): string {
+  return `the clause could not be evaluated (${e instanceof Error ? e.message : "error"})`;
 }
 
 /** Apply a permit's obligations: a new object without the dropped properties. */
@@ -217,4 +737,36 @@ export function applyObligations(object: StixObject, obligations: Obligations): 
   for (const [k, v] of Object.entries(object))
     if (!obligations.dropProperties.includes(k)) out[k] = v;
   return out as StixObject;
+}
+
+// ------------------------------------------------------------------ dry run
+
+export interface ExplainEntry {
+  readonly partner: string;
+  readonly agreement: AgreementRef;
+  readonly decision: Decision;
+}
+
+/**
+ * Who would receive `object`, under which clause, with which obligations: every partner of every
+ * agreement given, one decision each. Writes nothing.
+ */
+export function explainRecipients(
+  object: StixObject,
+  ctx: Omit<DecisionContext, "partner" | "agreementId">,
+  agreements: readonly (Agreement | GovernedAgreement)[],
+): ExplainEntry[] {
+  const out: ExplainEntry[] = [];
+  for (const entry of agreements) {
+    const a = "state" in entry ? entry.agreement : entry;
+    for (const p of a.doc.parties) {
+      if (p.node === ctx.self) continue;
+      out.push({
+        partner: p.node,
+        agreement: compileAgreement(a).ref,
+        decision: decide(object, { ...ctx, partner: p.node, agreementId: a.id }, [entry]),
+      });
+    }
+  }
+  return out;
 }
