@@ -1,0 +1,21 @@
+/**
+ * Private hit/no-hit matching, the pure core (spec/match.md): identifier normalisation,
+ * the responder's Golomb-compressed set over its POPRF outputs, and Diffie-Hellman PSI over
+ * ristretto255. The OPRF itself lives in src/crypto/oprf.
+ */
+export {
+  IDENTIFIER_KINDS,
+  MAX_IDENTIFIER_LENGTH,
+  isIdentifierKind,
+  matchInput,
+  normalizeEmail,
+  normalizeFileHash,
+  normalizeIban,
+  normalizeIdentifier,
+  normalizePassport,
+  normalizePhone,
+  normalizeWallet,
+  type Identifier,
+  type IdentifierKind,
+  type NormalizeOptions,
+} from "./normalize.js";
