@@ -147,7 +147,7 @@ describe("normalizeIdentifier", () => {
         fc.array(fc.boolean(), { minLength: 34, maxLength: 34 }),
         fc.array(fc.constantFrom("", " ", "  "), { minLength: 34, maxLength: 34 }),
         (iban, lower, spaces) => {
-          const raw = [...iban]
+          const raw = Array.from({ length: iban.length }, (_, i) => iban.charAt(i))
             .map((c, i) => (lower[i] === true ? c.toLowerCase() : c) + (spaces[i] ?? ""))
             .join("");
           expect(norm("iban", raw), "one canonical form").toBe(iban);
