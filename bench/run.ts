@@ -6,6 +6,7 @@
 import { ingestBench, shareBench } from "./share.js";
 import { run as cryptoBench } from "./crypto.js";
 import { run as storageBench } from "./storage.js";
+import { run as stixBench } from "./stix.js";
 
 export interface BenchResult {
   readonly bench: string;
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<BenchResult[]>> = {
   share: shareBench,
   crypto: cryptoBench,
   storage: storageBench,
+  stix: stixBench,
 };
 
 const filter = process.argv[2];
