@@ -163,6 +163,20 @@ export function ed25519NoteVerifier(name: string, publicKey: Uint8Array): NoteVe
   };
 }
 
+/** The first `count - 1` `+`-separated fields and the rest, or undefined if there are fewer. */
+function splitFields(text: string, count: number): string[] | undefined {
+  const out: string[] = [];
+  let rest = text;
+  for (let i = 0; i < count - 1; i++) {
+    const plus = rest.indexOf("+");
+    if (plus < 0) return undefined;
+    out.push(rest.slice(0, plus));
+    rest = rest.slice(plus + 1);
+  }
+  out.push(rest);
+  return out;
+}
+
 /** `<name>+<hex key id>+base64(type || public key)`. */
 export function encodeVerifierKey(name: string, type: number, publicKey: Uint8Array): string {
   if (!isKeyName(name)) throw new TypeError("a key name is non-empty with no space or `+`");
@@ -186,8 +200,9 @@ export function parseVerifierKey(vkey: string): ParsedVerifierKey {
   const bad = (): AccordError =>
     new AccordError("ERR_KEYS_INVALID", "the verifier key is malformed or unsupported");
   if (vkey.length > 1024) throw bad();
-  const parts = vkey.split("+");
-  if (parts.length !== 3) throw bad();
+  // The base64 key may itself hold `+`: split off the first two fields only.
+  const parts = splitFields(vkey, 3);
+  if (parts === undefined) throw bad();
   const [name = "", idHex = "", b64 = ""] = parts;
   if (!isKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex)) throw bad();
   const material = decodeBase64(b64);
@@ -221,8 +236,8 @@ export function parseSignerKey(skey: string): NoteSigner {
   const bad = (): AccordError =>
     new AccordError("ERR_KEYS_INVALID", "the signer key is malformed or unsupported");
   if (skey.length > 1024) throw bad();
-  const parts = skey.split("+");
-  if (parts.length !== 5 || parts[0] !== "PRIVATE" || parts[1] !== "KEY") throw bad();
+  const parts = splitFields(skey, 5);
+  if (parts?.[0] !== "PRIVATE" || parts[1] !== "KEY") throw bad();
   const [, , name = "", idHex = "", b64 = ""] = parts;
   if (!isKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex)) throw bad();
   const material = decodeBase64(b64);
