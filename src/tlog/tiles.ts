@@ -67,7 +67,7 @@ export function parseTilePath(
   // Canonical: no leading zero groups (index 0 is just `000`).
   if (xs.startsWith("x000")) return undefined;
   const index = Number(digits);
-  if (!isIndex(index) || digits.length > 16) return undefined;
+  if (!isIndex(index) || digits.replace(/^0+/, "").length > 16) return undefined;
   const level = levelText === "entries" ? "entries" : Number(levelText);
   return { level, index, width: widthText === undefined ? TILE_WIDTH : Number(widthText) };
 }

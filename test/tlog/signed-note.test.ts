@@ -55,6 +55,13 @@ const file = readVector("tlog-signed-note.json") as {
   open: OpenCase[];
 };
 
+/** `s` without C0 control characters (which a note may not hold). */
+function withoutControls(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x20) out += s.charAt(i);
+  return out;
+}
+
 const idOf = (s: { name: string; keyId: number }): string =>
   `${s.name}+${s.keyId.toString(16).padStart(8, "0")}`;
 
@@ -121,12 +128,9 @@ describe("signed notes", () => {
     );
     fc.assert(
       fc.property(
-        fc.array(
-          fc.string({ unit: "grapheme" }).map((s) => [...s].filter((c) => c >= " ").join("")),
-          {
-            maxLength: 6,
-          },
-        ),
+        fc.array(fc.string({ unit: "grapheme" }).map(withoutControls), {
+          maxLength: 6,
+        }),
         (lines) => {
           const text = lines.map((l) => `${l}\n`).join("") || "x\n";
           const note = signNote(text, [signer]);
