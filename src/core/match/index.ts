@@ -19,3 +19,21 @@ export {
   type IdentifierKind,
   type NormalizeOptions,
 } from "./normalize.js";
+export {
+  GCS_DEFAULT_P,
+  GCS_MAGIC,
+  GCS_MAX_ITEMS,
+  GCS_MAX_P,
+  GCS_VERSION,
+  buildGcs,
+  parseGcs,
+  type GcsFilter,
+} from "./filter.js";
+export {
+  PSI_DST_PREFIX,
+  createPsiParty,
+  intersect,
+  intersectionSize,
+  type PsiOptions,
+  type PsiParty,
+} from "./psi.js";
