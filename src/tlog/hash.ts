@@ -12,7 +12,7 @@
  * proof code are tested against. Index arithmetic for sizes up to 2^53 - 1 lives in `bits`: the
  * JavaScript bitwise operators are 32-bit, so none of them is used on an index or a size.
  */
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 
 /** SHA-256 output size in bytes; every leaf, node and root hash has this length. */
 export const HASH_SIZE = 32;
@@ -23,16 +23,41 @@ const NODE_PREFIX = new Uint8Array([0x01]);
 /** MTH({}) = SHA-256() (RFC 9162 §2.1.1). */
 export const EMPTY_ROOT: Uint8Array = new Uint8Array(createHash("sha256").digest());
 
+/*
+ * Speed: one-shot `crypto.hash` (Node >= 20.12) over a reused scratch buffer is about twice as
+ * fast as a `createHash` object per node, which is what proof verification spends its time on.
+ * The scratch buffers are filled and hashed synchronously, so no caller can observe them.
+ */
+const nodeScratch = new Uint8Array(1 + 2 * HASH_SIZE);
+nodeScratch[0] = 0x01;
+const LEAF_SCRATCH_BYTES = 4096;
+const leafScratch = new Uint8Array(1 + LEAF_SCRATCH_BYTES);
+leafScratch[0] = 0x00;
+
+function digest(bytes: Uint8Array): Uint8Array {
+  const b = hash("sha256", bytes, "buffer");
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
 /** MTH({d}) = SHA-256(0x00 || d). */
 export function leafHash(data: Uint8Array): Uint8Array {
+  if (data.length <= LEAF_SCRATCH_BYTES) {
+    leafScratch.set(data, 1);
+    return digest(leafScratch.subarray(0, 1 + data.length));
+  }
   return new Uint8Array(createHash("sha256").update(LEAF_PREFIX).update(data).digest());
 }
 
 /** SHA-256(0x01 || left || right): the hash of an interior node from its two children. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return new Uint8Array(
-    createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest(),
-  );
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+    return new Uint8Array(
+      createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest(),
+    );
+  }
+  nodeScratch.set(left, 1);
+  nodeScratch.set(right, 1 + HASH_SIZE);
+  return digest(nodeScratch);
 }
 
 /**
