@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { AccordError } from "../../src/errors.js";
 import {
   IDENTIFIER_KINDS,
+  matchInfo,
   matchInput,
   normalizeIdentifier,
   type IdentifierKind,
@@ -190,5 +191,34 @@ describe("matchInput", () => {
         },
       ),
     );
+  });
+});
+
+describe("matchInfo", () => {
+  it("encodes the tag, the framed agreement id and the epoch", () => {
+    expect(toHex(matchInfo("a", 258))).toBe(
+      toHex(new TextEncoder().encode("accord-match-v1")) + "0001" + "61" + "00000102",
+    );
+  });
+
+  it("differs for every agreement and epoch", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 20 }),
+        fc.nat({ max: 2 ** 32 - 1 }),
+        fc.string({ minLength: 1, maxLength: 20 }),
+        fc.nat({ max: 2 ** 32 - 1 }),
+        (a1, e1, a2, e2) => {
+          const same = toHex(matchInfo(a1, e1)) === toHex(matchInfo(a2, e2));
+          expect(same, "equal info iff equal agreement and epoch").toBe(a1 === a2 && e1 === e2);
+        },
+      ),
+    );
+  });
+
+  it("refuses an empty agreement id and an epoch out of range", () => {
+    expect(() => matchInfo("", 1)).toThrow(RangeError);
+    expect(() => matchInfo("a", -1)).toThrow(RangeError);
+    expect(() => matchInfo("a", 2 ** 32)).toThrow(RangeError);
   });
 });

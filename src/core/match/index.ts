@@ -37,3 +37,4 @@ export {
   type PsiOptions,
   type PsiParty,
 } from "./psi.js";
+export { matchInfo } from "./info.js";
