@@ -29,6 +29,7 @@ export {
   parseTilePath,
   tileOfNode,
   tilePath,
+  tileNodeReader,
   tileWidth,
   type NodeInTile,
   type TileId,

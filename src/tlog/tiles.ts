@@ -163,3 +163,17 @@ export function decodeEntryBundle(bundle: Uint8Array, width: number): Uint8Array
   }
   return entries;
 }
+
+/**
+ * A `NodeReader` over a tile source: `readTile(tileLevel, tileIndex)` returns the tile's bytes
+ * (full, or the partial tile of the tree size the proof is for). Each node is recomputed from
+ * its tile (`nodeFromTile`); the source may cache tiles, this reader does not.
+ */
+export function tileNodeReader(
+  readTile: (tileLevel: number, tileIndex: number) => Uint8Array,
+): (level: number, index: number) => Uint8Array {
+  return (level, index) => {
+    const where = tileOfNode(level, index);
+    return nodeFromTile(readTile(where.tileLevel, where.tileIndex), where);
+  };
+}

@@ -4,6 +4,8 @@
  * the 8-leaf reference tree hash by hash, its frontier at every size, reference proofs generated
  * byte for byte, and every verification probe (happy paths and the mutations that must fail).
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   CompactTree,
@@ -114,6 +116,43 @@ describe("RFC 9162 §2.1.1 hashing on the reference tree", () => {
         expect(toHex(t.node(l, i)), `node ${String(l)}/${String(i)}`).toBe(h);
       });
     });
+  });
+});
+
+describe("leaf and node hashes against an independent SHA-256 (@noble/hashes)", () => {
+  it("hash any leaf data, across the one-shot buffer size", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          fc.uint8Array({ minLength: 4090, maxLength: 4200 }),
+        ),
+        (data) => {
+          const want = sha256(new Uint8Array([0x00, ...data]));
+          expect(leafHash(data), `leaf of ${String(data.length)} bytes`).toEqual(want);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("hash any two children, of any length", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (l, r) => {
+        expect(nodeHash(l, r), "node").toEqual(sha256(new Uint8Array([0x01, ...l, ...r])));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("do not alias: each hash is its own bytes", () => {
+    const a = leafHash(new Uint8Array([1]));
+    const b = leafHash(new Uint8Array([2]));
+    const n1 = nodeHash(a, b);
+    const n2 = nodeHash(b, a);
+    expect(toHex(a), "first leaf kept").toBe(toHex(leafHash(new Uint8Array([1]))));
+    expect(toHex(n1)).not.toBe(toHex(n2));
+    expect(toHex(n1), "first node kept").toBe(toHex(nodeHash(a, b)));
   });
 });
 

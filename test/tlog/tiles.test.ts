@@ -7,11 +7,14 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   MemoryTree,
+  consistencyProof,
   decodeEntryBundle,
   encodeEntryBundle,
+  inclusionProof,
   nodeFromTile,
   parseTilePath,
   tileOfNode,
+  tileNodeReader,
   tilePath,
   tileWidth,
 } from "../../src/tlog/index.js";
@@ -104,6 +107,19 @@ describe("nodes from tiles", () => {
         expect(fromTile, `node ${String(level)}/${String(index)}`).toEqual(tree.node(level, index));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("serves the same proofs through a tile reader as the stored nodes give", () => {
+    const reader = tileNodeReader(tile);
+    fc.assert(
+      fc.property(fc.nat(N - 1), fc.integer({ min: 1, max: N }), (i, m) => {
+        expect(inclusionProof(reader, i, N), "inclusion").toEqual(inclusionProof(tree.node, i, N));
+        expect(consistencyProof(reader, m, N), "consistency").toEqual(
+          consistencyProof(tree.node, m, N),
+        );
+      }),
+      { numRuns: 50 },
     );
   });
 
