@@ -79,6 +79,15 @@ describe("buildGcs and parseGcs", () => {
     expect(bitsPerItem).toBeLessThan(22);
   });
 
+  it("pads the count to a multiple and still holds every member", () => {
+    const set = items("padded", 1500);
+    const filter = parseGcs(buildGcs(set, { padToMultipleOf: 1024 }));
+    expect(filter.count).toBe(2048);
+    for (const x of set) expect(filter.has(x)).toBe(true);
+    expect(parseGcs(buildGcs(items("exact", 1024), { padToMultipleOf: 1024 })).count).toBe(1024);
+    expect(() => buildGcs([], { padToMultipleOf: 0 })).toThrow(RangeError);
+  });
+
   it("handles the empty set", () => {
     const filter = parseGcs(buildGcs([]));
     expect(filter.count).toBe(0);

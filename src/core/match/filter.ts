@@ -16,7 +16,7 @@
  * Without the POPRF key a filter says nothing about which identifiers it holds: its items are
  * pseudorandom outputs.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { AccordError } from "../../errors.js";
 
 export const GCS_MAGIC = "AGCS";
@@ -89,16 +89,30 @@ class BitWriter {
   }
 }
 
+export interface BuildGcsOptions {
+  /** The Golomb-Rice parameter: a false-positive rate of about 2^-p. */
+  readonly p?: number;
+  /**
+   * Pads the set with random 64-byte items up to the next multiple of this number, so the
+   * published count does not disclose the exact holdings (spec/match.md uses 1024).
+   */
+  readonly padToMultipleOf?: number;
+}
+
 /** Builds the serialized filter over `items` with false-positive rate about 2^-p. */
-export function buildGcs(items: readonly Uint8Array[], options: { p?: number } = {}): Uint8Array {
+export function buildGcs(items: readonly Uint8Array[], options: BuildGcsOptions = {}): Uint8Array {
   const p = options.p ?? GCS_DEFAULT_P;
   checkP(p);
-  const n = items.length;
+  const pad = options.padToMultipleOf ?? 1;
+  if (!Number.isInteger(pad) || pad < 1)
+    throw new RangeError("padToMultipleOf is a positive integer");
+  const n = Math.ceil(items.length / pad) * pad;
   if (n > GCS_MAX_ITEMS)
     throw new RangeError(`a filter holds at most ${String(GCS_MAX_ITEMS)} items`);
   const range = n * 2 ** p;
   const values = new Float64Array(n);
   items.forEach((item, i) => (values[i] = hashToRange(item, range)));
+  for (let i = items.length; i < n; i++) values[i] = hashToRange(randomBytes(64), range);
   values.sort();
   const w = new BitWriter(n * (p + 2));
   let previous = 0;

@@ -27,6 +27,7 @@ export {
   GCS_VERSION,
   buildGcs,
   parseGcs,
+  type BuildGcsOptions,
   type GcsFilter,
 } from "./filter.js";
 export {
