@@ -9,12 +9,12 @@
  * first (signatures verified before the text is read), then requires the log's own signature and
  * the expected origin, so a checkpoint signed only by witnesses, or by another log, is refused.
  *
- * Flow: a log `signCheckpoint`s its tree head; a witness `openCheckpoint`s it, checks consistency
- * (proof.ts) and `addNoteSignatures` its cosignature (cosignature.ts); a client `openCheckpoint`s
+ * Flow: a log `signCheckpoint`s its tree head; a witness `openCheckpoint`s it, checks it against
+ * the latest it has seen from that log (`checkConsistency`, a verdict with a reason) and `addNoteSignatures` its cosignature (cosignature.ts); a client `openCheckpoint`s
  * with the log key and the witness keys it trusts and applies its quorum to `verified`.
  */
 import { AccordError } from "../errors.js";
-import { HASH_SIZE, isIndex } from "./hash.js";
+import { HASH_SIZE, equalBytes, isIndex } from "./hash.js";
 import {
   decodeBase64,
   encodeBase64,
@@ -25,6 +25,7 @@ import {
   type NoteVerifier,
   type OpenedNote,
 } from "./note.js";
+import { verifyConsistency } from "./proof.js";
 
 export interface Checkpoint {
   readonly origin: string;
@@ -107,4 +108,43 @@ export function openCheckpoint(
     );
   }
   return { checkpoint, note };
+}
+
+/** Why a checkpoint is not a consistent successor of another (evidence for oversight). */
+export type InconsistencyReason =
+  /** The two checkpoints name different logs. */
+  | "origin"
+  /** The new tree is smaller than the old one: a rollback or a truncation. */
+  | "shrunk"
+  /** Same size, different root: a fork (split view) or a rewrite. */
+  | "fork"
+  /** The consistency proof does not show that the new tree extends the old one. */
+  | "proof";
+
+export type ConsistencyVerdict =
+  | { readonly consistent: true }
+  | { readonly consistent: false; readonly reason: InconsistencyReason };
+
+/**
+ * Whether `next` is consistent with `previous` (both already opened and verified), given the
+ * consistency proof the log served (attacker-controlled). A previous empty tree is consistent
+ * with anything; equal sizes need equal roots and an empty proof. A verdict, never an exception:
+ * the caller records the evidence (both signed notes) when it is not consistent.
+ */
+export function checkConsistency(
+  previous: Checkpoint,
+  next: Checkpoint,
+  proof: readonly Uint8Array[],
+): ConsistencyVerdict {
+  if (previous.origin !== next.origin) return { consistent: false, reason: "origin" };
+  if (next.size < previous.size) return { consistent: false, reason: "shrunk" };
+  if (next.size === previous.size) {
+    const same = equalBytes(previous.rootHash, next.rootHash);
+    if (!same) return { consistent: false, reason: "fork" };
+    return proof.length === 0 ? { consistent: true } : { consistent: false, reason: "proof" };
+  }
+  if (previous.size === 0) return { consistent: true };
+  return verifyConsistency(previous.size, next.size, previous.rootHash, next.rootHash, proof)
+    ? { consistent: true }
+    : { consistent: false, reason: "proof" };
 }

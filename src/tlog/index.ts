@@ -65,10 +65,13 @@ export {
 } from "./cosignature.js";
 export {
   MAX_EXTENSION_LINES,
+  checkConsistency,
   formatCheckpoint,
   openCheckpoint,
   parseCheckpoint,
   signCheckpoint,
   type Checkpoint,
+  type ConsistencyVerdict,
+  type InconsistencyReason,
   type OpenedCheckpoint,
 } from "./checkpoint.js";

@@ -9,6 +9,9 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { describe, expect, it } from "vitest";
 import {
   COSIGNATURE_TYPE,
+  MemoryTree,
+  checkConsistency,
+  consistencyProof,
   addNoteSignatures,
   cosignatureTimestamp,
   cosignedMessage,
@@ -25,7 +28,7 @@ import {
   verifierFromKey,
   type Checkpoint,
 } from "../../src/tlog/index.js";
-import { b64, hex, outcomeOf, readVector, toB64 } from "./helpers.js";
+import { b64, hex, outcomeOf, readVector, syntheticLeaves, toB64 } from "./helpers.js";
 
 interface ParseCase {
   source: string;
@@ -242,6 +245,49 @@ describe("cosignatures", () => {
     );
     expect(ed25519CosignatureVerifier("w", raw).keyId).not.toBe(
       ed25519NoteVerifier("w", raw).keyId,
+    );
+  });
+});
+
+describe("checkpoint consistency verdicts", () => {
+  const tree = new MemoryTree();
+  const roots: Uint8Array[] = [tree.root()];
+  for (const l of syntheticLeaves(40)) {
+    tree.append(l);
+    roots.push(tree.root());
+  }
+  const at = (size: number, origin = "log.example"): Checkpoint => ({
+    origin,
+    size,
+    rootHash: roots[size] ?? new Uint8Array(32),
+    extensions: [],
+  });
+
+  it("accepts a log that grew, with its proof, and the same checkpoint again", () => {
+    expect(checkConsistency(at(7), at(33), consistencyProof(tree.node, 7, 33))).toEqual({
+      consistent: true,
+    });
+    expect(checkConsistency(at(33), at(33), [])).toEqual({ consistent: true });
+    expect(checkConsistency(at(0), at(12), []), "from the empty tree").toEqual({
+      consistent: true,
+    });
+  });
+
+  it("names the evidence: another log, a shrunk tree, a fork, a bad proof", () => {
+    const proof = consistencyProof(tree.node, 7, 33);
+    const verdict = (prev: Checkpoint, next: Checkpoint, p: Uint8Array[]): string => {
+      const v = checkConsistency(prev, next, p);
+      return v.consistent ? "consistent" : v.reason;
+    };
+    expect(verdict(at(7), at(33, "other.example"), proof)).toBe("origin");
+    expect(verdict(at(33), at(7), proof)).toBe("shrunk");
+    expect(verdict(at(33), { ...at(33), rootHash: roots[32] ?? new Uint8Array() }, [])).toBe(
+      "fork",
+    );
+    expect(verdict(at(33), at(33), proof), "same tree with a proof").toBe("proof");
+    expect(verdict(at(8), at(33), proof), "proof for other sizes").toBe("proof");
+    expect(verdict(at(7), { ...at(33), rootHash: roots[34] ?? new Uint8Array() }, proof)).toBe(
+      "proof",
     );
   });
 });
