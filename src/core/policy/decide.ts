@@ -156,6 +156,8 @@ export interface CompiledAgreement {
   readonly maxHops: number;
   readonly judicialUse: Handling["judicialUse"];
   readonly defaultRetentionMs: number;
+  /** Shared denials that depend on one name only (a non-party, a purpose); bounded. */
+  readonly denials: Map<string, Map<string, Decision>>;
   readonly base: Omit<Obligations, "dropProperties" | "retentionUntil">;
 }
 
@@ -213,6 +215,7 @@ export function compileAgreement(a: Agreement): CompiledAgreement {
     maxHops: d.onward_sharing.max_hops,
     judicialUse: d.handling.judicial_use,
     defaultRetentionMs: d.retention.default_days * DAY_MS,
+    denials: new Map<string, Map<string, Decision>>(),
     base: Object.freeze({
       onwardSharing: d.onward_sharing.allowed,
       onwardRule: d.onward_sharing.allowed ? ("consent-per-hop" as const) : ("prohibited" as const),
@@ -231,28 +234,91 @@ export function compileAgreement(a: Agreement): CompiledAgreement {
 
 // ------------------------------------------------------------------ decide
 
+/**
+ * The context with every member present, in one fixed shape: callers build contexts of many
+ * shapes, and one shape keeps every read below monomorphic.
+ */
+type OptionalKeys = {
+  [K in keyof DecisionContext]-?: object extends Pick<DecisionContext, K> ? K : never;
+}[keyof DecisionContext];
+type Norm = Required<Omit<DecisionContext, OptionalKeys>> & {
+  readonly [K in OptionalKeys]: DecisionContext[K] | undefined;
+} & {
+  readonly at: Date;
+  readonly t: number;
+};
+
+function normalize(ctx: DecisionContext): Norm {
+  return {
+    action: ctx.action,
+    self: ctx.self,
+    partner: ctx.partner,
+    purpose: ctx.purpose,
+    at: ctx.at,
+    t: ctx.at.getTime(),
+    agreementId: ctx.agreementId,
+    originator: ctx.originator,
+    receivedUnder: ctx.receivedUnder,
+    consents: ctx.consents,
+    hops: ctx.hops,
+    retentionUntil: ctx.retentionUntil,
+    queriesToday: ctx.queriesToday,
+    approvedBy: ctx.approvedBy,
+  };
+}
+
+interface Entry {
+  readonly src: Agreement | GovernedAgreement;
+  readonly c: CompiledAgreement;
+  readonly state: GovernedAgreement["state"] | undefined;
+}
+
+/** Compiled entries per agreement list: callers pass the same list for many decisions. */
+const lists = new WeakMap<readonly (Agreement | GovernedAgreement)[], readonly Entry[]>();
+
+function entriesOf(agreements: readonly (Agreement | GovernedAgreement)[]): readonly Entry[] {
+  const cached = lists.get(agreements);
+  // The list is readonly by type; check its members anyway, by identity (cheap).
+  if (cached?.length === agreements.length) {
+    let same = true;
+    for (let i = 0; i < cached.length && same; i++) same = cached[i]?.src === agreements[i];
+    if (same) return cached;
+  }
+  const entries = agreements.map((e) =>
+    "state" in e
+      ? { src: e, c: compileAgreement(e.agreement), state: e.state }
+      : { src: e, c: compileAgreement(e), state: undefined },
+  );
+  lists.set(agreements, entries);
+  return entries;
+}
+
 export function decide(
   object: StixObject,
   ctx: DecisionContext,
   agreements: readonly (Agreement | GovernedAgreement)[],
 ): Decision {
   let denials: Reason[] | undefined;
+  let only: Decision | undefined;
   let tried = 0;
-  for (const entry of agreements) {
-    const governed = "state" in entry;
-    const a = governed ? entry.agreement : entry;
-    if (ctx.agreementId !== undefined && a.id !== ctx.agreementId) continue;
+  const entries = entriesOf(agreements);
+  const q = normalize(ctx);
+  const only1 = q.agreementId;
+  for (const e of entries) {
+    if (only1 !== undefined && e.c.ref.id !== only1) continue;
     tried++;
-    const d = evaluate(
-      object,
-      ctx,
-      compileAgreement(a),
-      governed ? entry.state.status : undefined,
-      governed ? entry.state : undefined,
-    );
+    const d = evaluate(object, q, e.c, e.state?.status, e.state);
     if (d.effect === "permit") return d;
-    (denials ??= []).push(...d.reasons);
+    if (tried === 1) only = d;
+    else {
+      if (denials === undefined) {
+        denials = [];
+        if (only !== undefined) for (const r of only.reasons) denials.push(r);
+      }
+      for (const r of d.reasons) denials.push(r);
+    }
   }
+  if (tried === 1 && only !== undefined) return only;
   if (tried === 0) {
     const which =
       ctx.agreementId === undefined
@@ -272,20 +338,16 @@ export function decide(
   return { effect: "deny", reasons: denials ?? [] };
 }
 
-/** Evaluate one agreement; exported for the dry run, which reports every agreement's answer. */
-export function evaluate(
+/** Evaluate one agreement. */
+function evaluate(
   object: StixObject,
-  ctx: DecisionContext,
+  ctx: Norm,
   c: CompiledAgreement,
   status?: LifecycleStatus,
   state?: { readonly detail: string; readonly suspendedParties: readonly string[] },
 ): Decision {
   const a = c.source;
-  const deny = (path: string, message: string): Decision => ({
-    effect: "deny",
-    reasons: [reason("deny", c, path, message)],
-  });
-  const t = ctx.at.getTime();
+  const t = ctx.t;
 
   // 1. Lifecycle: governed agreements by their state, plain ones by their dates.
   if (status !== undefined && status !== "in-force") {
@@ -297,26 +359,27 @@ export function evaluate(
           : status === "not-yet-effective"
             ? "effective_from"
             : "lifecycle";
-    return deny(path, `the agreement is ${status}: ${state?.detail ?? status}`);
+    return denyOne(c, path, `the agreement is ${status}: ${state?.detail ?? status}`);
   }
   if (t < a.effectiveFromMs)
-    return deny("effective_from", `the agreement takes effect on ${a.doc.effective_from}`);
-  if (t >= a.sunsetMs) return deny("sunset", `the agreement reached its sunset on ${a.doc.sunset}`);
+    return denyOne(c, "effective_from", `the agreement takes effect on ${a.doc.effective_from}`);
+  if (t >= a.sunsetMs)
+    return denyOne(c, "sunset", `the agreement reached its sunset on ${a.doc.sunset}`);
 
   // 2. Parties, and sanctions on them.
-  if (!c.parties.has(ctx.self)) return deny("parties", `\`${ctx.self}\` is not a party`);
-  if (!c.parties.has(ctx.partner)) return deny("parties", `\`${ctx.partner}\` is not a party`);
+  if (!c.parties.has(ctx.self)) return cachedDeny(c, "parties", ctx.self, "is not a party");
+  if (!c.parties.has(ctx.partner)) return cachedDeny(c, "parties", ctx.partner, "is not a party");
   if (state !== undefined && state.suspendedParties.length > 0) {
     for (const n of [ctx.self, ctx.partner])
       if (state.suspendedParties.includes(n))
-        return deny("lifecycle", `party \`${n}\` is suspended`);
+        return denyOne(c, "lifecycle", `party \`${n}\` is suspended`);
   }
 
   // 3. Purpose.
   if (c.prohibited.has(ctx.purpose))
-    return deny("purposes.prohibited", `purpose \`${ctx.purpose}\` is prohibited`);
+    return cachedDeny(c, "purposes.prohibited", ctx.purpose, "is prohibited", "purpose ");
   if (!c.permitted.has(ctx.purpose))
-    return deny("purposes.permitted", `purpose \`${ctx.purpose}\` is not permitted`);
+    return cachedDeny(c, "purposes.permitted", ctx.purpose, "is not permitted", "purpose ");
 
   switch (ctx.action) {
     case "query":
@@ -324,9 +387,11 @@ export function evaluate(
     case "use":
       return use(object, ctx, c);
     case "release":
-      if (c.release === "never") return deny("queries.release", "nothing is released after a hit");
+      if (c.release === "never")
+        return denyOne(c, "queries.release", "nothing is released after a hit");
       if (c.release === "on-approval" && !approved(ctx, c))
-        return deny(
+        return denyOne(
+          c,
           "decision_rights.release",
           `a release needs the approval of ${c.releaseRoles.size === 0 ? "a role the agreement does not name" : [...c.releaseRoles].map((r) => `\`${r}\``).join(" or ")}`,
         );
@@ -340,8 +405,39 @@ export function evaluate(
     case "accept":
       return transfer(object, ctx, c);
     default:
-      return deny("(action)", `action \`${String(ctx.action)}\` is not one the engine knows`);
+      return denyOne(c, "(action)", `action \`${String(ctx.action)}\` is not one the engine knows`);
   }
+}
+
+function denyOne(c: CompiledAgreement, path: string, message: string): Decision {
+  return { effect: "deny", reasons: [reason("deny", c, path, message)] };
+}
+
+const MAX_CACHED = 512;
+
+/** Denials that depend only on the agreement and one name: built once, shared (frozen). */
+function cachedDeny(
+  c: CompiledAgreement,
+  path: string,
+  name: string,
+  what: string,
+  noun = "",
+): Decision {
+  let byName = c.denials.get(path);
+  if (byName === undefined) c.denials.set(path, (byName = new Map<string, Decision>()));
+  let d = byName.get(name);
+  if (d === undefined) {
+    d = denyOne(c, path, `${noun}\`${name}\` ${what}`);
+    deepFreezeDecision(d);
+    if (byName.size < MAX_CACHED) byName.set(name, d);
+  }
+  return d;
+}
+
+function deepFreezeDecision(d: Decision): void {
+  for (const r of d.reasons) Object.freeze(r);
+  Object.freeze(d.reasons);
+  Object.freeze(d);
 }
 
 function reason(
@@ -365,7 +461,7 @@ function reason(
   };
 }
 
-function approved(ctx: DecisionContext, c: CompiledAgreement): boolean {
+function approved(ctx: Norm, c: CompiledAgreement): boolean {
   const by = ctx.approvedBy;
   if (!Array.isArray(by)) return false;
   for (const r of by) if (typeof r === "string" && c.releaseRoles.has(r)) return true;
@@ -373,34 +469,30 @@ function approved(ctx: DecisionContext, c: CompiledAgreement): boolean {
 }
 
 /** The onward-hop checks; undefined when they pass. */
-function onward(
-  object: StixObject,
-  ctx: DecisionContext,
-  c: CompiledAgreement,
-): Decision | undefined {
-  const deny = (path: string, message: string): Decision => ({
-    effect: "deny",
-    reasons: [reason("deny", c, path, message)],
-  });
+function onward(object: StixObject, ctx: Norm, c: CompiledAgreement): Decision | undefined {
   const originator = ctx.originator;
   if (originator === undefined || originator === ctx.self)
-    return deny(
+    return denyOne(
+      c,
       "onward_sharing",
       `\`${object.id}\` has no other originator to consent to an onward hop`,
     );
   if (!c.onwardAllowed)
-    return deny(
+    return denyOne(
+      c,
       "onward_sharing",
       `\`${object.id}\` came from \`${originator}\` and onward sharing is not allowed`,
     );
   const hops = ctx.hops ?? 1;
   if (hops >= c.maxHops + 1)
-    return deny(
+    return denyOne(
+      c,
       "onward_sharing.max_hops",
       `\`${object.id}\` has made ${String(hops)} hops already`,
     );
   if (!hasConsent(object, ctx, c, ctx.partner, ctx.purpose))
-    return deny(
+    return denyOne(
+      c,
       "onward_sharing",
       `\`${object.id}\` came from \`${originator}\` and onward sharing needs the originator's consent`,
     );
@@ -409,14 +501,14 @@ function onward(
 
 function hasConsent(
   object: StixObject,
-  ctx: DecisionContext,
+  ctx: Norm,
   c: CompiledAgreement,
   recipient: string,
   purpose: string,
 ): boolean {
   const consents = ctx.consents;
   if (!Array.isArray(consents)) return false;
-  const t = ctx.at.getTime();
+  const t = ctx.t;
   for (const k of consents as readonly unknown[]) {
     if (!isConsentLike(k)) continue;
     if (
@@ -438,7 +530,7 @@ function isConsentLike(k: unknown): k is Consent {
   return typeof k === "object" && k !== null && !Array.isArray(k);
 }
 
-function query(object: StixObject, ctx: DecisionContext, c: CompiledAgreement): Decision {
+function query(object: StixObject, ctx: Norm, c: CompiledAgreement): Decision {
   const reasons: Reason[] = [];
   if (!c.queryTypes.has(object.type))
     reasons.push(reason("deny", c, "queries.types", `type \`${object.type}\` may not be matched`));
@@ -464,7 +556,7 @@ function query(object: StixObject, ctx: DecisionContext, c: CompiledAgreement): 
   return permit(c, ctx, [], c.types.get(object.type)?.retentionMs ?? c.defaultRetentionMs, reasons);
 }
 
-function use(object: StixObject, ctx: DecisionContext, c: CompiledAgreement): Decision {
+function use(object: StixObject, ctx: Norm, c: CompiledAgreement): Decision {
   const reasons: Reason[] = [];
   const under = ctx.receivedUnder;
   if (under?.agreement !== c.ref.id)
@@ -493,7 +585,7 @@ function use(object: StixObject, ctx: DecisionContext, c: CompiledAgreement): De
     );
   if (ctx.retentionUntil !== undefined) {
     const until = Date.parse(ctx.retentionUntil);
-    if (Number.isNaN(until) || until <= ctx.at.getTime())
+    if (Number.isNaN(until) || until <= ctx.t)
       reasons.push(
         reason(
           "deny",
@@ -510,7 +602,7 @@ function use(object: StixObject, ctx: DecisionContext, c: CompiledAgreement): De
 }
 
 /** share, accept, release and onward-share: what may cross the border, and with what removed. */
-function transfer(object: StixObject, ctx: DecisionContext, c: CompiledAgreement): Decision {
+function transfer(object: StixObject, ctx: Norm, c: CompiledAgreement): Decision {
   let denials: Reason[] | undefined;
   const type = c.types.get(object.type);
   if (type === undefined)
@@ -694,22 +786,26 @@ function transfer(object: StixObject, ctx: DecisionContext, c: CompiledAgreement
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
-let lastRetention = { at: NaN, ms: NaN, iso: "" };
+/** Deadlines for the last `at` seen, by retention: decisions in one request share `at`. */
+let retentionAt = NaN;
+const retentionIso = new Map<number, string>();
 
 function permit(
   c: CompiledAgreement,
-  ctx: DecisionContext,
+  ctx: Norm,
   drop: readonly string[],
   retentionMs: number,
   reasons: readonly Reason[],
 ): Decision {
-  const at = ctx.at.getTime();
-  // Decisions in one request share `at`: cache the last deadline string.
-  let iso: string;
-  if (lastRetention.at === at && lastRetention.ms === retentionMs) iso = lastRetention.iso;
-  else {
+  const at = ctx.t;
+  if (at !== retentionAt) {
+    retentionAt = at;
+    retentionIso.clear();
+  }
+  let iso = retentionIso.get(retentionMs);
+  if (iso === undefined) {
     iso = new Date(at + retentionMs).toISOString();
-    lastRetention = { at, ms: retentionMs, iso };
+    if (retentionIso.size < MAX_CACHED) retentionIso.set(retentionMs, iso);
   }
   return {
     effect: "permit",

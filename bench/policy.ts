@@ -1,0 +1,337 @@
+/**
+ * Decision throughput (spec/policy.md "Performance", issue 3): `decide()` over a realistic
+ * agreement set (10 agreements, mixed actions: share, accept, query, use, release, onward-share,
+ * permits and denials) against `@cedar-policy/cedar-wasm` deciding the equivalent policy for the
+ * same requests, in the same process run.
+ *
+ * Equivalence: each agreement becomes one Cedar `permit` per action whose conditions are the
+ * agreement's (parties, purposes, types, TLP ceiling, dates, query types and budget, release
+ * rule, purpose binding, onward consent); default deny is Cedar's. Both engines answer the same
+ * permit/deny for every request (checked before timing). Ours also computes obligations,
+ * properties to drop and reasons with clause paths; Cedar's answer is the effect only, so the
+ * comparison favours Cedar. Cedar runs with a pre-parsed policy set (`statefulIsAuthorized`).
+ *
+ * Lines: `policy.decide` (decisions/s, with `ratio` = ours / Cedar's) and `policy.cedar`.
+ * `npx tsx bench/policy.ts` prints them as JSON lines. Wall-clock on a shared machine: compare
+ * within one run.
+ */
+import { pathToFileURL } from "node:url";
+import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import { stringify } from "yaml";
+import { parseAgreement, type Agreement } from "../src/core/agreement/parse.js";
+import { decide, type Action, type DecisionContext } from "../src/core/policy/decide.js";
+import type { StixObject } from "../src/core/stix/object.js";
+import { TLP2_IDS, TLP_ORDER, type TlpName } from "../src/core/stix/tlp.js";
+
+export interface PolicyBenchResult {
+  readonly bench: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly [extra: string]: unknown;
+}
+
+const MIN_SECONDS = 1.5;
+const AT = new Date("2026-06-01T00:00:00Z");
+const NODES = ["XA", "XB", "XC", "XD", "XE", "XF"];
+const PURPOSES = ["cyber-defence", "serious-crime", "counter-terrorism", "aml-cft"];
+const TYPES = ["indicator", "malware", "attack-pattern", "relationship", "identity"];
+const LEVELS: TlpName[] = ["clear", "green", "amber", "amber+strict", "red"];
+const PROPS = [
+  "name",
+  "description",
+  "pattern",
+  "pattern_type",
+  "valid_from",
+  "labels",
+  "object_marking_refs",
+];
+
+/** Ten agreements, each over three or four of six nodes, with its own purposes, types and ceiling. */
+export function agreements(): Agreement[] {
+  const out: Agreement[] = [];
+  for (let i = 0; i < 10; i++) {
+    const parties = NODES.filter((_, j) => (i + j) % 3 !== 0);
+    const permitted = [PURPOSES[i % 4] ?? "cyber-defence", PURPOSES[(i + 1) % 4] ?? "aml-cft"];
+    const types = Object.fromEntries(
+      TYPES.filter((_, j) => (i + j) % 4 !== 0).map((t) => [
+        t,
+        { properties: PROPS.slice(0, 4 + (i % 4)) },
+      ]),
+    );
+    out.push(
+      parseAgreement(
+        stringify({
+          agreement: `bench-accord-${String(i)}`,
+          version: 1,
+          title: `Bench accord ${String(i)}`,
+          parties: parties.map((node) => ({ node })),
+          purposes: { permitted, prohibited: ["political-monitoring"] },
+          data: { types, subjects: { never: ["minor", "victim"] } },
+          markings: { tlp_ceiling: LEVELS[1 + (i % 3)] },
+          retention: { default_days: 90 + i },
+          onward_sharing: { allowed: i % 2 === 0 },
+          queries: {
+            types: ["identity", "indicator"],
+            budget_per_day: 50,
+            release: i % 2 === 0 ? "automatic" : "on-approval",
+          },
+          decision_rights: { release: ["duty-officer"] },
+          effective_from: "2026-01-01",
+          sunset: "2027-06-30",
+        }),
+      ),
+    );
+  }
+  return out;
+}
+
+interface Request {
+  object: StixObject;
+  ctx: DecisionContext;
+}
+
+/** A deterministic mix of requests: every action, permits and denials, drops and no drops. */
+export function requests(n: number): Request[] {
+  const actions: Action[] = [
+    "share",
+    "share",
+    "share",
+    "accept",
+    "accept",
+    "query",
+    "use",
+    "release",
+    "onward-share",
+  ];
+  let seed = 7;
+  const rnd = (m: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % m;
+  };
+  const out: Request[] = [];
+  for (let i = 0; i < n; i++) {
+    const type = TYPES[rnd(TYPES.length)] ?? "indicator";
+    const level = LEVELS[rnd(4)] ?? "amber";
+    const object: Record<string, unknown> = {
+      type,
+      spec_version: "2.1",
+      id: `${type}--3e21fabf-8ff3-47a6-aacc-${String(100000000000 + i)}`,
+      created: "2026-05-01T00:00:00.000Z",
+      modified: "2026-05-01T00:00:00.000Z",
+      name: "GlacierLock",
+      description: "Ransomware family encrypting file shares.",
+      object_marking_refs: [TLP2_IDS[level]],
+    };
+    if (rnd(3) === 0) object.labels = ["ransomware"];
+    const self = NODES[rnd(NODES.length)] ?? "XA";
+    const partner = NODES[rnd(NODES.length)] ?? "XB";
+    const action = actions[rnd(actions.length)] ?? "share";
+    const purpose = PURPOSES[rnd(PURPOSES.length)] ?? "cyber-defence";
+    const agreementId = `bench-accord-${String(rnd(10))}`;
+    const ctx: DecisionContext = {
+      action,
+      self,
+      partner,
+      purpose,
+      at: AT,
+      ...(action === "use"
+        ? {
+            receivedUnder: { agreement: agreementId, purpose: rnd(4) === 0 ? "aml-cft" : purpose },
+            agreementId,
+          }
+        : {}),
+      ...(action === "query" ? { queriesToday: rnd(60) } : {}),
+      ...(action === "release" && rnd(2) === 0 ? { approvedBy: ["duty-officer"] } : {}),
+      ...(action === "onward-share"
+        ? {
+            originator: partner === "XA" ? "XB" : "XA",
+            consents:
+              rnd(2) === 0
+                ? []
+                : [
+                    {
+                      type: "accord-consent/1" as const,
+                      originator: partner === "XA" ? "XB" : "XA",
+                      object: "*",
+                      holder: self,
+                      recipient: partner,
+                      agreement: agreementId,
+                      purpose,
+                      expires: "2027-01-01T00:00:00Z",
+                      jws: "",
+                    },
+                  ],
+            agreementId,
+          }
+        : {}),
+    };
+    out.push({ object: object as StixObject, ctx });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ the equivalent Cedar policy
+
+const ALWAYS = ["type", "spec_version", "id", "created", "modified"];
+const str = (xs: readonly string[]) => `[${xs.map((x) => JSON.stringify(x)).join(", ")}]`;
+const day = (d: string) => Math.floor(Date.parse(`${d}T00:00:00Z`) / 86_400_000);
+
+function cedarPolicies(as: readonly Agreement[]): string {
+  const out: string[] = [];
+  for (const a of as) {
+    const d = a.doc;
+    const parties = str(d.parties.map((p) => p.node));
+    const common = `context.day >= ${String(day(d.effective_from))} && context.day < ${String(day(d.sunset))} && ${parties}.contains(context.self) && ${parties}.contains(context.partner) && ${str(d.purposes.permitted)}.contains(context.purpose) && !${str(d.purposes.prohibited)}.contains(context.purpose)`;
+    const types = str(Object.keys(d.data.types));
+    const ceiling = TLP_ORDER[d.markings.tlp_ceiling];
+    const transfer = `${types}.contains(context.type) && context.tlp <= ${String(ceiling)}`;
+    const scoped = `(context.agreement == "" || context.agreement == ${JSON.stringify(a.id)})`;
+    // On accept, every property must be on the type's allowlist (an honest sender dropped the rest).
+    const allowlists = Object.entries(d.data.types)
+      .map(
+        ([t, rule]) =>
+          `(context.type == ${JSON.stringify(t)} && ${str([...ALWAYS, ...rule.properties])}.containsAll(context.props))`,
+      )
+      .join(" || ");
+    out.push(
+      `permit(principal, action == Action::"share", resource) when { ${scoped} && ${common} && ${transfer} && context.originator_is_self };`,
+      `permit(principal, action == Action::"accept", resource) when { ${scoped} && ${common} && ${transfer} && (${allowlists || "false"}) };`,
+      `permit(principal, action in [Action::"share", Action::"onward-share"], resource) when { ${scoped} && ${common} && ${transfer} && !context.originator_is_self && ${String(d.onward_sharing.allowed)} && context.hops < ${String(d.onward_sharing.max_hops + 1)} && context.consent_agreements.contains(${JSON.stringify(a.id)}) };`,
+      `permit(principal, action == Action::"query", resource) when { ${scoped} && ${common} && ${str(d.queries.types)}.contains(context.type) && context.queries_today < ${String(d.queries.budget_per_day)} };`,
+      `permit(principal, action == Action::"use", resource) when { ${scoped} && ${common} && context.received_agreement == ${JSON.stringify(a.id)} && context.received_purpose == context.purpose };`,
+      `permit(principal, action == Action::"release", resource) when { ${scoped} && ${common} && ${transfer} && (${String(d.queries.release === "automatic")} || (${String(d.queries.release === "on-approval")} && ${str(d.decision_rights.release)}.containsAny(context.approved_by))) };`,
+    );
+  }
+  return out.join("\n");
+}
+
+function cedarCall(r: Request): cedar.StatefulAuthorizationCall {
+  const o = r.object;
+  const refs = o.object_marking_refs as string[];
+  const level = (Object.entries(TLP2_IDS).find(([, id]) => id === refs[0])?.[0] ??
+    "amber") as TlpName;
+  const c = r.ctx;
+  const originatorIsSelf = c.originator === undefined || c.originator === c.self;
+  return {
+    principal: { type: "Node", id: c.self },
+    action: { type: "Action", id: c.action },
+    resource: { type: "Object", id: o.id },
+    context: {
+      self: c.self,
+      partner: c.partner,
+      purpose: c.purpose,
+      type: o.type,
+      props: Object.keys(o),
+      tlp: TLP_ORDER[level],
+      day: Math.floor(c.at.getTime() / 86_400_000),
+      agreement: c.agreementId ?? "",
+      originator_is_self: originatorIsSelf,
+      hops: c.hops ?? 1,
+      consent_agreements: (c.consents ?? [])
+        .filter((k) => k.recipient === c.partner && k.holder === c.self && k.purpose === c.purpose)
+        .map((k) => k.agreement),
+      queries_today: c.queriesToday ?? 0,
+      received_agreement: c.receivedUnder?.agreement ?? "",
+      received_purpose: c.receivedUnder?.purpose ?? "",
+      approved_by: [...(c.approvedBy ?? [])],
+    },
+    preparsedPolicySetId: "accord-bench",
+    entities: [],
+  };
+}
+
+/**
+ * Alternate slices of both engines and keep each one's best slice: on a shared machine the load
+ * changes within a run, and interleaving exposes both engines to the same load.
+ */
+function measurePair(
+  a: { n: number; op: () => void },
+  b: { n: number; op: () => void },
+): [number, number] {
+  a.op();
+  b.op();
+  const best = [0, 0];
+  const start = performance.now();
+  for (let slice = 0; slice < 12 || performance.now() - start < MIN_SECONDS * 2; slice++) {
+    const which = slice % 2;
+    const x = which === 0 ? a : b;
+    let rounds = 0;
+    const t0 = performance.now();
+    while (rounds < 1 || performance.now() - t0 < 100) {
+      x.op();
+      rounds++;
+    }
+    const rate = (x.n * rounds) / ((performance.now() - t0) / 1000);
+    if (rate > (best[which] ?? 0)) best[which] = rate;
+    if (slice > 200) break;
+  }
+  return [Math.round(best[0] ?? 0), Math.round(best[1] ?? 0)];
+}
+
+export function run(): Promise<PolicyBenchResult[]> {
+  const as = agreements();
+  const reqs = requests(4096);
+  const parsed = cedar.preparsePolicySet("accord-bench", { staticPolicies: cedarPolicies(as) });
+  if (parsed.type !== "success")
+    throw new Error(`cedar refused the policy set: ${JSON.stringify(parsed)}`);
+  const calls = reqs.map(cedarCall);
+
+  // Equivalence, checked before timing.
+  let permits = 0;
+  for (const [i, r] of reqs.entries()) {
+    const ours = decide(r.object, r.ctx, as).effect;
+    const call = calls[i];
+    if (call === undefined) continue;
+    const answer = cedar.statefulIsAuthorized(call);
+    if (answer.type !== "success") throw new Error(`cedar failed: ${JSON.stringify(answer)}`);
+    const theirs = answer.response.decision === "allow" ? "permit" : "deny";
+    if (ours !== theirs)
+      throw new Error(
+        `request ${String(i)} (${r.ctx.action} ${r.object.type}): decide says ${ours}, cedar says ${theirs}`,
+      );
+    if (ours === "permit") permits++;
+  }
+
+  let sink = 0;
+  const cedarSample = calls.slice(0, 64);
+  const [ours, theirs] = measurePair(
+    {
+      n: reqs.length,
+      op: () => {
+        for (const r of reqs) if (decide(r.object, r.ctx, as).effect === "permit") sink++;
+      },
+    },
+    {
+      n: cedarSample.length,
+      op: () => {
+        for (const c of cedarSample) if (cedar.statefulIsAuthorized(c).type === "success") sink++;
+      },
+    },
+  );
+  if (sink < 0) throw new Error("unreachable");
+  const shared = {
+    agreements: as.length,
+    requests: reqs.length,
+    permitRate: +(permits / reqs.length).toFixed(3),
+  };
+  return Promise.resolve([
+    {
+      bench: "policy.decide",
+      value: ours,
+      unit: "decisions/s",
+      ratio: +(ours / theirs).toFixed(1),
+      ...shared,
+    },
+    {
+      bench: "policy.cedar",
+      value: theirs,
+      unit: "decisions/s",
+      cedar: cedar.getCedarVersion(),
+      ...shared,
+    },
+  ]);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  for (const r of await run()) process.stdout.write(`${JSON.stringify(r)}\n`);
+}
