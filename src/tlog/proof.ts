@@ -84,7 +84,8 @@ export function assembleProof(plan: ProofPlan, hashes: readonly Uint8Array[]): U
   for (const count of plan.groups) {
     let h = at(hashes, from + count - 1);
     for (let j = from + count - 2; j >= from; j--) h = nodeHash(at(hashes, j), h);
-    proof.push(h);
+    // A copy, so that a proof never aliases the store's own buffers.
+    proof.push(count === 1 ? new Uint8Array(h) : h);
     from += count;
   }
   return proof;
