@@ -54,6 +54,18 @@ describe("POPRF against the @noble/curves oracle", () => {
     );
   });
 
+  it("derives the same key pairs as noble from random seeds and key info", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), bytes(40), (seed, keyInfo) => {
+        const ours = suite.poprf.deriveKeyPair(seed, keyInfo);
+        const theirs = ristretto255_oprf.poprf(new Uint8Array()).deriveKeyPair(seed, keyInfo);
+        expect(toHex(ours.secretKey), "skS").toBe(toHex(theirs.secretKey));
+        expect(toHex(ours.publicKey), "pkS").toBe(toHex(theirs.publicKey));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it("finalizes to the output the server and noble evaluate, for random inputs and info", () => {
     fc.assert(
       fc.property(bytes(64), bytes(48), fc.integer({ min: 1, max: 4 }), (input, info, n) => {
@@ -176,6 +188,20 @@ describe("createPoprfServer", () => {
     expect(toHex(server.evaluate(utf8("x"), utf8("other")))).not.toBe(
       toHex(out ?? new Uint8Array()),
     );
+  });
+
+  it("stays correct when more infos are used than its tweak cache holds", async () => {
+    const keys = suite.poprf.generateKeyPair();
+    const server = await createPoprfServer(keys.secretKey);
+    const input = utf8("x");
+    for (let round = 0; round < 2; round++) {
+      for (let epoch = 0; epoch < 80; epoch++) {
+        const info = utf8(`agreement:demo epoch:${String(epoch)}`);
+        expect(toHex(server.evaluate(input, info)), `epoch ${String(epoch)}`).toBe(
+          toHex(suite.poprf.evaluate(keys.secretKey, input, info)),
+        );
+      }
+    }
   });
 
   it("refuses a secret key that is not a canonical non-zero scalar", async () => {

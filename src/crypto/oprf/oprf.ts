@@ -141,13 +141,13 @@ class Context {
     this.seedDst = concat(utf8("Seed-"), context);
   }
 
-  secretKey(value: unknown): Uint8Array {
+  secretKey(value: unknown, what = "an OPRF secret key"): Uint8Array {
     if (
       !(value instanceof Uint8Array) ||
       !this.g.isCanonicalScalar(value) ||
       this.g.isZeroScalar(value)
     ) {
-      throw new RangeError("an OPRF secret key is a canonical non-zero 32-byte scalar");
+      throw new RangeError(`${what} is a canonical non-zero 32-byte scalar`);
     }
     return value;
   }
@@ -188,7 +188,9 @@ class Context {
   blind(input: Uint8Array, options: BlindOptions = {}): BlindedInput {
     const element = this.inputElement(input);
     const blind =
-      options.blind === undefined ? this.g.randomScalar() : this.secretKey(options.blind);
+      options.blind === undefined
+        ? this.g.randomScalar()
+        : this.secretKey(options.blind, "a blind");
     return { blind, blindedElement: this.g.mult(blind, element) };
   }
 
@@ -256,7 +258,7 @@ class Context {
     const r =
       options.proofScalar === undefined
         ? this.g.randomScalar()
-        : this.secretKey(options.proofScalar);
+        : this.secretKey(options.proofScalar, "a proof nonce");
     const t2 = this.g.multGen(r);
     const t3 = this.g.mult(r, m);
     const challenge = this.challenge(b, m, z, t2, t3);
@@ -291,7 +293,7 @@ class Context {
   }
 
   unblind(blind: Uint8Array, evaluatedElement: Uint8Array): Uint8Array {
-    return this.g.mult(this.g.scalarInvert(this.secretKey(blind)), evaluatedElement);
+    return this.g.mult(this.g.scalarInvert(this.secretKey(blind, "a blind")), evaluatedElement);
   }
 
   /** The Finalize hash; `info` is present in POPRF only. */
