@@ -129,7 +129,7 @@ describe("decision properties", () => {
           !(doc.queries as { types: string[] }).types.includes(object.type)
         )
           expect(d.effect, "unmentioned query type").toBe("deny");
-        if (!doc.parties.some((p) => (p as { node: string }).node === ctx.partner))
+        if (!(doc.parties as { node: string }[]).some((p) => p.node === ctx.partner))
           expect(d.effect, "unmentioned partner").toBe("deny");
       }),
       { numRuns: 500 },
