@@ -3,7 +3,17 @@ import { describe, expect, it } from "vitest";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { parse as parseYaml } from "yaml";
-import { parseAgreement, isInForce } from "../../src/core/agreement/parse.js";
+import { MAX_AGREEMENT_BYTES, parseAgreement, isInForce } from "../../src/core/agreement/parse.js";
+import {
+  governAll,
+  lifecycleState,
+  signAgreement,
+  signConsent,
+  verifyConsent,
+  verifySignatures,
+} from "../../src/core/agreement/lifecycle.js";
+import { diffAgreements } from "../../src/core/agreement/diff.js";
+import { generateNodeKeys } from "../../src/crypto/keys.js";
 import { agreementJsonSchema } from "../../src/core/agreement/schema.js";
 import { AccordError } from "../../src/errors.js";
 
@@ -112,5 +122,111 @@ describe("agreement documents", () => {
       expect(validate(parseYaml(example(f))), f).toBe(true);
     expect(validate({ agreement: "x" })).toBe(false);
     expect(validate({ ...parseYaml(example("fiu-mou.yaml")), sunset: "someday" })).toBe(false);
+  });
+});
+
+describe("agreement lifecycle", () => {
+  const src = example("regional-cyber-accord.yaml");
+  const a = parseAgreement(src);
+  const keys = new Map(["XA", "XB", "XC"].map((n) => [n, generateNodeKeys()] as const));
+  const jwks = new Map([...keys].map(([n, k]) => [n, k.signing.publicJwk] as const));
+  const at = new Date("2026-06-01T00:00:00Z");
+  const signAll = (x = a) =>
+    Promise.all([...keys].map(([n, k]) => signAgreement(x, n, k.signing.privateKey)));
+
+  it("is in force once every party signed the canonical hash of that version", async () => {
+    const check = await verifySignatures(a, await signAll(), jwks);
+    expect(check).toEqual({ signed: ["XA", "XB", "XC"], missing: [], invalid: [] });
+    expect(lifecycleState(a, check, [], at).status).toBe("in-force");
+  });
+
+  it("refuses a signature over another version's hash, and a forged one", async () => {
+    const v2 = parseAgreement(src.replace("version: 1", "version: 2\nsupersedes: 1"));
+    const sigs = await signAll();
+    const moved = sigs.map((s) => (s.node === "XB" ? { ...s, version: 2, hash: v2.hash } : s));
+    const check = await verifySignatures(a, moved, jwks);
+    expect(check.missing).toEqual(["XB"]);
+    expect(check.invalid).toEqual(["XB"]);
+    const forged = await signAgreement(a, "XC", generateNodeKeys().signing.privateKey);
+    const c2 = await verifySignatures(a, [...sigs.filter((s) => s.node !== "XC"), forged], jwks);
+    expect(c2.invalid).toEqual(["XC"]);
+    expect(lifecycleState(a, c2, [], at).status).toBe("proposed");
+    expect(lifecycleState(a, await verifySignatures(a, [], jwks), [], at).status).toBe("draft");
+  });
+
+  it("keeps at most one version in force: the amendment supersedes on its effective date", async () => {
+    const v2 = parseAgreement(
+      src
+        .replace("version: 1", "version: 2\nsupersedes: 1")
+        .replace("effective_from: 2026-01-01", "effective_from: 2026-07-01"),
+    );
+    const versions = [
+      { agreement: a, signatures: await signAll() },
+      { agreement: v2, signatures: await signAll(v2) },
+    ];
+    const before = await governAll(versions, jwks, [], at);
+    expect(before.map((g) => g.state.status)).toEqual(["in-force", "not-yet-effective"]);
+    const after = await governAll(versions, jwks, [], new Date("2026-07-01T00:00:00Z"));
+    expect(after.map((g) => g.state.status)).toEqual(["superseded", "in-force"]);
+  });
+
+  it("verifies a consent only under the originator's key and only for its exact body", async () => {
+    const body = {
+      type: "accord-consent/1" as const,
+      originator: "XA",
+      object: "*",
+      holder: "XB",
+      recipient: "XC",
+      agreement: a.id,
+      purpose: "cyber-defence",
+      expires: "2027-01-01T00:00:00Z",
+    };
+    const xa = keys.get("XA");
+    const xb = keys.get("XB");
+    if (xa === undefined || xb === undefined) throw new Error("keys");
+    const c = await signConsent(body, xa.signing.privateKey);
+    expect(await verifyConsent(c, xa.signing.publicJwk)).toBe(true);
+    expect(await verifyConsent(c, xb.signing.publicJwk)).toBe(false);
+    expect(await verifyConsent({ ...c, recipient: "XD" }, xa.signing.publicJwk)).toBe(false);
+    expect(await verifyConsent({ ...c, jws: "x..y" }, xa.signing.publicJwk)).toBe(false);
+    expect(await verifyConsent(null, xa.signing.publicJwk)).toBe(false);
+  });
+
+  it("lists the clauses an amendment changes", () => {
+    const v2 = parseAgreement(
+      src
+        .replace("version: 1", "version: 2\nsupersedes: 1")
+        .replace("tlp_ceiling: amber", "tlp_ceiling: green"),
+    );
+    expect(diffAgreements(a, v2).map((c) => `${c.kind} ${c.path}`)).toEqual([
+      "changed markings.tlp_ceiling",
+      "added supersedes",
+      "changed version",
+    ]);
+  });
+});
+
+describe("hostile agreement sources", () => {
+  it("refuses a document over the size limit before parsing it", () => {
+    const e = errorOf(() =>
+      parseAgreement(`title: x\n#${"x".repeat(MAX_AGREEMENT_BYTES)}`, "big.yaml"),
+    );
+    expect(e.code).toBe("ERR_AGREEMENT_INVALID");
+    expect(e.message).toMatch(/^big\.yaml: the agreement is larger than 256 KiB/);
+  });
+
+  it("refuses anchors and aliases with the position of each", () => {
+    const e = errorOf(() => parseAgreement("a: &x [1]\nb: *x\n", "bomb.yaml"));
+    expect(e.code).toBe("ERR_MALFORMED_INPUT");
+    expect(e.details.map((d) => d.path)).toEqual(["bomb.yaml:1:7", "bomb.yaml:2:4"]);
+  });
+
+  it("says what a date should look like", () => {
+    const e = errorOf(() =>
+      parseAgreement(example("fiu-mou.yaml").replace("sunset: 2028-12-31", "sunset: 31/12/2028")),
+    );
+    expect(e.details[0]?.message).toBe(
+      "sunset: expected a date as YYYY-MM-DD that exists in the calendar",
+    );
   });
 });
