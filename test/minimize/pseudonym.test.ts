@@ -3,6 +3,7 @@
  * HKDF-derived keys per agreement and epoch, stable tokens, the documented token format, and ids
  * re-issued once.
  */
+import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -11,6 +12,7 @@ import {
   pseudonym,
   reissueId,
 } from "../../src/core/minimize/index.js";
+import { hmacSha256 } from "../../src/core/minimize/pseudonym.js";
 import { identifierType } from "../../src/core/stix/formats.js";
 
 const secret = new Uint8Array(32).fill(1);
@@ -96,6 +98,26 @@ describe("reissueId", () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe("hmacSha256", () => {
+  it("equals node:crypto HMAC-SHA-256 for every key length and message", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 100 }),
+        fc.string(),
+        fc.uint8Array(),
+        (key, a, b) => {
+          const want = createHmac("sha256", key).update(a).update(b).digest("hex");
+          expect(hmacSha256(key, a, b).toString("hex"), "same bytes as createHmac").toBe(want);
+          expect(
+            hmacSha256(key, a, b).toString("hex"),
+            "the cached key state is not consumed",
+          ).toBe(want);
+        },
+      ),
     );
   });
 });

@@ -179,7 +179,7 @@ const MRZ_LINE1 = /(?<![A-Z0-9<])P[A-Z<][A-Z<]{3}[A-Z<]*<<[A-Z<]*(?![A-Z0-9<])/g
 const PASSPORT_WORD =
   /(?:passport|passeport|reisepass|pasaporte|passaporto|paszport|паспорт)(?:[\s:#.]*(?:no\.?|nr\.?|n°|nº|num(?:ber|ero|éro)?|number|#))?[\s:#.]*([A-Z0-9]{6,9})(?![\p{L}\p{N}])/giu;
 
-function passports(text: string, out: Match[]): void {
+function mrzLines(text: string, out: Match[]): void {
   for (const m of text.matchAll(MRZ_LINE2)) {
     const v = m[0];
     const ok =
@@ -189,10 +189,9 @@ function passports(text: string, out: Match[]): void {
     if (ok && (v.length === 36 || v.length === 44))
       out.push({ kind: "passport", start: m.index, end: m.index + v.length, value: v });
   }
-  for (const m of text.matchAll(MRZ_LINE1)) {
-    if (m[0].length === 44 || m[0].length === 36)
-      out.push({ kind: "passport", start: m.index, end: m.index + m[0].length, value: m[0] });
-  }
+}
+
+function passportNumbers(text: string, out: Match[]): void {
   for (const m of text.matchAll(PASSPORT_WORD)) {
     const num = m[1] ?? "";
     if (!/\d/.test(num)) continue;
@@ -288,16 +287,10 @@ export function ethereumValid(s: string): boolean {
   return true;
 }
 
-function wallets(text: string, out: Match[]): void {
-  for (const [re, valid] of [
-    [B58_ADDR, base58checkValid],
-    [BECH32_ADDR, bech32Valid],
-    [ETH_ADDR, ethereumValid],
-  ] as const) {
-    for (const m of text.matchAll(re)) {
-      if (valid(m[0]))
-        out.push({ kind: "wallet", start: m.index, end: m.index + m[0].length, value: m[0] });
-    }
+function wallet(text: string, out: Match[], re: RegExp, valid: (s: string) => boolean): void {
+  for (const m of text.matchAll(re)) {
+    if (valid(m[0]))
+      out.push({ kind: "wallet", start: m.index, end: m.index + m[0].length, value: m[0] });
   }
 }
 
@@ -329,23 +322,50 @@ function ips(text: string, out: Match[], identityContext: boolean): void {
 
 // ---------------------------------------------------------------- all
 
-/** Cheap gate: text without a digit, `@` or passport-ish letters cannot match any detector. */
-const MAY_MATCH = /[\d@<]/;
+/**
+ * Necessary conditions of the detectors, as cheap expressions without look-behind (the regular
+ * expression engine rejects most positions on the first character): a detector whose condition
+ * does not match cannot match, so its expressions and checksums are not run. Each gate is implied
+ * by its detector's pattern (the vectors and the property tests run through the gates).
+ */
+const GATE_NUMBER = /\d[\d .()/+-]{6,}\d/;
+const GATE_CARD = /\d(?:[ -]?\d){12}/;
+const GATE_IBAN = /[A-Za-z]{2}\d\d ?[A-Za-z0-9]{4}/;
+const GATE_MRZ = /[A-Z0-9<]{36}/;
+const GATE_PASSPORT = /pa[sßz]|пас/i;
+const GATE_B58 = /[13][1-9A-HJ-NP-Za-km-z]{25}/;
+const GATE_BECH32 = /(?:bc|tb|ltc)1/i;
+const GATE_ETH = /0[xX][0-9a-fA-F]{40}/;
+const GATE_IP = /\d\.\d|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:/;
+const GATE_DIGIT = /\d/;
 
 /**
  * Every match in `text` (already normalised with `normalizeText`), sorted by start, overlaps
- * resolved in favour of the earlier, then the longer match.
+ * resolved in favour of the earlier, then the longer match. Every detector but e-mail and MRZ
+ * names needs a digit, and each runs only when its gate matches.
  */
 export function detect(text: string, options: DetectOptions): Match[] {
-  if (!MAY_MATCH.test(text)) return [];
   const found: Match[] = [];
   if (text.includes("@")) emails(text, found);
-  ibans(text, found);
-  cards(text, found);
-  passports(text, found);
-  wallets(text, found);
-  phones(text, found);
-  ips(text, found, options.identityContext);
+  if (text.includes("<<")) {
+    for (const m of text.matchAll(MRZ_LINE1)) {
+      if (m[0].length === 44 || m[0].length === 36)
+        found.push({ kind: "passport", start: m.index, end: m.index + m[0].length, value: m[0] });
+    }
+  }
+  if (GATE_DIGIT.test(text)) {
+    if (GATE_NUMBER.test(text)) {
+      phones(text, found);
+      if (GATE_CARD.test(text)) cards(text, found);
+    }
+    if (GATE_IBAN.test(text)) ibans(text, found);
+    if (GATE_MRZ.test(text)) mrzLines(text, found);
+    if (GATE_PASSPORT.test(text)) passportNumbers(text, found);
+    if (GATE_B58.test(text)) wallet(text, found, B58_ADDR, base58checkValid);
+    if (GATE_BECH32.test(text)) wallet(text, found, BECH32_ADDR, bech32Valid);
+    if (GATE_ETH.test(text)) wallet(text, found, ETH_ADDR, ethereumValid);
+    if (GATE_IP.test(text)) ips(text, found, options.identityContext);
+  }
   if (found.length < 2) return found;
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Match[] = [];

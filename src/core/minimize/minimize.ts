@@ -328,20 +328,23 @@ class Run {
   }
 
   timestamp(key: string, v: string, precision: "hour" | "day"): string | undefined {
-    const ms = Date.parse(v);
-    if (!Number.isFinite(ms)) {
-      this.refuse(
-        "timestamp-unparseable",
-        key,
-        `\`${key}\` is a timestamp this node cannot generalize`,
-      );
-      return undefined;
+    // `v` is a valid STIX timestamp (§2.14): YYYY-MM-DDTHH:mm:ss[.s+]Z, so the fields are at fixed offsets.
+    const cut = precision === "hour" ? 13 : 10;
+    const floor =
+      precision === "hour" ? `${v.slice(0, 13)}:00:00.000Z` : `${v.slice(0, 10)}T00:00:00.000Z`;
+    let out = floor;
+    if (END_TIMES.has(key) && /[1-9]/.test(v.slice(cut))) {
+      const ms = Date.parse(floor);
+      if (!Number.isFinite(ms)) {
+        this.refuse(
+          "timestamp-unparseable",
+          key,
+          `\`${key}\` is a timestamp this node cannot generalize`,
+        );
+        return undefined;
+      }
+      out = new Date(ms + (precision === "hour" ? 3_600_000 : 86_400_000)).toISOString();
     }
-    const unit = precision === "hour" ? 3_600_000 : 86_400_000;
-    const floor = Math.floor(ms / unit) * unit;
-    const fraction = /\.(\d+)Z$/.exec(v)?.[1] ?? "";
-    const exact = floor === ms && !/[1-9]/.test(fraction.slice(3));
-    const out = new Date(END_TIMES.has(key) && !exact ? floor + unit : floor).toISOString();
     if (out !== v)
       this.report.push({ path: key, action: "generalized", reason: `to the ${precision}` });
     return out;

@@ -92,6 +92,8 @@ const KEYWORDS = new Set([
   "TIMES",
 ]);
 const MAX_PATTERN = 64 * 1024;
+const IDENT = /[A-Za-z_][A-Za-z0-9_-]*/y;
+const NUMBER = /[+-]?(?:\d*\.\d+|0|[1-9]\d*)/y;
 const MAX_DEPTH = 64;
 const TS =
   /^\d{4}-(?:0[1-9]|1[012])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?Z$/;
@@ -144,8 +146,9 @@ function lex(src: string): Tok[] | undefined {
       if (c === "b" && !B64.test(q.value)) return undefined;
       toks.push({ k: c === "t" ? "ts" : c === "h" ? "hex" : "bin", s: q.value });
       i = q.next;
-    } else if (/[A-Za-z_]/.test(c)) {
-      const m = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(src.slice(i, i + 300));
+    } else if ((c >= "A" && c <= "Z") || (c >= "a" && c <= "z") || c === "_") {
+      IDENT.lastIndex = i;
+      const m = IDENT.exec(src);
       const s = m?.[0] ?? c;
       toks.push({ k: KEYWORDS.has(s) ? "kw" : "id", s });
       i += s.length;
@@ -153,7 +156,8 @@ function lex(src: string): Tok[] | undefined {
       toks.push({ k: "punct", s: "." });
       i++;
     } else if (/[0-9+.-]/.test(c)) {
-      const m = /^[+-]?(?:\d*\.\d+|0|[1-9]\d*)/.exec(src.slice(i, i + 400));
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(src);
       if (m === null) return undefined;
       toks.push({ k: m[0].includes(".") ? "float" : "int", s: m[0] });
       i += m[0].length;

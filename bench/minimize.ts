@@ -1,0 +1,165 @@
+/**
+ * Minimization throughput (spec/minimization.md): objects per second through `minimize` on one
+ * core, over the real corpora in ../shared/data/corpora (skipped with a note when absent) and a
+ * 20,000-object synthetic bundle.
+ *
+ * - `minimize`: the worst case — a profile that lets every property of every type in the input
+ *   travel, so every string of every object is normalised and run through every detector, every
+ *   pattern is parsed and printed, every id and reference is re-issued, and the output validated.
+ * - `minimize.cyber-default`: examples/profiles/cyber-default.yaml as the regional cyber accord
+ *   uses it (types it does not carry are refused early, as in production).
+ *
+ * Refused objects count: refusing is the work the engine did for them. `npx tsx bench/minimize.ts`
+ * prints JSON lines; wall-clock figures on a shared machine: compare within one run.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  compileProfile,
+  deriveMinimizationKeys,
+  minimize,
+  parseProfile,
+  type MinimizeContext,
+  type Profile,
+} from "../src/core/minimize/index.js";
+import type { StixObject } from "../src/core/stix/object.js";
+import { syntheticBundle } from "./synthetic.js";
+
+export interface MinimizeBenchResult {
+  readonly bench: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly [extra: string]: unknown;
+}
+
+const MIN_SECONDS = 1.5;
+const CORPORA = fileURLToPath(new URL("../../shared/data/corpora/", import.meta.url));
+const PROFILES = new URL("../examples/profiles/", import.meta.url);
+
+function measure(objects: readonly StixObject[], profile: Profile, ctx: MinimizeContext) {
+  let refused = 0;
+  const once = (): void => {
+    refused = 0;
+    for (const o of objects) if ("refused" in minimize(o, profile, ctx)) refused++;
+  };
+  once(); // warm-up
+  let rounds = 0;
+  const start = process.hrtime.bigint();
+  let seconds = 0;
+  while (rounds < 3 || seconds < MIN_SECONDS) {
+    once();
+    rounds++;
+    seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  }
+  return { perSecond: Math.round((objects.length * rounds) / seconds), rounds, refused };
+}
+
+/** Every property of every type present travels; detectors pseudonymize or generalize, never refuse. */
+function everythingProfile(objects: readonly StixObject[]): Profile {
+  const types = Object.fromEntries(
+    [...new Set(objects.map((o) => o.type))].map((t) => [t, { properties: ["*"] }]),
+  );
+  return compileProfile({
+    profile: "bench-everything",
+    version: 1,
+    types,
+    detectors: {
+      email: "pseudonymize",
+      phone: "pseudonymize",
+      iban: "pseudonymize",
+      card: "redact",
+      passport: "redact",
+      wallet: "pseudonymize",
+      ip: "generalize",
+    },
+    generalize: {
+      ip: { ipv4: 24, ipv6: 48 },
+      timestamps: {
+        precision: "hour",
+        properties: ["valid_from", "valid_until", "first_seen", "last_seen"],
+      },
+      coordinates: { decimals: 1 },
+    },
+    source_protection: {
+      enabled: true,
+      reissue_ids: true,
+      grade: "optional",
+      grade_scheme: "any",
+      public_sources: ["mitre-attack", "capec", "cve", "cwe", "mitre-atlas"],
+    },
+  });
+}
+
+export function run(): Promise<MinimizeBenchResult[]> {
+  const results: MinimizeBenchResult[] = [];
+  const inputs: { name: string; objects: StixObject[] }[] = [];
+  if (existsSync(CORPORA)) {
+    for (const f of readdirSync(CORPORA).sort()) {
+      if (f.endsWith(".json"))
+        inputs.push({
+          name: f,
+          objects: (JSON.parse(readFileSync(join(CORPORA, f), "utf8")) as { objects: StixObject[] })
+            .objects,
+        });
+    }
+  } else {
+    results.push({
+      bench: "minimize.corpora",
+      value: 0,
+      unit: "objects/s",
+      note: `skipped: ${CORPORA} is absent`,
+    });
+  }
+  inputs.push({
+    name: "synthetic-20k",
+    objects: syntheticBundle(20_000, 11).objects as unknown as StixObject[],
+  });
+  const ctx: MinimizeContext = {
+    agreementId: "regional-cyber-accord",
+    epoch: 1,
+    keys: deriveMinimizationKeys(new Uint8Array(32).fill(9), "regional-cyber-accord", 1),
+    sourceGrade: { scheme: "admiralty", reliability: "B", credibility: 2 },
+  };
+  const cyber = parseProfile(
+    readFileSync(new URL("cyber-default.yaml", PROFILES), "utf8"),
+    "cyber-default.yaml",
+  );
+  const all = inputs.flatMap((i) => i.objects);
+  const everything = everythingProfile(all);
+  for (const { name, objects } of inputs) {
+    const m = measure(objects, everything, ctx);
+    results.push({
+      bench: `minimize.${name}`,
+      value: m.perSecond,
+      unit: "objects/s",
+      objects: objects.length,
+      refused: m.refused,
+      rounds: m.rounds,
+    });
+  }
+  const total = measure(all, everything, ctx);
+  results.push({
+    bench: "minimize",
+    value: total.perSecond,
+    unit: "objects/s",
+    objects: all.length,
+    refused: total.refused,
+    rounds: total.rounds,
+    profile: "every property of every type",
+  });
+  const c = measure(all, cyber, ctx);
+  results.push({
+    bench: "minimize.cyber-default",
+    value: c.perSecond,
+    unit: "objects/s",
+    objects: all.length,
+    refused: c.refused,
+    rounds: c.rounds,
+  });
+  return Promise.resolve(results);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  for (const r of await run()) process.stdout.write(`${JSON.stringify(r)}\n`);
+}
