@@ -6,7 +6,10 @@
  *  - `log.prove` / `log.verify`: µs per inclusion proof generated from stored subtree hashes, and
  *    per RFC 9162 §2.1.3.2 verification, at random leaves of a 2^20-leaf tree;
  *  - `log.consistency.prove` / `log.consistency.verify`: the same for consistency proofs between
- *    random sizes up to 2^20.
+ *    random sizes up to 2^20;
+ *  - `log.hash.node`: µs per interior-node hash, the unit verification is made of (a proof at
+ *    2^20 leaves is 20 of them), to read the others against on a noisy machine. `cpuMicros` is
+ *    the same from this process's CPU time, which other processes' load inflates less.
  * `run({ log2Sizes: [20, 24] })` adds the 2^24-leaf tree (about 1 GiB of hashes and a minute of
  * hashing); `npx tsx bench/log.ts 24` does the same from the command line. Wall-clock figures on a
  * shared machine: compare within one run.
@@ -45,6 +48,12 @@ function randoms(seed: number): () => number {
   };
 }
 
+/** CPU time (user + system) of this process since `start`, in µs: less sensitive to load. */
+function cpuMicros(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return d.user + d.system;
+}
+
 function seconds(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
@@ -53,6 +62,20 @@ export async function run(
   options: { log2Sizes?: readonly number[] } = {},
 ): Promise<LogBenchResult[]> {
   const results: LogBenchResult[] = [];
+  // One interior-node hash: what verification spends its time on (a proof at 2^k costs k of them).
+  const a = leafHash(new Uint8Array([1]));
+  let h = leafHash(new Uint8Array([2]));
+  const HASHES = 200_000;
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < HASHES; i++) h = nodeHash(a, h);
+  results.push({
+    bench: "log.hash.node",
+    value: round((seconds(t0) * 1e6) / HASHES),
+    unit: "µs",
+    cpuMicros: round(cpuMicros(c0) / HASHES),
+    hashes: HASHES,
+  });
   for (const log2 of options.log2Sizes ?? [20]) {
     const n = 2 ** log2;
     const label = `2^${String(log2)}`;
@@ -84,11 +107,13 @@ export async function run(
     const proofs = picks.map((k) => inclusionProof(tree.node, k * 997, n));
     const proveUs = (seconds(t) * 1e6) / PROOFS;
     t = process.hrtime.bigint();
+    const c1 = process.cpuUsage();
     let ok = 0;
     picks.forEach((k, j) => {
       if (verifyInclusion(k * 997, n, leafHashes[k] ?? root, proofs[j] ?? [], root)) ok++;
     });
     const verifyUs = (seconds(t) * 1e6) / PROOFS;
+    const verifyCpuUs = cpuMicros(c1) / PROOFS;
     if (ok !== PROOFS) throw new Error("an inclusion proof did not verify");
     const proofLength = proofs[0]?.length ?? 0;
     results.push(
@@ -104,6 +129,7 @@ export async function run(
         bench: "log.verify",
         value: round(verifyUs),
         unit: "µs",
+        cpuMicros: round(verifyCpuUs),
         size: label,
         proofs: PROOFS,
         proofLength,
