@@ -7,6 +7,9 @@ import { ingestBench, shareBench } from "./share.js";
 import { run as cryptoBench } from "./crypto.js";
 import { run as storageBench } from "./storage.js";
 import { run as stixBench } from "./stix.js";
+import { run as matchBench } from "./match.js";
+import { run as logBench } from "./log.js";
+import { run as policyBench } from "./policy.js";
 
 export interface BenchResult {
   readonly bench: string;
@@ -21,6 +24,9 @@ const benches: Record<string, () => Promise<BenchResult[]>> = {
   crypto: cryptoBench,
   storage: storageBench,
   stix: stixBench,
+  match: matchBench,
+  log: () => logBench(),
+  policy: policyBench,
 };
 
 const filter = process.argv[2];
