@@ -111,3 +111,56 @@ describe("normalisation", () => {
     );
   });
 });
+
+describe("gates", () => {
+  const pieces = fc.constantFrom(
+    ...[
+      " ",
+      "-",
+      ".",
+      ":",
+      "/",
+      "(",
+      ")",
+      "+",
+      "<",
+      "<<",
+      "@",
+      "0",
+      "1",
+      "4",
+      "9",
+      "00",
+      "a",
+      "Z",
+      "x",
+      "bc1",
+      "0x",
+    ],
+    "GB82 WEST 1234 5698 7654 32",
+    "4111 1111 1111 1111",
+    "+44 20 7946 0958",
+    "(202) 555-0143",
+    "020 7946 0958",
+    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+    "passport no. X1234567",
+    "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+    "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
+    "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+    "home 203.0.113.9",
+    "2001:db8::8a2e:370:7334",
+    "a@b.example",
+  );
+  it("never change what the detectors find", () => {
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 12 }), fc.boolean(), (parts, identityContext) => {
+        const text = parts.join("");
+        expect(detect(text, { identityContext }), "gated equals ungated").toEqual(
+          detect(text, { identityContext, ungated: true }),
+        );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
