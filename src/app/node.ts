@@ -19,8 +19,11 @@ import { parseAgreement, type Agreement } from "../core/agreement/parse.js";
 import {
   applyObligations,
   decide,
+  explainRecipients,
+  type Action,
   type Decision,
   type DecisionContext,
+  type ExplainEntry,
   type Reason,
 } from "../core/policy/decide.js";
 import {
@@ -226,11 +229,20 @@ export class AccordNode {
   /** What would happen if `object` were shared with `recipient` for `purpose`; writes nothing. */
   explain(
     object: StixObject,
-    ctx: Omit<DecisionContext, "self" | "at" | "action"> & { action?: "share" | "accept" },
+    ctx: Omit<DecisionContext, "self" | "at" | "action"> & { action?: Action },
   ): Decision {
     return decide(
       object,
       { action: ctx.action ?? "share", self: this.id, at: this.d.clock.now(), ...ctx },
+      this.agreements,
+    );
+  }
+
+  /** Dry run: which partner would receive `object` for `purpose`, under which clause, with which obligations; writes nothing. */
+  dryRun(object: StixObject, purpose: string, action: Action = "share"): ExplainEntry[] {
+    return explainRecipients(
+      object,
+      { action, self: this.id, purpose, at: this.d.clock.now() },
       this.agreements,
     );
   }

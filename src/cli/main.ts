@@ -13,6 +13,8 @@ import { stringify } from "yaml";
 import { AccordError, isAccordError, type ErrorCode } from "../errors.js";
 import { parseStix } from "../core/stix/validate.js";
 import { parseAgreement } from "../core/agreement/parse.js";
+import { signAgreement, signingPayload } from "../core/agreement/lifecycle.js";
+import { diffAgreements } from "../core/agreement/diff.js";
 import { jwkThumbprint } from "../crypto/keys.js";
 import {
   verifyLedger,
@@ -22,7 +24,7 @@ import {
 } from "../app/node.js";
 import type { LedgerEntry, Peer } from "../app/ports.js";
 import { CONFIG_FILE, loadConfig, type ConfigFile } from "./config.js";
-import { createNodeSecrets } from "./secrets.js";
+import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
 import { ApiClient } from "./api-client.js";
 import { runDemo } from "./demo.js";
@@ -58,6 +60,12 @@ Commands:
                          learn a partner's keys from its signed descriptor
   peer list [--dir DIR]
   agreement add FILE [--dir DIR] | agreement list [--dir DIR] | agreement lint FILE
+  agreement hash FILE | agreement show FILE | agreement diff OLD NEW
+                         the canonical hash parties sign; the document with defaults; changed clauses
+  agreement sign FILE [--dir DIR]
+                         sign the version's canonical hash with this node's Ed25519 key
+  policy explain OBJECT --purpose P [--dir DIR]
+                         dry run: which partner would receive the object, under which clause
   ledger [--from N] [--limit N] [--verify] [--dir DIR]
                          read (or verify the hash chain of) the node's ledger
   validate FILE          check a STIX 2.1 bundle offline
@@ -230,6 +238,54 @@ export async function main(
           });
           return EXIT.ok;
         }
+        if (rest[0] === "hash") {
+          const file = need(rest[1], "agreement hash FILE");
+          const a = parseAgreement(readText(file), file);
+          print(a.hash, { ...signingPayload(a) });
+          return EXIT.ok;
+        }
+        if (rest[0] === "show") {
+          const file = need(rest[1], "agreement show FILE");
+          const a = parseAgreement(readText(file), file);
+          print(stringify(a.doc).trimEnd(), a.doc);
+          return EXIT.ok;
+        }
+        if (rest[0] === "diff") {
+          const before = need(rest[1], "agreement diff OLD NEW");
+          const after = need(rest[2], "agreement diff OLD NEW");
+          const changes = diffAgreements(
+            parseAgreement(readText(before), before),
+            parseAgreement(readText(after), after),
+          );
+          print(
+            changes
+              .map((c) =>
+                c.kind === "changed"
+                  ? `~ ${c.path}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`
+                  : `${c.kind === "added" ? "+" : "-"} ${c.path}: ${JSON.stringify(c.kind === "added" ? c.after : c.before)}`,
+              )
+              .join("\n") || "no change of meaning",
+            { changes },
+          );
+          return EXIT.ok;
+        }
+        if (rest[0] === "sign") {
+          const file = need(rest[1], "agreement sign FILE");
+          const a = parseAgreement(readText(file), file);
+          const cfg = loadConfig(dir, env);
+          if (!a.doc.parties.some((p) => p.node === cfg.nodeId))
+            throw new AccordError(
+              "ERR_AGREEMENT_INVALID",
+              `${file}: this node \`${cfg.nodeId}\` is not a party to \`${a.id}\``,
+            );
+          const sig = await signAgreement(
+            a,
+            cfg.nodeId,
+            loadNodeKeys(cfg.keysFile).signing.privateKey,
+          );
+          print(JSON.stringify(sig), sig);
+          return EXIT.ok;
+        }
         const api = ApiClient.forConfig(loadConfig(dir, env));
         if (rest[0] === "add") {
           const file = need(rest[1], "agreement add FILE");
@@ -255,7 +311,42 @@ export async function main(
           );
           return EXIT.ok;
         }
-        throw new UsageError("expected `accord agreement add|list|lint`");
+        throw new UsageError("expected `accord agreement add|list|lint|hash|show|diff|sign`");
+      }
+      case "policy": {
+        if (rest[0] !== "explain") throw new UsageError("expected `accord policy explain OBJECT`");
+        const file = need(rest[1], "policy explain OBJECT --purpose P");
+        const purpose = values.purpose;
+        if (purpose === undefined)
+          throw new UsageError("`accord policy explain` needs --purpose P");
+        const object: unknown = JSON.parse(readText(file));
+        const api = ApiClient.forConfig(loadConfig(dir, env));
+        const r = await api.call<{
+          recipients: {
+            partner: string;
+            agreement: { id: string; version: number };
+            decision: {
+              effect: string;
+              reasons: { message: string }[];
+              obligations?: { retentionUntil: string; profile: string; handling: { code: string } };
+            };
+          }[];
+        }>("POST", "/decisions/dry-run", { json: { object, purpose } });
+        print(
+          r.recipients
+            .map((x) => {
+              const d = x.decision;
+              const head = `${x.partner} under ${x.agreement.id} v${x.agreement.version}: ${d.effect}`;
+              const ob =
+                d.obligations === undefined
+                  ? ""
+                  : ` (profile ${d.obligations.profile}, ${d.obligations.handling.code}, keep until ${d.obligations.retentionUntil})`;
+              return `${head}${ob}\n${d.reasons.map((m) => `  ${m.message}`).join("\n")}`;
+            })
+            .join("\n") || "no agreement names a partner",
+          r,
+        );
+        return EXIT.ok;
       }
       case "ledger":
         return await ledger(dir, env, values, print);

@@ -21,6 +21,7 @@ import Fastify, {
 import { AccordError, httpStatusOf, type ErrorDetail } from "../errors.js";
 import type { AccordNode } from "../app/node.js";
 import type { Store } from "../app/ports.js";
+import { ACTIONS, type Action } from "../core/policy/decide.js";
 import {
   DESCRIPTOR_PATH,
   ENVELOPE_MEDIA_TYPE,
@@ -276,7 +277,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
                 partner: { type: "string", minLength: 1, maxLength: 64 },
                 purpose: { type: "string", minLength: 1, maxLength: 64 },
                 agreement: { type: "string", minLength: 1, maxLength: 64 },
-                action: { enum: ["share", "accept"] },
+                action: { enum: [...ACTIONS] },
               },
             },
           },
@@ -287,7 +288,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
             partner: string;
             purpose: string;
             agreement?: string;
-            action?: "share" | "accept";
+            action?: Action;
           };
           if (typeof b.object.id !== "string" || typeof b.object.type !== "string")
             throw new AccordError("ERR_STIX_INVALID", "the object needs a `type` and an `id`");
@@ -297,6 +298,41 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
             ...(b.agreement === undefined ? {} : { agreementId: b.agreement }),
             ...(b.action === undefined ? {} : { action: b.action }),
           });
+        },
+      );
+
+      // Dry run: who would receive this object, under which clause, with which obligations.
+      api.post(
+        "/decisions/dry-run",
+        {
+          schema: {
+            body: {
+              type: "object",
+              additionalProperties: false,
+              required: ["object", "purpose"],
+              properties: {
+                object: { type: "object" },
+                purpose: { type: "string", minLength: 1, maxLength: 64 },
+                action: { enum: [...ACTIONS] },
+              },
+            },
+          },
+        },
+        (req) => {
+          const b = req.body as {
+            object: { id?: unknown; type?: unknown };
+            purpose: string;
+            action?: Action;
+          };
+          if (typeof b.object.id !== "string" || typeof b.object.type !== "string")
+            throw new AccordError("ERR_STIX_INVALID", "the object needs a `type` and an `id`");
+          return {
+            recipients: node.dryRun(
+              b.object as Parameters<AccordNode["dryRun"]>[0],
+              b.purpose,
+              b.action,
+            ),
+          };
         },
       );
       done();
