@@ -13,6 +13,7 @@ export {
   consistencyProof,
   inclusionPlan,
   inclusionProof,
+  rootAt,
   rootFromInclusionProof,
   verifyConsistency,
   verifyInclusion,

@@ -21,6 +21,7 @@
  * consistent); roots of any length other than 32 bytes never verify.
  */
 import {
+  EMPTY_ROOT,
   HASH_SIZE,
   at,
   bitLength,
@@ -285,4 +286,22 @@ export function verifyConsistency(
   }
   // Step 7.
   return sn === 0 && equalBytes(fr, root1) && equalBytes(sr, root2);
+}
+
+/**
+ * MTH of the first `size` leaves from stored perfect subtrees (a past tree head, e.g. to answer
+ * a witness that is behind): the fold of the popCount(size) nodes the size decomposes into.
+ */
+export function rootAt(node: NodeReader, size: number): Uint8Array {
+  if (!isIndex(size)) throw new RangeError("size must be a safe non-negative integer");
+  if (size === 0) return new Uint8Array(EMPTY_ROOT);
+  const b = new PlanBuilder();
+  b.range(0, size);
+  const plan = b.done();
+  const [root] = assembleProof(
+    plan,
+    plan.nodes.map((id) => node(id.level, id.index)),
+  );
+  if (root === undefined) throw new Error("unreachable: a non-empty range folds to one hash");
+  return root;
 }

@@ -17,6 +17,7 @@ import {
   inclusionPlan,
   inclusionProof,
   merkleTreeHash,
+  rootAt,
   rootFromInclusionProof,
   verifyConsistency,
   verifyInclusion,
@@ -40,7 +41,7 @@ beforeAll(() => {
 });
 
 const leafAt = (i: number): Uint8Array => leaves[i]!;
-const rootAt = (n: number): Uint8Array => roots[n]!;
+const rootOf = (n: number): Uint8Array => roots[n]!;
 
 /** The sequence of hash operations RFC 9162 §2.1.3.2 performs: its "shape" for (index, size). */
 function inclusionShape(index: number, size: number, length: number): string | undefined {
@@ -106,7 +107,7 @@ describe("inclusion proofs (RFC 9162 §2.1.3)", () => {
     for (let n = 1; n <= EXHAUSTIVE; n++) {
       for (let i = 0; i < n; i++) {
         const proof = inclusionProof(tree.node, i, n);
-        if (!verifyInclusion(i, n, leafAt(i), proof, rootAt(n))) {
+        if (!verifyInclusion(i, n, leafAt(i), proof, rootOf(n))) {
           expect.fail(`leaf ${String(i)} at size ${String(n)} does not verify`);
         }
       }
@@ -117,7 +118,7 @@ describe("inclusion proofs (RFC 9162 §2.1.3)", () => {
     fc.assert(
       fc.property(sizeAndIndex, ([n, i]) => {
         const proof = inclusionProof(tree.node, i, n);
-        expect(verifyInclusion(i, n, leafAt(i), proof, rootAt(n)), "proof verifies").toBe(true);
+        expect(verifyInclusion(i, n, leafAt(i), proof, rootOf(n)), "proof verifies").toBe(true);
         const plan = inclusionPlan(i, n);
         const again = assembleProof(
           plan,
@@ -127,6 +128,7 @@ describe("inclusion proofs (RFC 9162 §2.1.3)", () => {
         expect(plan.groups.filter((g) => g > 1).length, "at most one folded element").toBeLessThan(
           2,
         );
+        expect(rootAt(tree.node, n), "root from stored nodes").toEqual(rootOf(n));
       }),
       { numRuns: 400 },
     );
@@ -137,7 +139,7 @@ describe("inclusion proofs (RFC 9162 §2.1.3)", () => {
       fc.property(sizeAndIndex, fc.nat(), fc.nat(255), ([n, i], pick, bit) => {
         const proof = inclusionProof(tree.node, i, n);
         const leaf = leafAt(i);
-        const root = rootAt(n);
+        const root = rootOf(n);
         if (proof.length > 0) {
           const j = pick % proof.length;
           const bad = proof.map((p, k) => (k === j ? flipBit(p, bit) : p));
@@ -163,10 +165,10 @@ describe("inclusion proofs (RFC 9162 §2.1.3)", () => {
           i < n2 &&
           inclusionShape(i, n2, proof.length) !== undefined &&
           inclusionShape(i, n2, proof.length) === inclusionShape(i, n, proof.length);
-        const ok = verifyInclusion(i, n2, leafAt(i), proof, rootAt(n));
+        const ok = verifyInclusion(i, n2, leafAt(i), proof, rootOf(n));
         expect(ok, "changed size verifies iff same path").toBe(same);
         if (n2 >= 1 && n2 <= N && i < n2) {
-          expect(verifyInclusion(i, n2, leafAt(i), proof, rootAt(n2)), "against its own root").toBe(
+          expect(verifyInclusion(i, n2, leafAt(i), proof, rootOf(n2)), "against its own root").toBe(
             same && n2 === n,
           );
         }
@@ -177,7 +179,7 @@ describe("inclusion proofs (RFC 9162 §2.1.3)", () => {
 
   it("refuse attacker-shaped arguments without throwing", () => {
     const proof = inclusionProof(tree.node, 3, 10);
-    const root = rootAt(10);
+    const root = rootOf(10);
     const leaf = leafAt(3);
     const cases: [string, () => boolean][] = [
       ["negative index", () => verifyInclusion(-1, 10, leaf, proof, root)],
@@ -204,7 +206,7 @@ describe("consistency proofs (RFC 9162 §2.1.4)", () => {
     for (let n = 1; n <= EXHAUSTIVE; n++) {
       for (let m = 1; m <= n; m++) {
         const proof = consistencyProof(tree.node, m, n);
-        if (!verifyConsistency(m, n, rootAt(m), rootAt(n), proof)) {
+        if (!verifyConsistency(m, n, rootOf(m), rootOf(n), proof)) {
           expect.fail(`${String(m)} -> ${String(n)} does not verify`);
         }
       }
@@ -215,7 +217,7 @@ describe("consistency proofs (RFC 9162 §2.1.4)", () => {
     fc.assert(
       fc.property(twoSizes, ([m, n]) => {
         const proof = consistencyProof(tree.node, m, n);
-        expect(verifyConsistency(m, n, rootAt(m), rootAt(n), proof), "proof verifies").toBe(true);
+        expect(verifyConsistency(m, n, rootOf(m), rootOf(n), proof), "proof verifies").toBe(true);
         const plan = consistencyPlan(m, n);
         const again = assembleProof(
           plan,
@@ -231,8 +233,8 @@ describe("consistency proofs (RFC 9162 §2.1.4)", () => {
     fc.assert(
       fc.property(twoSizes, fc.nat(), fc.nat(255), ([m, n], pick, bit) => {
         const proof = consistencyProof(tree.node, m, n);
-        const r1 = rootAt(m);
-        const r2 = rootAt(n);
+        const r1 = rootOf(m);
+        const r2 = rootOf(n);
         if (proof.length > 0) {
           const j = pick % proof.length;
           const bad = proof.map((p, k) => (k === j ? flipBit(p, bit) : p));
@@ -261,7 +263,7 @@ describe("consistency proofs (RFC 9162 §2.1.4)", () => {
         const shape = consistencyShape(m, n2, pathLength);
         const same =
           m < n && m < n2 && shape !== undefined && shape === consistencyShape(m, n, pathLength);
-        const ok = verifyConsistency(m, n2, rootAt(m), rootAt(n), proof);
+        const ok = verifyConsistency(m, n2, rootOf(m), rootOf(n), proof);
         expect(ok, "changed size verifies iff same path").toBe(same || (m === n && m === n2));
       }),
       { numRuns: 400 },
@@ -269,11 +271,11 @@ describe("consistency proofs (RFC 9162 §2.1.4)", () => {
   });
 
   it("refuse the empty tree, a shrinking tree and mismatched equal sizes", () => {
-    const r = rootAt(5);
-    expect(verifyConsistency(0, 5, rootAt(0), r, []), "from the empty tree").toBe(false);
-    expect(verifyConsistency(5, 4, r, rootAt(4), []), "shrinking").toBe(false);
+    const r = rootOf(5);
+    expect(verifyConsistency(0, 5, rootOf(0), r, []), "from the empty tree").toBe(false);
+    expect(verifyConsistency(5, 4, r, rootOf(4), []), "shrinking").toBe(false);
     expect(verifyConsistency(5, 5, r, r, []), "same tree").toBe(true);
-    expect(verifyConsistency(5, 5, r, rootAt(4), []), "same size, other root").toBe(false);
+    expect(verifyConsistency(5, 5, r, rootOf(4), []), "same size, other root").toBe(false);
     expect(verifyConsistency(5, 5, r, r, [r]), "same size, non-empty proof").toBe(false);
   });
 });
@@ -307,7 +309,7 @@ describe("incremental tree", () => {
         for (const l of leaves.slice(0, a)) t.append(l);
         const r = CompactTree.restore(t.size, t.frontier());
         for (const l of leaves.slice(a, a + b)) r.append(l);
-        expect(r.root(), "restored then appended").toEqual(rootAt(a + b));
+        expect(r.root(), "restored then appended").toEqual(rootOf(a + b));
         expect(r.size, "size").toBe(a + b);
       }),
       { numRuns: 100 },

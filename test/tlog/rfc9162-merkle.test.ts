@@ -16,10 +16,11 @@ import {
   leafHash,
   merkleTreeHash,
   nodeHash,
+  rootAt,
   verifyConsistency,
   verifyInclusion,
 } from "../../src/tlog/index.js";
-import { b64, hex, readVector, toHex } from "./helpers.js";
+import { b64, hex, readVector, toB64, toHex } from "./helpers.js";
 
 interface TreeFile {
   source: string;
@@ -108,6 +109,13 @@ describe("RFC 9162 §2.1.1 hashing on the reference tree", () => {
       expect(toHex(restored.root()), "restored frontier root").toBe(root);
     },
   );
+
+  it("computes the root at every past size from the stored nodes", () => {
+    const t = treeOf(8);
+    tree.rootHashes.forEach((root, size) => {
+      expect(toHex(rootAt(t.node, size)), `size ${String(size)}`).toBe(root);
+    });
+  });
 
   it("stores every perfect subtree hash of the reference tree", () => {
     const t = treeOf(8);
@@ -238,6 +246,23 @@ describe("transparency-dev/merkle verification probes", () => {
     );
     const want = CONSISTENCY_DEPARTURES.has(v.path) ? false : !v.wantErr;
     expect(ok, v.desc).toBe(want);
+  });
+
+  it("generates exactly the proofs of the happy-path probes (all on the reference tree)", () => {
+    const t = treeOf(8);
+    const happyInclusion = inclusion.vectors.filter((v) => v.desc === "happy path");
+    const happyConsistency = consistency.vectors.filter((v) => v.desc === "happy path");
+    expect(happyInclusion.length + happyConsistency.length).toBeGreaterThan(8);
+    for (const v of happyInclusion) {
+      expect(toHex(rootAt(t.node, v.treeSize)), `${v.path} root`).toBe(toHex(b64(v.root)));
+      const proof = inclusionProof(t.node, v.leafIdx, v.treeSize).map((p) => toB64(p));
+      expect(proof, v.path).toEqual(v.proof ?? []);
+    }
+    for (const v of happyConsistency) {
+      if (v.size1 === 0) continue; // nothing to generate from the empty tree
+      const proof = consistencyProof(t.node, v.size1, v.size2).map((p) => toB64(p));
+      expect(proof, v.path).toEqual(v.proof ?? []);
+    }
   });
 
   it("lists only departures that are probes expected to pass", () => {
