@@ -305,6 +305,11 @@ const IPV6 =
 const PERSON_CONTEXT =
   /\b(?:subscriber|customer|home|residential|personal|employee|victim|suspect|user|his|her|their)\b[^.\n]{0,40}$/i;
 
+function isUnspecified(parts: readonly number[]): boolean {
+  for (const p of parts) if (p !== 0) return false;
+  return true;
+}
+
 function ips(text: string, out: Match[], identityContext: boolean): void {
   for (const re of [IPV4, IPV6]) {
     for (const m of text.matchAll(re)) {
@@ -316,7 +321,7 @@ function ips(text: string, out: Match[], identityContext: boolean): void {
       )
         continue;
       // The unspecified address (`::`, `0.0.0.0`) names no one.
-      if (net.parts.every((p) => p === 0)) continue;
+      if (isUnspecified(net.parts)) continue;
       if (!identityContext && !PERSON_CONTEXT.test(text.slice(Math.max(0, m.index - 60), m.index)))
         continue;
       out.push({ kind: "ip", start: m.index, end: m.index + m[0].length, value: m[0] });
@@ -358,19 +363,20 @@ export function detect(text: string, options: DetectOptions): Match[] {
     }
   }
   const all = options.ungated === true;
-  const gate = (re: RegExp): boolean => all || re.test(text);
   if (all || GATE_DIGIT.test(text)) {
-    if (gate(GATE_NUMBER)) phones(text, found);
-    if (gate(GATE_NUMBER) && gate(GATE_CARD)) cards(text, found);
-    if (gate(GATE_IBAN)) ibans(text, found);
-    if (gate(GATE_MRZ)) mrzLines(text, found);
-    if (gate(GATE_PASSPORT)) passportNumbers(text, found);
-    if (gate(GATE_B58)) wallet(text, found, B58_ADDR, base58checkValid);
-    if (gate(GATE_BECH32)) wallet(text, found, BECH32_ADDR, bech32Valid);
-    if (gate(GATE_ETH)) wallet(text, found, ETH_ADDR, ethereumValid);
+    if (all || GATE_NUMBER.test(text)) {
+      phones(text, found);
+      if (all || GATE_CARD.test(text)) cards(text, found);
+    }
+    if (all || GATE_IBAN.test(text)) ibans(text, found);
+    if (all || GATE_MRZ.test(text)) mrzLines(text, found);
+    if (all || GATE_PASSPORT.test(text)) passportNumbers(text, found);
+    if (all || GATE_B58.test(text)) wallet(text, found, B58_ADDR, base58checkValid);
+    if (all || GATE_BECH32.test(text)) wallet(text, found, BECH32_ADDR, bech32Valid);
+    if (all || GATE_ETH.test(text)) wallet(text, found, ETH_ADDR, ethereumValid);
   }
   // IPv6 can be written without a decimal digit (`dead:beef::1` has one, `dead:beef::cafe` not).
-  if (gate(GATE_IP)) ips(text, found, options.identityContext);
+  if (all || GATE_IP.test(text)) ips(text, found, options.identityContext);
   if (found.length < 2) return found;
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Match[] = [];

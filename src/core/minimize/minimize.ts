@@ -133,11 +133,18 @@ class Run {
     );
   }
 
+  /** The matches the profile acts on (not `allow`). */
+  private acting(matches: Match[]): Match[] {
+    if (matches.length === 0) return matches;
+    const out: Match[] = [];
+    for (const m of matches) if (this.profile.detectors[m.kind] !== "allow") out.push(m);
+    return out;
+  }
+
   /** Detect, then redact, pseudonymize, generalize or refuse each match. */
   text(s: string, path: string): string {
     const norm = normalizeText(s);
-    const matches = detect(norm, { identityContext: this.identityContext });
-    const acted = matches.filter((m) => this.profile.detectors[m.kind] !== "allow");
+    const acted = this.acting(detect(norm, { identityContext: this.identityContext }));
     if (acted.length === 0) return s;
     let out = "";
     let last = 0;
@@ -146,9 +153,7 @@ class Run {
       last = m.end;
     }
     out += norm.slice(last);
-    const residue = detect(out, { identityContext: this.identityContext }).filter(
-      (m) => this.profile.detectors[m.kind] !== "allow",
-    );
+    const residue = this.acting(detect(out, { identityContext: this.identityContext }));
     for (const m of residue)
       this.refuse(
         "personal-data",
@@ -207,9 +212,7 @@ class Run {
   /** A key of a dictionary inside an allowed subtree: dropped with its value when it holds personal data. */
   private keyHoldsPersonalData(key: string): boolean {
     const norm = normalizeText(key);
-    return detect(norm, { identityContext: this.identityContext }).some(
-      (m) => this.profile.detectors[m.kind] !== "allow",
-    );
+    return this.acting(detect(norm, { identityContext: this.identityContext })).length > 0;
   }
 
   id(value: string, path: string): string {
@@ -231,10 +234,10 @@ class Run {
     }
     if (Array.isArray(v)) {
       const out: JsonValue[] = [];
-      v.forEach((item, i) => {
-        const r = this.deep(item, `${path}[${String(i)}]`, key);
+      for (let i = 0; i < v.length; i++) {
+        const r = this.deep(v[i] ?? null, `${path}[${String(i)}]`, key);
         if (r !== undefined) out.push(r);
-      });
+      }
       return out;
     }
     if (isObject(v)) {
@@ -263,10 +266,10 @@ class Run {
       }
       const items = node.items;
       const out: JsonValue[] = [];
-      v.forEach((item, i) => {
-        const r = this.filter(item, items, `${path}[${String(i)}]`, key);
+      for (let i = 0; i < v.length; i++) {
+        const r = this.filter(v[i] ?? null, items, `${path}[${String(i)}]`, key);
         if (r !== undefined) out.push(r);
-      });
+      }
       return out.length === 0 ? undefined : out;
     }
     if (isObject(v)) {
