@@ -20,6 +20,7 @@ import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import { stringify } from "yaml";
 import { parseAgreement, type Agreement } from "../src/core/agreement/parse.js";
 import { decide, type Action, type DecisionContext } from "../src/core/policy/decide.js";
+import { toCedar } from "../src/core/policy/cedar.js";
 import type { StixObject } from "../src/core/stix/object.js";
 import { TLP2_IDS, TLP_ORDER, type TlpName } from "../src/core/stix/tlp.js";
 
@@ -172,39 +173,6 @@ export function requests(n: number): Request[] {
 
 // ------------------------------------------------------------------ the equivalent Cedar policy
 
-const ALWAYS = ["type", "spec_version", "id", "created", "modified"];
-const str = (xs: readonly string[]) => `[${xs.map((x) => JSON.stringify(x)).join(", ")}]`;
-const day = (d: string) => Math.floor(Date.parse(`${d}T00:00:00Z`) / 86_400_000);
-
-function cedarPolicies(as: readonly Agreement[]): string {
-  const out: string[] = [];
-  for (const a of as) {
-    const d = a.doc;
-    const parties = str(d.parties.map((p) => p.node));
-    const common = `context.day >= ${String(day(d.effective_from))} && context.day < ${String(day(d.sunset))} && ${parties}.contains(context.self) && ${parties}.contains(context.partner) && ${str(d.purposes.permitted)}.contains(context.purpose) && !${str(d.purposes.prohibited)}.contains(context.purpose)`;
-    const types = str(Object.keys(d.data.types));
-    const ceiling = TLP_ORDER[d.markings.tlp_ceiling];
-    const transfer = `${types}.contains(context.type) && context.tlp <= ${String(ceiling)}`;
-    const scoped = `(context.agreement == "" || context.agreement == ${JSON.stringify(a.id)})`;
-    // On accept, every property must be on the type's allowlist (an honest sender dropped the rest).
-    const allowlists = Object.entries(d.data.types)
-      .map(
-        ([t, rule]) =>
-          `(context.type == ${JSON.stringify(t)} && ${str([...ALWAYS, ...rule.properties])}.containsAll(context.props))`,
-      )
-      .join(" || ");
-    out.push(
-      `permit(principal, action == Action::"share", resource) when { ${scoped} && ${common} && ${transfer} && context.originator_is_self };`,
-      `permit(principal, action == Action::"accept", resource) when { ${scoped} && ${common} && ${transfer} && (${allowlists || "false"}) };`,
-      `permit(principal, action in [Action::"share", Action::"onward-share"], resource) when { ${scoped} && ${common} && ${transfer} && !context.originator_is_self && ${String(d.onward_sharing.allowed)} && context.hops < ${String(d.onward_sharing.max_hops + 1)} && context.consent_agreements.contains(${JSON.stringify(a.id)}) };`,
-      `permit(principal, action == Action::"query", resource) when { ${scoped} && ${common} && ${str(d.queries.types)}.contains(context.type) && context.queries_today < ${String(d.queries.budget_per_day)} };`,
-      `permit(principal, action == Action::"use", resource) when { ${scoped} && ${common} && context.received_agreement == ${JSON.stringify(a.id)} && context.received_purpose == context.purpose };`,
-      `permit(principal, action == Action::"release", resource) when { ${scoped} && ${common} && ${transfer} && (${String(d.queries.release === "automatic")} || (${String(d.queries.release === "on-approval")} && ${str(d.decision_rights.release)}.containsAny(context.approved_by))) };`,
-    );
-  }
-  return out.join("\n");
-}
-
 function cedarCall(r: Request): cedar.StatefulAuthorizationCall {
   const o = r.object;
   const refs = o.object_marking_refs as string[];
@@ -271,7 +239,7 @@ function measurePair(
 export function run(): Promise<PolicyBenchResult[]> {
   const as = agreements();
   const reqs = requests(4096);
-  const parsed = cedar.preparsePolicySet("accord-bench", { staticPolicies: cedarPolicies(as) });
+  const parsed = cedar.preparsePolicySet("accord-bench", { staticPolicies: toCedar(as) });
   if (parsed.type !== "success")
     throw new Error(`cedar refused the policy set: ${JSON.stringify(parsed)}`);
   const calls = reqs.map(cedarCall);
