@@ -20,7 +20,7 @@ export const HASH_SIZE = 32;
 const LEAF_PREFIX = new Uint8Array([0x00]);
 const NODE_PREFIX = new Uint8Array([0x01]);
 
-/** MTH({}) = SHA-256() (RFC 9162 §2.1.1). */
+/** MTH({}) = SHA-256() (RFC 9162 §2.1.1). Shared: functions that return it return a copy. */
 export const EMPTY_ROOT: Uint8Array = new Uint8Array(createHash("sha256").digest());
 
 /*
@@ -66,7 +66,7 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
  * not a fast path.
  */
 export function merkleTreeHash(leafHashes: readonly Uint8Array[]): Uint8Array {
-  if (leafHashes.length === 0) return EMPTY_ROOT;
+  if (leafHashes.length === 0) return new Uint8Array(EMPTY_ROOT);
   return mth(leafHashes, 0, leafHashes.length);
 }
 

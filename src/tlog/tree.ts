@@ -89,7 +89,7 @@ export class CompactTree {
   root(): Uint8Array {
     const n = this.#hashes.length;
     const last = this.#hashes[n - 1];
-    if (last === undefined) return EMPTY_ROOT;
+    if (last === undefined) return new Uint8Array(EMPTY_ROOT);
     let h = last;
     for (let i = n - 2; i >= 0; i--) h = nodeHash(at(this.#hashes, i), h);
     return h;
