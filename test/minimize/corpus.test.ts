@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { minimize, normalizeText, type SourceGrade } from "../../src/core/minimize/index.js";
 import type { StixObject } from "../../src/core/stix/object.js";
+import { TLP_MARKING_DEFINITIONS } from "../../src/core/stix/tlp.js";
 import { validateObject } from "../../src/core/stix/validate.js";
 import { CTX, exampleProfile } from "./support.js";
 
@@ -69,4 +70,22 @@ describe("hostile corpus", () => {
       expect(text, `${c.note}: output holds ${s}`).not.toContain(s);
     for (const s of c.want.present ?? []) expect(text, c.note).toContain(s);
   });
+});
+
+describe("shared definitions", () => {
+  it.each(TLP_MARKING_DEFINITIONS.map((m) => [m.id, m] as const))(
+    "travel unchanged: %s",
+    (_id, marking) => {
+      for (const profile of ["cyber-default", "strict"]) {
+        const r = minimize(marking, exampleProfile(profile), {
+          ...CTX,
+          sourceGrade: { scheme: "admiralty", reliability: "A", credibility: 1 },
+        });
+        expect(
+          "object" in r && r.object,
+          `${profile} keeps the TLP definition as published`,
+        ).toEqual(marking);
+      }
+    },
+  );
 });

@@ -526,7 +526,9 @@ export function minimize(
     else delete out.granular_markings;
   }
 
-  if (sp.enabled) {
+  // Shared definitions (TLP markings, extension definitions) come from no source: they travel as
+  // published, ungraded, so every node recognises them.
+  if (sp.enabled && !KEEP_ID_TYPES.has(type)) {
     const g = ctx.sourceGrade;
     if (g === undefined) {
       if (sp.grade === "required")
