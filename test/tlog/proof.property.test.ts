@@ -344,5 +344,9 @@ describe("incremental tree", () => {
     expect(() => tree.node(0, N)).toThrow(RangeError);
     expect(() => inclusionPlan(5, 5)).toThrow(RangeError);
     expect(() => consistencyPlan(0, 5)).toThrow(RangeError);
+    const plan = inclusionPlan(3, 10);
+    expect(() => assembleProof(plan, []), "missing hashes").toThrow(RangeError);
+    const short = plan.nodes.map(() => new Uint8Array(31));
+    expect(() => assembleProof(plan, short), "short hashes").toThrow(RangeError);
   });
 });
