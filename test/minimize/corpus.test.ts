@@ -89,3 +89,47 @@ describe("shared definitions", () => {
     },
   );
 });
+
+describe("joins", () => {
+  it("gives one address the same token in an observable, a pattern and free text", () => {
+    const profile = exampleProfile("cyber-default");
+    const address = "K.Varga.Invoices@mailbox.example";
+    const token = (o: StixObject): string => {
+      const r = minimize(o, profile, CTX);
+      if (!("object" in r)) throw new Error("refused");
+      const m = /pseu-v1-[A-Za-z0-9_-]{22}@pseudonym\.invalid/.exec(JSON.stringify(r.object));
+      return m?.[0] ?? "none";
+    };
+    const common = {
+      spec_version: "2.1",
+      created: "2026-11-20T08:10:00.000Z",
+      modified: "2026-11-20T08:10:00.000Z",
+    };
+    const a = token({
+      type: "email-addr",
+      id: "email-addr--13f3d860-f00a-4986-98dd-537308ef22e7",
+      spec_version: "2.1",
+      value: address,
+    });
+    const b = token({
+      ...common,
+      type: "indicator",
+      id: "indicator--6b1c1a8e-3f2d-4c5b-9a7e-1d2c3b4a5f60",
+      name: "sender",
+      pattern: `[email-message:from_ref.value = '${address.toLowerCase()}']`,
+      pattern_type: "stix",
+      valid_from: "2026-11-20T08:00:00.000Z",
+    });
+    const c = token({
+      ...common,
+      type: "malware",
+      id: "malware--7c2d2b9f-4a3e-4d6c-8b8f-2e3d4c5b6a71",
+      name: "GlacierLock",
+      is_family: true,
+      description: `ransom notes signed ${address.toUpperCase()}`,
+    });
+    expect(a).not.toBe("none");
+    expect(b, "pattern value joins with the observable").toBe(a);
+    expect(c, "free text joins with the observable").toBe(a);
+  });
+});
