@@ -62,7 +62,9 @@ function emails(text: string, out: Match[]): void {
 
 // ---------------------------------------------------------------- phone
 
-const PHONE_INTL = /(?<![\w+])(?:\+|00)[1-9](?:[ .-]?\(?\d{1,4}\)?){2,7}(?!\w|[.-]\d)/g;
+/** Digit groups split only at a separator or parentheses, so a long digit run cannot backtrack. */
+const PHONE_INTL =
+  /(?<![\w+])(?:\+|00)[1-9]\d{0,14}(?:[ .-]\(?\d{1,14}\)?|\(\d{1,14}\)){0,6}(?!\w|[.-]\d)/g;
 const PHONE_NANP =
   /(?<![\w.+/-])(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[ .-])\d{3}[ .-]\d{4}(?!\w|[.-]\d)/g;
 const PHONE_TRUNK = /(?<![\w.+/-])0[1-9]\d{0,3}(?:[ ./-]?\d{2,4}){2,4}(?!\w|[./-]\d)/g;
