@@ -13,9 +13,14 @@ import { stringify } from "yaml";
 import { AccordError, isAccordError, type ErrorCode } from "../errors.js";
 import { parseStix } from "../core/stix/validate.js";
 import { parseAgreement } from "../core/agreement/parse.js";
-import { signAgreement, signingPayload } from "../core/agreement/lifecycle.js";
+import {
+  governAll,
+  signAgreement,
+  signingPayload,
+  type AgreementSignature,
+} from "../core/agreement/lifecycle.js";
 import { diffAgreements } from "../core/agreement/diff.js";
-import { jwkThumbprint } from "../crypto/keys.js";
+import { jwkThumbprint, parsePublicJwk, type PublicJwk } from "../crypto/keys.js";
 import {
   verifyLedger,
   type IngestResult,
@@ -64,6 +69,8 @@ Commands:
                          the canonical hash parties sign; the document with defaults; changed clauses
   agreement sign FILE [--dir DIR]
                          sign the version's canonical hash with this node's Ed25519 key
+  agreement status FILE [SIGNATURE_FILE...] [--dir DIR]
+                         draft, proposed, in force...: the signatures checked against known keys
   policy explain OBJECT --purpose P [--dir DIR]
                          dry run: which partner would receive the object, under which clause
   ledger [--from N] [--limit N] [--verify] [--dir DIR]
@@ -286,6 +293,29 @@ export async function main(
           print(JSON.stringify(sig), sig);
           return EXIT.ok;
         }
+        if (rest[0] === "status") {
+          const file = need(rest[1], "agreement status FILE [SIGNATURE_FILE...]");
+          const a = parseAgreement(readText(file), file);
+          const signatures = rest.slice(2).flatMap((f) => {
+            const v: unknown = JSON.parse(readText(f));
+            return (Array.isArray(v) ? v : [v]) as AgreementSignature[];
+          });
+          const cfg = loadConfig(dir, env);
+          const keys = new Map<string, PublicJwk>([
+            [cfg.nodeId, loadNodeKeys(cfg.keysFile).signing.publicJwk],
+          ]);
+          const { peers } = await ApiClient.forConfig(cfg).call<{ peers: Peer[] }>("GET", "/peers");
+          for (const peer of peers)
+            keys.set(peer.nodeId, parsePublicJwk(peer.signingKey, "Ed25519"));
+          const [g] = await governAll([{ agreement: a, signatures }], keys, [], new Date());
+          if (g === undefined) throw new AccordError("ERR_INTERNAL", "no state was computed");
+          const sig = g.state.signatures;
+          print(
+            `${a.id} v${a.version}: ${g.state.status} (${g.state.detail})\nsigned: ${sig.signed.join(", ") || "none"}\nmissing: ${sig.missing.join(", ") || "none"}${sig.invalid.length > 0 ? `\ninvalid signatures: ${sig.invalid.join(", ")}` : ""}`,
+            { id: a.id, version: a.version, hash: a.hash, ...g.state },
+          );
+          return g.state.status === "in-force" ? EXIT.ok : EXIT.refused;
+        }
         const api = ApiClient.forConfig(loadConfig(dir, env));
         if (rest[0] === "add") {
           const file = need(rest[1], "agreement add FILE");
@@ -311,7 +341,9 @@ export async function main(
           );
           return EXIT.ok;
         }
-        throw new UsageError("expected `accord agreement add|list|lint|hash|show|diff|sign`");
+        throw new UsageError(
+          "expected `accord agreement add|list|lint|hash|show|diff|sign|status`",
+        );
       }
       case "policy": {
         if (rest[0] !== "explain") throw new UsageError("expected `accord policy explain OBJECT`");
