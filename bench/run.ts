@@ -10,6 +10,7 @@ import { run as stixBench } from "./stix.js";
 import { run as matchBench } from "./match.js";
 import { run as logBench } from "./log.js";
 import { run as policyBench } from "./policy.js";
+import { run as minimizeBench } from "./minimize.js";
 
 export interface BenchResult {
   readonly bench: string;
@@ -27,6 +28,7 @@ const benches: Record<string, () => Promise<BenchResult[]>> = {
   match: matchBench,
   log: () => logBench(),
   policy: policyBench,
+  minimize: minimizeBench,
 };
 
 const filter = process.argv[2];
