@@ -11,6 +11,7 @@ import {
   signConsent,
   verifyConsent,
   verifySignatures,
+  versionsAt,
 } from "../../src/core/agreement/lifecycle.js";
 import { diffAgreements } from "../../src/core/agreement/diff.js";
 import { generateNodeKeys } from "../../src/crypto/keys.js";
@@ -190,6 +191,26 @@ describe("agreement lifecycle", () => {
     expect(await verifyConsent({ ...c, recipient: "XD" }, xa.signing.publicJwk)).toBe(false);
     expect(await verifyConsent({ ...c, jws: "x..y" }, xa.signing.publicJwk)).toBe(false);
     expect(await verifyConsent(null, xa.signing.publicJwk)).toBe(false);
+  });
+
+  it("governs by dates alone with the newest effective version, the amended one until then", () => {
+    const v2 = parseAgreement(
+      src
+        .replace("version: 1", "version: 2\nsupersedes: 1")
+        .replace("effective_from: 2026-01-01", "effective_from: 2026-07-01"),
+    );
+    const fiu = parseAgreement(example("fiu-mou.yaml"));
+    expect(versionsAt([v2, fiu, a], at).map((x) => `${x.id}@${x.version}`)).toEqual([
+      "regional-cyber-accord@1",
+      "fiu-mou@1",
+    ]);
+    expect(versionsAt([a, v2], new Date("2026-07-01T00:00:00Z")).map((x) => x.version)).toEqual([
+      2,
+    ]);
+    expect(
+      versionsAt([v2], at).map((x) => x.version),
+      "only a future version",
+    ).toEqual([2]);
   });
 
   it("lists the clauses an amendment changes", () => {

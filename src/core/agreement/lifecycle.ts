@@ -292,3 +292,26 @@ function safeThumbprint(jwk: PublicJwk): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * For callers that govern by dates only (no signatures yet): per agreement id, the one version
+ * that governs at `at` — the highest whose effective date has come, else the earliest (whose
+ * denial then says when it takes effect). An amendment added before its effective date thus
+ * leaves the version it amends in force until then. Keeps the input order of ids.
+ */
+export function versionsAt(agreements: readonly Agreement[], at: Date): Agreement[] {
+  const t = at.getTime();
+  const chosen = new Map<string, Agreement>();
+  for (const a of agreements) {
+    const held = chosen.get(a.id);
+    if (held === undefined) {
+      chosen.set(a.id, a);
+      continue;
+    }
+    const aIn = a.effectiveFromMs <= t;
+    const heldIn = held.effectiveFromMs <= t;
+    if (aIn && (!heldIn || a.version > held.version)) chosen.set(a.id, a);
+    else if (!aIn && !heldIn && a.version < held.version) chosen.set(a.id, a);
+  }
+  return [...chosen.values()];
+}
