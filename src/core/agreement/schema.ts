@@ -182,7 +182,8 @@ export const agreementSchema = z
       ),
     minimization: z
       .strictObject({ profile: slug.describe("the minimization profile objects pass through") })
-      .default({ profile: "default" }),
+      .default({ profile: "strict" })
+      .describe("the minimization profile (examples/profiles/); absent: `strict`"),
     queries: z
       .strictObject({
         types: list(stixType).default([]).describe("types that may be matched hit/no-hit"),
