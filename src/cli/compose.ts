@@ -118,7 +118,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     apiToken,
     bodyLimit: config.bodyLimit,
     logger,
-    onShared: () => void deliverNow(),
+    deliver: deliverNow,
   });
   try {
     await server.listen({ host: config.host, port: config.port });

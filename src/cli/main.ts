@@ -21,13 +21,8 @@ import {
 } from "../core/agreement/lifecycle.js";
 import { diffAgreements } from "../core/agreement/diff.js";
 import { jwkThumbprint, parsePublicJwk, type PublicJwk } from "../crypto/keys.js";
-import {
-  verifyLedger,
-  type IngestResult,
-  type ShareOutcome,
-  type DeliveryReport,
-} from "../app/node.js";
-import type { LedgerEntry, Peer } from "../app/ports.js";
+import { verifyLedger, type IngestResult, type ShareOutcome } from "../app/node.js";
+import type { LedgerEntry, OutboxItem, Peer } from "../app/ports.js";
 import { CONFIG_FILE, loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
@@ -572,7 +567,17 @@ async function share(
       ...(values.object === undefined ? {} : { objects: values.object }),
     },
   });
-  const delivery = await api.call<DeliveryReport>("POST", "/deliveries");
+  await api.call<{ pending: number }>("POST", "/deliveries");
+  const envelopes = outcomes.flatMap((o) => o.envelopes);
+  const states = await Promise.all(
+    envelopes.map((id) => api.call<OutboxItem>("GET", `/outbox/${id}`)),
+  );
+  const delivered = states.filter((s) => s.status === "delivered").length;
+  const delivery = {
+    envelopes: envelopes.length,
+    delivered,
+    pending: envelopes.length - delivered,
+  };
   const lines: string[] = [];
   for (const o of outcomes) {
     lines.push(
@@ -586,7 +591,7 @@ async function share(
     }
   }
   lines.push(
-    `delivery: ${delivery.delivered} of ${delivery.attempted} envelopes delivered now${delivery.failed > 0 ? "; the rest will be retried" : ""}`,
+    `delivery: ${delivered} of ${envelopes.length} envelopes delivered${delivery.pending > 0 ? "; the rest will be retried" : ""}`,
   );
   print(lines.join("\n"), { outcomes, delivery });
   return outcomes.every((o) => o.sent === 0) ? EXIT.refused : EXIT.ok;

@@ -37,8 +37,11 @@ export interface ServerOptions {
   readonly bodyLimit: number;
   /** A pino logger, or undefined for no request logging. */
   readonly logger?: FastifyBaseLogger;
-  /** Called after an envelope was enqueued by a share, so delivery can start at once. */
-  readonly onShared?: () => void;
+  /**
+   * Run a delivery pass now, joining one already running (the composition root's loop). Called
+   * after every share so delivery starts at once; without it, `node.deliverDue()` is used.
+   */
+  readonly deliver?: () => Promise<void>;
 }
 
 const PROBLEM = "application/problem+json";
@@ -51,6 +54,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     forceCloseConnections: true,
   });
   const { node, store } = opts;
+  const deliver = async (): Promise<void> => {
+    if (opts.deliver !== undefined) await opts.deliver();
+    else await node.deliverDue();
+  };
 
   app.addContentTypeParser(ENVELOPE_MEDIA_TYPE, { parseAs: "string" }, (_req, body, done) => {
     done(null, body);
@@ -185,12 +192,23 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
             ...(b.agreement === undefined ? {} : { agreementId: b.agreement }),
             ...(b.objects === undefined ? {} : { objectIds: b.objects }),
           });
-          opts.onShared?.();
+          void deliver();
           return { outcomes };
         },
       );
 
-      api.post("/deliveries", async () => node.deliverDue());
+      api.post("/deliveries", async () => {
+        await deliver();
+        return { pending: (await store.outbox.list({ status: "pending", limit: 1000 })).length };
+      });
+
+      api.get("/outbox/:id", async (req) => {
+        const { id } = req.params as { id: string };
+        const item = await store.outbox.get(id);
+        if (item === undefined) throw new AccordError("ERR_NOT_FOUND", `no outbox item \`${id}\``);
+        const { envelope: _e, ...rest } = item;
+        return rest;
+      });
 
       api.get("/outbox", async (req) => {
         const q = req.query as Record<string, string | undefined>;
