@@ -21,9 +21,8 @@
  * every check is linear in the input, input is capped at 256 characters, and error messages
  * name the kind and the problem, never the value.
  */
-import { createHash } from "node:crypto";
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import { AccordError } from "../../errors.js";
+import { base58checkPayload, bech32Decode, eip55Valid } from "../checksums.js";
 
 export const IDENTIFIER_KINDS = [
   "iban",
@@ -225,77 +224,20 @@ export function normalizePhone(raw: string, options: NormalizeOptions = {}): str
 
 // ------------------------------------------------------------------------------------ wallet
 
-const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-const BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-
-function base58Decode(s: string): Uint8Array | undefined {
-  const bytes: number[] = [];
-  for (const ch of s) {
-    let carry = BASE58.indexOf(ch);
-    if (carry < 0) return undefined;
-    for (let i = 0; i < bytes.length; i++) {
-      carry += (bytes[i] ?? 0) * 58;
-      bytes[i] = carry & 0xff;
-      carry >>= 8;
-    }
-    for (; carry > 0; carry >>= 8) bytes.push(carry & 0xff);
-  }
-  for (let i = 0; i < s.length && s[i] === "1"; i++) bytes.push(0);
-  return Uint8Array.from(bytes.reverse());
-}
-
-/** Bitcoin P2PKH/P2SH (mainnet 0x00/0x05, testnet 0x6f/0xc4): 25 bytes, double SHA-256 check. */
+/** Bitcoin P2PKH/P2SH, mainnet (0x00/0x05) or testnet (0x6f/0xc4). */
 function base58checkValid(s: string): boolean {
-  const raw = base58Decode(s);
-  if (raw?.length !== 25 || ![0x00, 0x05, 0x6f, 0xc4].includes(raw[0] ?? -1)) return false;
-  const once = createHash("sha256").update(raw.subarray(0, 21)).digest();
-  const twice = createHash("sha256").update(once).digest();
-  return twice.subarray(0, 4).equals(raw.subarray(21));
-}
-
-function bech32Polymod(values: readonly number[]): number {
-  const gen = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-  let chk = 1;
-  for (const v of values) {
-    const top = chk >>> 25;
-    chk = (((chk & 0x1ffffff) << 5) ^ v) >>> 0;
-    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk = (chk ^ (gen[i] ?? 0)) >>> 0;
-  }
-  return chk;
+  const payload = base58checkPayload(s);
+  return payload !== undefined && [0x00, 0x05, 0x6f, 0xc4].includes(payload[0] ?? -1);
 }
 
 /** BIP 173 bech32 (witness v0) or BIP 350 bech32m (v1+) segwit address, `bc` or `tb`. */
 function bech32Valid(lower: string): boolean {
-  const sep = lower.lastIndexOf("1");
-  const hrp = lower.slice(0, sep);
-  if ((hrp !== "bc" && hrp !== "tb") || lower.length > 90 || lower.length - sep < 7) return false;
-  const data: number[] = [];
-  for (const c of lower.slice(sep + 1)) {
-    const v = BECH32.indexOf(c);
-    if (v < 0) return false;
-    data.push(v);
-  }
-  const values: number[] = [];
-  for (let i = 0; i < hrp.length; i++) values.push(hrp.charCodeAt(i) >> 5);
-  values.push(0);
-  for (let i = 0; i < hrp.length; i++) values.push(hrp.charCodeAt(i) & 31);
-  values.push(...data);
-  const pm = bech32Polymod(values);
-  const version = data[0] ?? -1;
-  return version === 0 ? pm === 1 : version >= 1 && version <= 16 && pm === 0x2bc830a3;
-}
-
-/** EIP-55: a mixed-case address must carry the checksum; single-case addresses carry none. */
-function eip55Valid(hex: string): boolean {
-  if (hex === hex.toLowerCase() || hex === hex.toUpperCase()) return true;
-  const hash = keccak_256(new TextEncoder().encode(hex.toLowerCase()));
-  for (let i = 0; i < 40; i++) {
-    const c = hex.charCodeAt(i);
-    if (c < 65) continue;
-    const nibble = ((hash[i >> 1] ?? 0) >> (i % 2 === 0 ? 4 : 0)) & 0xf;
-    if (c <= 70 !== nibble >= 8) return false;
-  }
-  return true;
+  const d = bech32Decode(lower);
+  if (d === undefined || (d.hrp !== "bc" && d.hrp !== "tb")) return false;
+  const version = d.data[0] ?? -1;
+  return version === 0
+    ? d.encoding === "bech32"
+    : version >= 1 && version <= 16 && d.encoding === "bech32m";
 }
 
 export function normalizeWallet(raw: string): string {

@@ -16,8 +16,7 @@
  * attacker-controlled; every pattern is linear or bounded so a hostile string cannot make it
  * backtrack badly.
  */
-import { createHash } from "node:crypto";
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { base58checkPayload, bech32Decode, eip55Valid } from "../checksums.js";
 import { parseIp } from "./ip.js";
 
 export const DETECTOR_KINDS = [
@@ -206,89 +205,26 @@ function passportNumbers(text: string, out: Match[]): void {
 
 // ---------------------------------------------------------------- crypto wallets
 
-const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-const BASE58_MAP = new Map<string, number>();
-for (let i = 0; i < BASE58.length; i++) BASE58_MAP.set(BASE58.charAt(i), i);
 const B58_ADDR = /(?<![A-Za-z0-9])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![A-Za-z0-9])/g;
 const BECH32_ADDR =
   /(?<![A-Za-z0-9])(?:bc|tb|ltc|BC|TB|LTC)1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}(?![A-Za-z0-9])/g;
 const ETH_ADDR = /(?<![A-Za-z0-9])0x[0-9a-fA-F]{40}(?![A-Za-z0-9])/g;
 
-function base58Decode(s: string): Uint8Array | undefined {
-  const bytes: number[] = [0];
-  for (const ch of s) {
-    const v = BASE58_MAP.get(ch);
-    if (v === undefined) return undefined;
-    let carry = v;
-    for (let i = 0; i < bytes.length; i++) {
-      carry += (bytes[i] ?? 0) * 58;
-      bytes[i] = carry & 0xff;
-      carry >>= 8;
-    }
-    while (carry > 0) {
-      bytes.push(carry & 0xff);
-      carry >>= 8;
-    }
-  }
-  for (let i = 0; i < s.length && s[i] === "1"; i++) bytes.push(0);
-  return Uint8Array.from(bytes.reverse());
-}
-
-/** Bitcoin P2PKH / P2SH: 25 bytes, version 0x00 or 0x05, double SHA-256 checksum. */
+/** Bitcoin P2PKH / P2SH on mainnet: version 0x00 or 0x05 and a valid double SHA-256 checksum. */
 export function base58checkValid(s: string): boolean {
-  const raw = base58Decode(s);
-  if (raw?.length !== 25 || (raw[0] !== 0 && raw[0] !== 5)) return false;
-  const body = raw.subarray(0, 21);
-  const h = createHash("sha256").update(createHash("sha256").update(body).digest()).digest();
-  return h[0] === raw[21] && h[1] === raw[22] && h[2] === raw[23] && h[3] === raw[24];
+  const payload = base58checkPayload(s);
+  return payload !== undefined && (payload[0] === 0 || payload[0] === 5);
 }
 
-const BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-
-function bech32Polymod(values: readonly number[]): number {
-  const gen = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-  let chk = 1;
-  for (const v of values) {
-    const top = chk >>> 25;
-    chk = (((chk & 0x1ffffff) << 5) ^ v) >>> 0;
-    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk = (chk ^ (gen[i] ?? 0)) >>> 0;
-  }
-  return chk;
-}
-
-/** BIP 173 (bech32) or BIP 350 (bech32m) checksum, single case. */
+/** BIP 173 (bech32) or BIP 350 (bech32m) checksum, single case, any human-readable part. */
 export function bech32Valid(s: string): boolean {
   if (s !== s.toLowerCase() && s !== s.toUpperCase()) return false;
-  const t = s.toLowerCase();
-  const sep = t.lastIndexOf("1");
-  if (sep < 1 || t.length - sep < 7 || t.length > 90) return false;
-  const hrp = t.slice(0, sep);
-  const values: number[] = [];
-  for (let i = 0; i < hrp.length; i++) values.push(hrp.charCodeAt(i) >> 5);
-  values.push(0);
-  for (let i = 0; i < hrp.length; i++) values.push(hrp.charCodeAt(i) & 31);
-  for (const c of t.slice(sep + 1)) {
-    const v = BECH32_CHARSET.indexOf(c);
-    if (v < 0) return false;
-    values.push(v);
-  }
-  const pm = bech32Polymod(values);
-  return pm === 1 || pm === 0x2bc830a3;
+  return bech32Decode(s.toLowerCase()) !== undefined;
 }
 
-/** EIP-55: all-lower and all-upper addresses carry no checksum; mixed case must match it. */
+/** EIP-55 on a `0x`-prefixed address. */
 export function ethereumValid(s: string): boolean {
-  const hex = s.slice(2);
-  if (hex === hex.toLowerCase() || hex === hex.toUpperCase()) return true;
-  const hash = keccak_256(new TextEncoder().encode(hex.toLowerCase()));
-  for (let i = 0; i < 40; i++) {
-    const c = hex.charCodeAt(i);
-    if (c < 65) continue; // a digit
-    const nibble = ((hash[i >> 1] ?? 0) >> (i % 2 === 0 ? 4 : 0)) & 0xf;
-    const upper = c <= 70;
-    if (upper !== nibble >= 8) return false;
-  }
-  return true;
+  return eip55Valid(s.slice(2));
 }
 
 function wallet(text: string, out: Match[], re: RegExp, valid: (s: string) => boolean): void {
