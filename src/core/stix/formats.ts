@@ -15,6 +15,7 @@
  * Everything here reads attacker-controlled input (a peer's bundle), so each predicate is a
  * bounded linear scan or a regular expression compiled once at load, free of nested quantifiers.
  */
+import { META_TYPES, SCO_TYPES, SDO_TYPES, SRO_TYPES } from "./types.js";
 
 const C_0 = 48;
 const C_9 = 57;
@@ -129,55 +130,11 @@ const UUID_LENGTH = 36;
 
 /** The type names STIX 2.1 defines (§4–§8), known valid: a set look-up spares the pattern. */
 const SPEC_TYPES: ReadonlySet<string> = new Set([
-  ...[
-    "attack-pattern",
-    "campaign",
-    "course-of-action",
-    "grouping",
-    "identity",
-    "incident",
-    "indicator",
-  ],
-  ...[
-    "infrastructure",
-    "intrusion-set",
-    "location",
-    "malware",
-    "malware-analysis",
-    "note",
-    "observed-data",
-  ],
-  ...[
-    "opinion",
-    "report",
-    "threat-actor",
-    "tool",
-    "vulnerability",
-    "relationship",
-    "sighting",
-    "artifact",
-  ],
-  ...[
-    "autonomous-system",
-    "directory",
-    "domain-name",
-    "email-addr",
-    "email-message",
-    "file",
-    "ipv4-addr",
-  ],
-  ...[
-    "ipv6-addr",
-    "mac-addr",
-    "mutex",
-    "network-traffic",
-    "process",
-    "software",
-    "url",
-    "user-account",
-  ],
-  ...["windows-registry-key", "x509-certificate", "language-content", "marking-definition"],
-  ...["extension-definition", "bundle"],
+  ...SDO_TYPES,
+  ...SRO_TYPES,
+  ...SCO_TYPES,
+  ...META_TYPES,
+  "bundle",
 ]);
 
 /** RFC 4122 text form: versions 1–5 and the RFC 4122 variant, either case, as the OASIS schema. */
