@@ -94,6 +94,24 @@ export interface ObjectVerdict {
   readonly reasons: readonly Reason[];
 }
 
+/** What `releaseFor` decided for one object and one partner. */
+export type Release =
+  | {
+      readonly effect: "permit";
+      readonly decision: Extract<Decision, { effect: "permit" }>;
+      readonly agreement: { readonly id: string; readonly version: number; readonly hash: string };
+      /** The copy that may travel: minimized, with Accord's provenance extension attached. */
+      readonly object: StixObject;
+      /** Properties removed before the object travels. */
+      readonly dropped: readonly string[];
+      readonly reasons: readonly Reason[];
+    }
+  | {
+      readonly effect: "deny";
+      readonly dropped: readonly [];
+      readonly reasons: readonly Reason[];
+    };
+
 export interface ShareOutcome {
   readonly recipient: string;
   /** One envelope per agreement and size chunk; empty when nothing was permitted. */
@@ -305,70 +323,29 @@ export class AccordNode {
 
     for (const stored of objects) {
       const o = stored.object;
-      let decision: Decision;
-      if (peer === undefined) {
-        decision = {
-          effect: "deny",
-          reasons: [
-            {
-              effect: "deny",
-              clause: "default",
-              message: `denied: \`${recipient}\` is not a known partner of \`${this.id}\``,
-            },
-          ],
+      const release = this.releaseFor(stored, {
+        partner: recipient,
+        known: peer !== undefined,
+        purpose: req.purpose,
+        at,
+        ...(req.agreementId === undefined ? {} : { agreementId: req.agreementId }),
+      });
+      if (release.effect === "permit") {
+        const key = `${release.agreement.id}@${release.agreement.version}`;
+        const group = groups.get(key) ?? {
+          agreement: release.agreement,
+          objects: [] as StixObject[],
         };
-      } else {
-        decision = decide(
-          o,
-          {
-            action: "share",
-            self: this.id,
-            partner: recipient,
-            purpose: req.purpose,
-            at,
-            originator: stored.provenance.originator,
-            ...(req.agreementId === undefined ? {} : { agreementId: req.agreementId }),
-          },
-          this.agreements,
-        );
+        group.objects.push(release.object);
+        groups.set(key, group);
       }
-      let dropped: readonly string[] = [];
-      let reasons = decision.reasons;
-      if (decision.effect === "permit") {
-        const minimized = applyObligations(o, decision.obligations);
-        const issues = validateObject(minimized);
-        if (issues.length > 0) {
-          reasons = [
-            ...reasons,
-            {
-              effect: "deny",
-              clause: `${decision.agreement.id} v${decision.agreement.version} §data.types.${o.type}.properties`,
-              message: `denied: removing the properties not permitted would leave \`${o.id}\` invalid (${issues[0]?.message ?? "invalid"})`,
-            },
-          ];
-          decision = { effect: "deny", reasons };
-        } else {
-          dropped = decision.obligations.dropProperties;
-          const key = `${decision.agreement.id}@${decision.agreement.version}`;
-          const group = groups.get(key) ?? {
-            agreement: decision.agreement,
-            objects: [] as StixObject[],
-          };
-          group.objects.push(
-            withProvenance(minimized, {
-              originator: stored.provenance.originator,
-              agreement: decision.agreement.id,
-              agreement_version: decision.agreement.version,
-              agreement_hash: decision.agreement.hash,
-              purpose: req.purpose,
-              retention_until: decision.obligations.retentionUntil,
-              onward_sharing: decision.obligations.onwardSharing,
-            }),
-          );
-          groups.set(key, group);
-        }
-      }
-      verdicts.push({ id: o.id, type: o.type, effect: decision.effect, dropped, reasons });
+      verdicts.push({
+        id: o.id,
+        type: o.type,
+        effect: release.effect,
+        dropped: release.dropped,
+        reasons: release.reasons,
+      });
       ledger.push({
         kind: "decision",
         at: atIso,
@@ -378,13 +355,13 @@ export class AccordNode {
           version: versionOf(o),
           partner: recipient,
           purpose: req.purpose,
-          effect: decision.effect,
+          effect: release.effect,
           agreement:
-            decision.effect === "permit"
-              ? `${decision.agreement.id} v${decision.agreement.version}`
+            release.effect === "permit"
+              ? `${release.agreement.id} v${release.agreement.version}`
               : null,
-          clauses: reasons.map((r) => r.clause),
-          dropped: [...dropped],
+          clauses: release.reasons.map((r) => r.clause),
+          dropped: [...release.dropped],
         },
       });
     }
@@ -440,6 +417,84 @@ export class AccordNode {
       sent,
       refused: verdicts.length - sent,
       verdicts,
+    };
+  }
+
+  /**
+   * The one gate every outbound copy passes (share, TAXII collections, release after a hit):
+   * decide for this partner and purpose, strip what the agreement does not permit, check the
+   * result is still valid STIX, and attach provenance. Pure with respect to the store: writes
+   * nothing; callers log the decision.
+   */
+  releaseFor(
+    stored: StoredObject,
+    ctx: {
+      readonly partner: string;
+      /** False when the partner is not in the registry (always denied). */
+      readonly known: boolean;
+      readonly purpose: string;
+      readonly at: Date;
+      readonly agreementId?: string;
+    },
+  ): Release {
+    const o = stored.object;
+    if (!ctx.known)
+      return {
+        effect: "deny",
+        dropped: [],
+        reasons: [
+          {
+            effect: "deny",
+            clause: "default",
+            message: `denied: \`${ctx.partner}\` is not a known partner of \`${this.id}\``,
+          },
+        ],
+      };
+    const decision = decide(
+      o,
+      {
+        action: "share",
+        self: this.id,
+        partner: ctx.partner,
+        purpose: ctx.purpose,
+        at: ctx.at,
+        originator: stored.provenance.originator,
+        ...(ctx.agreementId === undefined ? {} : { agreementId: ctx.agreementId }),
+      },
+      this.agreements,
+    );
+    if (decision.effect === "deny")
+      return { effect: "deny", dropped: [], reasons: decision.reasons };
+    const minimized = applyObligations(o, decision.obligations);
+    const issues = validateObject(minimized);
+    if (issues.length > 0)
+      return {
+        effect: "deny",
+        dropped: [],
+        reasons: [
+          ...decision.reasons,
+          {
+            effect: "deny",
+            clause: `${decision.agreement.id} v${decision.agreement.version} §data.types.${o.type}.properties`,
+            message: `denied: removing the properties not permitted would leave \`${o.id}\` invalid (${issues[0]?.message ?? "invalid"})`,
+          },
+        ],
+      };
+    return {
+      effect: "permit",
+      decision,
+      agreement: decision.agreement,
+      dropped: decision.obligations.dropProperties,
+      reasons: decision.reasons,
+      object: withProvenance(minimized, {
+        originator: stored.provenance.originator,
+        agreement: decision.agreement.id,
+        agreement_version: decision.agreement.version,
+        agreement_hash: decision.agreement.hash,
+        purpose: ctx.purpose,
+        retention_until: decision.obligations.retentionUntil,
+        onward_sharing: decision.obligations.onwardSharing,
+      }),
     };
   }
 
