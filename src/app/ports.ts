@@ -50,29 +50,65 @@ export interface ObjectRepo {
   list(query: { type?: string; afterId?: string; limit: number }): Promise<StoredObject[]>;
   /** Number of stored versions. */
   count(): Promise<number>;
+  /**
+   * Delete the stored versions of `id`: every version, or only `version` when given. Returns how
+   * many versions were removed (0 when none was stored). Recall and retention use it.
+   */
+  purge(id: string, version?: string): Promise<number>;
+  /**
+   * Versions whose `retentionUntil` is at or before `now` (RFC 3339), earliest deadline first, at
+   * most `limit`. A deadline that is not a readable RFC 3339 timestamp counts as passed.
+   */
+  expired(now: string, limit: number): Promise<ExpiredVersion[]>;
 }
 
-/** A ledger entry as recorded: metadata and hashes only, never contents or personal data. */
+/** One stored version whose retention deadline has passed (spec/recall.md, "Retention"). */
+export interface ExpiredVersion {
+  readonly id: string;
+  readonly version: string;
+  readonly type: string;
+  readonly originator: NodeId;
+  readonly receivedFrom: NodeId | null;
+  readonly agreementId: string | null;
+  readonly retentionUntil: string;
+}
+
+/**
+ * A log entry as recorded (spec/log.md): metadata and hashes only, never contents or personal
+ * data. The entry's leaf in the node's RFC 9162 Merkle log is `bytes`, the UTF-8 of the RFC 8785
+ * canonical JSON `{"at","data","kind","v":1}`, and `leafHash` = SHA-256(0x00 || bytes).
+ */
 export interface LedgerEntry {
-  /** 0-based position, dense and increasing. */
+  /** 0-based leaf index, dense and increasing. */
   readonly seq: number;
   /** RFC 3339 time. */
   readonly at: string;
-  /** What happened: "ingest", "decision", "share", "receipt", "accept", "delivery". */
+  /** What happened: "ingest", "decision", "share", "receipt", "accept", "agreement", ... */
   readonly kind: string;
   /** Canonical-JSON-able metadata. */
   readonly data: Readonly<Record<string, unknown>>;
-  /** Hex SHA-256 of the previous entry (64 zeros for the first). */
-  readonly prevHash: string;
-  /** Hex SHA-256 over prevHash and this entry's canonical form (see core/ledger.ts). */
-  readonly hash: string;
+  /** Hex SHA-256(0x00 || entry bytes): the entry's leaf hash in the Merkle log. */
+  readonly leafHash: string;
 }
 
+/** A signed checkpoint (C2SP tlog-checkpoint note) the node issued for one tree size. */
+export interface StoredCheckpoint {
+  readonly size: number;
+  /** The signed note text, as served at `<prefix>/checkpoint`. */
+  readonly note: string;
+  readonly createdAt: string;
+}
+
+/**
+ * The node's append-only Merkle log (RFC 9162 hashing, C2SP tlog-tiles storage; spec/log.md).
+ * Appends made in one transaction get their indexes at once and are integrated into the tree
+ * together when the transaction commits: stored tile hashes are extended, never recomputed.
+ * Outside a transaction an append is its own transaction.
+ */
 export interface LedgerRepo {
   /**
-   * Append an entry at the next sequence number, chaining its hash to the previous entry with
-   * `ledgerEntryHash` from core/ledger.ts. Concurrent appends must serialise: no two entries
-   * share a seq and the chain never forks.
+   * Append an entry at the next index. Concurrent appends serialise: no two entries share an
+   * index and the tree never forks. Throws ERR_MALFORMED_INPUT when the entry exceeds 65535 bytes.
    */
   append(entry: {
     kind: string;
@@ -81,8 +117,27 @@ export interface LedgerRepo {
   }): Promise<LedgerEntry>;
   /** Entries with seq >= from, ascending, at most `limit`. */
   list(from: number, limit: number): Promise<LedgerEntry[]>;
-  /** Number of entries. */
+  /** Number of integrated entries (the tree size). */
   size(): Promise<number>;
+  /**
+   * Stored entry rows with seq >= from, ascending, at most `count`, as raw leaf bytes, whether
+   * integrated or not (entry bundles, and verification, which must see every row there is).
+   */
+  entries(from: number, count: number): Promise<{ seq: number; bytes: Uint8Array }[]>;
+  /**
+   * The stored hashes of tile (level, index) (C2SP tlog-tiles: up to 256 hashes of Merkle level
+   * 8 * level), concatenated; empty when the tile does not exist yet. Tiles only grow, so a
+   * partial tile of width w at an earlier size is the first w hashes.
+   */
+  tile(level: number, index: number): Promise<Uint8Array>;
+  /** The tree size and its frontier (the perfect subtree roots, largest first) as stored. */
+  state(): Promise<{ size: number; frontier: Uint8Array[] }>;
+  /** Record a signed checkpoint; the same size twice keeps the first. */
+  putCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+  /** The checkpoint of the largest size, if any. */
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  /** Checkpoints ascending by size with size >= from, at most `limit`. */
+  checkpoints(from: number, limit: number): Promise<StoredCheckpoint[]>;
 }
 
 export type OutboxStatus = "pending" | "delivered" | "cancelled";
@@ -102,6 +157,12 @@ export interface OutboxItem {
   readonly deliveredAt: string | null;
   /** The recipient's signed receipt (compact JWS), once delivered. */
   readonly receipt: string | null;
+  /** The agreement the envelope's objects travel under (id and version); null when unknown. */
+  readonly agreementId: string | null;
+  readonly agreementVersion: number | null;
+  /** RFC 3339: when the item was cancelled, and why; null unless cancelled. */
+  readonly cancelledAt: string | null;
+  readonly cancelReason: string | null;
 }
 
 export interface OutboxRepo {
@@ -110,6 +171,8 @@ export interface OutboxRepo {
     recipient: NodeId;
     envelope: string;
     createdAt: string;
+    /** The agreement the envelope travels under, so a sunset can cancel it. */
+    agreement?: { id: string; version: number };
   }): Promise<void>;
   get(id: string): Promise<OutboxItem | undefined>;
   /** Pending items whose nextAttemptAt <= now, oldest first, at most `limit`. */
@@ -119,6 +182,38 @@ export interface OutboxRepo {
   /** Record a failed attempt: attempts+1, lastError, nextAttemptAt. */
   markFailed(id: string, error: string, nextAttemptAt: string): Promise<void>;
   list(query: { status?: OutboxStatus; limit: number }): Promise<OutboxItem[]>;
+  /** Cancel a pending item (it will never be sent). Returns false when it was not pending. */
+  cancel(id: string, reason: string, at: string): Promise<boolean>;
+  /** Cancel every pending item under an agreement (any version); returns the ids cancelled. */
+  cancelByAgreement(agreementId: string, reason: string, at: string): Promise<string[]>;
+}
+
+/** RFC 9421 nonces seen on signed peer requests, kept until their signature's window has passed. */
+export interface NonceRepo {
+  /** Record `nonce` for `keyId` until `expiresAt`; false (writing nothing) when already recorded. */
+  remember(keyId: string, nonce: string, expiresAt: string): Promise<boolean>;
+  /** Forget nonces whose `expiresAt` is before `now`; returns how many were forgotten. */
+  prune(now: string): Promise<number>;
+}
+
+/** A partner's previous keys, still accepted until `retiresAt` after the partner rotated. */
+export interface PeerKeyRecord {
+  readonly nodeId: NodeId;
+  /** Ed25519 public key, JWK JSON. */
+  readonly signingKey: Readonly<Record<string, string>>;
+  /** X25519 public key, JWK JSON. */
+  readonly encryptionKey: Readonly<Record<string, string>>;
+  /** RFC 7638 thumbprint of the signing key. */
+  readonly fingerprint: string;
+  /** RFC 3339: the end of the overlap; the keys are not accepted from then on. */
+  readonly retiresAt: string;
+}
+
+export interface PeerKeyRepo {
+  /** Remember a previous key of a partner; the same (nodeId, fingerprint) again updates retiresAt. */
+  add(rec: PeerKeyRecord): Promise<void>;
+  /** Every previous key whose `retiresAt` is after `now`, ordered by node id then fingerprint. */
+  active(now: string): Promise<PeerKeyRecord[]>;
 }
 
 /** What the recipient remembers about each envelope it accepted, for idempotent redelivery. */
@@ -175,13 +270,384 @@ export interface AgreementRepo {
   listLatest(): Promise<AgreementRecord[]>;
 }
 
+/** One stored object version as the TAXII collections see it: in date-added order. */
+export interface AddedEntry {
+  /** Dense-enough, strictly increasing position in date-added order (never reused). */
+  readonly seq: number;
+  /** When this version was added here, in microseconds since the epoch; strictly increasing with seq. */
+  readonly dateAddedUs: number;
+  readonly stored: StoredObject;
+}
+
+/** A keyset query over object versions in date-added order (spec/taxii.md, "Storage"). */
+export interface AddedQuery {
+  /** Only entries with seq > afterSeq. */
+  readonly afterSeq: number;
+  /** Only entries added strictly after this instant (microseconds since the epoch). */
+  readonly addedAfterUs?: number;
+  readonly ids?: readonly string[];
+  readonly types?: readonly string[];
+  readonly specVersions?: readonly string[];
+  /** Which versions: any of "first", "last", "all", or explicit version strings; default ["last"]. */
+  readonly versions?: readonly string[];
+  readonly limit: number;
+}
+
+/** A TAXII client credential: the operator hands the secret to one partner; only its hash is kept. */
+export interface TaxiiCredential {
+  /** The username (HTTP Basic) and the first part of the bearer token. */
+  readonly id: string;
+  /** The partner node this credential speaks for. */
+  readonly partner: NodeId;
+  /** The purpose the partner's reads and writes are decided for. */
+  readonly purpose: string;
+  /** Restrict decisions to one agreement; null: any agreement in force. */
+  readonly agreementId: string | null;
+  readonly canRead: boolean;
+  readonly canWrite: boolean;
+  /** Hex SHA-256 of the secret (a 256-bit random string). */
+  readonly secretHash: string;
+  readonly createdAt: string;
+}
+
+/** A TAXII status resource as kept for GET .../status/{id}. */
+export interface TaxiiStatusRecord {
+  readonly id: string;
+  /** Who may read it: the credential id, or "operator". */
+  readonly owner: string;
+  readonly createdAt: string;
+  /** The status resource body (JSON). */
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface TaxiiRepo {
+  /** Object versions in date-added order, filtered, at most `limit`. */
+  added(query: AddedQuery): Promise<AddedEntry[]>;
+  /** Every stored version of `id` with its date added, oldest version first. */
+  addedVersions(id: string): Promise<AddedEntry[]>;
+  /** Delete the given versions of `id` (every version for "all"); returns how many were deleted. */
+  deleteObject(id: string, versions: readonly string[] | "all"): Promise<number>;
+  /** Insert a credential; ERR_BAD_REQUEST when the id exists. */
+  putCredential(c: TaxiiCredential): Promise<void>;
+  getCredential(id: string): Promise<TaxiiCredential | undefined>;
+  listCredentials(): Promise<TaxiiCredential[]>;
+  /** Returns false when there was none. */
+  removeCredential(id: string): Promise<boolean>;
+  putStatus(s: TaxiiStatusRecord): Promise<void>;
+  getStatus(id: string): Promise<TaxiiStatusRecord | undefined>;
+}
+
+/** A party's signature over one agreement version, as held here (spec/agreement.md "Signatures"). */
+export interface AgreementSignatureRecord {
+  readonly agreement: string;
+  readonly version: number;
+  /** The version's canonical hash the party signed. */
+  readonly hash: string;
+  readonly node: NodeId;
+  /** Detached compact JWS over the signing payload. */
+  readonly jws: string;
+  readonly receivedAt: string;
+}
+
+/** A recorded lifecycle event (suspend, resume, suspend-party, resume-party, terminate). */
+export interface AgreementEventRecord {
+  /** Stable id (hex SHA-256 of the event's canonical form); repeated puts are idempotent. */
+  readonly id: string;
+  readonly agreement: string;
+  readonly kind: "suspend" | "resume" | "suspend-party" | "resume-party" | "terminate";
+  /** RFC 3339: the event takes effect then. */
+  readonly at: string;
+  /** A party node or an oversight body name. */
+  readonly by: string;
+  readonly party: string | null;
+  readonly reason: string | null;
+  /** The node that recorded the event and signed it; `jws` is its detached signature. */
+  readonly recordedBy: NodeId;
+  readonly jws: string;
+  readonly recordedAt: string;
+}
+
+/** The originator's signed consent to one onward hop (src/core/agreement/lifecycle.ts `Consent`). */
+export interface ConsentRecord {
+  /** Hex SHA-256 of the consent's canonical form. */
+  readonly id: string;
+  readonly originator: NodeId;
+  /** An object id, or "*" for every object the originator originated. */
+  readonly object: string;
+  readonly holder: NodeId;
+  readonly recipient: NodeId;
+  readonly agreement: string;
+  readonly purpose: string;
+  readonly expires: string;
+  readonly jws: string;
+  readonly storedAt: string;
+}
+
+/** The lifecycle state this node last recorded for one version (so transitions are logged once). */
+export interface AgreementStatusRecord {
+  readonly agreement: string;
+  readonly version: number;
+  readonly status: string;
+  readonly since: string;
+}
+
+/** Signatures, lifecycle events, consents and recorded states of the agreements held here. */
+export interface AgreementStateRepo {
+  /** Every held version of every agreement (or of `id`), ordered by id then version. */
+  versions(id?: string): Promise<AgreementRecord[]>;
+  /** Keyed by (agreement, version, node): a second signature for the same key keeps the first ("unchanged"). */
+  putSignature(rec: AgreementSignatureRecord): Promise<PutResult>;
+  /** Signatures for `agreement` (all versions, or `version`), ordered by version then node. */
+  signatures(agreement: string, version?: number): Promise<AgreementSignatureRecord[]>;
+  /** Keyed by `id`: idempotent. */
+  putEvent(rec: AgreementEventRecord): Promise<PutResult>;
+  /** Events for `agreement` (or every agreement), ordered by their `at` instant then id. */
+  events(agreement?: string): Promise<AgreementEventRecord[]>;
+  /** Keyed by `id`: idempotent. */
+  putConsent(rec: ConsentRecord): Promise<PutResult>;
+  /** Consents held by `holder` that cover `object` (its id, or "*"), ordered by id. */
+  consentsFor(holder: NodeId, object: string): Promise<ConsentRecord[]>;
+  statuses(): Promise<AgreementStatusRecord[]>;
+  /** Insert or replace by (agreement, version). */
+  setStatus(rec: AgreementStatusRecord): Promise<void>;
+}
+
+/** One query budget window (spec/agreement.md "Query budgets"). */
+export type BudgetWindow = "day" | "burst";
+
+export interface BudgetConsumption {
+  readonly allowed: boolean;
+  /** Units left in the window after this call. */
+  readonly remaining: number;
+  /** RFC 3339 (UTC, milliseconds): when the window resets. */
+  readonly resetAt: string;
+}
+
+/**
+ * Hit/no-hit query budgets. `consume` is atomic: concurrent calls never spend more than `limit`
+ * in one window, and a refused call spends nothing. Windows: `day` is the UTC calendar day of
+ * `at`; `burst` is the UTC minute of `at` (src/core/budget.ts).
+ */
+export interface BudgetRepo {
+  consume(req: {
+    agreementId: string;
+    partner: NodeId;
+    window: BudgetWindow;
+    /** Units allowed per window (0 refuses everything). */
+    limit: number;
+    /** RFC 3339: the time of the query. */
+    at: string;
+    /** Units this call spends (default 1). */
+    cost?: number;
+  }): Promise<BudgetConsumption>;
+  /** Units spent so far in the window containing `at`. */
+  used(req: {
+    agreementId: string;
+    partner: NodeId;
+    window: BudgetWindow;
+    at: string;
+  }): Promise<number>;
+}
+
+/** A hit/no-hit query as either side remembers it (spec/match.md): never the identifier. */
+export interface MatchQueryRecord {
+  /** The requester's query id (a UUID); the responder records the same id. */
+  readonly id: string;
+  /** "requester": this node asked; "responder": this node evaluated. */
+  readonly side: "requester" | "responder";
+  /** The other node. */
+  readonly partner: NodeId;
+  readonly agreementId: string;
+  readonly epoch: number;
+  readonly kind: string;
+  readonly purpose: string;
+  /** Elements evaluated (identifiers asked about). */
+  readonly elements: number;
+  /** Requester only: how many were hits; null on the responder, which never learns it. */
+  readonly hits: number | null;
+  readonly at: string;
+}
+
+export type MatchRequestStatus = "pending" | "approved" | "refused";
+
+/** A follow-up request after a hit (spec/match.md §follow-up), on the side that filed or received it. */
+export interface MatchRequestRecord {
+  readonly id: string;
+  /** "outgoing": filed by this node; "incoming": filed with this node. */
+  readonly direction: "outgoing" | "incoming";
+  /** The other node. */
+  readonly partner: NodeId;
+  readonly agreementId: string;
+  /** The hit the request cites. */
+  readonly queryId: string;
+  readonly kind: string;
+  /** The normalised identifier the request is about (personal data: never logged). */
+  readonly identifier: string;
+  readonly legalBasis: string;
+  readonly purpose: string;
+  readonly urgency: "standard" | "urgent";
+  readonly justification: string;
+  readonly filedAt: string;
+  /** When the cited hit happened. */
+  readonly hitAt: string;
+  /** RFC 3339 deadline for the answer (48 h after the hit; 8 h after filing when urgent). */
+  readonly dueAt: string;
+  readonly status: MatchRequestStatus;
+  readonly decidedAt: string | null;
+  readonly decidedBy: string | null;
+  readonly decidedRole: string | null;
+  readonly reasons: readonly string[];
+  /** Ids of the objects released on approval. */
+  readonly released: readonly string[];
+}
+
+export interface MatchRepo {
+  /** Insert; the same (id, side) again is ignored ("unchanged"). */
+  putQuery(q: MatchQueryRecord): Promise<PutResult>;
+  getQuery(id: string, side: MatchQueryRecord["side"]): Promise<MatchQueryRecord | undefined>;
+  /** Insert; the same (id, direction) again is ignored ("unchanged"). */
+  putRequest(r: MatchRequestRecord): Promise<PutResult>;
+  getRequest(id: string, direction: MatchRequestRecord["direction"]): Promise<MatchRequestRecord | undefined>;
+  /** Newest first (by filing time), optionally one direction or status, at most `limit`. */
+  listRequests(q: {
+    direction?: MatchRequestRecord["direction"];
+    status?: MatchRequestStatus;
+    limit: number;
+  }): Promise<MatchRequestRecord[]>;
+  /** Record the decision on a pending request; false (nothing written) when it is not pending. */
+  decideRequest(
+    id: string,
+    direction: MatchRequestRecord["direction"],
+    d: {
+      status: "approved" | "refused";
+      decidedAt: string;
+      decidedBy: string;
+      decidedRole: string | null;
+      reasons: readonly string[];
+      released: readonly string[];
+    },
+  ): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------- recall and correction (spec/recall.md)
+
+/** One copy of one object version that this node sent to a partner (written in the share transaction). */
+export interface SharedCopy {
+  /** The object's id here. */
+  readonly objectId: string;
+  /** The id the recipient holds it under (differs when the profile re-issues ids). */
+  readonly sentAs: string;
+  readonly version: string;
+  readonly recipient: NodeId;
+  readonly envelopeId: string;
+  /** "<agreement id> v<version>" */
+  readonly agreement: string;
+  readonly purpose: string;
+  readonly sharedAt: string;
+}
+
+export type RecallKind = "recall" | "correction";
+
+/** A recall or correction notice this node issued (as originator) or received (and acted on). */
+export interface RecallRecord {
+  readonly id: string;
+  readonly objectId: string;
+  readonly kind: RecallKind;
+  readonly originator: NodeId;
+  readonly role: "issued" | "received";
+  readonly issuedAt: string;
+  /** The originator's signed notice, as JSON text (spec/recall.md, "Notice"). */
+  readonly notice: string;
+  /** received: the node that delivered the notice (the originator, or a node that relayed it). */
+  readonly receivedFrom: NodeId | null;
+  /** received: the signed acknowledgement this node returned, as JSON text. */
+  readonly ack: string | null;
+  readonly recordedAt: string;
+}
+
+export type RecallTargetStatus = "pending" | "acknowledged" | "refused";
+
+/** One node a recall must reach, and whether it has acknowledged. */
+export interface RecallTarget {
+  readonly recallId: string;
+  readonly recipient: NodeId;
+  /** The node that relays the notice to `recipient` (an onward hop); null when sent directly. */
+  readonly via: NodeId | null;
+  readonly status: RecallTargetStatus;
+  /** The recipient's signed acknowledgement (JSON text), once in. */
+  readonly ack: string | null;
+  /** What was acknowledged or why it was refused (metadata only). */
+  readonly detail: Readonly<Record<string, unknown>> | null;
+  readonly updatedAt: string;
+}
+
+export type RecallMessageKind = "notice" | "report";
+
+/** A sealed recall message waiting for (or past) delivery: the recall's own durable outbox. */
+export interface RecallMessage {
+  /** The envelope id; the recipient deduplicates on it. */
+  readonly id: string;
+  readonly recallId: string;
+  readonly recipient: NodeId;
+  readonly kind: RecallMessageKind;
+  readonly envelope: string;
+  readonly status: "pending" | "delivered" | "refused";
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+}
+
+export interface RecallRepo {
+  /** Remember that a copy travelled; writing the same copy twice is a no-op. */
+  recordCopy(copy: SharedCopy): Promise<void>;
+  /** Every copy of any version of `objectId` this node sent, oldest first. */
+  copiesOf(objectId: string): Promise<SharedCopy[]>;
+  /** Insert a recall; the same id again is "unchanged" and keeps the first record. */
+  putRecall(rec: RecallRecord): Promise<PutResult>;
+  getRecall(id: string): Promise<RecallRecord | undefined>;
+  /** Recalls, newest first, optionally for one object and one role. */
+  listRecalls(query: {
+    objectId?: string;
+    role?: "issued" | "received";
+    limit: number;
+  }): Promise<RecallRecord[]>;
+  /** Insert or replace the target (recallId, recipient). */
+  putTarget(target: RecallTarget): Promise<void>;
+  /** Every target of a recall, ordered by recipient. */
+  targets(recallId: string): Promise<RecallTarget[]>;
+  enqueue(message: {
+    id: string;
+    recallId: string;
+    recipient: NodeId;
+    kind: RecallMessageKind;
+    envelope: string;
+    createdAt: string;
+  }): Promise<void>;
+  /** Pending messages whose nextAttemptAt <= now, oldest first, at most `limit`. */
+  due(now: string, limit: number): Promise<RecallMessage[]>;
+  /** Mark a pending message delivered or refused (final); false when it was not pending. */
+  settle(id: string, status: "delivered" | "refused", error: string | null): Promise<boolean>;
+  /** Record a failed attempt: attempts+1, lastError, nextAttemptAt. */
+  markFailed(id: string, error: string, nextAttemptAt: string): Promise<void>;
+  /** Messages of one recall, oldest first. */
+  messages(recallId: string): Promise<RecallMessage[]>;
+}
+
 export interface Repos {
   readonly objects: ObjectRepo;
+  readonly recalls: RecallRepo;
   readonly ledger: LedgerRepo;
   readonly outbox: OutboxRepo;
   readonly inbox: InboxRepo;
   readonly peers: PeerRepo;
   readonly agreements: AgreementRepo;
+  readonly nonces: NonceRepo;
+  readonly peerKeys: PeerKeyRepo;
+  readonly match: MatchRepo;
+  readonly agreementState: AgreementStateRepo;
+  readonly budgets: BudgetRepo;
+  readonly taxii: TaxiiRepo;
 }
 
 export interface Store extends Repos {

@@ -19,7 +19,9 @@ import type {
   Store,
   StoredObject,
 } from "../../src/app/ports.js";
-import { firstBrokenLink, GENESIS_HASH, ledgerEntryHash } from "../../src/core/ledger.js";
+import { verifyStoredLog } from "../../src/app/log.js";
+import { encodeLogEntry } from "../../src/core/log-entry.js";
+import { leafHash } from "../../src/tlog/index.js";
 import type { JsonValue, StixObject } from "../../src/core/stix/object.js";
 import { AccordError } from "../../src/errors.js";
 
@@ -192,14 +194,26 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<void
   expect((error as AccordError).code).toBe(code);
 }
 
-/** The chain over every entry is intact, seqs are 0..n-1, and it has `n` entries. */
+/** Hex leaf hash of an entry as the log encodes it (spec/log.md). */
+function leafHex(e: { kind: string; at: string; data: Readonly<Record<string, unknown>> }): string {
+  return Buffer.from(leafHash(encodeLogEntry(e))).toString("hex");
+}
+
+/**
+ * The log recomputes (every leaf and tile hash, the frontier), seqs are 0..n-1, each entry's
+ * leaf hash is its encoding's, and it has `n` entries.
+ */
 async function expectIntactLedger(repos: Repos, n: number): Promise<LedgerEntry[]> {
   const entries = await repos.ledger.list(0, n + 10);
   expect(
     entries.map((e) => e.seq),
     "seqs are dense from 0",
   ).toEqual(range(n));
-  expect(firstBrokenLink(entries), "first broken link").toBe(-1);
+  for (const e of entries) expect(e.leafHash, `leaf hash of ${e.seq}`).toBe(leafHex(e));
+  const verdict = await verifyStoredLog(repos.ledger);
+  expect(verdict.problem, "the log recomputes").toBeUndefined();
+  expect(verdict.ok).toBe(true);
+  expect(verdict.entries).toBe(n);
   expect(await repos.ledger.size(), "size").toBe(n);
   return entries;
 }
@@ -438,7 +452,7 @@ function objectTests(fresh: Open): void {
 // Ledger
 
 function ledgerTests(fresh: Open): void {
-  it("starts the chain at seq 0 from the genesis hash and lists what it appended", async () => {
+  it("starts the log at seq 0 and lists what it appended", async () => {
     const store = await fresh();
     expect(await store.ledger.size()).toBe(0);
     expect(await store.ledger.list(0, 10)).toEqual([]);
@@ -449,13 +463,12 @@ function ledgerTests(fresh: Open): void {
       at: T0,
       kind: "ingest",
       data,
-      prevHash: GENESIS_HASH,
-      hash: ledgerEntryHash(GENESIS_HASH, { seq: 0, at: T0, kind: "ingest", data }),
+      leafHash: leafHex({ kind: "ingest", at: T0, data }),
     });
     expect(await store.ledger.list(0, 10)).toStrictEqual([entry]);
   });
 
-  it("appends at dense seqs, each chained to the one before, and lists windows", async () => {
+  it("appends at dense seqs into a tree that recomputes, and lists windows", async () => {
     const store = await fresh();
     const appended: LedgerEntry[] = [];
     for (const i of range(7)) {
@@ -463,19 +476,14 @@ function ledgerTests(fresh: Open): void {
     }
     const entries = await expectIntactLedger(store, 7);
     expect(entries).toStrictEqual(appended);
-    for (const [i, e] of entries.entries()) {
-      expect(e.prevHash, `entry ${i} links to its predecessor`).toBe(
-        i === 0 ? GENESIS_HASH : entries[i - 1]!.hash,
-      );
-    }
     const window = await store.ledger.list(2, 3);
     expect(window.map((e) => e.seq)).toEqual([2, 3, 4]);
-    expect(firstBrokenLink(window, entries[1]!.hash)).toBe(-1);
+    expect(window).toStrictEqual(entries.slice(2, 5));
     expect(await store.ledger.list(7, 10)).toEqual([]);
     expect(await store.ledger.list(0, 0)).toEqual([]);
   });
 
-  it("keeps one unbroken chain under 50 concurrent appends", async () => {
+  it("keeps one tree under 50 concurrent appends", async () => {
     const store = await fresh();
     const appended = await Promise.all(
       range(50).map((i) => store.ledger.append({ kind: "share", at: T0, data: { i } })),
@@ -486,7 +494,7 @@ function ledgerTests(fresh: Open): void {
     expect(new Set(entries.map((e) => e.data.i)).size, "every append recorded").toBe(50);
   });
 
-  it("keeps one unbroken chain under concurrent appends inside one transaction", async () => {
+  it("keeps one tree under concurrent appends inside one transaction", async () => {
     const store = await fresh();
     await store.ledger.append({ kind: "ingest", at: T0, data: { before: true } });
     await store.transaction(async (tx) => {
@@ -497,7 +505,7 @@ function ledgerTests(fresh: Open): void {
     await expectIntactLedger(store, 11);
   });
 
-  it("keeps one unbroken chain under concurrent transactions that append", async () => {
+  it("keeps one tree under concurrent transactions that append", async () => {
     const store = await fresh();
     await Promise.all(
       range(10).map((t) =>
@@ -511,7 +519,7 @@ function ledgerTests(fresh: Open): void {
     await expectIntactLedger(store, 50);
   });
 
-  it("stores entry data exactly, so every stored hash recomputes", async () => {
+  it("stores entry data exactly, so every stored leaf hash recomputes", async () => {
     const store = await fresh();
     const data = { ...AWKWARD, objectHash: "f".repeat(64) };
     const entry = await store.ledger.append({
@@ -522,7 +530,8 @@ function ledgerTests(fresh: Open): void {
     expect(entry.data).toStrictEqual(data);
     const [listed] = await store.ledger.list(0, 1);
     expect(listed).toStrictEqual(entry);
-    expect(ledgerEntryHash(GENESIS_HASH, listed!)).toBe(listed!.hash);
+    expect(leafHex(listed!)).toBe(listed!.leafHash);
+    await expectIntactLedger(store, 1);
   });
 }
 
@@ -542,6 +551,10 @@ function outboxTests(fresh: Open): void {
       lastError: null,
       deliveredAt: null,
       receipt: null,
+      agreementId: null,
+      agreementVersion: null,
+      cancelledAt: null,
+      cancelReason: null,
     } satisfies OutboxItem);
     expect(await store.outbox.get("env-2")).toBeUndefined();
   });
@@ -750,10 +763,11 @@ function transactionTests(fresh: Open): void {
     expect(await store.peers.list()).toEqual([]);
     expect(await store.agreements.listLatest()).toEqual([]);
 
-    // The chain continues from the committed head: the rolled-back seq is not burned.
+    // The log continues from the committed tree: the rolled-back seq is not burned.
     const next = await store.ledger.append({ kind: "share", at: T0, data: {} });
     expect(next.seq).toBe(1);
-    expect(next.prevHash).toBe(committed.hash);
+    expect((await store.ledger.list(0, 1))[0]).toStrictEqual(committed);
+    await expectIntactLedger(store, 2);
   });
 
   it("never commits a transaction in which a statement failed, even when the body caught it", async () => {
@@ -922,7 +936,8 @@ function lifecycleTests(fresh: Open, persistent: boolean): void {
         agreement("agreement-ab", 1),
       );
       const next = await second.ledger.append({ kind: "share", at: T0, data: {} });
-      expect(next.prevHash).toBe(entry.hash);
+      expect(next.seq).toBe(entry.seq + 1);
+      await expectIntactLedger(second, entry.seq + 2);
     },
   );
 

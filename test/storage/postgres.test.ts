@@ -8,6 +8,8 @@ import pg from "pg";
 import { describe } from "vitest";
 import { openPostgresStore } from "../../src/storage/postgres/index.js";
 import { describeStoreConformance } from "./conformance.js";
+import { describeAgreementStateConformance } from "./conformance-agreements.js";
+import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
 
 const url = process.env.ACCORD_TEST_PG_URL;
 const freshSchema = (): string => `accord_test_${randomBytes(6).toString("hex")}`;
@@ -17,6 +19,34 @@ describe.skipIf(url === undefined)(
   () => {
     let schema = freshSchema();
     describeStoreConformance(
+      "postgres",
+      () => openPostgresStore({ connectionString: url!, schema }),
+      async () => {
+        const client = new pg.Client({ connectionString: url! });
+        await client.connect();
+        try {
+          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        } finally {
+          await client.end();
+        }
+        schema = freshSchema();
+      },
+    );
+    describeAgreementStateConformance(
+      "postgres",
+      () => openPostgresStore({ connectionString: url!, schema }),
+      async () => {
+        const client = new pg.Client({ connectionString: url! });
+        await client.connect();
+        try {
+          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        } finally {
+          await client.end();
+        }
+        schema = freshSchema();
+      },
+    );
+    describePeerProtocolConformance(
       "postgres",
       () => openPostgresStore({ connectionString: url!, schema }),
       async () => {

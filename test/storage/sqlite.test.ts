@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { openSqliteStore } from "../../src/storage/sqlite/index.js";
 import { describeStoreConformance } from "./conformance.js";
+import { describeAgreementStateConformance } from "./conformance-agreements.js";
+import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
 
 const dir = mkdtempSync(join(tmpdir(), "accord-sqlite-"));
 afterAll(() => {
@@ -29,6 +31,9 @@ describeStoreConformance(
     persistent: false,
   },
 );
+
+describeAgreementStateConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
+describePeerProtocolConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 
 it("creates a new database file readable by its owner only", async () => {
   const path = join(dir, "private.db");

@@ -7,8 +7,8 @@
  *   parallel test files can start at once.
  * - Transactions: `transaction(fn)` checks out one client and runs BEGIN, `fn`, COMMIT (ROLLBACK
  *   when `fn` throws) at READ COMMITTED. Concurrent transactions run in parallel, isolated by
- *   PostgreSQL; ledger appends serialise on a lock of the ledger's head row, so the hash chain
- *   never forks, whichever transactions or processes append.
+ *   PostgreSQL; log appends serialise on a lock of the log's state row, so the Merkle tree
+ *   never forks, whichever transactions or processes append (./log.ts).
  * - Misuse that would deadlock or leak a connection (the store's own methods inside a
  *   transaction's body, a transaction's repos after it ended) throws TypeError instead.
  * - Errors: driver failures become AccordError ERR_STORAGE with the driver error as `cause`. A
@@ -20,16 +20,24 @@ import pg from "pg";
 import type { PoolClient, QueryResultRow } from "pg";
 import type {
   AgreementRepo,
+  AgreementStateRepo,
+  BudgetRepo,
   InboxRepo,
+  MatchRepo,
   LedgerRepo,
   ObjectRepo,
   OutboxRepo,
   PeerRepo,
+  RecallRepo,
   Repos,
   Store,
+  TaxiiRepo,
+  NonceRepo,
+  PeerKeyRepo,
 } from "../../app/ports.js";
 import { AccordError, isAccordError } from "../../errors.js";
 import { applyMigrations } from "./migrations.js";
+import { carryOverLedgerV1, postgresLog } from "./log.js";
 import { makeRepos } from "./repos.js";
 import type { Exec, Query, Sql } from "./repos.js";
 
@@ -89,6 +97,13 @@ class PostgresStore implements Store {
   readonly inbox: InboxRepo;
   readonly peers: PeerRepo;
   readonly agreements: AgreementRepo;
+  readonly match: MatchRepo;
+  readonly agreementState: AgreementStateRepo;
+  readonly budgets: BudgetRepo;
+  readonly taxii: TaxiiRepo;
+  readonly recalls: RecallRepo;
+  readonly nonces: NonceRepo;
+  readonly peerKeys: PeerKeyRepo;
 
   readonly #pool: pg.Pool;
   readonly #schema: string;
@@ -100,18 +115,31 @@ class PostgresStore implements Store {
     this.#schema = schema;
     const repos = makeRepos(this.#poolExec());
     this.objects = repos.objects;
-    this.ledger = repos.ledger;
+    this.ledger = postgresLog(this.#poolExec(), false).repo;
     this.outbox = repos.outbox;
     this.inbox = repos.inbox;
     this.peers = repos.peers;
     this.agreements = repos.agreements;
+    this.match = repos.match;
+    this.agreementState = repos.agreementState;
+    this.budgets = repos.budgets;
+    this.taxii = repos.taxii;
+    this.recalls = repos.recalls;
+    this.nonces = repos.nonces;
+    this.peerKeys = repos.peerKeys;
   }
 
   async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
     this.#refuseInsideTransaction();
-    return this.#withTransaction((exec, state) =>
-      this.#context.run(state, () => fn(makeRepos(exec))),
-    );
+    return this.#withTransaction(async (exec, state) => {
+      // The log integrates the transaction's appends as one batch just before COMMIT.
+      const log = postgresLog(exec, true);
+      const result = await this.#context.run(state, () =>
+        fn({ ...makeRepos(exec), ledger: log.repo }),
+      );
+      await log.flush();
+      return result;
+    });
   }
 
   /** BEGIN on one client, `body`, then COMMIT, or ROLLBACK when `body` throws or a statement failed. */
@@ -161,6 +189,7 @@ class PostgresStore implements Store {
     try {
       const version = await applyMigrations(client, this.#schema);
       client.release();
+      await carryOverLedgerV1(this.#poolExec());
       return version;
     } catch (e) {
       client.release(true);

@@ -11,6 +11,8 @@
 import type { PoolClient } from "pg";
 import { GENESIS_HASH } from "../../core/ledger.js";
 import { AccordError } from "../../errors.js";
+import { RECALL_MIGRATION_SQL } from "./recall.js";
+import { MATCH_MIGRATION_SQL } from "./match.js";
 
 interface Migration {
   readonly version: number;
@@ -101,6 +103,230 @@ const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (id, version)
       );
     `,
+  },
+  {
+    // Issue 5: the Merkle log replaces the hash-chained ledger (spec/log.md, "Storage"). The old
+    // chain is kept, renamed, as evidence; its rows are carried into the log once on open.
+    version: 2,
+    name: "merkle-log",
+    sql: `
+      ALTER TABLE ledger RENAME TO ledger_v1;
+      DROP TABLE ledger_head;
+      CREATE TABLE log_entries (
+        idx       bigint PRIMARY KEY CHECK (idx >= 0),
+        entry     text NOT NULL,
+        leaf_hash bytea NOT NULL CHECK (length(leaf_hash) = 32)
+      );
+      CREATE TABLE log_tiles (
+        level  integer NOT NULL CHECK (level >= 0),
+        idx    bigint NOT NULL CHECK (idx >= 0),
+        hashes bytea NOT NULL,
+        PRIMARY KEY (level, idx)
+      );
+      -- One row: the tree size and frontier. Appending transactions lock it (SELECT ... FOR
+      -- UPDATE), which serialises them across connections and processes.
+      CREATE TABLE log_state (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        size      bigint NOT NULL CHECK (size >= 0),
+        frontier  bytea NOT NULL
+      );
+      INSERT INTO log_state (size, frontier) VALUES (0, '\\x');
+      CREATE TABLE log_checkpoints (
+        size       bigint PRIMARY KEY CHECK (size >= 0),
+        note       text NOT NULL,
+        created_at text NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: "agreement-lifecycle-and-budgets",
+    sql: `
+      CREATE TABLE agreement_signatures (
+        agreement   text COLLATE "C" NOT NULL,
+        version     bigint NOT NULL,
+        node        text COLLATE "C" NOT NULL,
+        hash        text NOT NULL,
+        jws         text NOT NULL,
+        received_at text NOT NULL,
+        PRIMARY KEY (agreement, version, node)
+      );
+
+      CREATE TABLE agreement_events (
+        id          text COLLATE "C" PRIMARY KEY,
+        agreement   text COLLATE "C" NOT NULL,
+        kind        text NOT NULL CHECK (kind IN ('suspend', 'resume', 'suspend-party', 'resume-party', 'terminate')),
+        at          text NOT NULL,
+        at_key      text COLLATE "C" NOT NULL,
+        by_whom     text NOT NULL,
+        party       text,
+        reason      text,
+        recorded_by text NOT NULL,
+        jws         text NOT NULL,
+        recorded_at text NOT NULL
+      );
+      CREATE INDEX agreement_events_by_time ON agreement_events (agreement, at_key, id);
+
+      CREATE TABLE consents (
+        id         text COLLATE "C" PRIMARY KEY,
+        originator text NOT NULL,
+        object     text COLLATE "C" NOT NULL,
+        holder     text COLLATE "C" NOT NULL,
+        recipient  text NOT NULL,
+        agreement  text NOT NULL,
+        purpose    text NOT NULL,
+        expires    text NOT NULL,
+        jws        text NOT NULL,
+        stored_at  text NOT NULL
+      );
+      CREATE INDEX consents_by_holder ON consents (holder, object, id);
+
+      CREATE TABLE agreement_status (
+        agreement text COLLATE "C" NOT NULL,
+        version   bigint NOT NULL,
+        status    text NOT NULL,
+        since     text NOT NULL,
+        PRIMARY KEY (agreement, version)
+      );
+
+      CREATE TABLE query_budgets (
+        agreement    text COLLATE "C" NOT NULL,
+        partner      text COLLATE "C" NOT NULL,
+        win          text NOT NULL CHECK (win IN ('day', 'burst')),
+        window_start text COLLATE "C" NOT NULL,
+        used         bigint NOT NULL CHECK (used >= 0),
+        PRIMARY KEY (agreement, partner, win, window_start)
+      );
+    `,
+  },
+  {
+    version: 7,
+    name: "taxii",
+    // Date-added order for TAXII (spec/taxii.md, "Storage"). The trigger takes the one-row head
+    // with UPDATE, which holds its row lock until commit: inserting transactions serialise there,
+    // so seq order is commit order and a reader paging by seq never skips a row that commits late.
+    sql: `
+      CREATE TABLE object_added_head (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        next_seq  bigint NOT NULL,
+        last_us   bigint NOT NULL
+      );
+      CREATE TABLE object_added (
+        seq           bigint PRIMARY KEY,
+        id            text COLLATE "C" NOT NULL,
+        version       text COLLATE "C" NOT NULL,
+        type          text COLLATE "C" NOT NULL,
+        spec_version  text COLLATE "C" NOT NULL,
+        date_added_us bigint NOT NULL,
+        UNIQUE (id, version)
+      );
+      CREATE INDEX object_added_by_date ON object_added (date_added_us);
+      CREATE INDEX object_added_by_type ON object_added (type, seq);
+
+      CREATE FUNCTION accord_stored_us(ts text) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $f$
+      BEGIN
+        RETURN floor(extract(epoch FROM ts::timestamptz) * 1000) * 1000;
+      EXCEPTION WHEN others THEN
+        RETURN 0;
+      END $f$;
+
+      WITH ordered AS (
+        SELECT id, version, type, coalesce(object->>'spec_version', '2.1') AS spec_version,
+               accord_stored_us(stored_at) AS t,
+               row_number() OVER (ORDER BY accord_stored_us(stored_at), id, version) AS rn
+        FROM objects
+      )
+      INSERT INTO object_added (seq, id, version, type, spec_version, date_added_us)
+      SELECT rn, id, version, type, spec_version,
+             max(t - rn) OVER (ORDER BY rn ROWS UNBOUNDED PRECEDING) + rn
+      FROM ordered;
+      INSERT INTO object_added_head (next_seq, last_us)
+      SELECT coalesce(max(seq), 0) + 1, coalesce(max(date_added_us), 0) FROM object_added;
+
+      CREATE FUNCTION accord_object_added() RETURNS trigger LANGUAGE plpgsql AS $f$
+      DECLARE s bigint; u bigint;
+      BEGIN
+        IF TG_OP = 'DELETE' THEN
+          DELETE FROM object_added WHERE id = OLD.id AND version = OLD.version;
+          RETURN NULL;
+        END IF;
+        UPDATE object_added_head
+           SET next_seq = next_seq + 1,
+               last_us = greatest(last_us + 1, accord_stored_us(NEW.stored_at))
+         RETURNING next_seq - 1, last_us INTO s, u;
+        INSERT INTO object_added (seq, id, version, type, spec_version, date_added_us)
+        VALUES (s, NEW.id, NEW.version, NEW.type, coalesce(NEW.object->>'spec_version', '2.1'), u);
+        RETURN NULL;
+      END $f$;
+      CREATE TRIGGER object_added_insert AFTER INSERT ON objects
+        FOR EACH ROW EXECUTE FUNCTION accord_object_added();
+      CREATE TRIGGER object_added_delete AFTER DELETE ON objects
+        FOR EACH ROW EXECUTE FUNCTION accord_object_added();
+
+      CREATE TABLE taxii_credentials (
+        id           text COLLATE "C" PRIMARY KEY,
+        partner      text NOT NULL,
+        purpose      text NOT NULL,
+        agreement_id text,
+        can_read     boolean NOT NULL,
+        can_write    boolean NOT NULL,
+        secret_hash  text NOT NULL,
+        created_at   text NOT NULL
+      );
+
+      CREATE TABLE taxii_status (
+        id         text COLLATE "C" PRIMARY KEY,
+        owner      text NOT NULL,
+        created_at text NOT NULL,
+        body       jsonb NOT NULL
+      );
+    `,
+  },
+  {
+    // Issue 6: peer-protocol hardening (spec/federation.md). RFC 9421 nonces kept until their
+    // window passes; partners' previous keys during a rotation's overlap; the agreement each
+    // outbox item travels under (so a sunset can cancel it) and why an item was cancelled.
+    version: 4,
+    name: "peer-protocol-hardening",
+    sql: `
+      CREATE TABLE peer_nonces (
+        key_id      text COLLATE "C" NOT NULL,
+        nonce       text COLLATE "C" NOT NULL,
+        expires_at  text NOT NULL,
+        expires_key text COLLATE "C" NOT NULL,
+        PRIMARY KEY (key_id, nonce)
+      );
+      CREATE INDEX peer_nonces_by_expiry ON peer_nonces (expires_key);
+
+      CREATE TABLE peer_keys (
+        node_id        text COLLATE "C" NOT NULL,
+        fingerprint    text COLLATE "C" NOT NULL,
+        signing_key    jsonb NOT NULL,
+        encryption_key jsonb NOT NULL,
+        retires_at     text NOT NULL,
+        retires_key    text COLLATE "C" NOT NULL,
+        PRIMARY KEY (node_id, fingerprint)
+      );
+
+      ALTER TABLE outbox ADD COLUMN agreement_id text COLLATE "C";
+      ALTER TABLE outbox ADD COLUMN agreement_version integer;
+      ALTER TABLE outbox ADD COLUMN cancelled_at text;
+      ALTER TABLE outbox ADD COLUMN cancel_reason text;
+      CREATE INDEX outbox_by_agreement ON outbox (agreement_id, status);
+    `,
+  },
+  {
+    version: 6,
+    name: "match-queries-and-requests",
+    // Hit/no-hit queries as each side remembers them and follow-up requests (spec/match.md).
+    sql: MATCH_MIGRATION_SQL,
+  },
+  {
+    // Issue 6: recall, correction and retention (spec/recall.md): who got which copy, recalls
+    // issued and received, their targets and outbox; an index on retention deadlines.
+    version: 5,
+    name: "recall-and-retention",
+    sql: RECALL_MIGRATION_SQL,
   },
 ];
 

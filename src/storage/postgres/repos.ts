@@ -4,9 +4,9 @@
  * statement runs (the pool, or a transaction's client) is the caller's `Exec`.
  *
  * Timestamps are text, returned exactly as given; SQL orders and compares them through a derived
- * key (./timekey.ts). JSON is jsonb: objects and peer keys as `JSON.stringify` gives them, ledger
- * data in its RFC 8785 canonical form, which is what its hash covers. Keys come back from jsonb in
- * jsonb's own order; values are unchanged. bigint columns arrive as strings and are converted.
+ * key (./timekey.ts). JSON is jsonb: objects and peer keys as `JSON.stringify` gives them. Keys
+ * come back from jsonb in jsonb's own order; values are unchanged. The log (the `ledger` port)
+ * lives in ./log.ts. bigint columns arrive as strings and are converted.
  */
 import type { QueryResultRow } from "pg";
 import type {
@@ -14,8 +14,6 @@ import type {
   AgreementRepo,
   InboxRecord,
   InboxRepo,
-  LedgerEntry,
-  LedgerRepo,
   ObjectRepo,
   OutboxItem,
   OutboxRepo,
@@ -25,12 +23,15 @@ import type {
   Repos,
   StoredObject,
 } from "../../app/ports.js";
-import { ledgerEntryHash } from "../../core/ledger.js";
 import { versionOf } from "../../core/stix/object.js";
 import type { StixObject } from "../../core/stix/object.js";
-import { canonicalize } from "../../crypto/jcs.js";
 import { AccordError } from "../../errors.js";
 import { instantKey, objectVersionKey } from "./timekey.js";
+import { matchRepo } from "./match.js";
+import { agreementStateRepo, budgetRepo } from "./agreement-state.js";
+import { taxiiRepo } from "./taxii.js";
+import { objectRetention, recallRepo } from "./recall.js";
+import { nonceRepo, peerKeyRepo } from "./peer-protocol.js";
 
 /** A named statement, prepared once per connection under `name`, whose rows are `R`. */
 export interface Sql<R extends QueryResultRow> {
@@ -77,15 +78,6 @@ interface ObjectRow {
   stored_at: string;
 }
 
-interface LedgerRow {
-  seq: string;
-  at: string;
-  kind: string;
-  data: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-}
-
 interface OutboxRow {
   id: string;
   recipient: string;
@@ -97,6 +89,10 @@ interface OutboxRow {
   created_at: string;
   delivered_at: string | null;
   receipt: string | null;
+  agreement_id: string | null;
+  agreement_version: number | null;
+  cancelled_at: string | null;
+  cancel_reason: string | null;
 }
 
 interface InboxRow {
@@ -124,7 +120,7 @@ interface AgreementRow {
 }
 
 const OUTBOX_COLUMNS = `id, recipient, envelope, status, attempts, next_attempt_at, last_error,
-  created_at, delivered_at, receipt`;
+  created_at, delivered_at, receipt, agreement_id, agreement_version, cancelled_at, cancel_reason`;
 const OBJECT_COLUMNS = `id, version, object, originator, received_from, agreement_id,
   agreement_version, purpose, retention_until, envelope_id, stored_at`;
 /** The latest version of each id: DISTINCT ON keeps the first row per id in this order. */
@@ -166,29 +162,21 @@ const S = {
   ),
   objectCount: sql<{ n: string }>("object_count", "SELECT count(*) AS n FROM objects"),
 
-  ledgerLockHead: sql<{ next_seq: string; head_hash: string }>(
-    "ledger_lock_head",
-    "SELECT next_seq, head_hash FROM ledger_head FOR UPDATE",
-  ),
-  ledgerAppend: sql(
-    "ledger_append",
-    `WITH entry AS (
-       INSERT INTO ledger (seq, at, kind, data, prev_hash, hash)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6) RETURNING seq, hash)
-     UPDATE ledger_head SET next_seq = entry.seq + 1, head_hash = entry.hash FROM entry`,
-  ),
-  ledgerList: sql<LedgerRow>(
-    "ledger_list",
-    `SELECT seq, at, kind, data, prev_hash, hash FROM ledger WHERE seq >= $1
-     ORDER BY seq LIMIT $2`,
-  ),
-  ledgerSize: sql<{ next_seq: string }>("ledger_size", "SELECT next_seq FROM ledger_head"),
-
   outboxInsert: sql(
     "outbox_insert",
     `INSERT INTO outbox (id, recipient, envelope, status, attempts, next_attempt_at,
-       next_attempt_key, created_at, created_key)
-     VALUES ($1, $2, $3, 'pending', 0, $4, $5, $4, $5)`,
+       next_attempt_key, created_at, created_key, agreement_id, agreement_version)
+     VALUES ($1, $2, $3, 'pending', 0, $4, $5, $4, $5, $6, $7)`,
+  ),
+  outboxCancel: sql(
+    "outbox_cancel",
+    `UPDATE outbox SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2
+     WHERE id = $3 AND status = 'pending'`,
+  ),
+  outboxCancelByAgreement: sql<{ id: string }>(
+    "outbox_cancel_by_agreement",
+    `UPDATE outbox SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2
+     WHERE agreement_id = $3 AND status = 'pending' RETURNING id`,
   ),
   outboxGet: sql<OutboxRow>("outbox_get", `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = $1`),
   outboxDue: sql<OutboxRow>(
@@ -260,18 +248,24 @@ const S = {
 } as const;
 
 /** The six repositories, each statement run through `exec`. */
-export function makeRepos(exec: Exec): Repos {
+export function makeRepos(exec: Exec): Omit<Repos, "ledger"> {
   return {
-    objects: objectRepo(exec),
-    ledger: ledgerRepo(exec),
+    objects: { ...objectRepo(exec), ...objectRetention(exec) },
+    recalls: recallRepo(exec),
     outbox: outboxRepo(exec),
     inbox: inboxRepo(exec),
     peers: peerRepo(exec),
     agreements: agreementRepo(exec),
+    match: matchRepo(exec),
+    agreementState: agreementStateRepo(exec),
+    budgets: budgetRepo(exec),
+    taxii: taxiiRepo(exec),
+    nonces: nonceRepo(exec),
+    peerKeys: peerKeyRepo(exec),
   };
 }
 
-function objectRepo({ query }: Exec): ObjectRepo {
+function objectRepo({ query }: Exec): Omit<ObjectRepo, "purge" | "expired"> {
   return {
     async put({ object, provenance: p, storedAt }) {
       const version = versionOf(object);
@@ -338,57 +332,9 @@ function toStoredObject(row: ObjectRow): StoredObject {
   };
 }
 
-function ledgerRepo({ query, atomic }: Exec): LedgerRepo {
-  return {
-    async append({ kind, at, data: given }) {
-      // The canonical form is what the hash covers, so it is what is stored and returned.
-      const canonical = canonicalize(given);
-      const data = JSON.parse(canonical) as Record<string, unknown>;
-      return atomic(async (q): Promise<LedgerEntry> => {
-        // Locking the head row serialises appends across transactions and processes: a second
-        // appender waits here until the first commits, then reads the head it left.
-        const head = await q("could not append to the ledger", S.ledgerLockHead, []);
-        const row = head.rows[0];
-        if (row === undefined) {
-          throw new AccordError("ERR_STORAGE", "the ledger head is missing; the schema is damaged");
-        }
-        const seq = Number(row.next_seq);
-        const prevHash = row.head_hash;
-        const hash = ledgerEntryHash(prevHash, { seq, at, kind, data });
-        await q("could not append to the ledger", S.ledgerAppend, [
-          seq,
-          at,
-          kind,
-          canonical,
-          prevHash,
-          hash,
-        ]);
-        return { seq, at, kind, data, prevHash, hash };
-      });
-    },
-    async list(from, limit) {
-      nonNegative(from, "from");
-      nonNegative(limit, "limit");
-      const { rows } = await query("could not read the ledger", S.ledgerList, [from, limit]);
-      return rows.map((r) => ({
-        seq: Number(r.seq),
-        at: r.at,
-        kind: r.kind,
-        data: r.data,
-        prevHash: r.prev_hash,
-        hash: r.hash,
-      }));
-    },
-    async size() {
-      const { rows } = await query("could not read the ledger", S.ledgerSize, []);
-      return Number(rows[0]?.next_seq ?? 0);
-    },
-  };
-}
-
 function outboxRepo({ query }: Exec): OutboxRepo {
   return {
-    async enqueue({ id, recipient, envelope, createdAt }) {
+    async enqueue({ id, recipient, envelope, createdAt, agreement }) {
       const key = instantKey(createdAt, "an outbox item's `createdAt`");
       await query("could not enqueue the envelope", S.outboxInsert, [
         id,
@@ -396,7 +342,27 @@ function outboxRepo({ query }: Exec): OutboxRepo {
         envelope,
         createdAt,
         key,
+        agreement?.id ?? null,
+        agreement?.version ?? null,
       ]);
+    },
+    async cancel(id, reason, at) {
+      instantKey(at, "`at`");
+      const { rowCount } = await query("could not update the outbox", S.outboxCancel, [
+        at,
+        reason,
+        id,
+      ]);
+      return rowCount === 1;
+    },
+    async cancelByAgreement(agreementId, reason, at) {
+      instantKey(at, "`at`");
+      const { rows } = await query("could not update the outbox", S.outboxCancelByAgreement, [
+        at,
+        reason,
+        agreementId,
+      ]);
+      return rows.map((r) => r.id).sort();
     },
     async get(id) {
       const { rows } = await query("could not read the outbox", S.outboxGet, [id]);
@@ -444,6 +410,10 @@ function toOutboxItem(row: OutboxRow): OutboxItem {
     createdAt: row.created_at,
     deliveredAt: row.delivered_at,
     receipt: row.receipt,
+    agreementId: row.agreement_id,
+    agreementVersion: row.agreement_version,
+    cancelledAt: row.cancelled_at,
+    cancelReason: row.cancel_reason,
   };
 }
 

@@ -22,17 +22,25 @@ import Database from "better-sqlite3";
 import type { Database as Connection, Statement } from "better-sqlite3";
 import type {
   AgreementRepo,
+  AgreementStateRepo,
+  BudgetRepo,
   InboxRepo,
+  MatchRepo,
   LedgerRepo,
   ObjectRepo,
   OutboxRepo,
   PeerRepo,
   Repos,
+  RecallRepo,
   Store,
+  TaxiiRepo,
+  NonceRepo,
+  PeerKeyRepo,
 } from "../../app/ports.js";
 import { AccordError, isAccordError } from "../../errors.js";
 import { applyMigrations } from "./migrations.js";
 import { Mutex } from "./mutex.js";
+import { carryOverLedgerV1, prepareLogStatements, sqliteLog, type LogStatements } from "./log.js";
 import { makeRepos, prepareStatements } from "./repos.js";
 import type { Exec, Statements } from "./repos.js";
 
@@ -80,6 +88,7 @@ function open(options: SqliteStoreOptions): Store {
     db.pragma(`synchronous = ${synchronous === "normal" ? "NORMAL" : "FULL"}`);
     db.pragma("foreign_keys = ON");
     applyMigrations(db);
+    carryOverLedgerV1(db);
     return new SqliteStore(db);
   } catch (e) {
     db.close();
@@ -97,11 +106,19 @@ class SqliteStore implements Store {
   readonly inbox: InboxRepo;
   readonly peers: PeerRepo;
   readonly agreements: AgreementRepo;
+  readonly match: MatchRepo;
+  readonly agreementState: AgreementStateRepo;
+  readonly budgets: BudgetRepo;
+  readonly taxii: TaxiiRepo;
+  readonly nonces: NonceRepo;
+  readonly peerKeys: PeerKeyRepo;
+  readonly recalls: RecallRepo;
 
   readonly #db: Connection;
   readonly #lock = new Mutex();
   readonly #context = new AsyncLocalStorage<TxState>();
   readonly #statements: Statements;
+  readonly #logStatements: LogStatements;
   readonly #begin: Statement;
   readonly #commit: Statement;
   readonly #rollback: Statement;
@@ -110,16 +127,24 @@ class SqliteStore implements Store {
   constructor(db: Connection) {
     this.#db = db;
     this.#statements = prepareStatements(db);
+    this.#logStatements = prepareLogStatements(db);
     this.#begin = db.prepare("BEGIN IMMEDIATE");
     this.#commit = db.prepare("COMMIT");
     this.#rollback = db.prepare("ROLLBACK");
     const repos = makeRepos(this.#statements, this.#standaloneExec());
     this.objects = repos.objects;
-    this.ledger = repos.ledger;
+    this.ledger = sqliteLog(this.#logStatements, this.#standaloneExec(), false).repo;
     this.outbox = repos.outbox;
     this.inbox = repos.inbox;
     this.peers = repos.peers;
     this.agreements = repos.agreements;
+    this.match = repos.match;
+    this.agreementState = repos.agreementState;
+    this.budgets = repos.budgets;
+    this.taxii = repos.taxii;
+    this.nonces = repos.nonces;
+    this.peerKeys = repos.peerKeys;
+    this.recalls = repos.recalls;
   }
 
   async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
@@ -129,9 +154,13 @@ class SqliteStore implements Store {
       const state: TxState = { active: true, failed: false };
       let result: T;
       try {
+        const exec = this.#transactionExec(state);
+        // The log integrates the transaction's appends as one batch just before COMMIT.
+        const log = sqliteLog(this.#logStatements, exec, true);
         result = await this.#context.run(state, () =>
-          fn(makeRepos(this.#statements, this.#transactionExec(state))),
+          fn({ ...makeRepos(this.#statements, exec), ledger: log.repo }),
         );
+        await log.flush();
       } catch (e) {
         state.active = false;
         this.#rollbackQuietly();

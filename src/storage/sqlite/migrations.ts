@@ -6,6 +6,8 @@
  */
 import type { Database } from "better-sqlite3";
 import { AccordError } from "../../errors.js";
+import { MATCH_MIGRATION_SQL } from "./match.js";
+import { RECALL_MIGRATION_SQL } from "./recall.js";
 
 export interface Migration {
   readonly version: number;
@@ -88,6 +90,216 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (id, version)
       ) STRICT;
     `,
+  },
+  {
+    version: 7,
+    name: "taxii",
+    // Date-added order for TAXII (spec/taxii.md, "Storage"): every object version gets a seq that
+    // is never reused and a date added in microseconds that strictly increases with it, assigned
+    // by trigger so every writer (ingest, receive, TAXII POST) is covered. Credentials keep only
+    // a hash of their secret.
+    sql: `
+      CREATE TABLE object_added_head (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        next_seq  INTEGER NOT NULL,
+        last_us   INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE object_added (
+        seq           INTEGER PRIMARY KEY,
+        id            TEXT NOT NULL,
+        version       TEXT NOT NULL,
+        type          TEXT NOT NULL,
+        spec_version  TEXT NOT NULL,
+        date_added_us INTEGER NOT NULL,
+        UNIQUE (id, version)
+      ) STRICT;
+      CREATE INDEX object_added_by_date ON object_added (date_added_us);
+      CREATE INDEX object_added_by_type ON object_added (type, seq);
+
+      WITH ordered AS (
+        SELECT id, version, type,
+               coalesce(json_extract(object, '$.spec_version'), '2.1') AS spec_version,
+               coalesce(CAST(round(unixepoch(stored_at, 'subsec') * 1000) AS INTEGER) * 1000, 0) AS t,
+               row_number() OVER (ORDER BY unixepoch(stored_at, 'subsec'), rowid) AS rn
+        FROM objects
+      )
+      INSERT INTO object_added (seq, id, version, type, spec_version, date_added_us)
+      SELECT rn, id, version, type, spec_version,
+             max(t - rn) OVER (ORDER BY rn ROWS UNBOUNDED PRECEDING) + rn
+      FROM ordered;
+      INSERT INTO object_added_head (singleton, next_seq, last_us)
+      SELECT 1, coalesce(max(seq), 0) + 1, coalesce(max(date_added_us), 0) FROM object_added;
+
+      CREATE TRIGGER object_added_insert AFTER INSERT ON objects BEGIN
+        UPDATE object_added_head SET
+          next_seq = next_seq + 1,
+          last_us = max(last_us + 1,
+            coalesce(CAST(round(unixepoch(NEW.stored_at, 'subsec') * 1000) AS INTEGER) * 1000, 0));
+        INSERT INTO object_added (seq, id, version, type, spec_version, date_added_us)
+        SELECT next_seq - 1, NEW.id, NEW.version, NEW.type,
+               coalesce(json_extract(NEW.object, '$.spec_version'), '2.1'), last_us
+        FROM object_added_head;
+      END;
+      CREATE TRIGGER object_added_delete AFTER DELETE ON objects BEGIN
+        DELETE FROM object_added WHERE id = OLD.id AND version = OLD.version;
+      END;
+
+      CREATE TABLE taxii_credentials (
+        id           TEXT PRIMARY KEY,
+        partner      TEXT NOT NULL,
+        purpose      TEXT NOT NULL,
+        agreement_id TEXT,
+        can_read     INTEGER NOT NULL CHECK (can_read IN (0, 1)),
+        can_write    INTEGER NOT NULL CHECK (can_write IN (0, 1)),
+        secret_hash  TEXT NOT NULL,
+        created_at   TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE taxii_status (
+        id         TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        body       TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 3,
+    name: "agreement-lifecycle-and-budgets",
+    sql: `
+      CREATE TABLE agreement_signatures (
+        agreement   TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        node        TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        jws         TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (agreement, version, node)
+      ) STRICT;
+
+      CREATE TABLE agreement_events (
+        id          TEXT PRIMARY KEY,
+        agreement   TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('suspend', 'resume', 'suspend-party', 'resume-party', 'terminate')),
+        at          TEXT NOT NULL,
+        at_key      TEXT NOT NULL,
+        by_whom     TEXT NOT NULL,
+        party       TEXT,
+        reason      TEXT,
+        recorded_by TEXT NOT NULL,
+        jws         TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX agreement_events_by_time ON agreement_events (agreement, at_key, id);
+
+      CREATE TABLE consents (
+        id         TEXT PRIMARY KEY,
+        originator TEXT NOT NULL,
+        object     TEXT NOT NULL,
+        holder     TEXT NOT NULL,
+        recipient  TEXT NOT NULL,
+        agreement  TEXT NOT NULL,
+        purpose    TEXT NOT NULL,
+        expires    TEXT NOT NULL,
+        jws        TEXT NOT NULL,
+        stored_at  TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX consents_by_holder ON consents (holder, object, id);
+
+      CREATE TABLE agreement_status (
+        agreement TEXT NOT NULL,
+        version   INTEGER NOT NULL,
+        status    TEXT NOT NULL,
+        since     TEXT NOT NULL,
+        PRIMARY KEY (agreement, version)
+      ) STRICT;
+
+      CREATE TABLE query_budgets (
+        agreement    TEXT NOT NULL,
+        partner      TEXT NOT NULL,
+        win          TEXT NOT NULL CHECK (win IN ('day', 'burst')),
+        window_start TEXT NOT NULL,
+        used         INTEGER NOT NULL CHECK (used >= 0),
+        PRIMARY KEY (agreement, partner, win, window_start)
+      ) STRICT;
+    `,
+  },
+  {
+    // Issue 5: the Merkle log replaces the hash-chained ledger (spec/log.md, "Storage"). The old
+    // chain is kept, renamed, as evidence; its rows are carried into the log once on open.
+    version: 2,
+    name: "merkle-log",
+    sql: `
+      ALTER TABLE ledger RENAME TO ledger_v1;
+      CREATE TABLE log_entries (
+        idx       INTEGER PRIMARY KEY CHECK (idx >= 0),
+        entry     TEXT NOT NULL,
+        leaf_hash BLOB NOT NULL CHECK (length(leaf_hash) = 32)
+      ) STRICT;
+      CREATE TABLE log_tiles (
+        level  INTEGER NOT NULL CHECK (level >= 0),
+        idx    INTEGER NOT NULL CHECK (idx >= 0),
+        hashes BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE log_state (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        size      INTEGER NOT NULL CHECK (size >= 0),
+        frontier  BLOB NOT NULL
+      ) STRICT;
+      INSERT INTO log_state (singleton, size, frontier) VALUES (1, 0, x'');
+      CREATE TABLE log_checkpoints (
+        size       INTEGER PRIMARY KEY CHECK (size >= 0),
+        note       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    // Issue 6: peer-protocol hardening (spec/federation.md). RFC 9421 nonces kept until their
+    // window passes; partners' previous keys during a rotation's overlap; the agreement each
+    // outbox item travels under (so a sunset can cancel it) and why an item was cancelled.
+    version: 4,
+    name: "peer-protocol-hardening",
+    sql: `
+      CREATE TABLE peer_nonces (
+        key_id      TEXT NOT NULL,
+        nonce       TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        expires_key TEXT NOT NULL,
+        PRIMARY KEY (key_id, nonce)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX peer_nonces_by_expiry ON peer_nonces (expires_key);
+
+      CREATE TABLE peer_keys (
+        node_id        TEXT NOT NULL,
+        fingerprint    TEXT NOT NULL,
+        signing_key    TEXT NOT NULL,
+        encryption_key TEXT NOT NULL,
+        retires_at     TEXT NOT NULL,
+        retires_key    TEXT NOT NULL,
+        PRIMARY KEY (node_id, fingerprint)
+      ) STRICT;
+
+      ALTER TABLE outbox ADD COLUMN agreement_id TEXT;
+      ALTER TABLE outbox ADD COLUMN agreement_version INTEGER;
+      ALTER TABLE outbox ADD COLUMN cancelled_at TEXT;
+      ALTER TABLE outbox ADD COLUMN cancel_reason TEXT;
+      CREATE INDEX outbox_by_agreement ON outbox (agreement_id, status);
+    `,
+  },
+  {
+    // Issue 6: recall, correction and retention (spec/recall.md): who got which copy, recalls
+    // issued and received, their targets and outbox; an index on retention deadlines.
+    version: 5,
+    name: "recall-and-retention",
+    sql: RECALL_MIGRATION_SQL,
+  },
+  {
+    version: 6,
+    name: "match-queries-and-requests",
+    // Hit/no-hit queries as each side remembers them and follow-up requests (spec/match.md).
+    sql: MATCH_MIGRATION_SQL,
   },
 ];
 

@@ -4,8 +4,8 @@
  * store's lock, or inside a transaction that already holds it) is the caller's `Exec`.
  *
  * Timestamps are stored as the exact strings given; where SQL orders or compares them it uses a
- * derived sort key (./timekey.ts). JSON is stored as text: `JSON.stringify` of what was put, and
- * for the ledger the RFC 8785 canonical form that its hash covers.
+ * derived sort key (./timekey.ts). JSON is stored as text: `JSON.stringify` of what was put. The
+ * log (the `ledger` port) lives in ./log.ts.
  */
 import type { Database, Statement } from "better-sqlite3";
 import type {
@@ -13,8 +13,6 @@ import type {
   AgreementRepo,
   InboxRecord,
   InboxRepo,
-  LedgerEntry,
-  LedgerRepo,
   ObjectRepo,
   OutboxItem,
   OutboxRepo,
@@ -24,12 +22,15 @@ import type {
   Repos,
   StoredObject,
 } from "../../app/ports.js";
-import { GENESIS_HASH, ledgerEntryHash } from "../../core/ledger.js";
 import { versionOf } from "../../core/stix/object.js";
 import type { StixObject } from "../../core/stix/object.js";
-import { canonicalize } from "../../crypto/jcs.js";
 import { AccordError } from "../../errors.js";
 import { timeKey, versionKey } from "./timekey.js";
+import { matchRepo } from "./match.js";
+import { agreementStateRepo, budgetRepo } from "./agreement-state.js";
+import { taxiiRepo } from "./taxii.js";
+import { nonceRepo, peerKeyRepo } from "./peer-protocol.js";
+import { objectRetention, recallRepo } from "./recall.js";
 
 /** How the repositories reach the connection. */
 export interface Exec {
@@ -53,15 +54,6 @@ interface ObjectRow {
   stored_at: string;
 }
 
-interface LedgerRow {
-  seq: number;
-  at: string;
-  kind: string;
-  data: string;
-  prev_hash: string;
-  hash: string;
-}
-
 interface OutboxRow {
   id: string;
   recipient: string;
@@ -73,6 +65,10 @@ interface OutboxRow {
   created_at: string;
   delivered_at: string | null;
   receipt: string | null;
+  agreement_id: string | null;
+  agreement_version: number | null;
+  cancelled_at: string | null;
+  cancel_reason: string | null;
 }
 
 interface InboxRow {
@@ -108,7 +104,7 @@ const IS_LATEST = `NOT EXISTS (
   WHERE n.id = o.id AND (n.version_key, n.version) > (o.version_key, o.version))`;
 
 const OUTBOX_COLUMNS = `id, recipient, envelope, status, attempts, next_attempt_at, last_error,
-  created_at, delivered_at, receipt`;
+  created_at, delivered_at, receipt, agreement_id, agreement_version, cancelled_at, cancel_reason`;
 
 /** Every statement the repositories run, prepared once when the store opens. */
 export function prepareStatements(db: Database) {
@@ -158,21 +154,20 @@ export function prepareStatements(db: Database) {
     ),
     objectCount: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM objects"),
 
-    ledgerHead: db.prepare<[], { seq: number; hash: string }>(
-      "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
-    ),
-    ledgerInsert: db.prepare<[number, string, string, string, string, string]>(
-      "INSERT INTO ledger (seq, at, kind, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
-    ),
-    ledgerList: db.prepare<[number, number], LedgerRow>(
-      "SELECT seq, at, kind, data, prev_hash, hash FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?",
-    ),
-    ledgerSize: db.prepare<[], { n: number }>("SELECT coalesce(max(seq) + 1, 0) AS n FROM ledger"),
-
-    outboxInsert: db.prepare<[string, string, string, string, string, string, string]>(
+    outboxInsert: db.prepare<
+      [string, string, string, string, string, string, string, string | null, number | null]
+    >(
       `INSERT INTO outbox (id, recipient, envelope, status, attempts, next_attempt_at,
-         next_attempt_key, created_at, created_key)
-       VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
+         next_attempt_key, created_at, created_key, agreement_id, agreement_version)
+       VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`,
+    ),
+    outboxCancel: db.prepare<[string, string, string]>(
+      `UPDATE outbox SET status = 'cancelled', cancelled_at = ?, cancel_reason = ?
+       WHERE id = ? AND status = 'pending'`,
+    ),
+    outboxCancelByAgreement: db.prepare<[string, string, string], { id: string }>(
+      `UPDATE outbox SET status = 'cancelled', cancelled_at = ?, cancel_reason = ?
+       WHERE agreement_id = ? AND status = 'pending' RETURNING id`,
     ),
     outboxGet: db.prepare<[string], OutboxRow>(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`),
     outboxDue: db.prepare<[string, number], OutboxRow>(
@@ -236,18 +231,24 @@ export function prepareStatements(db: Database) {
 export type Statements = ReturnType<typeof prepareStatements>;
 
 /** The six repositories over `s`, each statement run through `exec`. */
-export function makeRepos(s: Statements, exec: Exec): Repos {
+export function makeRepos(s: Statements, exec: Exec): Omit<Repos, "ledger"> {
   return {
-    objects: objectRepo(s, exec),
-    ledger: ledgerRepo(s, exec),
+    objects: { ...objectRepo(s, exec), ...objectRetention(s.objectCount.database, exec) },
+    recalls: recallRepo(s.objectCount.database, exec),
     outbox: outboxRepo(s, exec),
     inbox: inboxRepo(s, exec),
     peers: peerRepo(s, exec),
     agreements: agreementRepo(s, exec),
+    match: matchRepo(s.objectCount.database, exec),
+    agreementState: agreementStateRepo(s.agreementGet.database, exec),
+    budgets: budgetRepo(s.agreementGet.database, exec),
+    taxii: taxiiRepo(s.objectCount.database, exec),
+    nonces: nonceRepo(s.objectCount.database, exec),
+    peerKeys: peerKeyRepo(s.objectCount.database, exec),
   };
 }
 
-function objectRepo(s: Statements, exec: Exec): ObjectRepo {
+function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expired"> {
   return {
     async put(entry) {
       const { object, provenance: p } = entry;
@@ -321,42 +322,6 @@ function toStoredObject(row: ObjectRow): StoredObject {
   };
 }
 
-function ledgerRepo(s: Statements, exec: Exec): LedgerRepo {
-  return {
-    async append(entry) {
-      // The canonical form is what the hash covers, so it is also what is stored: reading the
-      // entry back always reproduces its hash.
-      const canonical = canonicalize(entry.data);
-      const data = JSON.parse(canonical) as Record<string, unknown>;
-      return exec.atomic("could not append to the ledger", (): LedgerEntry => {
-        const head = s.ledgerHead.get();
-        const seq = head === undefined ? 0 : head.seq + 1;
-        const prevHash = head?.hash ?? GENESIS_HASH;
-        const hash = ledgerEntryHash(prevHash, { seq, at: entry.at, kind: entry.kind, data });
-        s.ledgerInsert.run(seq, entry.at, entry.kind, canonical, prevHash, hash);
-        return { seq, at: entry.at, kind: entry.kind, data, prevHash, hash };
-      });
-    },
-    async list(from, limit) {
-      checkIndex(from, "from");
-      checkLimit(limit);
-      const rows = await exec.run("could not read the ledger", () => s.ledgerList.all(from, limit));
-      return rows.map((r) => ({
-        seq: r.seq,
-        at: r.at,
-        kind: r.kind,
-        data: JSON.parse(r.data) as Record<string, unknown>,
-        prevHash: r.prev_hash,
-        hash: r.hash,
-      }));
-    },
-    async size() {
-      const row = await exec.run("could not read the ledger", () => s.ledgerSize.get());
-      return row?.n ?? 0;
-    },
-  };
-}
-
 function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
   return {
     async enqueue(item) {
@@ -370,8 +335,24 @@ function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
           key,
           item.createdAt,
           key,
+          item.agreement?.id ?? null,
+          item.agreement?.version ?? null,
         ),
       );
+    },
+    async cancel(id, reason, at) {
+      timeKey(at, "`at`");
+      const info = await exec.run("could not update the outbox", () =>
+        s.outboxCancel.run(at, reason, id),
+      );
+      return info.changes === 1;
+    },
+    async cancelByAgreement(agreementId, reason, at) {
+      timeKey(at, "`at`");
+      const rows = await exec.run("could not update the outbox", () =>
+        s.outboxCancelByAgreement.all(at, reason, agreementId),
+      );
+      return rows.map((r) => r.id).sort();
     },
     async get(id) {
       const row = await exec.run("could not read the outbox", () => s.outboxGet.get(id));
@@ -418,6 +399,10 @@ function toOutboxItem(row: OutboxRow): OutboxItem {
     createdAt: row.created_at,
     deliveredAt: row.delivered_at,
     receipt: row.receipt,
+    agreementId: row.agreement_id,
+    agreementVersion: row.agreement_version,
+    cancelledAt: row.cancelled_at,
+    cancelReason: row.cancel_reason,
   };
 }
 
@@ -528,10 +513,4 @@ function checkLimit(limit: number): number {
     throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
   }
   return limit;
-}
-
-function checkIndex(n: number, name: string): void {
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
-  }
 }

@@ -1,0 +1,91 @@
+/**
+ * The PostgreSQL NonceRepo and PeerKeyRepo (src/app/ports.ts; migration 4, spec/federation.md):
+ * RFC 9421 nonces seen on signed peer requests, and partners' previous keys during a key
+ * rotation's overlap.
+ */
+import type { QueryResultRow } from "pg";
+import type { NonceRepo, PeerKeyRecord, PeerKeyRepo } from "../../app/ports.js";
+import type { Exec, Sql } from "./repos.js";
+import { instantKey } from "./timekey.js";
+
+interface PeerKeyRow {
+  node_id: string;
+  fingerprint: string;
+  signing_key: Record<string, string>;
+  encryption_key: Record<string, string>;
+  retires_at: string;
+}
+
+function sql<R extends QueryResultRow = Record<string, never>>(name: string, text: string): Sql<R> {
+  return { name: `accord_pp_${name}`, text };
+}
+
+const S = {
+  nonceInsert: sql(
+    "nonce_insert",
+    `INSERT INTO peer_nonces (key_id, nonce, expires_at, expires_key) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (key_id, nonce) DO NOTHING`,
+  ),
+  noncePrune: sql("nonce_prune", "DELETE FROM peer_nonces WHERE expires_key < $1"),
+  peerKeyUpsert: sql(
+    "peer_key_upsert",
+    `INSERT INTO peer_keys (node_id, fingerprint, signing_key, encryption_key, retires_at,
+       retires_key) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (node_id, fingerprint) DO UPDATE SET retires_at = excluded.retires_at,
+       retires_key = excluded.retires_key`,
+  ),
+  peerKeysActive: sql<PeerKeyRow>(
+    "peer_keys_active",
+    `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
+     WHERE retires_key > $1 ORDER BY node_id, fingerprint`,
+  ),
+};
+
+export function nonceRepo({ query }: Exec): NonceRepo {
+  return {
+    async remember(keyId, nonce, expiresAt) {
+      const key = instantKey(expiresAt, "a nonce's `expiresAt`");
+      const { rowCount } = await query("could not record the nonce", S.nonceInsert, [
+        keyId,
+        nonce,
+        expiresAt,
+        key,
+      ]);
+      return rowCount === 1;
+    },
+    async prune(now) {
+      const key = instantKey(now, "`now`");
+      const { rowCount } = await query("could not prune nonces", S.noncePrune, [key]);
+      return rowCount;
+    },
+  };
+}
+
+export function peerKeyRepo({ query }: Exec): PeerKeyRepo {
+  return {
+    async add(rec) {
+      const key = instantKey(rec.retiresAt, "a key's `retiresAt`");
+      await query("could not record the partner's previous key", S.peerKeyUpsert, [
+        rec.nodeId,
+        rec.fingerprint,
+        JSON.stringify(rec.signingKey),
+        JSON.stringify(rec.encryptionKey),
+        rec.retiresAt,
+        key,
+      ]);
+    },
+    async active(now) {
+      const key = instantKey(now, "`now`");
+      const { rows } = await query("could not read partners' previous keys", S.peerKeysActive, [
+        key,
+      ]);
+      return rows.map((r): PeerKeyRecord => ({
+        nodeId: r.node_id,
+        fingerprint: r.fingerprint,
+        signingKey: r.signing_key,
+        encryptionKey: r.encryption_key,
+        retiresAt: r.retires_at,
+      }));
+    },
+  };
+}
