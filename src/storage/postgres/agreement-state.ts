@@ -1,0 +1,315 @@
+/**
+ * The PostgreSQL AgreementStateRepo and BudgetRepo (src/app/ports.ts): agreement signatures,
+ * lifecycle events, onward-hop consents, the lifecycle state last recorded per version, and
+ * hit/no-hit query budgets (migration 3; spec/agreement.md).
+ *
+ * A budget is consumed by one INSERT ... ON CONFLICT DO UPDATE ... WHERE used + cost <= limit:
+ * the row lock taken by the upsert makes concurrent consumers queue, and the condition is
+ * re-checked on the row they find, so no window ever spends more than its limit.
+ */
+import type { QueryResultRow } from "pg";
+import type {
+  AgreementEventRecord,
+  AgreementRecord,
+  AgreementSignatureRecord,
+  AgreementStateRepo,
+  AgreementStatusRecord,
+  BudgetRepo,
+  ConsentRecord,
+  PutResult,
+} from "../../app/ports.js";
+import { budgetWindow, checkBudgetRequest } from "../../core/budget.js";
+import { instantKey } from "./timekey.js";
+
+/**
+ * The shapes of `Sql`, `Query` and `Exec` in ./repos.ts, declared here rather than imported so the
+ * module graph stays acyclic (repos.ts wires this file in).
+ */
+interface Sql<R extends QueryResultRow> {
+  readonly name: string;
+  readonly text: string;
+  readonly row?: R;
+}
+type Query = <R extends QueryResultRow>(
+  failure: string,
+  sql: Sql<R>,
+  values: readonly unknown[],
+) => Promise<{ rows: R[]; rowCount: number }>;
+interface Exec {
+  readonly query: Query;
+}
+
+type NoRows = Record<string, never>;
+
+function sql<R extends QueryResultRow = NoRows>(name: string, text: string): Sql<R> {
+  return { name: `accord_as_${name}`, text };
+}
+
+interface AgreementRow {
+  id: string;
+  version: string;
+  source: string;
+  hash: string;
+  loaded_at: string;
+}
+
+interface SignatureRow {
+  agreement: string;
+  version: string;
+  node: string;
+  hash: string;
+  jws: string;
+  received_at: string;
+}
+
+interface EventRow {
+  id: string;
+  agreement: string;
+  kind: AgreementEventRecord["kind"];
+  at: string;
+  by_whom: string;
+  party: string | null;
+  reason: string | null;
+  recorded_by: string;
+  jws: string;
+  recorded_at: string;
+}
+
+type ConsentRow = Omit<ConsentRecord, "storedAt"> & { stored_at: string };
+interface StatusRow {
+  agreement: string;
+  version: string;
+  status: string;
+  since: string;
+}
+
+const EVENT_COLUMNS =
+  "id, agreement, kind, at, by_whom, party, reason, recorded_by, jws, recorded_at";
+const CONSENT_COLUMNS =
+  "id, originator, object, holder, recipient, agreement, purpose, expires, jws, stored_at";
+
+const S = {
+  versionsAll: sql<AgreementRow>(
+    "versions_all",
+    "SELECT id, version, source, hash, loaded_at FROM agreements ORDER BY id, version",
+  ),
+  versionsOf: sql<AgreementRow>(
+    "versions_of",
+    "SELECT id, version, source, hash, loaded_at FROM agreements WHERE id = $1 ORDER BY version",
+  ),
+  signatureInsert: sql(
+    "signature_insert",
+    `INSERT INTO agreement_signatures (agreement, version, node, hash, jws, received_at)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+  ),
+  signaturesAll: sql<SignatureRow>(
+    "signatures_all",
+    `SELECT agreement, version, node, hash, jws, received_at FROM agreement_signatures
+     WHERE agreement = $1 ORDER BY version, node`,
+  ),
+  signaturesOf: sql<SignatureRow>(
+    "signatures_of",
+    `SELECT agreement, version, node, hash, jws, received_at FROM agreement_signatures
+     WHERE agreement = $1 AND version = $2 ORDER BY node`,
+  ),
+  eventInsert: sql(
+    "event_insert",
+    `INSERT INTO agreement_events (id, agreement, kind, at, at_key, by_whom, party, reason,
+       recorded_by, jws, recorded_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+  ),
+  eventsAll: sql<EventRow>(
+    "events_all",
+    `SELECT ${EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, id`,
+  ),
+  eventsOf: sql<EventRow>(
+    "events_of",
+    `SELECT ${EVENT_COLUMNS} FROM agreement_events WHERE agreement = $1 ORDER BY at_key, id`,
+  ),
+  consentInsert: sql(
+    "consent_insert",
+    `INSERT INTO consents (${CONSENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT DO NOTHING`,
+  ),
+  consentsFor: sql<ConsentRow>(
+    "consents_for",
+    `SELECT ${CONSENT_COLUMNS} FROM consents WHERE holder = $1 AND object IN ($2, '*') ORDER BY id`,
+  ),
+  statusAll: sql<StatusRow>(
+    "status_all",
+    "SELECT agreement, version, status, since FROM agreement_status ORDER BY agreement, version",
+  ),
+  statusPut: sql(
+    "status_put",
+    `INSERT INTO agreement_status (agreement, version, status, since) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (agreement, version) DO UPDATE SET status = EXCLUDED.status, since = EXCLUDED.since`,
+  ),
+  budgetConsume: sql<{ used: string }>(
+    "budget_consume",
+    `INSERT INTO query_budgets AS b (agreement, partner, win, window_start, used)
+     SELECT $1, $2, $3, $4, $5::bigint WHERE $5::bigint <= $6::bigint
+     ON CONFLICT (agreement, partner, win, window_start)
+       DO UPDATE SET used = b.used + EXCLUDED.used WHERE b.used + EXCLUDED.used <= $6::bigint
+     RETURNING used`,
+  ),
+  budgetGet: sql<{ used: string }>(
+    "budget_get",
+    `SELECT used FROM query_budgets
+     WHERE agreement = $1 AND partner = $2 AND win = $3 AND window_start = $4`,
+  ),
+} as const;
+
+const inserted = (rowCount: number): PutResult => (rowCount === 1 ? "inserted" : "unchanged");
+
+export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
+  return {
+    async versions(id) {
+      const { rows } =
+        id === undefined
+          ? await query("could not list agreement versions", S.versionsAll, [])
+          : await query("could not list agreement versions", S.versionsOf, [id]);
+      return rows.map((r): AgreementRecord => ({
+        id: r.id,
+        version: Number(r.version),
+        source: r.source,
+        hash: r.hash,
+        loadedAt: r.loaded_at,
+      }));
+    },
+    async putSignature(rec) {
+      const r = await query("could not store the agreement signature", S.signatureInsert, [
+        rec.agreement,
+        rec.version,
+        rec.node,
+        rec.hash,
+        rec.jws,
+        rec.receivedAt,
+      ]);
+      return inserted(r.rowCount);
+    },
+    async signatures(agreement, version) {
+      const { rows } =
+        version === undefined
+          ? await query("could not read agreement signatures", S.signaturesAll, [agreement])
+          : await query("could not read agreement signatures", S.signaturesOf, [
+              agreement,
+              version,
+            ]);
+      return rows.map((r): AgreementSignatureRecord => ({
+        agreement: r.agreement,
+        version: Number(r.version),
+        node: r.node,
+        hash: r.hash,
+        jws: r.jws,
+        receivedAt: r.received_at,
+      }));
+    },
+    async putEvent(rec) {
+      const key = instantKey(rec.at, "the event's `at`");
+      const r = await query("could not store the agreement event", S.eventInsert, [
+        rec.id,
+        rec.agreement,
+        rec.kind,
+        rec.at,
+        key,
+        rec.by,
+        rec.party,
+        rec.reason,
+        rec.recordedBy,
+        rec.jws,
+        rec.recordedAt,
+      ]);
+      return inserted(r.rowCount);
+    },
+    async events(agreement) {
+      const { rows } =
+        agreement === undefined
+          ? await query("could not read agreement events", S.eventsAll, [])
+          : await query("could not read agreement events", S.eventsOf, [agreement]);
+      return rows.map((r): AgreementEventRecord => ({
+        id: r.id,
+        agreement: r.agreement,
+        kind: r.kind,
+        at: r.at,
+        by: r.by_whom,
+        party: r.party,
+        reason: r.reason,
+        recordedBy: r.recorded_by,
+        jws: r.jws,
+        recordedAt: r.recorded_at,
+      }));
+    },
+    async putConsent(rec) {
+      instantKey(rec.expires, "the consent's `expires`");
+      const r = await query("could not store the consent", S.consentInsert, [
+        rec.id,
+        rec.originator,
+        rec.object,
+        rec.holder,
+        rec.recipient,
+        rec.agreement,
+        rec.purpose,
+        rec.expires,
+        rec.jws,
+        rec.storedAt,
+      ]);
+      return inserted(r.rowCount);
+    },
+    async consentsFor(holder, object) {
+      const { rows } = await query("could not read consents", S.consentsFor, [holder, object]);
+      return rows.map(({ stored_at, ...rest }): ConsentRecord => ({
+        ...rest,
+        storedAt: stored_at,
+      }));
+    },
+    async statuses() {
+      const { rows } = await query("could not read agreement states", S.statusAll, []);
+      return rows.map((r): AgreementStatusRecord => ({
+        agreement: r.agreement,
+        version: Number(r.version),
+        status: r.status,
+        since: r.since,
+      }));
+    },
+    async setStatus(rec) {
+      await query("could not record the agreement state", S.statusPut, [
+        rec.agreement,
+        rec.version,
+        rec.status,
+        rec.since,
+      ]);
+    },
+  };
+}
+
+export function budgetRepo({ query }: Exec): BudgetRepo {
+  return {
+    async consume(req) {
+      const cost = req.cost ?? 1;
+      checkBudgetRequest(req.limit, cost);
+      const w = budgetWindow(req.window, req.at);
+      const key = [req.agreementId, req.partner, req.window, w.start];
+      const r = await query("could not consume the query budget", S.budgetConsume, [
+        ...key,
+        cost,
+        req.limit,
+      ]);
+      const spent = r.rows[0];
+      if (spent !== undefined)
+        return { allowed: true, remaining: req.limit - Number(spent.used), resetAt: w.end };
+      const held = await query("could not read the query budget", S.budgetGet, key);
+      const used = Number(held.rows[0]?.used ?? 0);
+      return { allowed: false, remaining: Math.max(0, req.limit - used), resetAt: w.end };
+    },
+    async used(req) {
+      const w = budgetWindow(req.window, req.at);
+      const { rows } = await query("could not read the query budget", S.budgetGet, [
+        req.agreementId,
+        req.partner,
+        req.window,
+        w.start,
+      ]);
+      return Number(rows[0]?.used ?? 0);
+    },
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * The SQLite AgreementStateRepo and BudgetRepo (src/app/ports.ts): agreement signatures,
+ * lifecycle events, onward-hop consents, the lifecycle state last recorded per version, and
+ * hit/no-hit query budgets (migration 3; spec/agreement.md).
+ *
+ * Statements are prepared once per connection (cached by connection). A budget is consumed in
+ * one atomic unit (read, compare, write) under the store's lock, so two concurrent queries
+ * never spend the same unit.
+ */
+import type { Database } from "better-sqlite3";
+import type {
+  AgreementEventRecord,
+  AgreementRecord,
+  AgreementSignatureRecord,
+  AgreementStateRepo,
+  AgreementStatusRecord,
+  BudgetRepo,
+  ConsentRecord,
+  PutResult,
+} from "../../app/ports.js";
+import { budgetWindow, checkBudgetRequest } from "../../core/budget.js";
+import { timeKey } from "./timekey.js";
+
+/** How a repository reaches the connection: the shape of `Exec` in ./repos.ts (not imported, to keep the module graph acyclic). */
+interface Exec {
+  run<T>(failure: string, op: () => T): Promise<T>;
+  atomic<T>(failure: string, op: () => T): Promise<T>;
+}
+
+interface AgreementRow {
+  id: string;
+  version: number;
+  source: string;
+  hash: string;
+  loaded_at: string;
+}
+
+interface SignatureRow {
+  agreement: string;
+  version: number;
+  node: string;
+  hash: string;
+  jws: string;
+  received_at: string;
+}
+
+interface EventRow {
+  id: string;
+  agreement: string;
+  kind: AgreementEventRecord["kind"];
+  at: string;
+  by_whom: string;
+  party: string | null;
+  reason: string | null;
+  recorded_by: string;
+  jws: string;
+  recorded_at: string;
+}
+
+type ConsentRow = Omit<ConsentRecord, "storedAt"> & { stored_at: string };
+
+const EVENT_COLUMNS =
+  "id, agreement, kind, at, by_whom, party, reason, recorded_by, jws, recorded_at";
+const CONSENT_COLUMNS =
+  "id, originator, object, holder, recipient, agreement, purpose, expires, jws, stored_at";
+
+function prepare(db: Database) {
+  return {
+    versionsAll: db.prepare<[], AgreementRow>(
+      "SELECT id, version, source, hash, loaded_at FROM agreements ORDER BY id, version",
+    ),
+    versionsOf: db.prepare<[string], AgreementRow>(
+      "SELECT id, version, source, hash, loaded_at FROM agreements WHERE id = ? ORDER BY version",
+    ),
+    signatureInsert: db.prepare<[string, number, string, string, string, string]>(
+      `INSERT INTO agreement_signatures (agreement, version, node, hash, jws, received_at)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    signaturesAll: db.prepare<[string], SignatureRow>(
+      `SELECT agreement, version, node, hash, jws, received_at FROM agreement_signatures
+       WHERE agreement = ? ORDER BY version, node`,
+    ),
+    signaturesOf: db.prepare<[string, number], SignatureRow>(
+      `SELECT agreement, version, node, hash, jws, received_at FROM agreement_signatures
+       WHERE agreement = ? AND version = ? ORDER BY node`,
+    ),
+    eventInsert: db.prepare<
+      [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string | null,
+        string | null,
+        string,
+        string,
+        string,
+      ]
+    >(
+      `INSERT INTO agreement_events (id, agreement, kind, at, at_key, by_whom, party, reason,
+         recorded_by, jws, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    eventsAll: db.prepare<[], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, id`,
+    ),
+    eventsOf: db.prepare<[string], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM agreement_events WHERE agreement = ? ORDER BY at_key, id`,
+    ),
+    consentInsert: db.prepare<
+      [string, string, string, string, string, string, string, string, string, string]
+    >(
+      `INSERT INTO consents (${CONSENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    ),
+    consentsFor: db.prepare<[string, string], ConsentRow>(
+      `SELECT ${CONSENT_COLUMNS} FROM consents WHERE holder = ? AND object IN (?, '*') ORDER BY id`,
+    ),
+    statusAll: db.prepare<[], AgreementStatusRecord>(
+      "SELECT agreement, version, status, since FROM agreement_status ORDER BY agreement, version",
+    ),
+    statusPut: db.prepare<[string, number, string, string]>(
+      `INSERT INTO agreement_status (agreement, version, status, since) VALUES (?, ?, ?, ?)
+       ON CONFLICT (agreement, version) DO UPDATE SET status = excluded.status, since = excluded.since`,
+    ),
+    budgetGet: db.prepare<[string, string, string, string], { used: number }>(
+      `SELECT used FROM query_budgets
+       WHERE agreement = ? AND partner = ? AND win = ? AND window_start = ?`,
+    ),
+    budgetAdd: db.prepare<[string, string, string, string, number]>(
+      `INSERT INTO query_budgets (agreement, partner, win, window_start, used) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (agreement, partner, win, window_start) DO UPDATE SET used = used + excluded.used`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepare>;
+const cache = new WeakMap<Database, Statements>();
+
+function statements(db: Database): Statements {
+  let s = cache.get(db);
+  if (s === undefined) cache.set(db, (s = prepare(db)));
+  return s;
+}
+
+const inserted = (changes: number): PutResult => (changes === 1 ? "inserted" : "unchanged");
+
+export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo {
+  const s = statements(db);
+  return {
+    async versions(id) {
+      const rows = await exec.run("could not list agreement versions", () =>
+        id === undefined ? s.versionsAll.all() : s.versionsOf.all(id),
+      );
+      return rows.map((r): AgreementRecord => ({
+        id: r.id,
+        version: r.version,
+        source: r.source,
+        hash: r.hash,
+        loadedAt: r.loaded_at,
+      }));
+    },
+    async putSignature(rec) {
+      return exec.run("could not store the agreement signature", () =>
+        inserted(
+          s.signatureInsert.run(
+            rec.agreement,
+            rec.version,
+            rec.node,
+            rec.hash,
+            rec.jws,
+            rec.receivedAt,
+          ).changes,
+        ),
+      );
+    },
+    async signatures(agreement, version) {
+      const rows = await exec.run("could not read agreement signatures", () =>
+        version === undefined
+          ? s.signaturesAll.all(agreement)
+          : s.signaturesOf.all(agreement, version),
+      );
+      return rows.map((r): AgreementSignatureRecord => ({
+        agreement: r.agreement,
+        version: r.version,
+        node: r.node,
+        hash: r.hash,
+        jws: r.jws,
+        receivedAt: r.received_at,
+      }));
+    },
+    async putEvent(rec) {
+      const key = timeKey(rec.at, "the event's `at`");
+      return exec.run("could not store the agreement event", () =>
+        inserted(
+          s.eventInsert.run(
+            rec.id,
+            rec.agreement,
+            rec.kind,
+            rec.at,
+            key,
+            rec.by,
+            rec.party,
+            rec.reason,
+            rec.recordedBy,
+            rec.jws,
+            rec.recordedAt,
+          ).changes,
+        ),
+      );
+    },
+    async events(agreement) {
+      const rows = await exec.run("could not read agreement events", () =>
+        agreement === undefined ? s.eventsAll.all() : s.eventsOf.all(agreement),
+      );
+      return rows.map((r): AgreementEventRecord => ({
+        id: r.id,
+        agreement: r.agreement,
+        kind: r.kind,
+        at: r.at,
+        by: r.by_whom,
+        party: r.party,
+        reason: r.reason,
+        recordedBy: r.recorded_by,
+        jws: r.jws,
+        recordedAt: r.recorded_at,
+      }));
+    },
+    async putConsent(rec) {
+      timeKey(rec.expires, "the consent's `expires`");
+      return exec.run("could not store the consent", () =>
+        inserted(
+          s.consentInsert.run(
+            rec.id,
+            rec.originator,
+            rec.object,
+            rec.holder,
+            rec.recipient,
+            rec.agreement,
+            rec.purpose,
+            rec.expires,
+            rec.jws,
+            rec.storedAt,
+          ).changes,
+        ),
+      );
+    },
+    async consentsFor(holder, object) {
+      const rows = await exec.run("could not read consents", () =>
+        s.consentsFor.all(holder, object),
+      );
+      return rows.map(({ stored_at, ...rest }): ConsentRecord => ({
+        ...rest,
+        storedAt: stored_at,
+      }));
+    },
+    async statuses() {
+      return exec.run("could not read agreement states", () => s.statusAll.all());
+    },
+    async setStatus(rec) {
+      await exec.run("could not record the agreement state", () =>
+        s.statusPut.run(rec.agreement, rec.version, rec.status, rec.since),
+      );
+    },
+  };
+}
+
+export function budgetRepo(db: Database, exec: Exec): BudgetRepo {
+  const s = statements(db);
+  return {
+    async consume(req) {
+      const cost = req.cost ?? 1;
+      checkBudgetRequest(req.limit, cost);
+      const w = budgetWindow(req.window, req.at);
+      return exec.atomic("could not consume the query budget", () => {
+        const used = s.budgetGet.get(req.agreementId, req.partner, req.window, w.start)?.used ?? 0;
+        if (used + cost > req.limit)
+          return { allowed: false, remaining: Math.max(0, req.limit - used), resetAt: w.end };
+        s.budgetAdd.run(req.agreementId, req.partner, req.window, w.start, cost);
+        return { allowed: true, remaining: req.limit - used - cost, resetAt: w.end };
+      });
+    },
+    async used(req) {
+      const w = budgetWindow(req.window, req.at);
+      const row = await exec.run("could not read the query budget", () =>
+        s.budgetGet.get(req.agreementId, req.partner, req.window, w.start),
+      );
+      return row?.used ?? 0;
+    },
+  };
+}
