@@ -33,7 +33,7 @@ import {
   withProvenance,
 } from "../core/provenance.js";
 import { canonicalize } from "../crypto/jcs.js";
-import { firstBrokenLink, GENESIS_HASH } from "../core/ledger.js";
+import { currentCheckpoint, logOrigin, logSigner, verifyStoredLog } from "./log.js";
 import { sha256Hex } from "../crypto/hash.js";
 import { jwkThumbprint, parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
 import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
@@ -792,6 +792,20 @@ export class AccordNode {
     return { ...body, signature: await signJson(body, this.d.keys.signing.privateKey) };
   }
 
+  /**
+   * The log's latest signed checkpoint (C2SP tlog-checkpoint, signed with this node's Ed25519
+   * key), signing a new one first when the tree grew since the last (spec/log.md).
+   */
+  async checkpoint(): Promise<{ size: number; note: string }> {
+    const c = await currentCheckpoint(
+      this.d.store.ledger,
+      logSigner(this.id, this.d.keys.signing.privateKey),
+      logOrigin(this.id),
+      this.nowIso(),
+    );
+    return { size: c.size, note: c.note };
+  }
+
   fingerprint(): string {
     return jwkThumbprint(this.d.keys.signing.publicJwk);
   }
@@ -913,18 +927,15 @@ function parseDescriptor(raw: unknown): NodeDescriptor {
   };
 }
 
-/** Recompute the ledger's hash chain from the first entry; `firstBroken` is -1 when intact. */
+/**
+ * Recompute the node's Merkle log from its entries (app/log.ts `verifyStoredLog`): every leaf and
+ * tile hash and every checkpoint's root. `firstBroken` is -1 when intact, else the first bad index.
+ */
 export async function verifyLedger(
   store: Pick<Store, "ledger">,
-): Promise<{ size: number; firstBroken: number }> {
-  const size = await store.ledger.size();
-  let prev = GENESIS_HASH;
-  for (let from = 0; from < size; from += 1000) {
-    const page = await store.ledger.list(from, 1000);
-    const broken = firstBrokenLink(page, prev);
-    if (broken !== -1) return { size, firstBroken: broken };
-    if (page.length === 0 || page[0]?.seq !== from) return { size, firstBroken: from };
-    prev = page.at(-1)?.hash ?? prev;
-  }
-  return { size, firstBroken: -1 };
+): Promise<{ size: number; firstBroken: number; problem?: string }> {
+  const v = await verifyStoredLog(store.ledger);
+  return v.ok
+    ? { size: v.size, firstBroken: -1 }
+    : { size: v.size, firstBroken: v.firstBad ?? 0, problem: v.problem ?? "" };
 }

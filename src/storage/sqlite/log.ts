@@ -1,0 +1,305 @@
+/**
+ * The node's Merkle log over SQLite (spec/log.md, "Storage"): the `LedgerRepo` port.
+ *
+ * Tables (migration 2): `log_entries` (index, canonical entry text, leaf hash), `log_tiles`
+ * (C2SP tlog-tiles: tile level and index -> up to 256 concatenated 32-byte hashes of Merkle level
+ * 8 * level), `log_state` (one row: tree size and frontier) and `log_checkpoints`.
+ *
+ * Flow: an append inside a transaction takes the next index at once (the store's lock and
+ * BEGIN IMMEDIATE make the index final) and queues the leaf; `flush`, which the store runs just
+ * before COMMIT, writes the queued entries, restores the tree from its stored frontier, appends the
+ * leaf hashes and extends each tile the batch touched with the hashes it completed. Nothing is
+ * recomputed: one batch costs its own leaves, about one node hash each, and one write per tile
+ * touched. An append outside a transaction is a batch of one in its own transaction.
+ *
+ * Risks: a tile whose stored length does not end where the next hash goes means the tables were
+ * edited or damaged; flush refuses with ERR_STORAGE rather than extend it.
+ */
+import type { Database } from "better-sqlite3";
+import type { LedgerEntry, LedgerRepo, StoredCheckpoint } from "../../app/ports.js";
+import { decodeLogEntry, logEntryText } from "../../core/log-entry.js";
+import { AccordError } from "../../errors.js";
+import { CompactTree, leafHash } from "../../tlog/index.js";
+import type { Exec } from "./repos.js";
+
+const HASH = 32;
+const utf8 = new TextEncoder();
+
+interface EntryRow {
+  idx: number;
+  entry: string;
+  leaf_hash: Buffer;
+}
+
+interface CheckpointRow {
+  size: number;
+  note: string;
+  created_at: string;
+}
+
+export function prepareLogStatements(db: Database) {
+  return {
+    size: db.prepare<[], { size: number }>("SELECT size FROM log_state"),
+    state: db.prepare<[], { size: number; frontier: Buffer }>(
+      "SELECT size, frontier FROM log_state",
+    ),
+    setState: db.prepare<[number, Buffer]>("UPDATE log_state SET size = ?, frontier = ?"),
+    insert: db.prepare<[number, string, Buffer]>(
+      "INSERT INTO log_entries (idx, entry, leaf_hash) VALUES (?, ?, ?)",
+    ),
+    list: db.prepare<[number, number, number], EntryRow>(
+      "SELECT idx, entry, leaf_hash FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?",
+    ),
+    tile: db.prepare<[number, number], { hashes: Buffer }>(
+      "SELECT hashes FROM log_tiles WHERE level = ? AND idx = ?",
+    ),
+    putTile: db.prepare<[number, number, Buffer]>(
+      `INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?)
+       ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes`,
+    ),
+    putCheckpoint: db.prepare<[number, string, string]>(
+      `INSERT INTO log_checkpoints (size, note, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (size) DO NOTHING`,
+    ),
+    latestCheckpoint: db.prepare<[], CheckpointRow>(
+      "SELECT size, note, created_at FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+    ),
+    checkpoints: db.prepare<[number, number], CheckpointRow>(
+      "SELECT size, note, created_at FROM log_checkpoints WHERE size >= ? ORDER BY size LIMIT ?",
+    ),
+  };
+}
+
+export type LogStatements = ReturnType<typeof prepareLogStatements>;
+
+interface Pending {
+  readonly text: string;
+  readonly leaf: Uint8Array;
+}
+
+/** A log session: the repo a transaction (or the store) uses, and the flush run before COMMIT. */
+export interface SqliteLog {
+  readonly repo: LedgerRepo;
+  /** Integrates the queued appends (inside the transaction, before COMMIT). */
+  flush(): Promise<void>;
+}
+
+export function sqliteLog(s: LogStatements, exec: Exec, inTransaction: boolean): SqliteLog {
+  let base: number | undefined;
+  let pending: Pending[] = [];
+
+  const integrateNow = (): void => {
+    if (pending.length === 0) return;
+    integrate(s, base ?? 0, pending);
+    pending = [];
+    base = undefined;
+  };
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    await exec.atomic("could not integrate the log", integrateNow);
+  };
+
+  const repo: LedgerRepo = {
+    async append(entry) {
+      const text = logEntryText(entry);
+      const leaf = leafHash(utf8.encode(text));
+      const parsed = JSON.parse(text) as { data: Record<string, unknown> };
+      const out = (seq: number): LedgerEntry => ({
+        seq,
+        at: entry.at,
+        kind: entry.kind,
+        data: parsed.data,
+        leafHash: Buffer.from(leaf).toString("hex"),
+      });
+      if (!inTransaction) {
+        // Its own transaction: index, entry, tiles and state commit together.
+        return exec.atomic("could not append to the log", () => {
+          const at = s.size.get()?.size ?? missingState();
+          integrate(s, at, [{ text, leaf }]);
+          return out(at);
+        });
+      }
+      return exec.run("could not append to the log", () => {
+        base ??= s.size.get()?.size ?? missingState();
+        const seq = base + pending.length;
+        pending.push({ text, leaf });
+        return out(seq);
+      });
+    },
+    async list(from, limit) {
+      checkIndex(from, "from");
+      checkIndex(limit, "limit");
+      await flush();
+      const rows = await exec.run("could not read the log", () => {
+        const size = s.size.get()?.size ?? 0;
+        return s.list.all(from, size, limit);
+      });
+      return rows.map(toEntry);
+    },
+    async size() {
+      await flush();
+      return exec.run("could not read the log", () => s.size.get()?.size ?? 0);
+    },
+    async entries(from, count) {
+      checkIndex(from, "from");
+      checkIndex(count, "count");
+      await flush();
+      const rows = await exec.run("could not read the log", () =>
+        s.list.all(from, Number.MAX_SAFE_INTEGER, count),
+      );
+      return rows.map((r) => ({ seq: r.idx, bytes: utf8.encode(r.entry) }));
+    },
+    async tile(level, index) {
+      checkIndex(level, "level");
+      checkIndex(index, "index");
+      await flush();
+      const row = await exec.run("could not read the log", () => s.tile.get(level, index));
+      return row === undefined ? new Uint8Array(0) : new Uint8Array(row.hashes);
+    },
+    async state() {
+      await flush();
+      const row = await exec.run("could not read the log", () => s.state.get());
+      if (row === undefined) return missingState();
+      return { size: row.size, frontier: splitHashes(row.frontier) };
+    },
+    async putCheckpoint(c) {
+      checkIndex(c.size, "size");
+      await exec.run("could not store the checkpoint", () =>
+        s.putCheckpoint.run(c.size, c.note, c.createdAt),
+      );
+    },
+    async latestCheckpoint() {
+      const row = await exec.run("could not read the checkpoints", () => s.latestCheckpoint.get());
+      return row === undefined ? undefined : toCheckpoint(row);
+    },
+    async checkpoints(from, limit) {
+      checkIndex(from, "from");
+      checkIndex(limit, "limit");
+      const rows = await exec.run("could not read the checkpoints", () =>
+        s.checkpoints.all(from, limit),
+      );
+      return rows.map(toCheckpoint);
+    },
+  };
+  return { repo, flush };
+}
+
+/** Writes `batch` at indexes from `at` and extends the tree and its tiles (one transaction). */
+function integrate(s: LogStatements, at: number, batch: readonly Pending[]): void {
+  const state = s.state.get() ?? missingState();
+  if (state.size !== at) {
+    throw new AccordError("ERR_STORAGE", "the log grew under a transaction; the store is damaged");
+  }
+  const tree = CompactTree.restore(state.size, splitHashes(state.frontier));
+  // Tile key -> the hashes this batch adds to it, and where the first one goes.
+  const touched = new Map<
+    string,
+    { level: number; index: number; offset: number; add: Uint8Array[] }
+  >();
+  const sink = (level: number, index: number, hash: Uint8Array): void => {
+    if (level % 8 !== 0) return;
+    const tileLevel = level / 8;
+    const tileIndex = Math.floor(index / 256);
+    const key = `${String(tileLevel)}/${String(tileIndex)}`;
+    let t = touched.get(key);
+    if (t === undefined) {
+      t = { level: tileLevel, index: tileIndex, offset: index % 256, add: [] };
+      touched.set(key, t);
+    }
+    t.add.push(hash);
+  };
+  let i = at;
+  for (const p of batch) {
+    s.insert.run(i, p.text, Buffer.from(p.leaf));
+    tree.append(p.leaf, sink);
+    i++;
+  }
+  for (const t of touched.values()) {
+    const old = s.tile.get(t.level, t.index)?.hashes ?? Buffer.alloc(0);
+    if (old.length !== t.offset * HASH) {
+      throw new AccordError(
+        "ERR_STORAGE",
+        `log tile ${String(t.level)}/${String(t.index)} holds ${String(old.length / HASH)} hashes where ${String(t.offset)} were expected; the log is damaged`,
+      );
+    }
+    s.putTile.run(t.level, t.index, Buffer.concat([old, ...t.add]));
+  }
+  s.setState.run(tree.size, Buffer.concat(tree.frontier()));
+}
+
+function toEntry(r: EntryRow): LedgerEntry {
+  const e = decodeLogEntry(r.entry);
+  if (e === undefined) {
+    throw new AccordError("ERR_STORAGE", `log entry ${String(r.idx)} is damaged`);
+  }
+  return {
+    seq: r.idx,
+    at: e.at,
+    kind: e.kind,
+    data: e.data,
+    leafHash: r.leaf_hash.toString("hex"),
+  };
+}
+
+function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
+  return { size: r.size, note: r.note, createdAt: r.created_at };
+}
+
+function splitHashes(blob: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let o = 0; o + HASH <= blob.length; o += HASH)
+    out.push(new Uint8Array(blob.subarray(o, o + HASH)));
+  return out;
+}
+
+function missingState(): never {
+  throw new AccordError("ERR_STORAGE", "the log state row is missing; the schema is damaged");
+}
+
+function checkIndex(n: number, name: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${String(n)}`);
+  }
+}
+
+/**
+ * Carries the rows of the walking skeleton's hash-chained ledger (renamed `ledger_v1` by migration
+ * 2) into the log once: each row becomes an entry with its kind, time and data, in seq order,
+ * followed by a `ledger-carried-over` entry naming the old chain's length and head hash; then the
+ * table is renamed `ledger_v1_carried` (kept as evidence). Runs in one transaction on open.
+ */
+export function carryOverLedgerV1(db: Database): void {
+  const exists = db
+    .prepare<[], { n: number }>(
+      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'ledger_v1'",
+    )
+    .get();
+  if ((exists?.n ?? 0) === 0) return;
+  const s = prepareLogStatements(db);
+  db.transaction(() => {
+    const rows = db
+      .prepare<[], { seq: number; at: string; kind: string; data: string; hash: string }>(
+        "SELECT seq, at, kind, data, hash FROM ledger_v1 ORDER BY seq",
+      )
+      .all();
+    if (rows.length > 0) {
+      const batch: Pending[] = rows.map((r) => {
+        const text = logEntryText({
+          kind: r.kind,
+          at: r.at,
+          data: JSON.parse(r.data) as Record<string, unknown>,
+        });
+        return { text, leaf: leafHash(utf8.encode(text)) };
+      });
+      const last = rows[rows.length - 1];
+      const text = logEntryText({
+        kind: "ledger-carried-over",
+        at: last?.at ?? "",
+        data: { entries: rows.length, headHash: last?.hash ?? "" },
+      });
+      batch.push({ text, leaf: leafHash(utf8.encode(text)) });
+      integrate(s, s.size.get()?.size ?? missingState(), batch);
+    }
+    db.exec("ALTER TABLE ledger_v1 RENAME TO ledger_v1_carried");
+  }).immediate();
+}
