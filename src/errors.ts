@@ -48,6 +48,10 @@ export const ERROR_STATUS = {
   ERR_STORAGE: 500,
   /** A request the endpoint cannot satisfy as asked (bad parameter, wrong state). */
   ERR_BAD_REQUEST: 400,
+  /** Authenticated, but these credentials may not do this (TAXII collection rights). */
+  ERR_FORBIDDEN: 403,
+  /** The Accept header names no media type the endpoint can produce (TAXII). */
+  ERR_NOT_ACCEPTABLE: 406,
   /** Anything unexpected; details go to the operator's log, never to the caller. */
   ERR_INTERNAL: 500,
 } as const;

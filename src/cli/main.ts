@@ -428,6 +428,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "ERR_BAD_REQUEST":
     case "ERR_BODY_TOO_LARGE":
     case "ERR_UNSUPPORTED_MEDIA_TYPE":
+    case "ERR_NOT_ACCEPTABLE":
     case "ERR_NOT_FOUND":
       return EXIT.invalid;
     case "ERR_POLICY_DENIED":
@@ -435,6 +436,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "ERR_UNKNOWN_PARTNER":
     case "ERR_SIGNATURE_INVALID":
     case "ERR_UNAUTHENTICATED":
+    case "ERR_FORBIDDEN":
     case "ERR_REPLAY":
     case "ERR_DECRYPTION_FAILED":
     case "ERR_ENVELOPE_INVALID":

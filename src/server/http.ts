@@ -27,6 +27,7 @@ import {
   ENVELOPE_MEDIA_TYPE,
   INBOX_PATH,
 } from "../federation/http-peer-client.js";
+import { registerTaxii } from "./taxii.js";
 
 export interface ServerOptions {
   readonly node: AccordNode;
@@ -89,6 +90,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   );
 
   app.get("/healthz", () => ({ status: "ok" }));
+  registerTaxii(app, { node, store, apiToken: opts.apiToken, bodyLimit: opts.bodyLimit });
   app.get(DESCRIPTOR_PATH, async () => node.descriptor());
 
   app.post(INBOX_PATH, async (req, reply) => {

@@ -8,6 +8,7 @@ import pg from "pg";
 import { describe } from "vitest";
 import { openPostgresStore } from "../../src/storage/postgres/index.js";
 import { describeStoreConformance } from "./conformance.js";
+import { describeTaxiiConformance } from "./conformance-taxii.js";
 import { describeAgreementStateConformance } from "./conformance-agreements.js";
 import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
 
@@ -19,6 +20,20 @@ describe.skipIf(url === undefined)(
   () => {
     let schema = freshSchema();
     describeStoreConformance(
+      "postgres",
+      () => openPostgresStore({ connectionString: url!, schema }),
+      async () => {
+        const client = new pg.Client({ connectionString: url! });
+        await client.connect();
+        try {
+          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        } finally {
+          await client.end();
+        }
+        schema = freshSchema();
+      },
+    );
+    describeTaxiiConformance(
       "postgres",
       () => openPostgresStore({ connectionString: url!, schema }),
       async () => {

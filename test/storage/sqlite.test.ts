@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { openSqliteStore } from "../../src/storage/sqlite/index.js";
 import { describeStoreConformance } from "./conformance.js";
+import { describeTaxiiConformance } from "./conformance-taxii.js";
 import { describeAgreementStateConformance } from "./conformance-agreements.js";
 import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
 
@@ -34,6 +35,7 @@ describeStoreConformance(
 
 describeAgreementStateConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describePeerProtocolConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
+describeTaxiiConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 
 it("creates a new database file readable by its owner only", async () => {
   const path = join(dir, "private.db");

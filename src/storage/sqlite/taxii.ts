@@ -1,0 +1,249 @@
+/**
+ * The SQLite TaxiiRepo (src/app/ports.ts): object versions in date-added order over the
+ * `object_added` table that migration 7's triggers keep in step with `objects`, TAXII client
+ * credentials (secret hashes only) and status resources (spec/taxii.md, "Storage").
+ *
+ * Queries are keyset pages on `object_added.seq` (its rowid), so a page costs the same at any depth.
+ * The filter combinations are few; each distinct statement is prepared once per connection.
+ */
+import type { Database, Statement } from "better-sqlite3";
+import type {
+  AddedEntry,
+  AddedQuery,
+  TaxiiCredential,
+  TaxiiRepo,
+  TaxiiStatusRecord,
+} from "../../app/ports.js";
+import type { StixObject } from "../../core/stix/object.js";
+import { AccordError } from "../../errors.js";
+import { versionKey } from "./timekey.js";
+
+/** How statements reach the connection: the same shape as `Exec` in ./repos.ts (kept apart to avoid an import cycle). */
+interface Exec {
+  run<T>(failure: string, op: () => T): Promise<T>;
+  atomic<T>(failure: string, op: () => T): Promise<T>;
+}
+
+interface AddedRow {
+  seq: number;
+  date_added_us: number;
+  id: string;
+  version: string;
+  object: string;
+  originator: string;
+  received_from: string | null;
+  agreement_id: string | null;
+  agreement_version: number | null;
+  purpose: string | null;
+  retention_until: string | null;
+  envelope_id: string | null;
+  stored_at: string;
+}
+
+interface CredentialRow {
+  id: string;
+  partner: string;
+  purpose: string;
+  agreement_id: string | null;
+  can_read: number;
+  can_write: number;
+  secret_hash: string;
+  created_at: string;
+}
+
+const COLUMNS = `a.seq, a.date_added_us, o.id, o.version, o.object, o.originator, o.received_from,
+  o.agreement_id, o.agreement_version, o.purpose, o.retention_until, o.envelope_id, o.stored_at`;
+const FROM = "FROM object_added a JOIN objects o ON o.id = a.id AND o.version = a.version";
+const IS_LAST = `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id
+  AND (n.version_key, n.version) > (o.version_key, o.version))`;
+const IS_FIRST = `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id
+  AND (n.version_key, n.version) < (o.version_key, o.version))`;
+
+const cache = new WeakMap<Database, Map<string, Statement>>();
+
+function prepared(db: Database, text: string): Statement {
+  let m = cache.get(db);
+  if (m === undefined) {
+    m = new Map();
+    cache.set(db, m);
+  }
+  let st = m.get(text);
+  if (st === undefined) {
+    st = db.prepare(text);
+    m.set(text, st);
+  }
+  return st;
+}
+
+export function taxiiRepo(db: Database, exec: Exec): TaxiiRepo {
+  const all = <R>(text: string, args: readonly unknown[], failure: string): Promise<R[]> =>
+    exec.run(failure, () => prepared(db, text).all(...args) as R[]);
+  return {
+    async added(q: AddedQuery) {
+      if (!Number.isSafeInteger(q.limit) || q.limit < 1)
+        throw new RangeError("limit must be a positive integer");
+      const where: string[] = ["a.seq > ?"];
+      const args: unknown[] = [];
+      let afterSeq = q.afterSeq;
+      if (q.addedAfterUs !== undefined) {
+        const rows = await all<{ s: number | null }>(
+          "SELECT max(seq) AS s FROM object_added WHERE date_added_us <= ?",
+          [q.addedAfterUs],
+          "could not read the date-added index",
+        );
+        afterSeq = Math.max(afterSeq, rows[0]?.s ?? 0);
+      }
+      args.push(afterSeq);
+      if (q.ids !== undefined) {
+        where.push("a.id IN (SELECT value FROM json_each(?))");
+        args.push(JSON.stringify(q.ids));
+      }
+      if (q.types !== undefined) {
+        where.push("a.type IN (SELECT value FROM json_each(?))");
+        args.push(JSON.stringify(q.types));
+      }
+      if (q.specVersions !== undefined) {
+        where.push("a.spec_version IN (SELECT value FROM json_each(?))");
+        args.push(JSON.stringify(q.specVersions));
+      }
+      const versions = q.versions ?? ["last"];
+      if (!versions.includes("all")) {
+        const any: string[] = [];
+        if (versions.includes("last")) any.push(IS_LAST);
+        if (versions.includes("first")) any.push(IS_FIRST);
+        const explicit = versions.filter((v) => v !== "last" && v !== "first");
+        if (explicit.length > 0) {
+          any.push("o.version_key IN (SELECT value FROM json_each(?))");
+          args.push(JSON.stringify(explicit.map((v) => versionKey(v))));
+        }
+        where.push(`(${any.join(" OR ")})`);
+      }
+      args.push(q.limit);
+      const rows = await all<AddedRow>(
+        `SELECT ${COLUMNS} ${FROM} WHERE ${where.join(" AND ")} ORDER BY a.seq LIMIT ?`,
+        args,
+        "could not list objects in date-added order",
+      );
+      return rows.map(toEntry);
+    },
+    async addedVersions(id) {
+      const rows = await all<AddedRow>(
+        `SELECT ${COLUMNS} ${FROM} WHERE a.id = ? ORDER BY o.version_key, o.version`,
+        [id],
+        "could not read the object's versions",
+      );
+      return rows.map(toEntry);
+    },
+    async deleteObject(id, versions) {
+      return exec.atomic("could not delete the object", () => {
+        if (versions === "all")
+          return prepared(db, "DELETE FROM objects WHERE id = ?").run(id).changes;
+        const keys = versions.map((v) => versionKey(v));
+        return prepared(
+          db,
+          "DELETE FROM objects WHERE id = ? AND version_key IN (SELECT value FROM json_each(?))",
+        ).run(id, JSON.stringify(keys)).changes;
+      });
+    },
+    async putCredential(c) {
+      const existing = await this.getCredential(c.id);
+      if (existing !== undefined)
+        throw new AccordError("ERR_BAD_REQUEST", `a TAXII credential \`${c.id}\` exists already`);
+      await exec.run("could not store the TAXII credential", () =>
+        prepared(
+          db,
+          `INSERT INTO taxii_credentials (id, partner, purpose, agreement_id, can_read, can_write,
+             secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          c.id,
+          c.partner,
+          c.purpose,
+          c.agreementId,
+          c.canRead ? 1 : 0,
+          c.canWrite ? 1 : 0,
+          c.secretHash,
+          c.createdAt,
+        ),
+      );
+    },
+    async getCredential(id) {
+      const rows = await all<CredentialRow>(
+        "SELECT * FROM taxii_credentials WHERE id = ?",
+        [id],
+        "could not read the TAXII credential",
+      );
+      return rows[0] === undefined ? undefined : toCredential(rows[0]);
+    },
+    async listCredentials() {
+      const rows = await all<CredentialRow>(
+        "SELECT * FROM taxii_credentials ORDER BY id",
+        [],
+        "could not list TAXII credentials",
+      );
+      return rows.map(toCredential);
+    },
+    async removeCredential(id) {
+      const info = await exec.run("could not remove the TAXII credential", () =>
+        prepared(db, "DELETE FROM taxii_credentials WHERE id = ?").run(id),
+      );
+      return info.changes === 1;
+    },
+    async putStatus(s: TaxiiStatusRecord) {
+      await exec.run("could not store the TAXII status", () =>
+        prepared(
+          db,
+          "INSERT INTO taxii_status (id, owner, created_at, body) VALUES (?, ?, ?, ?)",
+        ).run(s.id, s.owner, s.createdAt, JSON.stringify(s.body)),
+      );
+    },
+    async getStatus(id) {
+      const rows = await all<{ id: string; owner: string; created_at: string; body: string }>(
+        "SELECT id, owner, created_at, body FROM taxii_status WHERE id = ?",
+        [id],
+        "could not read the TAXII status",
+      );
+      const r = rows[0];
+      return r === undefined
+        ? undefined
+        : {
+            id: r.id,
+            owner: r.owner,
+            createdAt: r.created_at,
+            body: JSON.parse(r.body) as Record<string, unknown>,
+          };
+    },
+  };
+}
+
+function toEntry(row: AddedRow): AddedEntry {
+  return {
+    seq: row.seq,
+    dateAddedUs: row.date_added_us,
+    stored: {
+      object: JSON.parse(row.object) as StixObject,
+      provenance: {
+        originator: row.originator,
+        receivedFrom: row.received_from,
+        agreementId: row.agreement_id,
+        agreementVersion: row.agreement_version,
+        purpose: row.purpose,
+        retentionUntil: row.retention_until,
+        envelopeId: row.envelope_id,
+      },
+      storedAt: row.stored_at,
+    },
+  };
+}
+
+function toCredential(r: CredentialRow): TaxiiCredential {
+  return {
+    id: r.id,
+    partner: r.partner,
+    purpose: r.purpose,
+    agreementId: r.agreement_id,
+    canRead: r.can_read === 1,
+    canWrite: r.can_write === 1,
+    secretHash: r.secret_hash,
+    createdAt: r.created_at,
+  };
+}
