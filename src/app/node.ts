@@ -32,6 +32,11 @@ import {
   splitProvenance,
   withProvenance,
 } from "../core/provenance.js";
+import {
+  SOURCE_GRADE_EXTENSION_DEFINITION,
+  SOURCE_GRADE_EXTENSION_ID,
+  type Change,
+} from "../core/minimize/index.js";
 import { canonicalize } from "../crypto/jcs.js";
 import { currentCheckpoint, logOrigin, logSigner, verifyStoredLog } from "./log.js";
 import { sha256Hex } from "../crypto/hash.js";
@@ -39,6 +44,8 @@ import { jwkThumbprint, parsePublicJwk, type NodeKeys, type PublicJwk } from "..
 import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
 import { signReceipt, verifyReceipt, type ReceiptClaims } from "../crypto/receipt.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
+import type { GovernedAgreement } from "../core/agreement/lifecycle.js";
+import { AgreementBook, type AgreementExchange } from "./agreements.js";
 import type {
   Clock,
   Logger,
@@ -49,6 +56,14 @@ import type {
   Store,
   StoredObject,
 } from "./ports.js";
+import { recordShare } from "./share-copies.js";
+import {
+  gradeOf,
+  loggedChanges,
+  Minimizer,
+  withoutGrade,
+  type MinimizationSetup,
+} from "./minimization.js";
 
 export const STIX_CONTENT_TYPE = "application/stix+json;version=2.1";
 /** Envelopes older than this are refused; within it, a repeated envelope id gets its first receipt back. */
@@ -68,6 +83,10 @@ export interface NodeDeps {
   readonly random: Random;
   readonly peerClient: PeerClient;
   readonly logger: Logger;
+  /** Secret, profiles, grade and epochs for minimization; without it every share is denied. */
+  readonly minimization?: MinimizationSetup;
+  /** How signatures and lifecycle events reach the other parties (spec/agreement.md); none: kept local. */
+  readonly agreementExchange?: AgreementExchange;
 }
 
 export interface IngestResult {
@@ -83,6 +102,9 @@ export interface ShareRequest {
   readonly agreementId?: string;
   /** Objects to share by id; all objects this node originated when left out. */
   readonly objectIds?: readonly string[];
+  /** `release`: after a hit, approved by `approvedBy` under the agreement's decision rights. */
+  readonly action?: "share" | "release";
+  readonly approvedBy?: readonly string[];
 }
 
 export interface ObjectVerdict {
@@ -92,6 +114,21 @@ export interface ObjectVerdict {
   /** Properties removed before the object travelled. */
   readonly dropped: readonly string[];
   readonly reasons: readonly Reason[];
+  /** The minimization profile applied, when the agreement permitted the object. */
+  readonly profile?: string;
+  /** What minimization removed or transformed, and why (paths and kinds, never values). */
+  readonly changes?: readonly Change[];
+  /** The id the object travelled under (re-issued per agreement when the profile says so). */
+  readonly sentAs?: string;
+}
+
+/** A dry run's view of the copy one partner would receive: minimized, or refused with reasons. */
+export interface DryRunMinimized {
+  readonly profile: string;
+  readonly effect: "permit" | "deny";
+  readonly object?: StixObject;
+  readonly changes: readonly Change[];
+  readonly reasons?: readonly Reason[];
 }
 
 /** What `releaseFor` decided for one object and one partner. */
@@ -105,11 +142,17 @@ export type Release =
       /** Properties removed before the object travels. */
       readonly dropped: readonly string[];
       readonly reasons: readonly Reason[];
+      /** The minimization profile applied and what it removed or transformed. */
+      readonly profile: string;
+      readonly changes: readonly Change[];
     }
   | {
       readonly effect: "deny";
       readonly dropped: readonly [];
       readonly reasons: readonly Reason[];
+      /** Set when minimization refused the object: the profile and what it had changed. */
+      readonly profile?: string;
+      readonly changes?: readonly Change[];
     };
 
 export interface ShareOutcome {
@@ -151,17 +194,36 @@ class DuplicateDelivery extends Error {}
 export class AccordNode {
   readonly id: string;
   private agreements: readonly Agreement[] = [];
+  /** Every held version with its signatures and lifecycle: what decisions are given (./agreements.ts). */
+  readonly agreementBook: AgreementBook;
   private readonly d: NodeDeps;
+  private readonly minimizer: Minimizer;
 
   constructor(deps: NodeDeps) {
     this.d = deps;
     this.id = deps.nodeId;
+    this.agreementBook = new AgreementBook({
+      nodeId: deps.nodeId,
+      keys: deps.keys,
+      store: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
+      exchange: deps.agreementExchange,
+    });
+    this.minimizer = new Minimizer(deps.nodeId, deps.minimization);
   }
 
   /** Load the agreements held in the store (call once after construction). */
   async init(): Promise<void> {
     const records = await this.d.store.agreements.listLatest();
     this.agreements = records.map((r) => parseAgreement(r.source, `${r.id} v${r.version}`));
+    await this.agreementBook.load();
+    await this.agreementBook.refresh();
+  }
+
+  /** Per agreement, the version decisions use at `at`, with its lifecycle state (signatures, dates, events). */
+  governedAgreements(at: Date): readonly GovernedAgreement[] {
+    return this.agreementBook.governedAt(at);
   }
 
   listAgreements(): readonly Agreement[] {
@@ -208,6 +270,20 @@ export class AccordNode {
     if (!verdict.valid) throw stixError(verdict.issues, "the bundle is not valid STIX 2.1");
     const b = bundle as { id: string; objects?: readonly StixObject[] };
     const objects = b.objects ?? [];
+    const badGrades = objects.flatMap((o, i) =>
+      gradeOf(o) === "malformed"
+        ? [
+            {
+              objectId: o.id,
+              path: `$.objects[${String(i)}].extensions['${SOURCE_GRADE_EXTENSION_ID}']`,
+              message: "is not an Admiralty or Europol 4x4 grade (spec/minimization.md)",
+              code: "accord.source-grade",
+            },
+          ]
+        : [],
+    );
+    if (badGrades.length > 0)
+      throw stixError(badGrades, "the bundle carries a malformed source grade");
     const at = this.nowIso();
     const provenance = {
       originator: this.id,
@@ -252,17 +328,41 @@ export class AccordNode {
     return decide(
       object,
       { action: ctx.action ?? "share", self: this.id, at: this.d.clock.now(), ...ctx },
-      this.agreements,
+      this.governedAgreements(this.d.clock.now()),
     );
   }
 
-  /** Dry run: which partner would receive `object` for `purpose`, under which clause, with which obligations; writes nothing. */
-  dryRun(object: StixObject, purpose: string, action: Action = "share"): ExplainEntry[] {
-    return explainRecipients(
+  /**
+   * Dry run: which partner would receive `object` for `purpose`, under which clause, with which
+   * obligations, and (for a share) the copy each would receive after minimization; writes nothing.
+   */
+  dryRun(
+    object: StixObject,
+    purpose: string,
+    action: Action = "share",
+  ): (ExplainEntry & { minimized?: DryRunMinimized })[] {
+    const entries = explainRecipients(
       object,
       { action, self: this.id, purpose, at: this.d.clock.now() },
-      this.agreements,
+      this.governedAgreements(this.d.clock.now()),
     );
+    if (action !== "share") return entries;
+    return entries.map((e) => {
+      if (e.decision.effect !== "permit") return e;
+      const m = this.minimizer.run(
+        applyObligations(object, e.decision.obligations),
+        e.decision.agreement,
+        e.decision.obligations.profile,
+        this.minimizer.gradeFor(object, this.id),
+      );
+      return {
+        ...e,
+        minimized:
+          m.effect === "permit"
+            ? { profile: m.profile, effect: "permit", object: m.object, changes: m.changes }
+            : { profile: m.profile, effect: "deny", changes: m.changes, reasons: m.reasons },
+      };
+    });
   }
 
   // ---------------------------------------------------------------- share
@@ -311,6 +411,7 @@ export class AccordNode {
     objects: readonly StoredObject[],
   ): Promise<ShareOutcome> {
     const at = this.d.clock.now();
+    await this.agreementBook.refresh(at);
     const atIso = at.toISOString();
     const peer = recipient === this.id ? undefined : await this.d.store.peers.get(recipient);
     const verdicts: ObjectVerdict[] = [];
@@ -329,6 +430,8 @@ export class AccordNode {
         purpose: req.purpose,
         at,
         ...(req.agreementId === undefined ? {} : { agreementId: req.agreementId }),
+        ...(req.action === undefined ? {} : { action: req.action }),
+        ...(req.approvedBy === undefined ? {} : { approvedBy: req.approvedBy }),
       });
       if (release.effect === "permit") {
         const key = `${release.agreement.id}@${release.agreement.version}`;
@@ -345,12 +448,15 @@ export class AccordNode {
         effect: release.effect,
         dropped: release.dropped,
         reasons: release.reasons,
+        ...(release.profile === undefined ? {} : { profile: release.profile }),
+        ...(release.changes === undefined ? {} : { changes: release.changes }),
+        ...(release.effect === "permit" ? { sentAs: release.object.id } : {}),
       });
       ledger.push({
         kind: "decision",
         at: atIso,
         data: {
-          action: "share",
+          action: req.action ?? "share",
           object: o.id,
           version: versionOf(o),
           partner: recipient,
@@ -362,12 +468,22 @@ export class AccordNode {
               : null,
           clauses: release.reasons.map((r) => r.clause),
           dropped: [...release.dropped],
+          profile: release.profile ?? null,
+          minimized: loggedChanges(release.changes ?? []),
+          sentAs: release.effect === "permit" ? release.object.id : null,
         },
       });
     }
 
     // Seal outside the transaction (CPU work); write outbox and ledger together.
-    const sealed: { id: string; envelope: string; agreement: string; objects: number }[] = [];
+    const sealed: {
+      id: string;
+      envelope: string;
+      agreement: string;
+      agreementRef: { id: string; version: number };
+      objects: number;
+      members: { sentAs: string; version: string }[];
+    }[] = [];
     if (peer !== undefined) {
       for (const group of groups.values()) {
         for (const chunk of chunkBySize(group.objects, ENVELOPE_TARGET_BYTES)) {
@@ -375,7 +491,7 @@ export class AccordNode {
           const bundle = {
             type: "bundle",
             id: `bundle--${this.d.random.uuid()}`,
-            objects: [PROVENANCE_EXTENSION_DEFINITION, ...chunk],
+            objects: [PROVENANCE_EXTENSION_DEFINITION, SOURCE_GRADE_EXTENSION_DEFINITION, ...chunk],
           };
           const envelope = await sealEnvelope(
             { id, sender: this.id, recipient, createdAt: atIso, contentType: STIX_CONTENT_TYPE },
@@ -387,7 +503,9 @@ export class AccordNode {
             id,
             envelope,
             agreement: `${group.agreement.id} v${group.agreement.version}`,
+            agreementRef: { id: group.agreement.id, version: group.agreement.version },
             objects: chunk.length,
+            members: chunk.map((o) => ({ sentAs: o.id, version: versionOf(o) })),
           });
         }
       }
@@ -395,7 +513,13 @@ export class AccordNode {
     await this.d.store.transaction(async (tx) => {
       for (const e of ledger) await tx.ledger.append(e);
       for (const s of sealed) {
-        await tx.outbox.enqueue({ id: s.id, recipient, envelope: s.envelope, createdAt: atIso });
+        await tx.outbox.enqueue({
+          id: s.id,
+          recipient,
+          envelope: s.envelope,
+          createdAt: atIso,
+          agreement: s.agreementRef,
+        });
         await tx.ledger.append({
           kind: "share",
           at: atIso,
@@ -409,6 +533,16 @@ export class AccordNode {
           },
         });
       }
+      // Who got what, for recall; refused onward hops, for oversight (spec/recall.md).
+      await recordShare(tx, {
+        self: this.id,
+        recipient,
+        purpose: req.purpose,
+        at: atIso,
+        envelopes: sealed,
+        verdicts,
+        objects,
+      });
     });
     const sent = verdicts.filter((v) => v.effect === "permit").length;
     return {
@@ -435,6 +569,9 @@ export class AccordNode {
       readonly purpose: string;
       readonly at: Date;
       readonly agreementId?: string;
+      /** `release` after a hit (default `share`), with the roles that approved it. */
+      readonly action?: "share" | "release";
+      readonly approvedBy?: readonly string[];
     },
   ): Release {
     const o = stored.object;
@@ -453,20 +590,21 @@ export class AccordNode {
     const decision = decide(
       o,
       {
-        action: "share",
+        action: ctx.action ?? "share",
         self: this.id,
         partner: ctx.partner,
+        ...(ctx.approvedBy === undefined ? {} : { approvedBy: ctx.approvedBy }),
         purpose: ctx.purpose,
         at: ctx.at,
         originator: stored.provenance.originator,
         ...(ctx.agreementId === undefined ? {} : { agreementId: ctx.agreementId }),
       },
-      this.agreements,
+      this.governedAgreements(ctx.at),
     );
     if (decision.effect === "deny")
       return { effect: "deny", dropped: [], reasons: decision.reasons };
-    const minimized = applyObligations(o, decision.obligations);
-    const issues = validateObject(minimized);
+    const stripped = applyObligations(o, decision.obligations);
+    const issues = stripped === o ? [] : validateObject(stripped);
     if (issues.length > 0)
       return {
         effect: "deny",
@@ -480,13 +618,29 @@ export class AccordNode {
           },
         ],
       };
+    const minimized = this.minimizer.run(
+      stripped,
+      decision.agreement,
+      decision.obligations.profile,
+      this.minimizer.gradeFor(o, stored.provenance.originator),
+    );
+    if (minimized.effect === "deny")
+      return {
+        effect: "deny",
+        dropped: [],
+        reasons: [...decision.reasons, ...minimized.reasons],
+        profile: minimized.profile,
+        changes: minimized.changes,
+      };
     return {
       effect: "permit",
       decision,
       agreement: decision.agreement,
       dropped: decision.obligations.dropProperties,
       reasons: decision.reasons,
-      object: withProvenance(minimized, {
+      profile: minimized.profile,
+      changes: minimized.changes,
+      object: withProvenance(minimized.object, {
         originator: stored.provenance.originator,
         agreement: decision.agreement.id,
         agreement_version: decision.agreement.version,
@@ -579,6 +733,7 @@ export class AccordNode {
       return this.redelivery(seen.envelopeHash, envelopeHash, seen.receipt, peer);
 
     const now = this.d.clock.now();
+    await this.agreementBook.refresh(now);
     const opened = await openEnvelope(envelope, {
       recipientKeys: this.d.keys,
       expectedRecipient: this.id,
@@ -610,7 +765,7 @@ export class AccordNode {
     const toStore: StoredObject[] = [];
     const ledger: { kind: string; at: string; data: Record<string, unknown> }[] = [];
     for (const raw of objects) {
-      if (raw.id === PROVENANCE_EXTENSION_ID) continue;
+      if (raw.id === PROVENANCE_EXTENSION_ID || raw.id === SOURCE_GRADE_EXTENSION_ID) continue;
       const { outcome, stored, reasons } = this.acceptOne(raw, header.sender, header.id, now);
       outcomes.push(outcome);
       if (stored !== undefined) toStore.push(stored);
@@ -716,13 +871,16 @@ export class AccordNode {
       return reject(
         `\`${raw.id}\` names originator \`${provenance.originator}\`; onward hops are not accepted`,
       );
-    const held = this.agreements.find((a) => a.id === provenance.agreement);
-    if (held?.version !== provenance.agreement_version || held.hash !== provenance.agreement_hash)
+    const held = this.agreementBook.find(provenance.agreement, provenance.agreement_version);
+    if (held?.hash !== provenance.agreement_hash)
       return reject(
         `agreement \`${provenance.agreement}\` v${provenance.agreement_version} is not the version held here`,
       );
+    // The originator's source grade is kept with the object; the decision is taken without it.
+    if (gradeOf(object) === "malformed")
+      return reject(`\`${raw.id}\` carries a malformed Accord source-grade extension`);
     const decision = decide(
-      object,
+      withoutGrade(object),
       {
         action: "accept",
         self: this.id,
@@ -731,10 +889,14 @@ export class AccordNode {
         at: now,
         agreementId: provenance.agreement,
       },
-      this.agreements,
+      this.governedAgreements(now),
     );
     if (decision.effect === "deny")
       return reject(decision.reasons[0]?.message ?? "denied", decision.reasons);
+    if (decision.agreement.version !== provenance.agreement_version)
+      return reject(
+        `\`${raw.id}\` travelled under \`${provenance.agreement}\` v${provenance.agreement_version}, but v${decision.agreement.version} is in force here`,
+      );
     const retentionUntil =
       Date.parse(provenance.retention_until) < Date.parse(decision.obligations.retentionUntil)
         ? provenance.retention_until
@@ -855,6 +1017,9 @@ export class AccordNode {
         },
       });
     });
+    // The partner's key may make signatures held here verifiable.
+    await this.agreementBook.load();
+    await this.agreementBook.refresh();
     return { ...peer, fingerprint };
   }
 

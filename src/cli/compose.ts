@@ -9,11 +9,20 @@ import type { FastifyInstance } from "fastify";
 import { AccordNode } from "../app/node.js";
 import type { Clock, Random, Store } from "../app/ports.js";
 import { HttpPeerClient } from "../federation/http-peer-client.js";
+import { jwkThumbprint } from "../crypto/keys.js";
+import { sweepSunsets } from "../app/outbox-ops.js";
 import { buildServer } from "../server/http.js";
 import { openSqliteStore } from "../storage/sqlite/index.js";
 import { openPostgresStore } from "../storage/postgres/index.js";
 import type { NodeConfig } from "./config.js";
 import { loadApiToken, loadNodeKeys } from "./secrets.js";
+import { MatchService } from "../app/match.js";
+import { HttpMatchClient } from "../federation/match-client.js";
+import { loadOrCreateMatchSecret } from "./match-secret.js";
+import { loadMinimizationSetup } from "./profiles.js";
+import { RecallService } from "../app/recall.js";
+import { HttpRecallClient } from "../federation/recall-client.js";
+import { HttpAgreementExchange } from "../federation/agreement-exchange.js";
 
 export const systemClock: Clock = { now: () => new Date() };
 export const systemRandom: Random = {
@@ -28,6 +37,10 @@ export interface RunningNode {
   readonly server: FastifyInstance;
   readonly url: string;
   readonly apiToken: string;
+  /** Hit/no-hit matching and follow-up requests (spec/match.md). */
+  readonly match: MatchService;
+  /** Recall, correction and retention (spec/recall.md). */
+  readonly recalls: RecallService;
   /** Run a delivery pass now (and again whenever one is already running). */
   deliverNow(): Promise<void>;
   stop(): Promise<void>;
@@ -66,6 +79,8 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
   const logger = opts.logger ?? makeLogger(config);
   const keys = loadNodeKeys(config.keysFile);
   const apiToken = loadApiToken(config.apiTokenFile);
+  const matchSecret = loadOrCreateMatchSecret(config.keysFile);
+  const minimization = loadMinimizationSetup(config);
   const store = await openStore(config);
   let url = config.publicUrl;
   const node = new AccordNode({
@@ -76,8 +91,14 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     store,
     clock: opts.clock ?? systemClock,
     random: systemRandom,
-    peerClient: new HttpPeerClient(),
+    peerClient: new HttpPeerClient({
+      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+    }),
     logger,
+    minimization,
+    agreementExchange: new HttpAgreementExchange({
+      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+    }),
   });
   try {
     await node.init();
@@ -87,6 +108,18 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     await store.close();
     throw e;
   }
+
+  const recalls = new RecallService({
+    node,
+    keys,
+    store,
+    clock: opts.clock ?? systemClock,
+    random: systemRandom,
+    logger,
+    transport: new HttpRecallClient({
+      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+    }),
+  });
 
   // Delivery: a background pass every interval, and at once after each share.
   let running: Promise<void> | undefined;
@@ -100,8 +133,16 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
       do {
         again = false;
         try {
+          await sweepSunsets({
+            store,
+            clock: opts.clock ?? systemClock,
+            agreements: node.listAgreements(),
+          });
           const r = await node.deliverDue();
           if (r.attempted === 50) again = true;
+          // Recall notices and reports; then the retention purge (spec/recall.md).
+          if ((await recalls.deliverDue()).attempted === 50) again = true;
+          await recalls.purgeExpired();
         } catch (e) {
           logger.error({ err: e }, "delivery pass failed");
         }
@@ -112,6 +153,22 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     return running;
   };
 
+  const match = new MatchService({
+    nodeId: config.nodeId,
+    keys,
+    store,
+    clock: opts.clock ?? systemClock,
+    random: systemRandom,
+    logger,
+    node,
+    transport: new HttpMatchClient({
+      nodeId: config.nodeId,
+      signingKey: keys.signing.privateKey,
+      now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
+    }),
+    matchSecret,
+    deliver: deliverNow,
+  });
   const server = buildServer({
     node,
     store,
@@ -119,6 +176,15 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     bodyLimit: config.bodyLimit,
     logger,
     deliver: deliverNow,
+    clock: opts.clock ?? systemClock,
+    recalls,
+    match: {
+      service: match,
+      nodeId: config.nodeId,
+      signingKey: keys.signing.privateKey,
+      store,
+      clock: opts.clock ?? systemClock,
+    },
   });
   try {
     await server.listen({ host: config.host, port: config.port });
@@ -144,6 +210,8 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
       return url;
     },
     apiToken,
+    match,
+    recalls,
     deliverNow,
     async stop() {
       if (timer !== undefined) clearInterval(timer);

@@ -1,10 +1,13 @@
 /**
  * The peer protocol's client side over HTTP (spec/federation.md): delivers sealed envelopes to a
- * partner's `/federation/v1/inbox` and fetches node descriptors. Everything the partner answers is
- * attacker-controlled: bodies are size-bounded and shape-checked before use.
+ * partner's `/federation/v1/inbox` and fetches node descriptors. Every request under
+ * `/federation/v1/` is signed (RFC 9421, ./request-signing.ts) with `signedFetch`, which other
+ * peer clients use too. Everything the partner answers is attacker-controlled: bodies are
+ * size-bounded and shape-checked before use.
  */
 import { AccordError, ERROR_STATUS, type ErrorCode } from "../errors.js";
 import type { Peer, PeerClient } from "../app/ports.js";
+import { signRequestHeaders, type RequestSigner } from "./request-signing.js";
 
 export const ENVELOPE_MEDIA_TYPE = "application/jose";
 export const DESCRIPTOR_PATH = "/.well-known/accord-node";
@@ -14,20 +17,61 @@ const MAX_RESPONSE_BYTES = 1 << 20;
 export interface HttpPeerClientOptions {
   /** Per-request timeout. */
   readonly timeoutMs?: number;
+  /** This node's request-signing key; peer requests are refused (401) by partners without it. */
+  readonly signer?: RequestSigner;
+}
+
+/**
+ * One signed peer request (RFC 9421): `content-digest`, `signature-input` and `signature` are
+ * added to `init.headers`. Network failures become ERR_PEER_UNAVAILABLE; the caller reads the
+ * answer (size-bounded: see `readJson`).
+ */
+export async function signedFetch(
+  signer: RequestSigner,
+  url: URL,
+  init: {
+    readonly method: "GET" | "POST" | "PUT" | "DELETE";
+    readonly body?: string;
+    readonly contentType?: string;
+    readonly headers?: Readonly<Record<string, string>>;
+    readonly timeoutMs?: number;
+  },
+): Promise<Response> {
+  const signed = signRequestHeaders(signer, {
+    method: init.method,
+    url: url.href,
+    ...(init.body === undefined ? {} : { body: init.body }),
+    ...(init.contentType === undefined ? {} : { contentType: init.contentType }),
+  });
+  try {
+    return await fetch(url, {
+      method: init.method,
+      headers: { accept: "application/json", ...init.headers, ...signed },
+      ...(init.body === undefined ? {} : { body: init.body }),
+      signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
+      redirect: "error",
+    });
+  } catch (e) {
+    throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${url.origin}\` could not be reached`, {
+      cause: e,
+    });
+  }
 }
 
 export class HttpPeerClient implements PeerClient {
   private readonly timeoutMs: number;
+  private readonly signer: RequestSigner | undefined;
 
   constructor(options: HttpPeerClientOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.signer = options.signer;
   }
 
   async deliver(peer: Peer, envelope: string): Promise<{ receipt: string }> {
-    const res = await this.request(new URL(INBOX_PATH, peer.url), {
+    const res = await this.signed(peer, INBOX_PATH, {
       method: "POST",
-      headers: { "content-type": ENVELOPE_MEDIA_TYPE, accept: "application/json" },
       body: envelope,
+      contentType: ENVELOPE_MEDIA_TYPE,
     });
     const body = await readJson(res);
     if (!res.ok) throw refusal(res.status, body, peer.nodeId);
@@ -62,6 +106,23 @@ export class HttpPeerClient implements PeerClient {
     return body;
   }
 
+  /** A signed request to a partner's `path` (under `/federation/v1/`). */
+  async signed(
+    peer: Peer,
+    path: string,
+    init: { method: "GET" | "POST"; body?: string; contentType?: string },
+  ): Promise<Response> {
+    if (this.signer === undefined)
+      throw new TypeError("HttpPeerClient: peer requests need a signer");
+    let url: URL;
+    try {
+      url = new URL(path, peer.url);
+    } catch {
+      throw new AccordError("ERR_BAD_REQUEST", `\`${peer.url}\` is not a URL`);
+    }
+    return signedFetch(this.signer, url, { ...init, timeoutMs: this.timeoutMs });
+  }
+
   private async request(url: URL, init: RequestInit): Promise<Response> {
     try {
       return await fetch(url, {
@@ -77,7 +138,8 @@ export class HttpPeerClient implements PeerClient {
   }
 }
 
-async function readJson(res: Response): Promise<unknown> {
+/** The answer's JSON (null when empty or not JSON); ERR_PEER_UNAVAILABLE when over 1 MiB. */
+export async function readJson(res: Response): Promise<unknown> {
   const text = await res.text();
   if (text.length > MAX_RESPONSE_BYTES)
     throw new AccordError("ERR_PEER_UNAVAILABLE", "the partner's answer is too large");

@@ -20,14 +20,20 @@ import Fastify, {
 } from "fastify";
 import { AccordError, httpStatusOf, type ErrorDetail } from "../errors.js";
 import type { AccordNode } from "../app/node.js";
-import type { Store } from "../app/ports.js";
+import type { Clock, Store } from "../app/ports.js";
 import { ACTIONS, type Action } from "../core/policy/decide.js";
 import {
   DESCRIPTOR_PATH,
   ENVELOPE_MEDIA_TYPE,
   INBOX_PATH,
 } from "../federation/http-peer-client.js";
+import { registerMatchApi, registerMatchFederation, type MatchServerOptions } from "./match-routes.js";
 import { registerTaxii } from "./taxii.js";
+import { registerRecallApi, registerRecallFederation } from "./recall-routes.js";
+import type { RecallService } from "../app/recall.js";
+import { assertEnvelopeFromSigner, registerPeerAuth } from "./peer-auth.js";
+import { registerAgreementApi, registerAgreementFederation } from "./agreement-routes.js";
+import { registerOutboxApi } from "./outbox-routes.js";
 
 export interface ServerOptions {
   readonly node: AccordNode;
@@ -43,6 +49,12 @@ export interface ServerOptions {
    * after every share so delivery starts at once; without it, `node.deliverDue()` is used.
    */
   readonly deliver?: () => Promise<void>;
+  /** The clock peer request signatures are checked against (the system clock by default). */
+  readonly clock?: Clock;
+  /** Hit/no-hit matching (spec/match.md); without it the match routes do not exist. */
+  readonly match?: MatchServerOptions;
+  /** Recall, correction and retention (spec/recall.md); without it those routes do not exist. */
+  readonly recalls?: RecallService;
 }
 
 const PROBLEM = "application/problem+json";
@@ -78,6 +90,9 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     }
   });
 
+  // Every /federation/v1/* request: RFC 9421 signature by a partner, fresh nonce, body digest.
+  registerPeerAuth(app, { store, clock: opts.clock ?? { now: () => new Date() } });
+
   app.setErrorHandler((err: FastifyError | AccordError, req, reply) =>
     sendProblem(err, req, reply),
   );
@@ -99,6 +114,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         "ERR_UNSUPPORTED_MEDIA_TYPE",
         `the inbox accepts \`${ENVELOPE_MEDIA_TYPE}\` only`,
       );
+    assertEnvelopeFromSigner(req, req.body.trim());
     const result = await node.receive(req.body.trim());
     return reply.code(200).send({
       receipt: result.receipt,
@@ -107,6 +123,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       rejected: result.claims.rejected,
     });
   });
+
+  if (opts.match !== undefined) registerMatchFederation(app, opts.match);
+  if (opts.recalls !== undefined) registerRecallFederation(app, opts.recalls);
+  registerAgreementFederation(app, node);
 
   // ------------------------------------------------------------ the node's own API
   void app.register(
@@ -204,6 +224,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         return { pending: (await store.outbox.list({ status: "pending", limit: 1000 })).length };
       });
 
+      registerOutboxApi(api, { node, store, ...(opts.clock === undefined ? {} : { clock: opts.clock }) });
       api.get("/outbox/:id", async (req) => {
         const { id } = req.params as { id: string };
         const item = await store.outbox.get(id);
@@ -355,6 +376,9 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
           };
         },
       );
+      if (opts.match !== undefined) registerMatchApi(api, opts.match.service);
+      if (opts.recalls !== undefined) registerRecallApi(api, opts.recalls);
+      registerAgreementApi(api, node);
       done();
     },
     { prefix: "/api/v1" },
@@ -394,6 +418,11 @@ function sendProblem(
       "request failed",
     );
   const details: readonly ErrorDetail[] = e.details;
+  if (e.retryAt !== undefined)
+    void reply.header(
+      "retry-after",
+      String(Math.max(0, Math.ceil((Date.parse(e.retryAt) - Date.now()) / 1000))),
+    );
   return reply
     .code(status)
     .type(PROBLEM)
@@ -405,6 +434,7 @@ function sendProblem(
       detail:
         status >= 500 && !(err instanceof AccordError) ? "an internal error occurred" : e.message,
       ...(details.length > 0 ? { errors: details } : {}),
+      ...(e.retryAt === undefined ? {} : { retry_at: e.retryAt }),
     });
 }
 

@@ -5,8 +5,12 @@
  */
 import type { Database } from "better-sqlite3";
 import type { NonceRepo, PeerKeyRecord, PeerKeyRepo } from "../../app/ports.js";
-import type { Exec } from "./repos.js";
 import { timeKey } from "./timekey.js";
+
+/** How statements reach the connection: the shape of `Exec` in ./repos.ts (kept apart: no import cycle). */
+interface Exec {
+  run<T>(failure: string, op: () => T): Promise<T>;
+}
 
 interface PeerKeyRow {
   node_id: string;

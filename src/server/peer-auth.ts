@@ -1,0 +1,155 @@
+/**
+ * Authentication of every peer-protocol request (`/federation/v1/*`) by its RFC 9421 signature
+ * (src/federation/request-signing.ts; spec/federation.md, "Request signatures"), as root-level
+ * fastify hooks so that every route under the prefix is covered wherever it is registered:
+ *
+ *   onRequest   before the body is read: signature present, on profile, fresh, by a partner's key
+ *               (current, or previous during a rotation's overlap), valid, nonce never seen
+ *               (kept durably in the store until the window has passed)
+ *   preParsing  the body is hashed as it streams in and must equal the signed `Content-Digest`;
+ *               a mismatch fails the request before any handler runs
+ *
+ * A route reads the authenticated partner with `authenticatedPeer(req)`.
+ *
+ * Transitional: routes under `/federation/v1/match/` still carry their own signature scheme
+ * (src/server/match-routes.ts). A request there without `Signature-Input` is passed to that
+ * route's own check; one with it is verified here like any other.
+ */
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { Transform, type TransformCallback } from "node:stream";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { AccordError } from "../errors.js";
+import type { Clock, Store } from "../app/ports.js";
+import { jwkThumbprint, parsePublicJwk } from "../crypto/keys.js";
+import { peekEnvelope } from "../crypto/envelope.js";
+import {
+  FEDERATION_PREFIX,
+  claimedDigest,
+  verifyRequestSignature,
+  type KnownKey,
+} from "../federation/request-signing.js";
+
+const LEGACY_SIGNED_PREFIXES = ["/federation/v1/match/"];
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+const peers = new WeakMap<FastifyRequest, string>();
+
+/** The partner node that signed this request; throws when the request was not authenticated. */
+export function authenticatedPeer(req: FastifyRequest): string {
+  const p = peers.get(req);
+  if (p === undefined)
+    throw new AccordError("ERR_UNAUTHENTICATED", "the request is not signed by a partner");
+  return p;
+}
+
+/** Refuse an envelope whose (unauthenticated) sender is not the partner that signed the request. */
+export function assertEnvelopeFromSigner(req: FastifyRequest, envelope: string): void {
+  const signer = authenticatedPeer(req);
+  const sender = peekEnvelope(envelope).sender;
+  if (sender !== signer)
+    throw new AccordError(
+      "ERR_UNKNOWN_PARTNER",
+      `the envelope names sender \`${sender}\`, but the request is signed by partner \`${signer}\``,
+    );
+}
+
+export function registerPeerAuth(
+  app: FastifyInstance,
+  opts: { readonly store: Store; readonly clock: Clock },
+): void {
+  const { store, clock } = opts;
+  const keyCache = new Map<string, KeyObject>();
+  const toKey = (jwk: Readonly<Record<string, string>>): { id: string; key: KeyObject } => {
+    const pub = parsePublicJwk(jwk, "Ed25519");
+    let key = keyCache.get(pub.x);
+    if (key === undefined) {
+      key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: pub.x }, format: "jwk" });
+      keyCache.set(pub.x, key);
+    }
+    return { id: jwkThumbprint(pub), key };
+  };
+  const keyFor = async (keyId: string): Promise<KnownKey | undefined> => {
+    for (const p of await store.peers.list()) {
+      const k = toKey(p.signingKey);
+      if (k.id === keyId) return { nodeId: p.nodeId, key: k.key };
+    }
+    for (const p of await store.peerKeys.active(clock.now().toISOString())) {
+      const k = toKey(p.signingKey);
+      if (k.id === keyId) return { nodeId: p.nodeId, key: k.key };
+    }
+    return undefined;
+  };
+  let lastPrune = 0;
+
+  app.addHook("onRequest", async (req) => {
+    if (!req.url.startsWith(FEDERATION_PREFIX)) return;
+    if (
+      req.headers["signature-input"] === undefined &&
+      LEGACY_SIGNED_PREFIXES.some((p) => req.url.startsWith(p))
+    )
+      return;
+    const now = clock.now();
+    const host = req.headers.host ?? "";
+    const { nodeId } = await verifyRequestSignature(
+      { method: req.method, url: `http://${host}${req.url}`, headers: req.headers },
+      {
+        now: Math.floor(now.getTime() / 1000),
+        hasBody: hasBody(req),
+        keyFor,
+        remember: (keyId, nonce, expiresAt) => store.nonces.remember(keyId, nonce, expiresAt),
+      },
+    );
+    peers.set(req, nodeId);
+    if (now.getTime() - lastPrune > PRUNE_EVERY_MS) {
+      lastPrune = now.getTime();
+      await store.nonces.prune(now.toISOString());
+    }
+  });
+
+  app.addHook("preParsing", async (req, _reply, payload) => {
+    if (!peers.has(req) || !hasBody(req)) return payload;
+    const claimed = claimedDigest(req.headers["content-digest"]);
+    if (claimed === undefined)
+      throw new AccordError(
+        "ERR_SIGNATURE_INVALID",
+        "a signed request with a body needs a `Content-Digest` with a `sha-256` member",
+      );
+    return payload.pipe(new DigestCheck(claimed));
+  });
+}
+
+function hasBody(req: FastifyRequest): boolean {
+  return (
+    req.headers["transfer-encoding"] !== undefined ||
+    Number(req.headers["content-length"] ?? "0") > 0
+  );
+}
+
+/** Passes the body through unchanged and fails it at the end unless its SHA-256 is `expected`. */
+class DigestCheck extends Transform {
+  private readonly hash = createHash("sha256");
+  /** fastify compares this with Content-Length. */
+  receivedEncodedLength = 0;
+
+  constructor(private readonly expected: Uint8Array) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.receivedEncodedLength += chunk.length;
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    const got = this.hash.digest();
+    if (!got.equals(this.expected))
+      done(
+        new AccordError(
+          "ERR_SIGNATURE_INVALID",
+          "the body does not match the request's signed `Content-Digest`",
+        ),
+      );
+    else done();
+  }
+}
