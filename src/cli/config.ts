@@ -9,6 +9,7 @@ import { resolve, isAbsolute, join } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { AccordError } from "../errors.js";
+import { GRADE_SCHEMES, parseGrade, type SourceGrade } from "../core/minimize/grades.js";
 
 export const CONFIG_FILE = "accord.yaml";
 
@@ -51,11 +52,32 @@ const configSchema = z.strictObject({
     .strictObject({
       file: z.string().default("keys/node-keys.json"),
       api_token_file: z.string().default("keys/api-token"),
+      minimization_secret_file: z.string().default("keys/minimization-secret"),
     })
-    .default({ file: "keys/node-keys.json", api_token_file: "keys/api-token" }),
+    .default({
+      file: "keys/node-keys.json",
+      api_token_file: "keys/api-token",
+      minimization_secret_file: "keys/minimization-secret",
+    }),
   agreements: z
     .strictObject({ dir: z.string().default("agreements") })
     .default({ dir: "agreements" }),
+  minimization: z
+    .strictObject({
+      profiles_dir: z.string().default("profiles"),
+      source_grade: z
+        .strictObject({
+          scheme: z.enum(GRADE_SCHEMES),
+          code: z.string().regex(/^[A-FX][1-6]$/, "expected a grade such as `B2`"),
+        })
+        .refine((g) => parseGrade(g.scheme, g.code) !== undefined, {
+          error: "not a grade of that scheme (Admiralty A-F 1-6, Europol 4x4 A/B/C/X 1-4)",
+        })
+        .optional(),
+      epoch: z.int().min(0).max(1_000_000).default(0),
+      epochs: z.record(z.string().min(1).max(128), z.int().min(0).max(1_000_000)).default({}),
+    })
+    .default({ profiles_dir: "profiles", epoch: 0, epochs: {} }),
   delivery: z
     .strictObject({ interval_ms: z.int().min(50).max(3_600_000).default(2000) })
     .default({ interval_ms: 2000 }),
@@ -83,7 +105,15 @@ export interface NodeConfig {
     | { readonly driver: "postgres"; readonly url: string; readonly schema: string };
   readonly keysFile: string;
   readonly apiTokenFile: string;
+  readonly minimizationSecretFile: string;
   readonly agreementsDir: string;
+  /** The node's own minimization profiles (besides the shipped examples/profiles). */
+  readonly profilesDir: string;
+  /** The grade this node gives its own sources when an object carries none. */
+  readonly sourceGrade: SourceGrade | undefined;
+  /** The pseudonym epoch per agreement id, and the default for the others. */
+  readonly epoch: number;
+  readonly epochs: Readonly<Record<string, number>>;
   readonly deliveryIntervalMs: number;
   readonly logLevel: string;
   readonly logFile: string | undefined;
@@ -174,7 +204,15 @@ function freeze(root: string, c: Parsed, flags: ConfigFlags): NodeConfig {
     ),
     keysFile: within(c.keys.file),
     apiTokenFile: within(c.keys.api_token_file),
+    minimizationSecretFile: within(c.keys.minimization_secret_file),
     agreementsDir: within(c.agreements.dir),
+    profilesDir: within(c.minimization.profiles_dir),
+    sourceGrade:
+      c.minimization.source_grade === undefined
+        ? undefined
+        : parseGrade(c.minimization.source_grade.scheme, c.minimization.source_grade.code),
+    epoch: c.minimization.epoch,
+    epochs: Object.freeze({ ...c.minimization.epochs }),
     deliveryIntervalMs: c.delivery.interval_ms,
     logLevel: c.log.level,
     logFile: c.log.file === undefined ? undefined : within(c.log.file),

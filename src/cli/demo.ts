@@ -21,6 +21,7 @@ import type { Agreement } from "../core/agreement/parse.js";
 import { loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets } from "./secrets.js";
 import { startNode, type RunningNode } from "./compose.js";
+import { DEMO_GRADE, narrateMinimization } from "./demo-minimize.js";
 
 const MARKER = ".accord-demo";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -82,6 +83,7 @@ export async function runDemo(
         storage: { driver: "sqlite", path: "accord.db" },
         delivery: { interval_ms: 500 },
         log: { level: "info", file: "node.log" },
+        ...(spec.id === "XA" ? { minimization: { source_grade: DEMO_GRADE } } : {}),
       };
       mkdirSync(join(dir, "agreements"), { recursive: true });
       writeFileSync(join(dir, "accord.yaml"), stringify(config));
@@ -184,13 +186,20 @@ export async function runDemo(
         );
       }
     }
+    const checks: DemoSummary["checks"] = await narrateMinimization(
+      shares,
+      [xb, xc].map((n) => ({ id: n.node.id, store: n.store })),
+      say,
+    );
     say("");
 
-    // What each node holds now, and checks a reader can repeat by opening the databases.
-    const checks: DemoSummary["checks"] = [];
+    // What each node holds now, and checks a reader can repeat by opening the databases. Ids
+    // were re-issued per agreement: each partner holds XA's objects under the id they travelled as.
+    const sentAs = (to: string, id: string) =>
+      shares.find((s) => s.recipient === to)?.verdicts.find((v) => v.id === id)?.sentAs ?? id;
     const suspect = "identity--91b322a3-331d-4bac-94c2-019caaf4b63a";
     for (const n of [xb, xc]) {
-      const copy = await n.store.objects.get(suspect);
+      const copy = await n.store.objects.get(sentAs(n.node.id, suspect));
       checks.push({
         name: `${n.node.id} holds the suspect's persona without \`x_iban\` or contact details`,
         ok:
@@ -203,7 +212,9 @@ export async function runDemo(
         name: `${n.node.id} never received the TLP:RED source note`,
         ok: note === undefined,
       });
-      const ind = await n.store.objects.get("indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4");
+      const ind = await n.store.objects.get(
+        sentAs(n.node.id, "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4"),
+      );
       checks.push({
         name: `${n.node.id} holds XA's C2 indicator with provenance (XA, regional-cyber-accord v1, retention set)`,
         ok:

@@ -28,6 +28,7 @@ import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
 import { ApiClient } from "./api-client.js";
 import { runDemo } from "./demo.js";
+import { minimizeCommand } from "./minimize.js";
 
 const VERSION = "0.1.0";
 
@@ -67,7 +68,11 @@ Commands:
   agreement status FILE [SIGNATURE_FILE...] [--dir DIR]
                          draft, proposed, in force...: the signatures checked against known keys
   policy explain OBJECT --purpose P [--dir DIR]
-                         dry run: which partner would receive the object, under which clause
+                         dry run: which partner would receive the object, under which clause,
+                         and the minimized copy each would get
+  minimize FILE [--profile P] [--agreement A] [--epoch N] [--grade admiralty:B2] [--dir DIR]
+                         dry run: the minimized bundle and what was removed or transformed, and
+                         why (profile \`strict\` when --profile is left out)
   ledger [--from N] [--limit N] [--verify] [--dir DIR]
                          read (or verify the hash chain of) the node's ledger
   validate FILE          check a STIX 2.1 bundle offline
@@ -109,6 +114,9 @@ const options = {
   "data-dir": { type: "string" },
   "base-port": { type: "string" },
   force: { type: "boolean" },
+  profile: { type: "string" },
+  epoch: { type: "string" },
+  grade: { type: "string" },
 } satisfies ParseArgsConfig["options"];
 
 type Values = ReturnType<
@@ -357,6 +365,13 @@ export async function main(
               reasons: { message: string }[];
               obligations?: { retentionUntil: string; profile: string; handling: { code: string } };
             };
+            minimized?: {
+              profile: string;
+              effect: string;
+              object?: unknown;
+              changes: { path: string; action: string; reason: string }[];
+              reasons?: { message: string }[];
+            };
           }[];
         }>("POST", "/decisions/dry-run", { json: { object, purpose } });
         print(
@@ -368,7 +383,16 @@ export async function main(
                 d.obligations === undefined
                   ? ""
                   : ` (profile ${d.obligations.profile}, ${d.obligations.handling.code}, keep until ${d.obligations.retentionUntil})`;
-              return `${head}${ob}\n${d.reasons.map((m) => `  ${m.message}`).join("\n")}`;
+              const m = x.minimized;
+              const min =
+                m === undefined
+                  ? ""
+                  : `\n  minimized (profile ${m.profile}): ${m.effect === "permit" ? "sent as" : "refused"}\n${[
+                      ...(m.reasons ?? []).map((r) => `    ${r.message}`),
+                      ...m.changes.map((c) => `    ${c.action} ${c.path}: ${c.reason}`),
+                      ...(m.object === undefined ? [] : [`    ${JSON.stringify(m.object)}`]),
+                    ].join("\n")}`;
+              return `${head}${ob}\n${d.reasons.map((r) => `  ${r.message}`).join("\n")}${min}`;
             })
             .join("\n") || "no agreement names a partner",
           r,
@@ -377,6 +401,11 @@ export async function main(
       }
       case "ledger":
         return await ledger(dir, env, values, print);
+      case "minimize":
+        return minimizeCommand(
+          { ...values, file: need(rest[0], "minimize FILE"), dir, env },
+          print,
+        );
       case "validate": {
         const file = need(rest[0], "validate FILE");
         const bundle = parseStix(readText(file));

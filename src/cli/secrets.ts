@@ -3,7 +3,7 @@
  * permissions are wider (as ssh does), so a misconfigured host fails loudly instead of leaking.
  */
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AccordError } from "../errors.js";
 import { exportNodeKeys, generateNodeKeys, importNodeKeys, type NodeKeys } from "../crypto/keys.js";
@@ -32,15 +32,39 @@ export function readSecret(path: string, what: string): string {
   return readFileSync(path, "utf8");
 }
 
+/** Bytes of a new minimization secret (HKDF input for pseudonym and id keys; spec/minimization.md). */
+export const MINIMIZATION_SECRET_BYTES = 32;
+
+/**
+ * Create a node's secrets: its keys, its API token and its minimization secret (beside the keys
+ * unless another path is given), each 0600. Existing files are never overwritten.
+ */
 export function createNodeSecrets(
   keysFile: string,
   tokenFile: string,
+  minimizationSecretFile: string = join(dirname(keysFile), "minimization-secret"),
 ): { keys: NodeKeys; token: string } {
   const keys = generateNodeKeys();
   const token = randomBytes(32).toString("base64url");
   writeSecret(keysFile, exportNodeKeys(keys));
   writeSecret(tokenFile, `${token}\n`);
+  writeSecret(
+    minimizationSecretFile,
+    `${randomBytes(MINIMIZATION_SECRET_BYTES).toString("base64url")}\n`,
+  );
   return { keys, token };
+}
+
+/** The node's minimization secret: base64 or base64url of at least 32 bytes, in a 0600 file. */
+export function loadMinimizationSecret(file: string): Uint8Array {
+  const text = readSecret(file, "minimization secret").trim();
+  const bytes = /^[A-Za-z0-9+/_-]+={0,2}$/.test(text) ? Buffer.from(text, "base64") : undefined;
+  if (bytes === undefined || bytes.length < MINIMIZATION_SECRET_BYTES)
+    throw new AccordError(
+      "ERR_KEYS_INVALID",
+      `the minimization secret in \`${file}\` must be the base64 of at least ${String(MINIMIZATION_SECRET_BYTES)} random bytes`,
+    );
+  return new Uint8Array(bytes);
 }
 
 export function loadNodeKeys(keysFile: string): NodeKeys {

@@ -58,7 +58,7 @@ describe("accord (CLI)", () => {
     const out = JSON.parse(r.out);
     expect(out.nodeId).toBe("XA");
     expect(out.fingerprint).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    for (const f of ["keys/node-keys.json", "keys/api-token"])
+    for (const f of ["keys/node-keys.json", "keys/api-token", "keys/minimization-secret"])
       expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(dir, "accord.yaml"), "utf8")).not.toContain(
       readFileSync(join(dir, "keys/api-token"), "utf8").trim(),
@@ -224,7 +224,7 @@ describe("two node processes driven from the CLI, as the README shows", () => {
 
     const share = accord(["share", "--to", "XB", "--purpose", "cyber-defence", "--dir", a]);
     expect(share.code).toBe(0);
-    expect(share.out).toContain("XB: 10 sent in 1 envelope(s), 2 refused");
+    expect(share.out).toContain("XB: 11 sent in 1 envelope(s), 1 refused");
     expect(share.out).toContain("`x_iban`");
     expect(share.out).toContain("delivery: 1 of 1 envelopes delivered");
 
@@ -241,7 +241,7 @@ describe("two node processes driven from the CLI, as the README shows", () => {
     expect(wrongPurpose.out).toContain("§purposes.prohibited");
 
     const status = JSON.parse(accord(["status", "--dir", b, "--json"]).out);
-    expect(status.objects).toBe(10);
+    expect(status.objects).toBe(11);
     expect(status.peers).toEqual(["XA"]);
     for (const d of [a, b]) {
       const v = accord(["ledger", "--verify", "--dir", d, "--json"]);

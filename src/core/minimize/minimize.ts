@@ -245,7 +245,8 @@ class Run {
       for (const [k, val] of Object.entries(v)) {
         const p = join(path, k);
         if (this.keyHoldsPersonalData(k)) {
-          this.removed(p, "its key holds personal data");
+          // The key is the value here: the report names the dictionary, never the key.
+          this.removed(join(path, "*"), "a key holding personal data, with its value");
           continue;
         }
         const r = this.deep(val, p, k);
@@ -278,7 +279,7 @@ class Run {
         const p = join(path, k);
         const child = node.keys.get(k) ?? node.any;
         if (child === undefined) {
-          this.removed(p, "not in the profile");
+          this.removed(this.keyHoldsPersonalData(k) ? join(path, "*") : p, "not in the profile");
           continue;
         }
         const r = this.filter(val, child, p, k);
