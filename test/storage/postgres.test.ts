@@ -8,9 +8,12 @@ import pg from "pg";
 import { describe } from "vitest";
 import { openPostgresStore } from "../../src/storage/postgres/index.js";
 import { describeStoreConformance } from "./conformance.js";
+import { describeLogConformance } from "./conformance-log.js";
+import { postgresLogHarness } from "./log-harness.js";
 import { describeTaxiiConformance } from "./conformance-taxii.js";
 import { describeAgreementStateConformance } from "./conformance-agreements.js";
 import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
+import { describeRetentionConformance } from "./conformance-retention.js";
 
 const url = process.env.ACCORD_TEST_PG_URL;
 const freshSchema = (): string => `accord_test_${randomBytes(6).toString("hex")}`;
@@ -33,6 +36,7 @@ describe.skipIf(url === undefined)(
         schema = freshSchema();
       },
     );
+    describeLogConformance("postgres", ...postgresLogHarness(url!));
     describeTaxiiConformance(
       "postgres",
       () => openPostgresStore({ connectionString: url!, schema }),
@@ -48,6 +52,20 @@ describe.skipIf(url === undefined)(
       },
     );
     describeAgreementStateConformance(
+      "postgres",
+      () => openPostgresStore({ connectionString: url!, schema }),
+      async () => {
+        const client = new pg.Client({ connectionString: url! });
+        await client.connect();
+        try {
+          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        } finally {
+          await client.end();
+        }
+        schema = freshSchema();
+      },
+    );
+    describeRetentionConformance(
       "postgres",
       () => openPostgresStore({ connectionString: url!, schema }),
       async () => {

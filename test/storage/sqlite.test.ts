@@ -5,9 +5,12 @@ import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { openSqliteStore } from "../../src/storage/sqlite/index.js";
 import { describeStoreConformance } from "./conformance.js";
+import { describeLogConformance } from "./conformance-log.js";
+import { sqliteLogHarness } from "./log-harness.js";
 import { describeTaxiiConformance } from "./conformance-taxii.js";
 import { describeAgreementStateConformance } from "./conformance-agreements.js";
 import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
+import { describeRetentionConformance } from "./conformance-retention.js";
 
 const dir = mkdtempSync(join(tmpdir(), "accord-sqlite-"));
 afterAll(() => {
@@ -33,8 +36,10 @@ describeStoreConformance(
   },
 );
 
+describeLogConformance("sqlite file", ...sqliteLogHarness(dir));
 describeAgreementStateConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describePeerProtocolConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
+describeRetentionConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describeTaxiiConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 
 it("creates a new database file readable by its owner only", async () => {

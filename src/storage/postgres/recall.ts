@@ -1,0 +1,437 @@
+/**
+ * PostgreSQL: the recall repository and the retention methods of the object repository
+ * (spec/recall.md; tables from migration 5). Statements are named, so each connection prepares
+ * them once; where they run (the pool or a transaction's client) is the caller's `Exec`.
+ *
+ * Retention deadlines are compared as instants through `accord_instant(text)` (migration 5): the
+ * RFC 3339 text cast to timestamptz, or NULL when it is not RFC 3339 with an explicit offset. It
+ * is declared IMMUTABLE, which holds because a timestamp with an explicit offset does not depend
+ * on the session's TimeZone, so it can be indexed. A deadline it cannot read counts as passed.
+ */
+import type { QueryResultRow } from "pg";
+import type {
+  ExpiredVersion,
+  ObjectRepo,
+  RecallMessage,
+  RecallRecord,
+  RecallRepo,
+  RecallTarget,
+  SharedCopy,
+} from "../../app/ports.js";
+import { instantKey } from "./timekey.js";
+
+/** The shapes of `Sql`, `Query` and `Exec` in ./repos.ts, restated to avoid an import cycle. */
+interface Sql<R extends QueryResultRow> {
+  readonly name: string;
+  readonly text: string;
+  readonly row?: R;
+}
+type Query = <R extends QueryResultRow>(
+  failure: string,
+  sql: Sql<R>,
+  values: readonly unknown[],
+) => Promise<{ rows: R[]; rowCount: number }>;
+interface Exec {
+  readonly query: Query;
+}
+
+function q<R extends QueryResultRow = Record<string, never>>(name: string, text: string): Sql<R> {
+  return { name: `accord_recall_${name}`, text };
+}
+
+interface CopyRow {
+  object_id: string;
+  sent_as: string;
+  version: string;
+  recipient: string;
+  envelope_id: string;
+  agreement: string;
+  purpose: string;
+  shared_at: string;
+}
+
+interface RecallRow {
+  id: string;
+  object_id: string;
+  kind: "recall" | "correction";
+  originator: string;
+  role: "issued" | "received";
+  issued_at: string;
+  notice: string;
+  received_from: string | null;
+  ack: string | null;
+  recorded_at: string;
+}
+
+interface TargetRow {
+  recall_id: string;
+  recipient: string;
+  via: string | null;
+  status: RecallTarget["status"];
+  ack: string | null;
+  detail: Record<string, unknown> | null;
+  updated_at: string;
+}
+
+interface MessageRow {
+  id: string;
+  recall_id: string;
+  recipient: string;
+  kind: RecallMessage["kind"];
+  envelope: string;
+  status: RecallMessage["status"];
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+}
+
+interface ExpiredRow {
+  id: string;
+  version: string;
+  type: string;
+  originator: string;
+  received_from: string | null;
+  agreement_id: string | null;
+  retention_until: string;
+}
+
+const RECALL_COLUMNS = `id, object_id, kind, originator, role, issued_at, notice, received_from,
+  ack, recorded_at`;
+const MESSAGE_COLUMNS = `id, recall_id, recipient, kind, envelope, status, attempts,
+  next_attempt_at, last_error, created_at`;
+
+const S = {
+  purgeAll: q("purge_all", "DELETE FROM objects WHERE id = $1"),
+  purgeVersion: q("purge_version", "DELETE FROM objects WHERE id = $1 AND version = $2"),
+  expired: q<ExpiredRow>(
+    "expired",
+    `SELECT id, version, type, originator, received_from, agreement_id, retention_until
+     FROM objects
+     WHERE retention_until IS NOT NULL
+       AND (accord_instant(retention_until) IS NULL
+            OR accord_instant(retention_until) <= accord_instant($1))
+     ORDER BY accord_instant(retention_until) NULLS FIRST, id, version LIMIT $2`,
+  ),
+  copyInsert: q(
+    "copy_insert",
+    `INSERT INTO shared_copies (object_id, sent_as, version, recipient, envelope_id, agreement,
+       purpose, shared_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+  ),
+  copiesOf: q<CopyRow>(
+    "copies_of",
+    `SELECT object_id, sent_as, version, recipient, envelope_id, agreement, purpose, shared_at
+     FROM shared_copies WHERE object_id = $1 ORDER BY n`,
+  ),
+  recallInsert: q(
+    "insert",
+    `INSERT INTO recalls (id, object_id, kind, originator, role, issued_at, notice, received_from,
+       ack, recorded_at, recorded_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+  ),
+  recallGet: q<RecallRow>("get", `SELECT ${RECALL_COLUMNS} FROM recalls WHERE id = $1`),
+  recallList: q<RecallRow>(
+    "list",
+    `SELECT ${RECALL_COLUMNS} FROM recalls
+     WHERE ($1::text IS NULL OR object_id = $1) AND ($2::text IS NULL OR role = $2)
+     ORDER BY recorded_key DESC, n DESC LIMIT $3`,
+  ),
+  targetPut: q(
+    "target_put",
+    `INSERT INTO recall_targets (recall_id, recipient, via, status, ack, detail, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+     ON CONFLICT (recall_id, recipient) DO UPDATE SET via = EXCLUDED.via,
+       status = EXCLUDED.status, ack = EXCLUDED.ack, detail = EXCLUDED.detail,
+       updated_at = EXCLUDED.updated_at`,
+  ),
+  targets: q<TargetRow>(
+    "targets",
+    `SELECT recall_id, recipient, via, status, ack, detail, updated_at FROM recall_targets
+     WHERE recall_id = $1 ORDER BY recipient`,
+  ),
+  messageInsert: q(
+    "message_insert",
+    `INSERT INTO recall_outbox (id, recall_id, recipient, kind, envelope, status, attempts,
+       next_attempt_at, next_attempt_key, created_at)
+     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $6)`,
+  ),
+  messageDue: q<MessageRow>(
+    "message_due",
+    `SELECT ${MESSAGE_COLUMNS} FROM recall_outbox
+     WHERE status = 'pending' AND next_attempt_key <= $1 ORDER BY next_attempt_key, n LIMIT $2`,
+  ),
+  messageSettle: q(
+    "message_settle",
+    `UPDATE recall_outbox SET status = $1, last_error = $2 WHERE id = $3 AND status = 'pending'`,
+  ),
+  messageFailed: q(
+    "message_failed",
+    `UPDATE recall_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,
+       next_attempt_key = $3 WHERE id = $4 AND status = 'pending'`,
+  ),
+  messagesOf: q<MessageRow>(
+    "messages_of",
+    `SELECT ${MESSAGE_COLUMNS} FROM recall_outbox WHERE recall_id = $1 ORDER BY n`,
+  ),
+} as const;
+
+/** `purge` and `expired`, merged into the object repository by ./repos.ts. */
+export function objectRetention({ query }: Exec): Pick<ObjectRepo, "purge" | "expired"> {
+  return {
+    async purge(id, version) {
+      const r =
+        version === undefined
+          ? await query("could not purge the object", S.purgeAll, [id])
+          : await query("could not purge the object", S.purgeVersion, [id, version]);
+      return r.rowCount;
+    },
+    async expired(now, limit) {
+      instantKey(now, "`now`");
+      checkLimit(limit);
+      const r = await query("could not read retention deadlines", S.expired, [now, limit]);
+      return r.rows.map((row): ExpiredVersion => ({
+        id: row.id,
+        version: row.version,
+        type: row.type,
+        originator: row.originator,
+        receivedFrom: row.received_from,
+        agreementId: row.agreement_id,
+        retentionUntil: row.retention_until,
+      }));
+    },
+  };
+}
+
+export function recallRepo({ query }: Exec): RecallRepo {
+  return {
+    async recordCopy(c) {
+      await query("could not record the shared copy", S.copyInsert, [
+        c.objectId,
+        c.sentAs,
+        c.version,
+        c.recipient,
+        c.envelopeId,
+        c.agreement,
+        c.purpose,
+        c.sharedAt,
+      ]);
+    },
+    async copiesOf(objectId) {
+      const r = await query("could not read shared copies", S.copiesOf, [objectId]);
+      return r.rows.map((row): SharedCopy => ({
+        objectId: row.object_id,
+        sentAs: row.sent_as,
+        version: row.version,
+        recipient: row.recipient,
+        envelopeId: row.envelope_id,
+        agreement: row.agreement,
+        purpose: row.purpose,
+        sharedAt: row.shared_at,
+      }));
+    },
+    async putRecall(rec) {
+      const key = instantKey(rec.recordedAt, "a recall's `recordedAt`");
+      const r = await query("could not store the recall", S.recallInsert, [
+        rec.id,
+        rec.objectId,
+        rec.kind,
+        rec.originator,
+        rec.role,
+        rec.issuedAt,
+        rec.notice,
+        rec.receivedFrom,
+        rec.ack,
+        rec.recordedAt,
+        key,
+      ]);
+      return r.rowCount === 1 ? "inserted" : "unchanged";
+    },
+    async getRecall(id) {
+      const r = await query("could not read the recall", S.recallGet, [id]);
+      const row = r.rows[0];
+      return row === undefined ? undefined : toRecall(row);
+    },
+    async listRecalls(qy) {
+      const limit = checkLimit(qy.limit);
+      const r = await query("could not list recalls", S.recallList, [
+        qy.objectId ?? null,
+        qy.role ?? null,
+        limit,
+      ]);
+      return r.rows.map(toRecall);
+    },
+    async putTarget(t) {
+      await query("could not store the recall target", S.targetPut, [
+        t.recallId,
+        t.recipient,
+        t.via,
+        t.status,
+        t.ack,
+        t.detail === null ? null : JSON.stringify(t.detail),
+        t.updatedAt,
+      ]);
+    },
+    async targets(recallId) {
+      const r = await query("could not read recall targets", S.targets, [recallId]);
+      return r.rows.map((row): RecallTarget => ({
+        recallId: row.recall_id,
+        recipient: row.recipient,
+        via: row.via,
+        status: row.status,
+        ack: row.ack,
+        detail: row.detail,
+        updatedAt: row.updated_at,
+      }));
+    },
+    async enqueue(m) {
+      const key = instantKey(m.createdAt, "a recall message's `createdAt`");
+      await query("could not enqueue the recall message", S.messageInsert, [
+        m.id,
+        m.recallId,
+        m.recipient,
+        m.kind,
+        m.envelope,
+        m.createdAt,
+        key,
+      ]);
+    },
+    async due(now, limit) {
+      const key = instantKey(now, "`now`");
+      checkLimit(limit);
+      const r = await query("could not read the recall outbox", S.messageDue, [key, limit]);
+      return r.rows.map(toMessage);
+    },
+    async settle(id, status, error) {
+      const r = await query("could not update the recall outbox", S.messageSettle, [
+        status,
+        error,
+        id,
+      ]);
+      return r.rowCount === 1;
+    },
+    async markFailed(id, error, nextAttemptAt) {
+      const key = instantKey(nextAttemptAt, "`nextAttemptAt`");
+      await query("could not update the recall outbox", S.messageFailed, [
+        error,
+        nextAttemptAt,
+        key,
+        id,
+      ]);
+    },
+    async messages(recallId) {
+      const r = await query("could not read the recall outbox", S.messagesOf, [recallId]);
+      return r.rows.map(toMessage);
+    },
+  };
+}
+
+function toRecall(r: RecallRow): RecallRecord {
+  return {
+    id: r.id,
+    objectId: r.object_id,
+    kind: r.kind,
+    originator: r.originator,
+    role: r.role,
+    issuedAt: r.issued_at,
+    notice: r.notice,
+    receivedFrom: r.received_from,
+    ack: r.ack,
+    recordedAt: r.recorded_at,
+  };
+}
+
+function toMessage(r: MessageRow): RecallMessage {
+  return {
+    id: r.id,
+    recallId: r.recall_id,
+    recipient: r.recipient,
+    kind: r.kind,
+    envelope: r.envelope,
+    status: r.status,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+  };
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  return limit;
+}
+
+/** Migration 5 for PostgreSQL (appended to ./migrations.ts). */
+export const RECALL_MIGRATION_SQL = `
+  CREATE TABLE shared_copies (
+    n           bigint GENERATED ALWAYS AS IDENTITY,
+    object_id   text COLLATE "C" NOT NULL,
+    sent_as     text COLLATE "C" NOT NULL,
+    version     text COLLATE "C" NOT NULL,
+    recipient   text COLLATE "C" NOT NULL,
+    envelope_id text COLLATE "C" NOT NULL,
+    agreement   text NOT NULL,
+    purpose     text NOT NULL,
+    shared_at   text NOT NULL,
+    PRIMARY KEY (object_id, recipient, version, envelope_id)
+  );
+
+  CREATE TABLE recalls (
+    n             bigint GENERATED ALWAYS AS IDENTITY,
+    id            text COLLATE "C" PRIMARY KEY,
+    object_id     text COLLATE "C" NOT NULL,
+    kind          text NOT NULL CHECK (kind IN ('recall', 'correction')),
+    originator    text NOT NULL,
+    role          text NOT NULL CHECK (role IN ('issued', 'received')),
+    issued_at     text NOT NULL,
+    notice        text NOT NULL,
+    received_from text,
+    ack           text,
+    recorded_at   text NOT NULL,
+    recorded_key  text COLLATE "C" NOT NULL
+  );
+  CREATE INDEX recalls_by_object ON recalls (object_id, recorded_key);
+  CREATE INDEX recalls_by_time ON recalls (recorded_key);
+
+  CREATE TABLE recall_targets (
+    recall_id  text COLLATE "C" NOT NULL,
+    recipient  text COLLATE "C" NOT NULL,
+    via        text,
+    status     text NOT NULL CHECK (status IN ('pending', 'acknowledged', 'refused')),
+    ack        text,
+    detail     jsonb,
+    updated_at text NOT NULL,
+    PRIMARY KEY (recall_id, recipient)
+  );
+
+  CREATE TABLE recall_outbox (
+    n                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id               text COLLATE "C" NOT NULL UNIQUE,
+    recall_id        text COLLATE "C" NOT NULL,
+    recipient        text NOT NULL,
+    kind             text NOT NULL CHECK (kind IN ('notice', 'report')),
+    envelope         text NOT NULL,
+    status           text NOT NULL CHECK (status IN ('pending', 'delivered', 'refused')),
+    attempts         integer NOT NULL CHECK (attempts >= 0),
+    next_attempt_at  text NOT NULL,
+    next_attempt_key text COLLATE "C" NOT NULL,
+    last_error       text,
+    created_at       text NOT NULL
+  );
+  CREATE INDEX recall_outbox_due ON recall_outbox (status, next_attempt_key, n);
+  CREATE INDEX recall_outbox_by_recall ON recall_outbox (recall_id, n);
+
+  CREATE FUNCTION accord_instant(t text) RETURNS timestamptz
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+  BEGIN
+    IF t !~ '^\\d{4}-\\d\\d-\\d\\d[Tt]\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?([Zz]|[+-]\\d\\d:\\d\\d)$' THEN
+      RETURN NULL;
+    END IF;
+    RETURN t::timestamptz;
+  EXCEPTION WHEN others THEN
+    RETURN NULL;
+  END
+  $fn$;
+  CREATE INDEX objects_by_retention ON objects (accord_instant(retention_until))
+    WHERE retention_until IS NOT NULL;
+`;
