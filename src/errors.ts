@@ -52,6 +52,8 @@ export const ERROR_STATUS = {
   ERR_FORBIDDEN: 403,
   /** The Accept header names no media type the endpoint can produce (TAXII). */
   ERR_NOT_ACCEPTABLE: 406,
+  /** A hit/no-hit query budget is spent for its window; `retryAt` says when it resets. */
+  ERR_BUDGET_EXHAUSTED: 429,
   /** Anything unexpected; details go to the operator's log, never to the caller. */
   ERR_INTERNAL: 500,
 } as const;
@@ -69,16 +71,19 @@ export interface ErrorDetail {
 export class AccordError extends Error {
   readonly code: ErrorCode;
   readonly details: readonly ErrorDetail[];
+  /** RFC 3339: when the refused request may succeed (budgets); HTTP sends it as Retry-After. */
+  readonly retryAt: string | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { details?: readonly ErrorDetail[]; cause?: unknown },
+    options?: { details?: readonly ErrorDetail[]; cause?: unknown; retryAt?: string },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AccordError";
     this.code = code;
     this.details = options?.details ?? [];
+    this.retryAt = options?.retryAt;
   }
 }
 

@@ -469,6 +469,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "ERR_REPLAY":
     case "ERR_DECRYPTION_FAILED":
     case "ERR_ENVELOPE_INVALID":
+    case "ERR_BUDGET_EXHAUSTED":
       return EXIT.refused;
     case "ERR_PEER_UNAVAILABLE":
       return EXIT.unavailable;

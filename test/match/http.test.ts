@@ -1,0 +1,600 @@
+/**
+ * Hit/no-hit matching between two real nodes over real HTTP (spec/match.md): signed filters and
+ * evaluations, proofs checked by the requester, kinds and partners refused, budgets that run out
+ * with a reset time and are never overspent by parallel requests, the follow-up request with its
+ * deadlines, refusals and an approved release that reaches the requester minimized, and bulk PSI.
+ * XB (the responder) runs on PostgreSQL too when ACCORD_TEST_PG_URL is set.
+ */
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { RunningNode } from "../../src/cli/compose.js";
+import { loadNodeKeys } from "../../src/cli/secrets.js";
+import { matchSecretPath } from "../../src/cli/match-secret.js";
+import { generateNodeKeys } from "../../src/crypto/keys.js";
+import { HttpMatchClient, EVALUATIONS_PATH } from "../../src/federation/match-client.js";
+import { MatchService, type MatchTransport } from "../../src/app/match.js";
+import { AccordError } from "../../src/errors.js";
+import { loadOprfSuite } from "../../src/crypto/oprf/index.js";
+import { matchInfo, matchInput, normalizeIdentifier } from "../../src/core/match/index.js";
+import {
+  api,
+  createNodeDir,
+  dropSchemas,
+  EXAMPLES,
+  freePort,
+  makeTempDir,
+  PG_URL,
+  removeDir,
+  start,
+  introduce,
+  type TestNodeDir,
+} from "../support/nodes.js";
+
+const HELD_IBAN = "DE89 3704 0044 0532 0130 00";
+const OTHER_IBAN = "GB82 WEST 1234 5698 7654 32";
+const HOLDER = "identity--6f1b1c0e-8f3a-4f0e-9a53-2f7d0b8e4c11";
+
+/** XB's own record: the account holder behind the suspect's IBAN. */
+const XB_RECORD = {
+  type: "bundle",
+  id: "bundle--0d6c7c3e-1b7a-4f59-9f0f-5b1d2c3e4f50",
+  objects: [
+    {
+      type: "identity",
+      spec_version: "2.1",
+      id: HOLDER,
+      created: "2026-03-02T09:15:00.000Z",
+      modified: "2026-03-02T09:15:00.000Z",
+      name: "Account holder K. Varga",
+      identity_class: "individual",
+      contact_information: "k.varga@mailbox.example, +36 1 555 0199",
+      x_iban: HELD_IBAN,
+    },
+  ],
+};
+
+/** A test agreement like the FIU MoU, with a small budget to spend: 6 a day, 2 a minute. */
+function budgetAgreement(id: string, perDay: number): string {
+  return readFileSync(join(EXAMPLES, "agreements", "fiu-mou.yaml"), "utf8")
+    .replace("agreement: fiu-mou", `agreement: ${id}`)
+    .replace("budget_per_day: 20", `budget_per_day: ${String(perDay)}`);
+}
+
+const variants = [
+  { name: "SQLite", xbOnPostgres: false },
+  ...(PG_URL === undefined ? [] : [{ name: "XB on PostgreSQL", xbOnPostgres: true }]),
+];
+
+describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) => {
+  let root: string;
+  let dirs: TestNodeDir[];
+  let xa: RunningNode;
+  let xb: RunningNode;
+  let xbPort: number;
+  // Starts at real time: partners' RFC 9421 delivery signatures are checked against this clock.
+  let nowMs = Date.now();
+  const clock = { now: () => new Date(nowMs) };
+  const advance = (ms: number) => {
+    nowMs += ms;
+  };
+
+  beforeAll(async () => {
+    root = makeTempDir();
+    xbPort = await freePort();
+    dirs = [
+      createNodeDir(root, { id: "XA", agreements: ["fiu-mou.yaml"] }),
+      createNodeDir(root, {
+        id: "XB",
+        agreements: ["fiu-mou.yaml"],
+        port: xbPort,
+        postgres: xbOnPostgres,
+      }),
+    ];
+    for (const d of dirs) {
+      writeFileSync(
+        join(d.dir, "agreements", "budget-burst.yaml"),
+        budgetAgreement("budget-burst", 6),
+      );
+      writeFileSync(join(d.dir, "agreements", "budget-day.yaml"), budgetAgreement("budget-day", 4));
+    }
+    xa = await start(dirs[0]!, { clock });
+    xb = await start(dirs[1]!, { clock });
+    await introduce([xa, xb]);
+    await xb.node.ingest(XB_RECORD);
+  });
+
+  afterAll(async () => {
+    await xa.stop();
+    await xb.stop();
+    await dropSchemas(dirs);
+    removeDir(root);
+  });
+
+  // Each test starts in a fresh minute, so burst budgets do not carry over between tests.
+  beforeEach(() => {
+    advance(61_000);
+  });
+
+  const query = (body: Record<string, unknown>) =>
+    api(xa, "POST", "/api/v1/match/queries", {
+      partner: "XB",
+      agreement: "fiu-mou",
+      kind: "iban",
+      ...body,
+    });
+
+  const ledgerOf = async (n: RunningNode) => n.store.ledger.list(0, 100_000);
+
+  describe("the follow-up request", () => {
+    let hitId: string;
+
+    beforeAll(async () => {
+      const hit = await query({ value: HELD_IBAN });
+      expect(hit.body.hits).toEqual([true]);
+      hitId = hit.body.queryId as string;
+    });
+
+    it("refuses a request that cites no hit", async () => {
+      const miss = await query({ value: OTHER_IBAN });
+      const r = await api(xa, "POST", "/api/v1/match/requests", {
+        query: miss.body.queryId,
+        value: OTHER_IBAN,
+        legal_basis: "Directive (EU) 2019/1153 art. 8",
+      });
+      expect(r.status).toBe(400);
+      expect(r.body.detail).toContain("was not a hit");
+    });
+
+    it("gives urgent requests 8 hours, lets only the named role approve, and releases a minimized record", async () => {
+      const hit = await query({ value: HELD_IBAN });
+      const filed = await api(xa, "POST", "/api/v1/match/requests", {
+        query: hit.body.queryId,
+        value: HELD_IBAN,
+        legal_basis: "Directive (EU) 2023/977 art. 5",
+        urgency: "urgent",
+        justification: "imminent transfer of ransom proceeds",
+      });
+      expect(filed.status).toBe(201);
+      expect(Date.parse(filed.body.dueAt)).toBe(nowMs + 8 * 3_600_000);
+      const id = filed.body.id as string;
+
+      const analyst = await api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {
+        officer: "A. Analyst",
+        role: "analyst",
+      });
+      expect(analyst.status).toBe(403);
+      expect(analyst.body.detail).toContain("`head-of-fiu`");
+      expect((await api(xb, "GET", `/api/v1/match/requests/${id}`)).body.status).toBe("pending");
+
+      const ok = await api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {
+        officer: "H. Head",
+        role: "head-of-fiu",
+      });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      expect(ok.body.request.status).toBe("approved");
+      const released = ok.body.request.released as string[];
+      expect(released).toHaveLength(1);
+
+      const mine = await api(xa, "GET", `/api/v1/match/requests/${id}`);
+      expect(mine.body.status).toBe("approved");
+      expect(mine.body.released).toEqual(released);
+      const copy = await xa.store.objects.get(released[0]!);
+
+      expect(copy, "the record reached XA").toBeDefined();
+      expect(copy!.provenance).toMatchObject({ originator: "XB", agreementId: "fiu-mou" });
+      expect(copy!.object.name).toBe("Account holder K. Varga");
+      expect(copy!.object).not.toHaveProperty("x_iban");
+      expect(copy!.object).not.toHaveProperty("contact_information");
+      const releases = (await ledgerOf(xb)).filter(
+        (e) => e.kind === "decision" && e.data.action === "release",
+      );
+      expect(releases.some((e) => e.data.effect === "permit")).toBe(true);
+      expect(releases.some((e) => e.data.effect === "deny" && e.data.role === "analyst")).toBe(
+        true,
+      );
+    });
+    it("tracks the 48-hour deadline, shows overdue requests, and records refusals with reasons", async () => {
+      const filed = await api(xa, "POST", "/api/v1/match/requests", {
+        query: hitId,
+        value: HELD_IBAN,
+        legal_basis: "Directive (EU) 2019/1153 art. 8 and the MoU §4",
+        purpose: "aml-cft",
+      });
+      expect(filed.status, JSON.stringify(filed.body)).toBe(201);
+      const hitAt = Date.parse((await xa.store.match.getQuery(hitId, "requester"))!.at);
+      expect(Date.parse(filed.body.dueAt)).toBe(hitAt + 48 * 3_600_000);
+      expect(filed.body.overdue).toBe(false);
+      const id = filed.body.id as string;
+
+      const incoming = await api(
+        xb,
+        "GET",
+        "/api/v1/match/requests?direction=incoming&status=pending",
+      );
+      expect(incoming.status, JSON.stringify(incoming.body)).toBe(200);
+      const seen = (
+        incoming.body.requests as { id: string; identifier: string; legalBasis: string }[]
+      ).find((r) => r.id === id);
+      expect(seen?.identifier).toBe("DE89370400440532013000");
+      expect(seen?.legalBasis).toContain("2019/1153");
+      expect(JSON.stringify(await ledgerOf(xb))).not.toContain("DE89370400440532013000");
+
+      advance(49 * 3_600_000);
+      expect((await api(xb, "GET", `/api/v1/match/requests/${id}`)).body.overdue).toBe(true);
+      expect((await api(xa, "GET", `/api/v1/match/requests/${id}`)).body.overdue).toBe(true);
+
+      const noReasons = await api(xb, "POST", `/api/v1/match/requests/${id}/refuse`, {
+        officer: "R. Officer",
+        reasons: [" "],
+      });
+      expect(noReasons.status).toBe(400);
+      const refused = await api(xb, "POST", `/api/v1/match/requests/${id}/refuse`, {
+        officer: "R. Officer",
+        role: "head-of-fiu",
+        reasons: ["the legal basis cited does not cover a release to a police unit"],
+      });
+      expect(refused.status).toBe(200);
+      expect(refused.body).toMatchObject({ status: "refused", overdue: false });
+      const mine = await api(xa, "GET", `/api/v1/match/requests/${id}`);
+      expect(mine.body).toMatchObject({
+        status: "refused",
+        reasons: ["the legal basis cited does not cover a release to a police unit"],
+        overdue: false,
+      });
+      const again = await api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {
+        officer: "R. Officer",
+        role: "head-of-fiu",
+      });
+      expect(again.status).toBe(400);
+    });
+  });
+
+  describe("queries", () => {
+    it("hits on an IBAN XB holds, written any way, and misses on one it does not", async () => {
+      const hit = await query({ value: "de89370400440532013000" });
+      expect(hit.status, JSON.stringify(hit.body)).toBe(200);
+      expect(hit.body.hits).toEqual([true]);
+      expect(hit.body.queryId).toMatch(/^[0-9a-f-]{36}$/);
+      const miss = await query({ value: OTHER_IBAN });
+      expect(miss.body.hits).toEqual([false]);
+      const both = await query({ values: [OTHER_IBAN, HELD_IBAN] });
+      expect(both.body.hits).toEqual([false, true]);
+    });
+
+    it("logs on both sides without the identifier or any blinded value", async () => {
+      const xbLog = JSON.stringify(await ledgerOf(xb));
+      const xaLog = JSON.stringify(await ledgerOf(xa));
+      for (const text of [xbLog, xaLog]) {
+        expect(text).not.toContain("DE89");
+        expect(text).not.toContain("370400440532013000");
+        expect(text).not.toContain("blinded_elements");
+      }
+      const permits = (await ledgerOf(xb)).filter(
+        (e) => e.kind === "decision" && e.data.action === "query" && e.data.effect === "permit",
+      );
+      expect(permits.length).toBeGreaterThanOrEqual(3);
+      expect(permits[0]?.data).toMatchObject({ partner: "XA", agreement: "fiu-mou", kind: "iban" });
+      const asked = (await ledgerOf(xa)).filter((e) => e.kind === "match-query");
+      expect(asked.slice(-3).map((e) => e.data.hits)).toEqual([1, 0, 1]);
+    });
+
+    it("refuses a kind the agreement does not allow, at the requester and at the responder", async () => {
+      const local = await query({ kind: "email", value: "k.varga@mailbox.example" });
+      expect(local.status).toBe(403);
+      expect(local.body.code).toBe("ERR_POLICY_DENIED");
+      expect(local.body.detail).toContain("§queries.types");
+
+      // A requester that skips its own check meets the responder's decision engine.
+      const suite = await loadOprfSuite();
+      const filter = await api(xa, "POST", "/api/v1/match/queries", {
+        partner: "XB",
+        agreement: "fiu-mou",
+        kind: "iban",
+        value: OTHER_IBAN,
+      });
+      expect(filter.status).toBe(200);
+      const client = new HttpMatchClient({
+        nodeId: "XA",
+        signingKey: loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json")).signing.privateKey,
+        now: () => nowMs / 1000,
+      });
+      const peer = (await xa.store.peers.get("XB"))!;
+      const doc = (await client.fetchFilter(peer, "fiu-mou")) as {
+        public_key: string;
+        epoch: number;
+      };
+      const info = matchInfo("fiu-mou", doc.epoch);
+      const b = suite.poprf.blind(
+        matchInput(normalizeIdentifier("email", "k.varga@mailbox.example")),
+        info,
+        new Uint8Array(Buffer.from(doc.public_key, "base64url")),
+      );
+      const err = await client
+        .evaluate(peer, {
+          accord: "match-evaluate/1",
+          query_id: "3f1d6c0e-8f3a-4f0e-9a53-2f7d0b8e4c12",
+          agreement: "fiu-mou",
+          epoch: doc.epoch,
+          kind: "email",
+          purpose: "aml-cft",
+          blinded_elements: [Buffer.from(b.blindedElement).toString("base64url")],
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AccordError);
+      expect((err as AccordError).code).toBe("ERR_POLICY_DENIED");
+      expect((err as AccordError).message).toContain("`email-addr` may not be matched");
+      const denied = (await ledgerOf(xb)).filter(
+        (e) => e.kind === "decision" && e.data.action === "query" && e.data.effect === "deny",
+      );
+      expect(denied.some((e) => e.data.kind === "email")).toBe(true);
+    });
+
+    it("refuses unknown partners, unsigned requests and forged signatures", async () => {
+      const unknown = await query({ partner: "XZ", value: HELD_IBAN });
+      expect(unknown.status).toBe(403);
+      expect(unknown.body.code).toBe("ERR_UNKNOWN_PARTNER");
+
+      const peer = (await xa.store.peers.get("XB"))!;
+      const stranger = new HttpMatchClient({
+        nodeId: "XC",
+        signingKey: generateNodeKeys().signing.privateKey,
+        now: () => nowMs / 1000,
+      });
+      const e1 = await stranger.fetchFilter(peer, "fiu-mou").catch((e: unknown) => e);
+      expect((e1 as AccordError).code).toBe("ERR_UNKNOWN_PARTNER");
+
+      const forger = new HttpMatchClient({
+        nodeId: "XA",
+        signingKey: generateNodeKeys().signing.privateKey,
+        now: () => nowMs / 1000,
+      });
+      const e2 = await forger.fetchFilter(peer, "fiu-mou").catch((e: unknown) => e);
+      expect((e2 as AccordError).code).toBe("ERR_UNAUTHENTICATED");
+
+      const unsigned = await fetch(new URL(EVALUATIONS_PATH, xb.url), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(unsigned.status).toBe(401);
+
+      const stale = new HttpMatchClient({
+        nodeId: "XA",
+        signingKey: loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json")).signing.privateKey,
+        now: () => nowMs / 1000 - 3600,
+      });
+      const e3 = await stale.fetchFilter(peer, "fiu-mou").catch((e: unknown) => e);
+      expect((e3 as AccordError).code).toBe("ERR_UNAUTHENTICATED");
+    });
+
+    it("detects a tampered proof or evaluation: the requester finalizes nothing", async () => {
+      const keys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
+      const http = new HttpMatchClient({
+        nodeId: "XA",
+        signingKey: keys.signing.privateKey,
+        now: () => nowMs / 1000,
+      });
+      const flip = (s: string, at: number): string => {
+        const b = Buffer.from(s, "base64url");
+        b[at] = (b[at] ?? 0) ^ 1;
+        return b.toString("base64url");
+      };
+      for (const tamper of ["proof", "element"] as const) {
+        // An adversary between the nodes (or a dishonest responder) changes the answer.
+        const transport: MatchTransport = {
+          fetchFilter: (p, a) => http.fetchFilter(p, a),
+          evaluate: async (p, b) => {
+            const r = (await http.evaluate(p, b)) as Record<string, unknown>;
+            if (tamper === "proof") return { ...r, proof: flip(r.proof as string, 3) };
+            const els = r.evaluated_elements as string[];
+            return { ...r, evaluated_elements: [flip(els[0]!, 0).slice(0, 43)] };
+          },
+          psi: (p, b) => http.psi(p, b),
+          fileRequest: (p, b) => http.fileRequest(p, b),
+          notifyDecision: (p, b) => http.notifyDecision(p, b),
+        };
+        const requester = new MatchService({
+          nodeId: "XA",
+          keys,
+          store: xa.store,
+          clock,
+          random: { bytes: (n) => new Uint8Array(n), uuid: () => crypto.randomUUID() },
+          logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+          node: xa.node,
+          transport,
+          matchSecret: new Uint8Array(32).fill(7),
+        });
+        const err = await requester
+          .query({ partner: "XB", agreementId: "fiu-mou", kind: "iban", values: [HELD_IBAN] })
+          .catch((e: unknown) => e);
+        expect(err, tamper).toBeInstanceOf(AccordError);
+        expect(["ERR_SIGNATURE_INVALID", "ERR_MALFORMED_INPUT"]).toContain(
+          (err as AccordError).code,
+        );
+        if (tamper === "proof") expect((err as AccordError).code).toBe("ERR_SIGNATURE_INVALID");
+      }
+    });
+  });
+
+  describe("budgets", () => {
+    it("answers 429 with the reset time when the burst or the day is spent", async () => {
+      const ask = () => query({ agreement: "budget-day", value: OTHER_IBAN });
+      // budget-day: 4 a day, 1 a minute.
+      advance(60_000 - (nowMs % 60_000) + 1000);
+      expect((await ask()).status).toBe(200);
+      const burst = await ask();
+      expect(burst.status).toBe(429);
+      expect(burst.body.code).toBe("ERR_BUDGET_EXHAUSTED");
+      const nextMinute = new Date(Math.floor(nowMs / 60_000) * 60_000 + 60_000).toISOString();
+      expect(burst.body.retry_at).toBe(nextMinute);
+      expect(burst.body.detail).toContain(`resets at ${nextMinute}`);
+
+      // The responder's own answer carries Retry-After.
+      for (let i = 0; i < 3; i++) {
+        advance(60_000);
+        expect((await ask()).status).toBe(200);
+      }
+      advance(60_000);
+      const day = await ask();
+      expect(day.status).toBe(429);
+      const midnight = new Date(Math.floor(nowMs / 86_400_000) * 86_400_000 + 86_400_000);
+      expect(day.body.retry_at).toBe(midnight.toISOString());
+      expect(day.body.detail).toContain("daily");
+
+      const keys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
+      const raw = new HttpMatchClient({
+        nodeId: "XA",
+        signingKey: keys.signing.privateKey,
+        now: () => nowMs / 1000,
+      });
+      const peer = (await xa.store.peers.get("XB"))!;
+      const doc = (await raw.fetchFilter(peer, "budget-day")) as { epoch: number };
+      const suite = await loadOprfSuite();
+      const pk = (await raw.fetchFilter(peer, "budget-day")) as { public_key: string };
+      const b = suite.poprf.blind(
+        matchInput(normalizeIdentifier("iban", OTHER_IBAN)),
+        matchInfo("budget-day", doc.epoch),
+        new Uint8Array(Buffer.from(pk.public_key, "base64url")),
+      );
+      const res = await fetchSigned(raw, xb.url, {
+        accord: "match-evaluate/1",
+        query_id: "7a1d6c0e-8f3a-4f0e-9a53-2f7d0b8e4c13",
+        agreement: "budget-day",
+        epoch: doc.epoch,
+        kind: "iban",
+        purpose: "aml-cft",
+        blinded_elements: [Buffer.from(b.blindedElement).toString("base64url")],
+      });
+      expect(res.status).toBe(429);
+      const retryAfter = Number(res.headers.get("retry-after"));
+      // Retry-After counts from the server's wall clock to the reset of the (test-clock) window.
+      const body = (await res.json()) as { retry_at: string };
+      expect(body.retry_at).toBe(midnight.toISOString());
+      expect(Math.abs(retryAfter - (Date.parse(body.retry_at) - Date.now()) / 1000)).toBeLessThan(
+        10,
+      );
+
+      const denials = (await ledgerOf(xb)).filter(
+        (e) =>
+          e.kind === "decision" && e.data.agreement === "budget-day" && e.data.effect === "deny",
+      );
+      expect(denials.map((e) => e.data.clauses)).toContainEqual([
+        "budget-day v1 §queries.budget_per_day",
+      ]);
+    });
+
+    it("never overspends under parallel requests, and a refused batch spends nothing", async () => {
+      // budget-burst: 6 a day, 2 a minute.
+      const fire = async (n: number) => {
+        const results = await Promise.all(
+          Array.from({ length: n }, () => query({ agreement: "budget-burst", value: OTHER_IBAN })),
+        );
+        for (const r of results) expect([200, 429]).toContain(r.status);
+        return results.filter((r) => r.status === 200).length;
+      };
+      advance(60_000 - (nowMs % 60_000) + 1000);
+      const batch = await query({
+        agreement: "budget-burst",
+        values: [OTHER_IBAN, OTHER_IBAN, OTHER_IBAN],
+      });
+      expect(batch.status, "3 elements exceed a burst of 2").toBe(429);
+      let granted = await fire(12);
+      expect(granted, "one minute's burst").toBe(2);
+      for (let minute = 0; minute < 5; minute++) {
+        advance(60_000);
+        granted += await fire(8);
+      }
+      expect(granted, "the day's budget, exactly").toBe(6);
+      const permits = (await ledgerOf(xb)).filter(
+        (e) =>
+          e.kind === "decision" &&
+          e.data.agreement === "budget-burst" &&
+          e.data.effect === "permit",
+      );
+      expect(permits).toHaveLength(6);
+      expect(
+        await xb.store.budgets.used({
+          agreementId: "budget-burst",
+          partner: "XA",
+          window: "day",
+          at: clock.now().toISOString(),
+        }),
+      ).toBe(6);
+    });
+  });
+
+  describe("bulk PSI", () => {
+    it("finds the shared identifiers, or only how many, and is budgeted like queries", async () => {
+      advance(86_400_000);
+      const list = [OTHER_IBAN, HELD_IBAN, "FR14 2004 1010 0505 0001 3M02 606"];
+      const r = await api(xa, "POST", "/api/v1/match/psi", {
+        partner: "XB",
+        agreement: "fiu-mou",
+        kind: "iban",
+        values: list,
+        mode: "intersection",
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body).toMatchObject({ ours: 3, theirs: 1, size: 1, shared: [1] });
+      advance(60_000);
+      const c = await api(xa, "POST", "/api/v1/match/psi", {
+        partner: "XB",
+        agreement: "fiu-mou",
+        kind: "iban",
+        values: list,
+        mode: "cardinality",
+      });
+      expect(c.body).toMatchObject({ size: 1 });
+      expect(c.body).not.toHaveProperty("shared");
+      const tooMany = await api(xa, "POST", "/api/v1/match/psi", {
+        partner: "XB",
+        agreement: "budget-burst",
+        kind: "iban",
+        values: list,
+      });
+      expect(tooMany.status).toBe(429);
+      const psiLog = (await ledgerOf(xb)).filter((e) => e.data.mode === "psi");
+      expect(psiLog.map((e) => e.data.effect)).toEqual(["permit", "permit", "deny"]);
+    });
+  });
+
+  describe("keys", () => {
+    it("detects a responder that evaluates with another key than the one it published", async () => {
+      const cached = await query({ value: HELD_IBAN }); // XA now holds XB's filter and key
+      expect(cached.body.hits).toEqual([true]);
+      await xb.stop();
+      rmSync(matchSecretPath(join(dirs[1]!.dir, "keys", "node-keys.json")));
+      xb = await start(dirs[1]!, { clock }); // same port, same node keys, a new match secret
+      const r = await query({ value: HELD_IBAN });
+      expect(r.status).toBe(401);
+      expect(r.body.code).toBe("ERR_SIGNATURE_INVALID");
+      expect(r.body.detail).toContain("proof");
+      expect(xbPort).toBeGreaterThan(0);
+    });
+  });
+});
+
+/** POST a signed evaluation and return the raw response (to read its headers). */
+async function fetchSigned(
+  client: HttpMatchClient,
+  base: string,
+  body: Record<string, unknown>,
+): Promise<Response> {
+  let captured: Response | undefined;
+  const original = globalThis.fetch;
+  globalThis.fetch = async (...args: Parameters<typeof fetch>) => {
+    const res = await original(...args);
+    captured = res.clone();
+    return res;
+  };
+  try {
+    await client
+      .call({ nodeId: "XB", url: base } as never, "POST", EVALUATIONS_PATH, body)
+      .catch(() => undefined);
+  } finally {
+    globalThis.fetch = original;
+  }
+  if (captured === undefined) throw new Error("no response");
+  return captured;
+}
