@@ -23,6 +23,7 @@ import { CompactTree, leafHash } from "../../tlog/index.js";
 import type { Exec } from "./repos.js";
 
 const HASH = 32;
+const INSERT_ROWS = 64;
 const utf8 = new TextEncoder();
 
 interface EntryRow {
@@ -46,6 +47,13 @@ export function prepareLogStatements(db: Database) {
     setState: db.prepare<[number, Buffer]>("UPDATE log_state SET size = ?, frontier = ?"),
     insert: db.prepare<[number, string, Buffer]>(
       "INSERT INTO log_entries (idx, entry, leaf_hash) VALUES (?, ?, ?)",
+    ),
+    // One statement per INSERT_ROWS entries: a large batch costs fewer statement executions.
+    insertMany: db.prepare<(number | string | Buffer)[]>(
+      `INSERT INTO log_entries (idx, entry, leaf_hash) VALUES ${Array.from(
+        { length: INSERT_ROWS },
+        () => "(?, ?, ?)",
+      ).join(", ")}`,
     ),
     list: db.prepare<[number, number, number], EntryRow>(
       "SELECT idx, entry, leaf_hash FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?",
@@ -208,12 +216,21 @@ function integrate(s: LogStatements, at: number, batch: readonly Pending[]): voi
     }
     t.add.push(hash);
   };
-  let i = at;
-  for (const p of batch) {
-    s.insert.run(i, p.text, Buffer.from(p.leaf));
-    tree.append(p.leaf, sink);
-    i++;
-  }
+  const full = batch.length - (batch.length % INSERT_ROWS);
+  let values: (number | string | Buffer)[] = [];
+  batch.forEach((p, k) => {
+    const leaf = Buffer.from(p.leaf.buffer, p.leaf.byteOffset, HASH);
+    if (k >= full) {
+      s.insert.run(at + k, p.text, leaf);
+      return;
+    }
+    values.push(at + k, p.text, leaf);
+    if (values.length === 3 * INSERT_ROWS) {
+      s.insertMany.run(...values);
+      values = [];
+    }
+  });
+  for (const p of batch) tree.append(p.leaf, sink);
   for (const t of touched.values()) {
     const old = s.tile.get(t.level, t.index)?.hashes ?? Buffer.alloc(0);
     if (old.length !== t.offset * HASH) {

@@ -1,0 +1,337 @@
+/**
+ * Storage contract for the node's Merkle log (migration 2, spec/log.md "Storage"): the LedgerRepo
+ * port over RFC 9162 hashing and C2SP tiles, checked against the pure reference in src/tlog
+ * (MemoryTree, merkleTreeHash), plus tampering with the tables directly (`sql` runs raw SQL on the
+ * same database): every edit, deletion, reordering and truncation is caught by `verifyStoredLog`,
+ * which names the first bad index. Every adapter runs exactly these tests: see
+ * test/storage/{sqlite,postgres}.test.ts.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  currentCheckpoint,
+  logHead,
+  logOrigin,
+  logRootAt,
+  logSigner,
+  logVerifier,
+  proveConsistency,
+  proveInclusion,
+  verifyStoredLog,
+} from "../../src/app/log.js";
+import type { Store } from "../../src/app/ports.js";
+import { encodeLogEntry } from "../../src/core/log-entry.js";
+import { canonicalize } from "../../src/crypto/jcs.js";
+import { AccordError } from "../../src/errors.js";
+import {
+  MemoryTree,
+  leafHash,
+  merkleTreeHash,
+  openCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+} from "../../src/tlog/index.js";
+
+export interface LogHarness {
+  readonly store: Store;
+  /** Runs raw SQL on the store's database, outside the store (the attacker's view). */
+  readonly sql: (text: string) => Promise<void>;
+}
+
+const T0 = "2026-05-01T00:00:00.000Z";
+const entry = (i: number) => ({
+  kind: i % 3 === 0 ? "decision" : i % 3 === 1 ? "share" : "receipt",
+  at: T0,
+  data: { i, digest: (i * 7919).toString(16).padStart(64, "0") },
+});
+
+/** Appends entries [from, to) in transactions of `batch`. */
+async function fill(store: Store, from: number, to: number, batch: number): Promise<void> {
+  for (let k = from; k < to; k += batch) {
+    await store.transaction(async (tx) => {
+      for (let i = k; i < Math.min(to, k + batch); i++) await tx.ledger.append(entry(i));
+    });
+  }
+}
+
+function reference(n: number): MemoryTree {
+  const t = new MemoryTree();
+  for (let i = 0; i < n; i++) t.append(leafHash(encodeLogEntry(entry(i))));
+  return t;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+
+export function describeLogConformance(
+  name: string,
+  open: () => Promise<LogHarness>,
+  cleanup?: () => Promise<void>,
+): void {
+  describe(`${name}: Merkle log (migration 2)`, () => {
+    const opened: LogHarness[] = [];
+    const fresh = async (): Promise<LogHarness> => {
+      const h = await open();
+      opened.push(h);
+      return h;
+    };
+    afterEach(async () => {
+      for (const h of opened.splice(0)) await h.store.close();
+      await cleanup?.();
+    });
+
+    it("stores every tile hash and root the reference tree has, across tile boundaries", async () => {
+      const { store } = await fresh();
+      // 600 entries: two full level-0 tiles and a partial one; batches that straddle tiles.
+      await fill(store, 0, 600, 97);
+      const ref = reference(600);
+      expect(await store.ledger.size()).toBe(600);
+      expect(hex((await logHead(store.ledger)).rootHash)).toBe(hex(ref.root()));
+      for (const t of [0, 1, 2]) {
+        const tile = await store.ledger.tile(0, t);
+        const width = Math.min(256, 600 - t * 256);
+        expect(tile.length, `tile 0/${t}`).toBe(width * 32);
+        for (const j of [0, width - 1]) {
+          expect(hex(tile.subarray(j * 32, j * 32 + 32))).toBe(hex(ref.node(0, t * 256 + j)));
+        }
+      }
+      // Level 1 holds the roots of the two full level-0 tiles.
+      const tile1 = await store.ledger.tile(1, 0);
+      expect(tile1.length).toBe(2 * 32);
+      expect(hex(tile1.subarray(32, 64))).toBe(hex(ref.node(8, 1)));
+      expect((await store.ledger.tile(0, 3)).length).toBe(0);
+      // Past roots from tiles alone.
+      for (const m of [1, 2, 3, 255, 256, 257, 511, 512, 599, 600]) {
+        const leaves = Array.from({ length: m }, (_, i) => ref.node(0, i));
+        expect(hex(await logRootAt(store.ledger, m)), `root at ${m}`).toBe(
+          hex(merkleTreeHash(leaves)),
+        );
+      }
+      expect((await verifyStoredLog(store.ledger)).ok).toBe(true);
+    });
+
+    it("serves inclusion and consistency proofs from tiles that verify against the roots", async () => {
+      const { store } = await fresh();
+      await fill(store, 0, 530, 530);
+      const ref = reference(530);
+      for (const n of [1, 7, 256, 300, 530]) {
+        const root = merkleTreeHash(Array.from({ length: n }, (_, i) => ref.node(0, i)));
+        for (const i of [0, Math.floor(n / 2), n - 1]) {
+          const p = await proveInclusion(store.ledger, i, n);
+          expect(verifyInclusion(i, n, p.leafHash, p.proof, root), `${i} in ${n}`).toBe(true);
+          expect(hex(p.leafHash)).toBe(hex(leafHash(encodeLogEntry(entry(i)))));
+        }
+      }
+      for (const [m, n] of [
+        [1, 530],
+        [255, 257],
+        [256, 512],
+        [300, 530],
+        [530, 530],
+      ] as const) {
+        const p = await proveConsistency(store.ledger, m, n);
+        expect(
+          verifyConsistency(
+            m,
+            n,
+            await logRootAt(store.ledger, m),
+            await logRootAt(store.ledger, n),
+            p.proof,
+          ),
+          `${m} -> ${n}`,
+        ).toBe(true);
+      }
+      await expect(proveInclusion(store.ledger, 530)).rejects.toMatchObject({
+        code: "ERR_MALFORMED_INPUT",
+      });
+      await expect(proveConsistency(store.ledger, 0, 10)).rejects.toMatchObject({
+        code: "ERR_MALFORMED_INPUT",
+      });
+    });
+
+    it("gives a transaction's appends their indexes at once and integrates them at commit", async () => {
+      const { store } = await fresh();
+      await fill(store, 0, 3, 3);
+      const seqs = await store.transaction(async (tx) => {
+        const a = await tx.ledger.append(entry(3));
+        const b = await tx.ledger.append(entry(4));
+        return [a.seq, b.seq, await tx.ledger.size()];
+      });
+      expect(seqs).toEqual([3, 4, 5]);
+      const state = await store.ledger.state();
+      expect(state.size).toBe(5);
+      expect(state.frontier.length).toBe(2); // 5 = 4 + 1
+      expect((await verifyStoredLog(store.ledger)).ok).toBe(true);
+    });
+
+    it("leaves entries, tiles and tree untouched when a transaction rolls back", async () => {
+      const { store } = await fresh();
+      await fill(store, 0, 10, 10);
+      const before = await store.ledger.state();
+      const tile = await store.ledger.tile(0, 0);
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.ledger.append(entry(10));
+          await tx.ledger.append(entry(11));
+          throw new Error("boom");
+        }),
+      ).rejects.toThrow("boom");
+      expect(await store.ledger.state()).toStrictEqual(before);
+      expect(hex(await store.ledger.tile(0, 0))).toBe(hex(tile));
+      expect((await store.ledger.entries(0, 100)).length).toBe(10);
+      await fill(store, 10, 12, 2);
+      expect((await verifyStoredLog(store.ledger)).ok).toBe(true);
+    });
+
+    it("refuses an entry over 65535 bytes or of a malformed kind and writes nothing", async () => {
+      const { store } = await fresh();
+      await expect(
+        store.ledger.append({ kind: "share", at: T0, data: { pad: "x".repeat(70_000) } }),
+      ).rejects.toBeInstanceOf(AccordError);
+      await expect(
+        store.ledger.append({ kind: "Bad Kind", at: T0, data: {} }),
+      ).rejects.toMatchObject({ code: "ERR_MALFORMED_INPUT" });
+      expect(await store.ledger.size()).toBe(0);
+      expect(await store.ledger.entries(0, 10)).toEqual([]);
+    });
+
+    it("writes entries as RFC 8785 canonical JSON that reproduces the leaf hash", async () => {
+      const { store } = await fresh();
+      const data = { z: 1, a: [true, null, 1.5e-7, "é\u2028"], m: { y: "", b: -0 } };
+      const e = await store.ledger.append({ kind: "decision", at: T0, data });
+      const [row] = await store.ledger.entries(0, 1);
+      const text = Buffer.from(row!.bytes).toString("utf8");
+      expect(text).toBe(canonicalize({ at: T0, data, kind: "decision", v: 1 }));
+      expect(e.leafHash).toBe(hex(leafHash(row!.bytes)));
+    });
+
+    it("issues signed checkpoints on demand, one per size, that open with the node's key", async () => {
+      const { store } = await fresh();
+      const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+      const raw = new Uint8Array(Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"));
+      const signer = logSigner("XA", privateKey);
+      const origin = logOrigin("XA");
+      await fill(store, 0, 5, 5);
+      const c1 = await currentCheckpoint(store.ledger, signer, origin, T0);
+      expect(await currentCheckpoint(store.ledger, signer, origin, T0)).toStrictEqual(c1);
+      await fill(store, 5, 9, 4);
+      const c2 = await currentCheckpoint(store.ledger, signer, origin, T0);
+      expect([c1.size, c2.size]).toEqual([5, 9]);
+      const opened = openCheckpoint(c2.note, { origin, log: logVerifier("XA", raw) });
+      expect(hex(opened.checkpoint.rootHash)).toBe(hex((await logHead(store.ledger)).rootHash));
+      expect((await store.ledger.checkpoints(0, 10)).map((c) => c.size)).toEqual([5, 9]);
+      expect((await store.ledger.latestCheckpoint())?.size).toBe(9);
+      const v = await verifyStoredLog(store.ledger, { origin, verifier: logVerifier("XA", raw) });
+      expect(v).toMatchObject({ ok: true, checkpoints: 2, signaturesChecked: true, entries: 9 });
+      // A checkpoint signed by another key is named as the problem.
+      const other = generateKeyPairSync("ed25519");
+      const otherRaw = new Uint8Array(
+        Buffer.from(other.publicKey.export({ format: "jwk" }).x!, "base64url"),
+      );
+      const bad = await verifyStoredLog(store.ledger, {
+        origin,
+        verifier: logVerifier("XA", otherRaw),
+      });
+      expect(bad.ok).toBe(false);
+      expect(bad.problem).toMatch(/checkpoint 1/);
+    });
+
+    describe("tampering with the tables directly is detected, naming the first bad index", () => {
+      const N = 600;
+      const tampered = async (
+        edit: string[],
+        withCheckpoint = false,
+      ): Promise<Awaited<ReturnType<typeof verifyStoredLog>>> => {
+        const { store, sql } = await fresh();
+        await fill(store, 0, N, 200);
+        const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+        const raw = new Uint8Array(
+          Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"),
+        );
+        if (withCheckpoint) {
+          await currentCheckpoint(store.ledger, logSigner("XA", privateKey), logOrigin("XA"), T0);
+        }
+        expect((await verifyStoredLog(store.ledger)).ok, "intact before the edit").toBe(true);
+        for (const s of edit) await sql(s);
+        return verifyStoredLog(store.ledger, {
+          origin: logOrigin("XA"),
+          verifier: logVerifier("XA", raw),
+        });
+      };
+
+      it("an entry's content changed", async () => {
+        const v = await tampered([
+          `UPDATE log_entries SET entry = replace(entry, '"i":300', '"i":301') WHERE idx = 300`,
+        ]);
+        expect(v).toMatchObject({ ok: false, firstBad: 300 });
+      });
+
+      it("an entry's content and its stored leaf hash changed together", async () => {
+        const v = await tampered([
+          `UPDATE log_entries SET entry = replace(entry, '"kind":"decision"', '"kind":"share"'),
+             leaf_hash = (SELECT leaf_hash FROM log_entries WHERE idx = 1) WHERE idx = 3`,
+        ]);
+        expect(v).toMatchObject({ ok: false, firstBad: 3 });
+      });
+
+      it("a row deleted", async () => {
+        const v = await tampered(["DELETE FROM log_entries WHERE idx = 42"]);
+        expect(v).toMatchObject({ ok: false, firstBad: 42 });
+        expect(v.problem).toMatch(/missing/);
+      });
+
+      it("two rows reordered", async () => {
+        const v = await tampered([
+          "UPDATE log_entries SET idx = 1000000 WHERE idx = 7",
+          "UPDATE log_entries SET idx = 7 WHERE idx = 8",
+          "UPDATE log_entries SET idx = 8 WHERE idx = 1000000",
+        ]);
+        expect(v).toMatchObject({ ok: false, firstBad: 7 });
+      });
+
+      it("the log truncated (tail rows deleted)", async () => {
+        const v = await tampered(["DELETE FROM log_entries WHERE idx >= 550"]);
+        expect(v).toMatchObject({ ok: false, firstBad: 550 });
+      });
+
+      it("the log truncated with its state rolled back too, against a signed checkpoint", async () => {
+        const v = await tampered(
+          [
+            "DELETE FROM log_entries WHERE idx >= 512",
+            "DELETE FROM log_tiles WHERE level = 0 AND idx = 2",
+            "UPDATE log_state SET size = 512",
+          ],
+          true,
+        );
+        expect(v).toMatchObject({ ok: false, firstBad: 512 });
+        expect(v.problem).toMatch(/truncated/);
+      });
+
+      it("a tile rewritten", async () => {
+        const v = await tampered([
+          `UPDATE log_tiles SET hashes = (SELECT hashes FROM log_tiles WHERE level = 0 AND idx = 1)
+           WHERE level = 0 AND idx = 0`,
+        ]);
+        expect(v).toMatchObject({ ok: false, firstBad: 0 });
+      });
+
+      it("a level-1 tile rewritten while the entries and level-0 tiles are intact", async () => {
+        const v = await tampered([
+          `UPDATE log_tiles SET hashes = (SELECT hashes FROM log_tiles WHERE level = 0 AND idx = 2)
+           WHERE level = 1 AND idx = 0`,
+        ]);
+        expect(v.ok).toBe(false);
+        expect(v.firstBad).toBe(0);
+        expect(v.problem).toMatch(/tile 1\/0/);
+      });
+
+      it("a checkpoint note altered", async () => {
+        const v = await tampered(
+          ["UPDATE log_checkpoints SET note = replace(note, '\n600\n', '\n599\n')"],
+          true,
+        );
+        expect(v.ok).toBe(false);
+        expect(v.problem).toMatch(/checkpoint 1/);
+      });
+    });
+  });
+}
