@@ -3,6 +3,8 @@
  *   errors.ts                      <- everyone (imports nothing of ours)
  *   crypto, tlog                   leaves: pure, import nothing of ours but errors
  *   core                           pure domain: may use crypto, tlog
+ *   compute                        worker threads running core/crypto functions on all cores:
+ *                                  core, crypto only; app, server, cli may use it
  *   app                            use cases + ports: core, crypto, tlog
  *   storage/<adapter>              app ports, core, crypto; never a sibling adapter
  *   federation                     core, app, crypto
@@ -30,7 +32,7 @@ module.exports = {
       name: "core-is-pure",
       severity: "error",
       from: { path: layer("core") },
-      to: { path: "^src/(app|storage|federation|server|cli|web)/" },
+      to: { path: "^src/(app|storage|federation|server|cli|web|compute)/" },
     },
     {
       name: "core-no-io",
@@ -41,6 +43,14 @@ module.exports = {
         path: "^(node:)?(fs|fs/promises|net|http|https|child_process|dgram|tls)$",
         dependencyTypes: ["core"],
       },
+    },
+    {
+      name: "compute-uses-core-only",
+      comment:
+        "compute owns threads (a resource, so not core) but no I/O: it runs pure core and crypto functions",
+      severity: "error",
+      from: { path: layer("compute") },
+      to: { path: "^src/(app|storage|federation|server|cli|web|tlog)/" },
     },
     {
       name: "app-uses-ports-not-adapters",

@@ -32,9 +32,17 @@ export {
 } from "./filter.js";
 export {
   PSI_DST_PREFIX,
+  checkPsiKey,
   createPsiParty,
   intersect,
+  intersectPacked,
   intersectionSize,
+  packElements,
+  psiDst,
+  psiHashAndMultiply,
+  psiMultiplyPeer,
+  shufflePacked,
+  unpackElements,
   type PsiOptions,
   type PsiParty,
 } from "./psi.js";

@@ -14,9 +14,16 @@
  * from a peer are attacker-controlled: `deserializeElement` refuses non-canonical encodings and
  * the identity (RFC 9497 §4.1 and §6.2.1), and a multiplication that lands on the identity throws.
  *
+ * Batches: the `…Many` methods take and return packed arrays (n × 32 bytes) and call libsodium's
+ * exported C functions directly on one reused block of wasm memory, instead of the wrapper's
+ * allocate-copy-call-copy-free per call (measured at a fifth of a multiplication's cost, spec/match.md
+ * §performance). They run the same C code as the single-element methods, so the outputs are
+ * byte-identical (test/match/batch.test.ts); the secret scalar is wiped from wasm memory after each
+ * batch. Without those exports (another build of libsodium) they fall back to the wrapper.
+ *
  * Flow: `await loadGroup()` once (it awaits `sodium.ready`), then every call is synchronous.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes, type Hash } from "node:crypto";
 import type * as SodiumModule from "libsodium-wrappers-sumo";
 import { AccordError } from "../../errors.js";
 
@@ -99,6 +106,100 @@ export function expandMessageXmd(msg: Uint8Array, dst: Uint8Array, lenInBytes: n
   return out.subarray(0, lenInBytes);
 }
 
+/**
+ * `expand_message_xmd` for exactly 64 bytes (one block: b_0 and b_1 only), the length HashToGroup
+ * and HashToScalar use, with the DST-dependent parts prepared once. Same output as
+ * `expandMessageXmd(msg, dst, 64)`.
+ */
+export class Xmd64 {
+  readonly #zeroPad: Hash;
+  readonly #suffix0: Uint8Array;
+  readonly #suffix1: Uint8Array;
+
+  constructor(dst: Uint8Array) {
+    if (dst.length > 255)
+      throw new RangeError("an RFC 9380 domain separation tag is at most 255 bytes");
+    const dstPrime = concat(dst, Uint8Array.of(dst.length));
+    this.#zeroPad = createHash("sha512").update(new Uint8Array(128));
+    this.#suffix0 = concat(Uint8Array.of(0, 64, 0), dstPrime);
+    this.#suffix1 = concat(Uint8Array.of(1), dstPrime);
+  }
+
+  expand(msg: Uint8Array): Buffer {
+    const b0 = this.#zeroPad.copy().update(msg).update(this.#suffix0).digest();
+    return createHash("sha512").update(b0).update(this.#suffix1).digest();
+  }
+}
+
+/**
+ * The raw emscripten exports of libsodium that the batch paths call (libsodium-wrappers exposes
+ * the module as `libsodium`). Pointers are offsets into `HEAPU8`; each function returns 0 on
+ * success, except `is_valid_point`, which returns 1 for a valid encoding.
+ */
+interface RawSodium {
+  readonly HEAPU8: Uint8Array;
+  _malloc(size: number): number;
+  _free(pointer: number): void;
+  _crypto_scalarmult_ristretto255(q: number, n: number, p: number): number;
+  _crypto_core_ristretto255_from_hash(p: number, r: number): number;
+  _crypto_core_ristretto255_is_valid_point(p: number): number;
+  _crypto_core_ristretto255_add(r: number, p: number, q: number): number;
+  _crypto_core_ristretto255_scalar_reduce(r: number, s: number): void;
+}
+
+const RAW_FUNCTIONS = [
+  "_malloc",
+  "_free",
+  "_crypto_scalarmult_ristretto255",
+  "_crypto_core_ristretto255_from_hash",
+  "_crypto_core_ristretto255_is_valid_point",
+  "_crypto_core_ristretto255_add",
+  "_crypto_core_ristretto255_scalar_reduce",
+] as const;
+
+function rawOf(sodium: Sodium): RawSodium | undefined {
+  const raw = (sodium as unknown as { libsodium?: Record<string, unknown> }).libsodium;
+  if (raw === undefined || !(raw.HEAPU8 instanceof Uint8Array)) return undefined;
+  return RAW_FUNCTIONS.every((name) => typeof raw[name] === "function")
+    ? (raw as unknown as RawSodium)
+    : undefined;
+}
+
+/** Elements per pass through wasm memory: bounds the scratch block at about 100 KiB. */
+const CHUNK = 1024;
+
+/** One reused block of wasm memory (the module is single-threaded per isolate and calls are sync). */
+class Scratch {
+  readonly #raw: RawSodium;
+  #pointer = 0;
+  #size = 0;
+
+  constructor(raw: RawSodium) {
+    this.#raw = raw;
+  }
+
+  /** A block of at least `size` bytes; re-read `raw.HEAPU8` after this (memory may have grown). */
+  get(size: number): number {
+    if (size > this.#size) {
+      if (this.#size > 0) {
+        this.#raw.HEAPU8.fill(0, this.#pointer, this.#pointer + this.#size);
+        this.#raw._free(this.#pointer);
+      }
+      this.#pointer = this.#raw._malloc(size);
+      if (this.#pointer === 0) throw new RangeError("libsodium could not allocate memory");
+      this.#size = size;
+    }
+    return this.#pointer;
+  }
+}
+
+function checkPacked(points: Uint8Array, what: string): number {
+  if (!(points instanceof Uint8Array) || points.length % ELEMENT_BYTES !== 0) {
+    throw new RangeError(`${what} must be packed ${String(ELEMENT_BYTES)}-byte elements`);
+  }
+  return points.length / ELEMENT_BYTES;
+}
+
 /** Constant-time equality of two byte strings of the same public length. */
 function equalBytes(sodium: Sodium, a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && sodium.memcmp(a, b);
@@ -110,9 +211,19 @@ function equalBytes(sodium: Sodium, a: Uint8Array, b: Uint8Array): boolean {
  */
 export class Ristretto255 {
   readonly #sodium: Sodium;
+  readonly #raw: RawSodium | undefined;
+  readonly #scratch: Scratch | undefined;
 
-  constructor(sodium: Sodium) {
+  /** `direct: false` forces the wrapper path for the batch methods (tests compare the two). */
+  constructor(sodium: Sodium, options: { readonly direct?: boolean } = {}) {
     this.#sodium = sodium;
+    this.#raw = options.direct === false ? undefined : rawOf(sodium);
+    this.#scratch = this.#raw === undefined ? undefined : new Scratch(this.#raw);
+  }
+
+  /** True when the batch methods call libsodium's C functions directly. */
+  get direct(): boolean {
+    return this.#raw !== undefined;
   }
 
   /** HashToGroup: `hash_to_ristretto255(msg, dst)` (RFC 9380 Appendix B). */
@@ -125,9 +236,19 @@ export class Ristretto255 {
     return this.#sodium.crypto_core_ristretto255_scalar_reduce(expandMessageXmd(msg, dst, 64));
   }
 
-  /** RandomScalar: uniform in [1, L) (libsodium never returns zero). */
+  /**
+   * RandomScalar: 64 bytes from the operating system's CSPRNG reduced modulo L (statistically
+   * uniform, distance below 2^-250), never zero. libsodium.js's own `scalar_random` draws its
+   * randomness four bytes per callback into JavaScript, which profiled at a third of a
+   * single-element POPRF evaluation; this is one call.
+   */
   randomScalar(): Uint8Array {
-    return this.#sodium.crypto_core_ristretto255_scalar_random();
+    for (;;) {
+      const wide = randomBytes(64);
+      const scalar = this.#sodium.crypto_core_ristretto255_scalar_reduce(wide);
+      wide.fill(0);
+      if (!this.#sodium.is_zero(scalar)) return scalar;
+    }
   }
 
   /** `k * P`, constant time in `k`; throws `Error` when the product is the identity. */
@@ -179,6 +300,201 @@ export class Ristretto255 {
     const wide = new Uint8Array(64);
     wide.set(x);
     return equalBytes(this.#sodium, this.#sodium.crypto_core_ristretto255_scalar_reduce(wide), x);
+  }
+
+  /**
+   * `k * P_i` for each packed element (n × 32 bytes in, n × 32 out), constant time in `k`. The
+   * elements must already be valid (see `firstInvalid`); a product that is the identity (only
+   * possible from an invalid element or a zero scalar) throws `RangeError` naming its index.
+   */
+  multMany(k: Uint8Array, points: Uint8Array): Uint8Array {
+    const n = checkPacked(points, "the elements");
+    const out = new Uint8Array(points.length);
+    const raw = this.#raw;
+    if (raw === undefined || this.#scratch === undefined) {
+      for (let i = 0; i < n; i++) {
+        const at = i * ELEMENT_BYTES;
+        let product: Uint8Array;
+        try {
+          product = this.mult(k, points.subarray(at, at + ELEMENT_BYTES));
+        } catch {
+          throw new RangeError(`the product at index ${String(i)} is the identity`);
+        }
+        out.set(product, at);
+      }
+      return out;
+    }
+    const chunk = Math.min(n, CHUNK) * ELEMENT_BYTES;
+    const key = this.#scratch.get(SCALAR_BYTES + 2 * chunk);
+    const input = key + SCALAR_BYTES;
+    const output = input + chunk;
+    const heap = raw.HEAPU8;
+    heap.set(k.subarray(0, SCALAR_BYTES), key);
+    try {
+      for (let start = 0; start < n; start += CHUNK) {
+        const count = Math.min(CHUNK, n - start);
+        const from = start * ELEMENT_BYTES;
+        heap.set(points.subarray(from, from + count * ELEMENT_BYTES), input);
+        for (let i = 0; i < count; i++) {
+          const at = i * ELEMENT_BYTES;
+          if (raw._crypto_scalarmult_ristretto255(output + at, key, input + at) !== 0) {
+            throw new RangeError(`the product at index ${String(start + i)} is the identity`);
+          }
+        }
+        out.set(heap.subarray(output, output + count * ELEMENT_BYTES), from);
+      }
+    } finally {
+      heap.fill(0, key, key + SCALAR_BYTES);
+    }
+    return out;
+  }
+
+  /**
+   * The index of the first packed element that is not a canonical encoding of a non-identity
+   * point, or -1 when all are valid (the batch form of `deserializeElement`'s check).
+   */
+  firstInvalid(points: Uint8Array): number {
+    const n = checkPacked(points, "the elements");
+    const raw = this.#raw;
+    if (raw === undefined || this.#scratch === undefined) {
+      for (let i = 0; i < n; i++) {
+        const p = points.subarray(i * ELEMENT_BYTES, (i + 1) * ELEMENT_BYTES);
+        if (this.isIdentity(p) || !this.#sodium.crypto_core_ristretto255_is_valid_point(p))
+          return i;
+      }
+      return -1;
+    }
+    const input = this.#scratch.get(Math.min(n, CHUNK) * ELEMENT_BYTES);
+    const heap = raw.HEAPU8;
+    for (let start = 0; start < n; start += CHUNK) {
+      const count = Math.min(CHUNK, n - start);
+      const from = start * ELEMENT_BYTES;
+      heap.set(points.subarray(from, from + count * ELEMENT_BYTES), input);
+      for (let i = 0; i < count; i++) {
+        const at = from + i * ELEMENT_BYTES;
+        let zero = 0;
+        for (let j = 0; j < ELEMENT_BYTES; j++) zero |= points[at + j] ?? 0;
+        if (zero === 0 || raw._crypto_core_ristretto255_is_valid_point(input + i * 32) !== 1) {
+          return start + i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * `k * HashToGroup(msg_i, dst)` for each message (or just HashToGroup when `k` is undefined),
+   * packed; constant time in `k`. Same output as `mult(k, hashToGroup(msg, dst))` per message.
+   */
+  hashToGroupMany(msgs: readonly Uint8Array[], dst: Uint8Array, k?: Uint8Array): Uint8Array {
+    const xmd = new Xmd64(dst);
+    const n = msgs.length;
+    const out = new Uint8Array(n * ELEMENT_BYTES);
+    const raw = this.#raw;
+    if (raw === undefined || this.#scratch === undefined) {
+      msgs.forEach((msg, i) => {
+        const element = this.#sodium.crypto_core_ristretto255_from_hash(xmd.expand(msg));
+        out.set(k === undefined ? element : this.mult(k, element), i * ELEMENT_BYTES);
+      });
+      return out;
+    }
+    const count0 = Math.min(n, CHUNK);
+    const key = this.#scratch.get(SCALAR_BYTES + count0 * (64 + 2 * ELEMENT_BYTES));
+    const uniform = key + SCALAR_BYTES;
+    const hashed = uniform + count0 * 64;
+    const output = hashed + count0 * ELEMENT_BYTES;
+    const heap = raw.HEAPU8;
+    if (k !== undefined) heap.set(k.subarray(0, SCALAR_BYTES), key);
+    try {
+      for (let start = 0; start < n; start += CHUNK) {
+        const count = Math.min(CHUNK, n - start);
+        for (let i = 0; i < count; i++) {
+          heap.set(xmd.expand(msgs[start + i] ?? new Uint8Array()), uniform + i * 64);
+          raw._crypto_core_ristretto255_from_hash(hashed + i * ELEMENT_BYTES, uniform + i * 64);
+        }
+        let result = hashed;
+        if (k !== undefined) {
+          result = output;
+          for (let i = 0; i < count; i++) {
+            const at = i * ELEMENT_BYTES;
+            if (raw._crypto_scalarmult_ristretto255(output + at, key, hashed + at) !== 0) {
+              throw new RangeError(`the product at index ${String(start + i)} is the identity`);
+            }
+          }
+        }
+        out.set(heap.subarray(result, result + count * ELEMENT_BYTES), start * ELEMENT_BYTES);
+      }
+    } finally {
+      if (k !== undefined) heap.fill(0, key, key + SCALAR_BYTES);
+    }
+    return out;
+  }
+
+  /** HashToScalar of each message (packed scalars); same output as `hashToScalar` per message. */
+  hashToScalarMany(msgs: readonly Uint8Array[], dst: Uint8Array): Uint8Array {
+    const xmd = new Xmd64(dst);
+    const out = new Uint8Array(msgs.length * SCALAR_BYTES);
+    const raw = this.#raw;
+    if (raw === undefined || this.#scratch === undefined) {
+      msgs.forEach((msg, i) => {
+        out.set(this.#sodium.crypto_core_ristretto255_scalar_reduce(xmd.expand(msg)), i * 32);
+      });
+      return out;
+    }
+    const wide = this.#scratch.get(64 + SCALAR_BYTES);
+    const heap = raw.HEAPU8;
+    msgs.forEach((msg, i) => {
+      heap.set(xmd.expand(msg), wide);
+      raw._crypto_core_ristretto255_scalar_reduce(wide + 64, wide);
+      out.set(heap.subarray(wide + 64, wide + 64 + SCALAR_BYTES), i * SCALAR_BYTES);
+    });
+    return out;
+  }
+
+  /**
+   * `sum_i s_i * P_i` over packed scalars and packed elements of the same count (at least one).
+   * Each product runs in constant time; a product or a sum of the identity throws `RangeError`.
+   */
+  linearCombinationMany(scalars: Uint8Array, points: Uint8Array): Uint8Array {
+    const n = checkPacked(points, "the elements");
+    if (n === 0 || scalars.length !== n * SCALAR_BYTES) {
+      throw new RangeError("a linear combination needs one scalar per element, at least one");
+    }
+    const raw = this.#raw;
+    if (raw === undefined || this.#scratch === undefined) {
+      let sum: Uint8Array | undefined;
+      for (let i = 0; i < n; i++) {
+        const term = this.mult(
+          scalars.subarray(i * 32, i * 32 + 32),
+          points.subarray(i * 32, i * 32 + 32),
+        );
+        sum = sum === undefined ? term : this.add(sum, term);
+      }
+      return sum ?? new Uint8Array(ELEMENT_BYTES);
+    }
+    const chunk = Math.min(n, CHUNK) * ELEMENT_BYTES;
+    const sum = this.#scratch.get(2 * ELEMENT_BYTES + 2 * chunk);
+    const term = sum + ELEMENT_BYTES;
+    const sIn = term + ELEMENT_BYTES;
+    const pIn = sIn + chunk;
+    const heap = raw.HEAPU8;
+    for (let start = 0; start < n; start += CHUNK) {
+      const count = Math.min(CHUNK, n - start);
+      const from = start * ELEMENT_BYTES;
+      heap.set(scalars.subarray(from, from + count * 32), sIn);
+      heap.set(points.subarray(from, from + count * 32), pIn);
+      for (let i = 0; i < count; i++) {
+        const at = i * 32;
+        const target = start + i === 0 ? sum : term;
+        if (raw._crypto_scalarmult_ristretto255(target, sIn + at, pIn + at) !== 0) {
+          throw new RangeError(`the term at index ${String(start + i)} is the identity`);
+        }
+        if (target === term && raw._crypto_core_ristretto255_add(sum, sum, term) !== 0) {
+          throw new RangeError("a partial sum is not a valid element");
+        }
+      }
+    }
+    return heap.slice(sum, sum + ELEMENT_BYTES);
   }
 
   /**

@@ -26,6 +26,7 @@
 import { createHash } from "node:crypto";
 import { AccordError } from "../../errors.js";
 import {
+  ELEMENT_BYTES,
   SCALAR_BYTES,
   concat,
   framed,
@@ -200,36 +201,30 @@ class Context {
     return this.g.hashToScalar(concat(LABEL_INFO, framed(info)), this.hashToScalarDst);
   }
 
-  /** The composite scalars d_i of ComputeComposites (§2.2.1). */
-  compositeScalars(
-    b: Uint8Array,
-    c: readonly Uint8Array[],
-    d: readonly Uint8Array[],
-  ): Uint8Array[] {
+  /**
+   * The composite scalars d_i of ComputeComposites (§2.2.1), packed, for packed `c` and `d` of n
+   * elements each.
+   */
+  compositeScalars(b: Uint8Array, c: Uint8Array, d: Uint8Array): Uint8Array {
     const seed = sha512(framed(b), framed(this.seedDst));
-    const framedSeed = framed(seed);
-    return c.map((ci, i) =>
-      this.g.hashToScalar(
-        concat(
-          framedSeed,
-          i2osp2(i),
-          framed(ci),
-          framed(d[i] ?? new Uint8Array()),
-          LABEL_COMPOSITE,
-        ),
-        this.hashToScalarDst,
-      ),
-    );
-  }
-
-  linearCombination(scalars: readonly Uint8Array[], elements: readonly Uint8Array[]): Uint8Array {
-    let sum: Uint8Array | undefined;
-    scalars.forEach((di, i) => {
-      const term = this.g.mult(di, elements[i] ?? new Uint8Array());
-      sum = sum === undefined ? term : this.g.add(sum, term);
-    });
-    if (sum === undefined) throw new RangeError("a composite needs at least one element");
-    return sum;
+    const n = c.length / ELEMENT_BYTES;
+    // framed(seed) || I2OSP(i, 2) || framed(c_i) || framed(d_i) || "Composite"
+    const size = 2 + seed.length + 2 + 2 * (2 + ELEMENT_BYTES) + LABEL_COMPOSITE.length;
+    const template = new Uint8Array(size);
+    template.set(framed(seed), 0);
+    const at = 2 + seed.length;
+    template.set(i2osp2(ELEMENT_BYTES), at + 2);
+    template.set(i2osp2(ELEMENT_BYTES), at + 4 + ELEMENT_BYTES);
+    template.set(LABEL_COMPOSITE, size - LABEL_COMPOSITE.length);
+    const msgs: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const msg = template.slice();
+      msg.set(i2osp2(i), at);
+      msg.set(c.subarray(i * ELEMENT_BYTES, (i + 1) * ELEMENT_BYTES), at + 4);
+      msg.set(d.subarray(i * ELEMENT_BYTES, (i + 1) * ELEMENT_BYTES), at + 6 + ELEMENT_BYTES);
+      msgs.push(msg);
+    }
+    return this.g.hashToScalarMany(msgs, this.hashToScalarDst);
   }
 
   challenge(
@@ -245,15 +240,15 @@ class Context {
     );
   }
 
-  /** GenerateProof (§2.2.1) with A = G, using ComputeCompositesFast. */
+  /** GenerateProof (§2.2.1) with A = G, using ComputeCompositesFast; `c`, `d` packed. */
   generateProof(
     k: Uint8Array,
     b: Uint8Array,
-    c: readonly Uint8Array[],
-    d: readonly Uint8Array[],
+    c: Uint8Array,
+    d: Uint8Array,
     options: ProofOptions,
   ): Uint8Array {
-    const m = this.linearCombination(this.compositeScalars(b, c, d), c);
+    const m = this.g.linearCombinationMany(this.compositeScalars(b, c, d), c);
     const z = this.g.mult(k, m);
     const r =
       options.proofScalar === undefined
@@ -279,9 +274,11 @@ class Context {
     if (!this.g.isCanonicalScalar(challenge) || !this.g.isCanonicalScalar(s)) throw proofFailed();
     let expected: Uint8Array;
     try {
-      const scalars = this.compositeScalars(b, c, d);
-      const m = this.linearCombination(scalars, c);
-      const z = this.linearCombination(scalars, d);
+      const packedC = pack(c);
+      const packedD = pack(d);
+      const scalars = this.compositeScalars(b, packedC, packedD);
+      const m = this.g.linearCombinationMany(scalars, packedC);
+      const z = this.g.linearCombinationMany(scalars, packedD);
       const t2 = this.g.add(this.g.multGen(s), this.g.mult(challenge, b));
       const t3 = this.g.add(this.g.mult(s, m), this.g.mult(challenge, z));
       expected = this.challenge(b, m, z, t2, t3);
@@ -309,6 +306,42 @@ class Context {
     checkBatch(list.length, what);
     return list.map((e: unknown) => this.g.deserializeElement(e, what.replace(/s$/, "")));
   }
+
+  /** A peer's list of elements (attacker-controlled), checked and packed n × 32 bytes. */
+  peerPacked(list: unknown, what: string): Uint8Array {
+    if (!Array.isArray(list))
+      throw new AccordError("ERR_MALFORMED_INPUT", `the ${what} are not a list`);
+    checkBatch(list.length, what);
+    const packed = new Uint8Array(list.length * ELEMENT_BYTES);
+    const one = what.replace(/s$/, "");
+    list.forEach((e: unknown, i) => {
+      if (!(e instanceof Uint8Array) || e.length !== ELEMENT_BYTES) {
+        throw new AccordError("ERR_MALFORMED_INPUT", `the ${one} is not a valid group element`);
+      }
+      packed.set(e, i * ELEMENT_BYTES);
+    });
+    if (this.g.firstInvalid(packed) !== -1) {
+      throw new AccordError("ERR_MALFORMED_INPUT", `the ${one} is not a valid group element`);
+    }
+    return packed;
+  }
+}
+
+function pack(list: readonly Uint8Array[]): Uint8Array {
+  const packed = new Uint8Array(list.length * ELEMENT_BYTES);
+  list.forEach((e, i) => {
+    if (e.length !== ELEMENT_BYTES) throw new RangeError("an element is 32 bytes");
+    packed.set(e, i * ELEMENT_BYTES);
+  });
+  return packed;
+}
+
+function unpack(packed: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < packed.length; at += ELEMENT_BYTES) {
+    out.push(packed.slice(at, at + ELEMENT_BYTES));
+  }
+  return out;
 }
 
 /** OPRF mode (0x00, §3.3.1): no proof; the client cannot tell which key was used. */
@@ -334,8 +367,8 @@ export class Oprf {
   /** Server: `skS * blindedElement` for each element (attacker-controlled input). */
   blindEvaluate(secretKey: Uint8Array, blindedElements: readonly unknown[]): Uint8Array[] {
     const k = this.#ctx.secretKey(secretKey);
-    const blinded = this.#ctx.peerElements(blindedElements, "blinded elements");
-    return blinded.map((e) => this.#ctx.g.mult(k, e));
+    const blinded = this.#ctx.peerPacked(blindedElements, "blinded elements");
+    return unpack(this.#ctx.g.multMany(k, blinded));
   }
 
   finalize(
@@ -389,10 +422,10 @@ export class Voprf {
     options: ProofOptions = {},
   ): ProvenEvaluation {
     const k = this.#ctx.secretKey(secretKey);
-    const blinded = this.#ctx.peerElements(blindedElements, "blinded elements");
-    const evaluatedElements = blinded.map((e) => this.#ctx.g.mult(k, e));
-    const proof = this.#ctx.generateProof(k, publicKey, blinded, evaluatedElements, options);
-    return { evaluatedElements, proof };
+    const blinded = this.#ctx.peerPacked(blindedElements, "blinded elements");
+    const evaluated = this.#ctx.g.multMany(k, blinded);
+    const proof = this.#ctx.generateProof(k, publicKey, blinded, evaluated, options);
+    return { evaluatedElements: unpack(evaluated), proof };
   }
 
   finalize(
@@ -489,16 +522,10 @@ export class Poprf {
     blindedElements: readonly unknown[],
     options: ProofOptions,
   ): ProvenEvaluation {
-    const blinded = this.#ctx.peerElements(blindedElements, "blinded elements");
-    const evaluatedElements = blinded.map((e) => this.#ctx.g.mult(tweak.inverse, e));
-    const proof = this.#ctx.generateProof(
-      tweak.t,
-      tweak.tweakedKey,
-      evaluatedElements,
-      blinded,
-      options,
-    );
-    return { evaluatedElements, proof };
+    const blinded = this.#ctx.peerPacked(blindedElements, "blinded elements");
+    const evaluated = this.#ctx.g.multMany(tweak.inverse, blinded);
+    const proof = this.#ctx.generateProof(tweak.t, tweak.tweakedKey, evaluated, blinded, options);
+    return { evaluatedElements: unpack(evaluated), proof };
   }
 
   /** @internal Evaluate with a precomputed tweak. */

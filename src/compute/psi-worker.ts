@@ -1,0 +1,50 @@
+/**
+ * The worker-thread side of the PSI pool (psi-pool.ts): it loads libsodium once, then answers
+ * one task at a time with the pure functions of src/core/match/psi.ts, so a chunk computed here
+ * is byte-identical to the same chunk computed on the main thread.
+ *
+ * Tasks (structured-cloned, buffers transferred):
+ *   { id, op: "hash", key, dst, bytes, ends } → k · H(x_i) for the inputs bytes[ends[i-1]..ends[i])
+ *   { id, op: "mult", key, elements, first }  → k · P_i, elements checked (positions from `first`)
+ * Answers: { id, out } or { id, error: { code?, message, details? } }.
+ *
+ * Risks: the session key arrives in each task (a copy inside this process) and is wiped after
+ * use; errors carry codes and positions, never element bytes or inputs.
+ */
+import { parentPort } from "node:worker_threads";
+import { loadGroup } from "../crypto/oprf/group.js";
+import { psiHashAndMultiply, psiMultiplyPeer } from "../core/match/psi.js";
+import { AccordError } from "../errors.js";
+import type { PsiTask, PsiAnswer } from "./psi-pool.js";
+
+const port = parentPort;
+if (port === null) throw new Error("psi-worker runs as a worker thread");
+const g = await loadGroup();
+
+function answer(task: PsiTask): PsiAnswer {
+  try {
+    if (task.op === "hash") {
+      const inputs: Uint8Array[] = [];
+      let start = 0;
+      for (const end of task.ends) {
+        inputs.push(task.bytes.subarray(start, end));
+        start = end;
+      }
+      return { id: task.id, out: psiHashAndMultiply(g, task.key, task.dst, inputs) };
+    }
+    return { id: task.id, out: psiMultiplyPeer(g, task.key, task.elements, task.first) };
+  } catch (e) {
+    if (e instanceof AccordError) {
+      return { id: task.id, error: { code: e.code, message: e.message, details: e.details } };
+    }
+    return { id: task.id, error: { message: e instanceof Error ? e.message : "worker failure" } };
+  } finally {
+    task.key.fill(0);
+  }
+}
+
+port.on("message", (task: PsiTask) => {
+  const reply = answer(task);
+  port.postMessage(reply, "out" in reply ? [reply.out.buffer as ArrayBuffer] : []);
+});
+port.postMessage({ ready: true });
