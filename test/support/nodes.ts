@@ -8,6 +8,8 @@ import pg from "pg";
 import { loadConfig, type ConfigFile } from "../../src/cli/config.js";
 import { createNodeSecrets } from "../../src/cli/secrets.js";
 import { startNode, type RunningNode, type StartOptions } from "../../src/cli/compose.js";
+import { generateNodeKeys, type NodeKeys } from "../../src/crypto/keys.js";
+import { signAgreement } from "../../src/core/agreement/lifecycle.js";
 
 export const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
 export const PG_URL = process.env.ACCORD_TEST_PG_URL;
@@ -62,9 +64,62 @@ export async function start(nodeDir: TestNodeDir, opts: StartOptions = {}): Prom
 }
 
 /** Make every node a partner of every other, checking fingerprints. */
-export async function introduce(nodes: readonly RunningNode[]): Promise<void> {
+export async function introduce(
+  nodes: readonly RunningNode[],
+  opts: { readonly sign?: boolean } = {},
+): Promise<void> {
   for (const n of nodes)
     for (const o of nodes) if (o !== n) await n.node.addPeer(o.url, o.node.fingerprint());
+  if (opts.sign !== false) await signAgreements(nodes);
+}
+
+/** Keys of parties that sign on paper in tests (no node of theirs runs): one per id per test file. */
+const paperKeys = new Map<string, NodeKeys>();
+
+/**
+ * Put every agreement version the nodes hold in force, as the parties would: each node signs
+ * through its API (POST /api/v1/agreements/:id/sign), which exchanges the signatures with the
+ * other parties over real HTTP. A party with no node among `nodes` signs "on paper" (unless
+ * `paper` is false): a real Ed25519 key generated for it here, made known to each running node
+ * as a partner at an unreachable address, and its signature stored there directly.
+ */
+export async function signAgreements(
+  nodes: readonly RunningNode[],
+  opts: { readonly paper?: boolean } = {},
+): Promise<void> {
+  const running = new Set(nodes.map((n) => n.node.id));
+  if (opts.paper !== false) {
+    for (const n of nodes) {
+      for (const a of n.node.agreementBook.versions())
+        for (const p of a.doc.parties) {
+          if (running.has(p.node)) continue;
+          let keys = paperKeys.get(p.node);
+          if (keys === undefined) paperKeys.set(p.node, (keys = generateNodeKeys()));
+          if ((await n.store.peers.get(p.node)) === undefined)
+            await n.store.peers.upsert({
+              nodeId: p.node,
+              url: "http://127.0.0.1:9/",
+              signingKey: { ...keys.signing.publicJwk },
+              encryptionKey: { ...keys.encryption.publicJwk },
+              addedAt: new Date().toISOString(),
+            });
+          const sig = await signAgreement(a, p.node, keys.signing.privateKey);
+          await n.store.agreementState.putSignature({
+            ...sig,
+            receivedAt: new Date().toISOString(),
+          });
+        }
+      await n.node.agreementBook.load();
+    }
+  }
+  for (const n of nodes)
+    for (const a of n.node.agreementBook.versions()) {
+      const r = await api(n, "POST", `/api/v1/agreements/${a.id}/sign`, { version: a.version });
+      if (r.status !== 200)
+        throw new Error(
+          `${n.node.id} could not sign ${a.id} v${a.version}: ${JSON.stringify(r.body)}`,
+        );
+    }
 }
 
 export async function freePort(): Promise<number> {

@@ -1,0 +1,896 @@
+/**
+ * The agreements a running node enforces (spec/agreement.md "Enforcement on a node"): every held
+ * version, the parties' signatures, lifecycle events, and the state each version is in at each
+ * moment, which is what `decide()` is given.
+ *
+ * - A version is in force only when every party's signature over its canonical hash verifies
+ *   under the key this node knows for that party (its own key, or the partner's from the peer
+ *   registry); an amendment waits for its effective date; suspended, terminated and expired
+ *   versions deny. The pure rules are src/core/agreement/lifecycle.ts; this module feeds them.
+ * - Per agreement id one version is given to `decide()` at a time: the one in force, else the one
+ *   whose state best explains why nothing is (so a denial quotes the lifecycle).
+ * - Every change of a version's state is recorded once (kind `agreement-transition`, metadata
+ *   only) and the state is kept in the store, so a restart does not log it again.
+ * - Signatures and events travel between the parties in a signed exchange message
+ *   (`accord-agreement-exchange/1`): POSTed to each party, which answers with what it holds.
+ *   Everything in a message is attacker-controlled until verified; a message with any signature
+ *   or event that fails verification is refused whole and nothing of it is written.
+ */
+import { AccordError } from "../errors.js";
+import { parseAgreement, type Agreement } from "../core/agreement/parse.js";
+import {
+  lifecycleState,
+  signAgreement,
+  verifySignatures,
+  type AgreementSignature,
+  type AgreementState,
+  type GovernedAgreement,
+  type LifecycleEvent,
+  type LifecycleStatus,
+  type SignatureCheck,
+} from "../core/agreement/lifecycle.js";
+import { canonicalize } from "../crypto/jcs.js";
+import { sha256Hex } from "../crypto/hash.js";
+import { parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
+import { signJson, verifyJson } from "../crypto/sign.js";
+import type {
+  AgreementEventRecord,
+  AgreementSignatureRecord,
+  Clock,
+  Logger,
+  Peer,
+  Store,
+} from "./ports.js";
+
+export const EXCHANGE_TYPE = "accord-agreement-exchange/1";
+export const EVENT_TYPE = "accord-agreement-event/1";
+/** An exchange message dated further than this from the receiver's clock is refused. */
+export const EXCHANGE_MAX_SKEW_MS = 3_600_000;
+const MAX_ITEMS = 256;
+const EVENT_KINDS = ["suspend", "resume", "suspend-party", "resume-party", "terminate"] as const;
+type EventKind = (typeof EVENT_KINDS)[number];
+
+/** How this node reaches a partner's agreement exchange (federation implements it over HTTP). */
+export interface AgreementExchange {
+  /** POST `message` to the partner; resolves with its answer (attacker-controlled). */
+  exchange(peer: Peer, message: ExchangeMessage): Promise<unknown>;
+}
+
+/** One signature as it travels. */
+export interface WireSignature {
+  readonly node: string;
+  readonly jws: string;
+}
+
+/** One lifecycle event as it travels: signed by the node that recorded it. */
+export interface WireEvent {
+  readonly kind: EventKind;
+  readonly at: string;
+  readonly by: string;
+  readonly party: string | null;
+  readonly reason: string | null;
+  readonly recorded_by: string;
+  readonly jws: string;
+}
+
+/** spec/agreement.md "Signature exchange". */
+export interface ExchangeMessage {
+  readonly type: typeof EXCHANGE_TYPE;
+  readonly from: string;
+  readonly to: string;
+  readonly at: string;
+  readonly agreement: string;
+  readonly version: number;
+  readonly hash: string;
+  readonly signatures: readonly WireSignature[];
+  readonly events: readonly WireEvent[];
+  /** Detached JWS by `from` over every other member. */
+  readonly jws: string;
+}
+
+export interface VersionView {
+  readonly version: number;
+  readonly hash: string;
+  readonly title: string;
+  readonly effectiveFrom: string;
+  readonly sunset: string;
+  readonly status: LifecycleStatus;
+  readonly detail: string;
+  readonly signed: readonly string[];
+  readonly missing: readonly string[];
+  readonly invalid: readonly string[];
+  readonly suspendedParties: readonly string[];
+}
+
+export interface AgreementView {
+  readonly id: string;
+  readonly at: string;
+  readonly parties: readonly string[];
+  /** The state of the version decisions use now. */
+  readonly status: LifecycleStatus;
+  readonly detail: string;
+  readonly inForce: { readonly version: number; readonly hash: string } | null;
+  /** Parties whose signature the latest version still lacks. */
+  readonly awaiting: readonly string[];
+  readonly versions: readonly VersionView[];
+  readonly events: readonly Omit<AgreementEventRecord, "jws" | "id">[];
+}
+
+export interface PushResult {
+  readonly node: string;
+  readonly ok: boolean;
+  /** What the partner answered or why it could not be reached. */
+  readonly error?: string;
+}
+
+export interface AgreementBookDeps {
+  readonly nodeId: string;
+  readonly keys: NodeKeys;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly exchange?: AgreementExchange | undefined;
+}
+
+interface Held {
+  readonly agreement: Agreement;
+  check: SignatureCheck;
+}
+
+const key = (id: string, version: number) => `${id}@${String(version)}`;
+
+export class AgreementBook {
+  private readonly d: AgreementBookDeps;
+  private held: Held[] = [];
+  private events: LifecycleEvent[] = [];
+  private eventRecords: AgreementEventRecord[] = [];
+  private recorded = new Map<string, string>();
+  private cache: { from: number; until: number; list: readonly GovernedAgreement[] } | undefined;
+  private boundaries: number[] = [];
+  private refreshing: Promise<void> = Promise.resolve();
+
+  constructor(deps: AgreementBookDeps) {
+    this.d = deps;
+  }
+
+  // ---------------------------------------------------------------- loading and governing
+
+  /** (Re)load every held version, signature and event, and verify the signatures. */
+  async load(): Promise<void> {
+    const s = this.d.store;
+    const [records, events, statuses, keys] = await Promise.all([
+      s.agreementState.versions(),
+      s.agreementState.events(),
+      s.agreementState.statuses(),
+      this.knownKeys(),
+    ]);
+    const held: Held[] = [];
+    for (const r of records) {
+      const agreement = parseAgreement(r.source, `${r.id} v${String(r.version)}`);
+      const sigs = await s.agreementState.signatures(r.id, r.version);
+      held.push({ agreement, check: await verifySignatures(agreement, toCore(sigs), keys) });
+    }
+    this.held = held;
+    this.eventRecords = events;
+    this.events = events.map((e) => ({
+      kind: e.kind,
+      agreement: e.agreement,
+      at: e.at,
+      by: e.by,
+      ...(e.party === null ? {} : { party: e.party }),
+      ...(e.reason === null ? {} : { reason: e.reason }),
+    }));
+    this.recorded = new Map(statuses.map((r) => [key(r.agreement, r.version), r.status]));
+    const b = new Set<number>();
+    for (const h of held) b.add(h.agreement.effectiveFromMs).add(h.agreement.sunsetMs);
+    for (const e of this.events) {
+      const t = Date.parse(e.at);
+      if (!Number.isNaN(t)) b.add(t);
+    }
+    this.boundaries = [...b].sort((x, y) => x - y);
+    this.cache = undefined;
+  }
+
+  /** Every held version, ordered by id then version. */
+  versions(): readonly Agreement[] {
+    return this.held.map((h) => h.agreement);
+  }
+
+  /** The highest held version of each agreement. */
+  latest(): Agreement[] {
+    const out = new Map<string, Agreement>();
+    for (const h of this.held) out.set(h.agreement.id, h.agreement);
+    return [...out.values()];
+  }
+
+  find(id: string, version: number): Agreement | undefined {
+    return this.held.find((h) => h.agreement.id === id && h.agreement.version === version)
+      ?.agreement;
+  }
+
+  /**
+   * What `decide()` is given at `at`: per agreement, the version in force, else the one whose
+   * state explains why none is. The same list (by identity) is returned for every `at` between
+   * two lifecycle boundaries, so the engine's compiled form is reused.
+   */
+  governedAt(at: Date): readonly GovernedAgreement[] {
+    const t = at.getTime();
+    const c = this.cache;
+    if (c !== undefined && t >= c.from && t < c.until) return c.list;
+    let from = -Infinity;
+    let until = Infinity;
+    for (const b of this.boundaries) {
+      if (b <= t) from = b;
+      else {
+        until = b;
+        break;
+      }
+    }
+    const list = pickPerAgreement(this.statesAt(at));
+    this.cache = { from, until, list };
+    return list;
+  }
+
+  /** The state of every held version at `at`. */
+  statesAt(at: Date): GovernedAgreement[] {
+    const t = at.getTime();
+    return this.held.map((h) => {
+      const later = this.held
+        .filter(
+          (o) =>
+            o.agreement.id === h.agreement.id &&
+            o.agreement.version > h.agreement.version &&
+            o.check.missing.length === 0 &&
+            t >= o.agreement.effectiveFromMs,
+        )
+        .sort((x, y) => y.agreement.version - x.agreement.version)[0];
+      return {
+        agreement: h.agreement,
+        state: lifecycleState(h.agreement, h.check, this.events, at, later?.agreement),
+      };
+    });
+  }
+
+  /**
+   * Record every version whose state at `at` differs from the one last recorded: the new state in
+   * the store and one `agreement-transition` log entry, together. Serialised.
+   */
+  refresh(at: Date = this.d.clock.now()): Promise<void> {
+    const run = this.refreshing.then(() => this.recordTransitions(at));
+    this.refreshing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async recordTransitions(at: Date): Promise<void> {
+    const changed: GovernedAgreement[] = [];
+    for (const g of this.statesAt(at))
+      if (this.recorded.get(key(g.agreement.id, g.agreement.version)) !== g.state.status)
+        changed.push(g);
+    if (changed.length === 0) return;
+    const atIso = at.toISOString();
+    await this.d.store.transaction(async (tx) => {
+      for (const { agreement: a, state } of changed) {
+        await tx.agreementState.setStatus({
+          agreement: a.id,
+          version: a.version,
+          status: state.status,
+          since: atIso,
+        });
+        await tx.ledger.append({
+          kind: "agreement-transition",
+          at: atIso,
+          data: {
+            agreement: a.id,
+            version: a.version,
+            hash: a.hash,
+            from: this.recorded.get(key(a.id, a.version)) ?? null,
+            to: state.status,
+            signed: [...state.signatures.signed],
+            missing: [...state.signatures.missing],
+            suspendedParties: [...state.suspendedParties],
+          },
+        });
+      }
+    });
+    for (const { agreement: a, state } of changed) {
+      this.recorded.set(key(a.id, a.version), state.status);
+      this.d.logger.info(
+        { agreement: a.id, version: a.version, status: state.status },
+        "agreement state changed",
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- views
+
+  view(id: string, at: Date = this.d.clock.now()): AgreementView {
+    const states = this.statesAt(at).filter((g) => g.agreement.id === id);
+    const chosen = pickPerAgreement(states)[0];
+    if (chosen === undefined)
+      throw new AccordError(
+        "ERR_NOT_FOUND",
+        `no agreement \`${id}\` is held by \`${this.d.nodeId}\``,
+      );
+    const latest = states[states.length - 1] ?? chosen;
+    return {
+      id,
+      at: at.toISOString(),
+      parties: latest.agreement.doc.parties.map((p) => p.node),
+      status: chosen.state.status,
+      detail: chosen.state.detail,
+      inForce:
+        chosen.state.status === "in-force"
+          ? { version: chosen.agreement.version, hash: chosen.agreement.hash }
+          : null,
+      awaiting: latest.state.signatures.missing,
+      versions: states.map(({ agreement: a, state }) => ({
+        version: a.version,
+        hash: a.hash,
+        title: a.doc.title,
+        effectiveFrom: a.doc.effective_from,
+        sunset: a.doc.sunset,
+        status: state.status,
+        detail: state.detail,
+        signed: state.signatures.signed,
+        missing: state.signatures.missing,
+        invalid: state.signatures.invalid,
+        suspendedParties: state.suspendedParties,
+      })),
+      events: this.eventRecords
+        .filter((e) => e.agreement === id)
+        .map(({ jws: _j, id: _i, ...rest }) => rest),
+    };
+  }
+
+  // ---------------------------------------------------------------- signing
+
+  /**
+   * Sign version `version` (default: the highest held) of `id` with this node's key, record it,
+   * and exchange signatures with every other party this node knows.
+   */
+  async sign(
+    id: string,
+    version?: number,
+  ): Promise<{ view: AgreementView; added: boolean; pushed: PushResult[] }> {
+    const a = this.pick(id, version);
+    const sig = await signAgreement(a, this.d.nodeId, this.d.keys.signing.privateKey);
+    const at = this.nowIso();
+    const added = await this.d.store.transaction(async (tx) => {
+      const put = await tx.agreementState.putSignature({ ...sig, receivedAt: at });
+      if (put === "inserted")
+        await tx.ledger.append({
+          kind: "agreement-signature",
+          at,
+          data: {
+            agreement: a.id,
+            version: a.version,
+            hash: a.hash,
+            node: this.d.nodeId,
+            via: null,
+          },
+        });
+      return put === "inserted";
+    });
+    await this.load();
+    await this.refresh();
+    const pushed = await this.sync(a.id, a.version);
+    return { view: this.view(a.id), added, pushed };
+  }
+
+  /** Exchange what this node holds for one version with every other party it knows. */
+  async sync(id: string, version?: number): Promise<PushResult[]> {
+    const a = this.pick(id, version);
+    const exchange = this.d.exchange;
+    if (exchange === undefined) return [];
+    const results: PushResult[] = [];
+    for (const party of a.doc.parties) {
+      if (party.node === this.d.nodeId) continue;
+      const peer = await this.d.store.peers.get(party.node);
+      if (peer === undefined) {
+        results.push({ node: party.node, ok: false, error: "not a known partner of this node" });
+        continue;
+      }
+      try {
+        const answer = await exchange.exchange(peer, await this.message(a, peer.nodeId));
+        await this.accept(answer, { expectFrom: peer.nodeId, expect: a });
+        results.push({ node: party.node, ok: true });
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : "failed";
+        results.push({ node: party.node, ok: false, error: msg });
+        this.d.logger.warn(
+          { agreement: a.id, version: a.version, partner: party.node },
+          "agreement exchange failed",
+        );
+      }
+    }
+    // What a later partner answered may be news to an earlier one: one more round to those.
+    const reached = results.filter((r) => r.ok).map((r) => r.node);
+    if (reached.length > 1)
+      for (const node of reached) {
+        const peer = await this.d.store.peers.get(node);
+        if (peer === undefined) continue;
+        try {
+          await this.accept(await exchange.exchange(peer, await this.message(a, node)), {
+            expectFrom: node,
+            expect: a,
+          });
+        } catch {
+          /* reported in the first round's results already */
+        }
+      }
+    return results;
+  }
+
+  /** The federation endpoint: verify and record a partner's message, answer with what is held here. */
+  async receive(raw: unknown): Promise<ExchangeMessage> {
+    const { agreement } = await this.accept(raw);
+    const from = (raw as { from: string }).from;
+    return this.message(agreement, from);
+  }
+
+  // ---------------------------------------------------------------- lifecycle events
+
+  /**
+   * Record a lifecycle event on `id` now: by this node (a party), or by an oversight body named
+   * in the agreement on whose behalf this node records it. Then tell the other parties.
+   */
+  async recordEvent(
+    id: string,
+    ev: { kind: EventKind; by?: string; party?: string; reason?: string },
+  ): Promise<{ view: AgreementView; pushed: PushResult[] }> {
+    const a = this.pick(id);
+    const by = ev.by ?? this.d.nodeId;
+    const oversight = a.doc.oversight.map((o) => o.name);
+    if (by !== this.d.nodeId && !oversight.includes(by))
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        `\`by\` must be this node or an oversight body of \`${id}\` (${oversight.map((o) => `\`${o}\``).join(", ") || "none named"})`,
+      );
+    const partyKinds = ev.kind === "suspend-party" || ev.kind === "resume-party";
+    if (partyKinds !== (ev.party !== undefined))
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        partyKinds ? `\`${ev.kind}\` needs a \`party\`` : `\`${ev.kind}\` takes no \`party\``,
+      );
+    if (ev.party !== undefined && !a.doc.parties.some((p) => p.node === ev.party))
+      throw new AccordError("ERR_BAD_REQUEST", `\`${ev.party}\` is not a party to \`${id}\``);
+    if (ev.reason !== undefined && ev.reason.length > 500)
+      throw new AccordError("ERR_BAD_REQUEST", "`reason` is longer than 500 characters");
+    const body = eventBody(id, {
+      kind: ev.kind,
+      at: this.nowIso(),
+      by,
+      party: ev.party ?? null,
+      reason: ev.reason ?? null,
+      recorded_by: this.d.nodeId,
+    });
+    const jws = await signJson(body, this.d.keys.signing.privateKey);
+    await this.storeEvents(id, [{ ...fromBody(body), jws }], null);
+    await this.load();
+    await this.refresh();
+    const pushed = await this.sync(id);
+    return { view: this.view(id), pushed };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private pick(id: string, version?: number): Agreement {
+    const versions = this.held.filter((h) => h.agreement.id === id);
+    if (versions.length === 0)
+      throw new AccordError(
+        "ERR_NOT_FOUND",
+        `no agreement \`${id}\` is held by \`${this.d.nodeId}\``,
+      );
+    const chosen =
+      version === undefined
+        ? versions[versions.length - 1]
+        : versions.find((h) => h.agreement.version === version);
+    if (chosen === undefined)
+      throw new AccordError(
+        "ERR_NOT_FOUND",
+        `version ${String(version)} of \`${id}\` is not held by \`${this.d.nodeId}\``,
+      );
+    return chosen.agreement;
+  }
+
+  private async knownKeys(): Promise<Map<string, PublicJwk>> {
+    const keys = new Map<string, PublicJwk>([[this.d.nodeId, this.d.keys.signing.publicJwk]]);
+    for (const p of await this.d.store.peers.list()) {
+      try {
+        keys.set(p.nodeId, parsePublicJwk(p.signingKey, "Ed25519"));
+      } catch {
+        /* a malformed stored key verifies nothing */
+      }
+    }
+    return keys;
+  }
+
+  private async message(a: Agreement, to: string): Promise<ExchangeMessage> {
+    const sigs = await this.d.store.agreementState.signatures(a.id, a.version);
+    const events = (await this.d.store.agreementState.events(a.id)).slice(-MAX_ITEMS);
+    const body = {
+      type: EXCHANGE_TYPE,
+      from: this.d.nodeId,
+      to,
+      at: this.nowIso(),
+      agreement: a.id,
+      version: a.version,
+      hash: a.hash,
+      signatures: sigs.map((s) => ({ node: s.node, jws: s.jws })),
+      events: events.map((e): WireEvent => ({
+        kind: e.kind,
+        at: e.at,
+        by: e.by,
+        party: e.party,
+        reason: e.reason,
+        recorded_by: e.recordedBy,
+        jws: e.jws,
+      })),
+    } as const;
+    return { ...body, jws: await signJson(body, this.d.keys.signing.privateKey) };
+  }
+
+  /**
+   * Verify an exchange message and record what is new in it. Refuses the whole message (writing
+   * nothing) when its sender, its signature, the version it names, or any signature or event in
+   * it does not check out.
+   */
+  private async accept(
+    raw: unknown,
+    opts: { expectFrom?: string; expect?: Agreement } = {},
+  ): Promise<{ agreement: Agreement; added: number }> {
+    const m = parseMessage(raw);
+    if (m.to !== this.d.nodeId)
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        `the message is addressed to \`${m.to}\`, not to this node`,
+      );
+    if (opts.expectFrom !== undefined && m.from !== opts.expectFrom)
+      throw new AccordError(
+        "ERR_SIGNATURE_INVALID",
+        `the answer comes from \`${m.from}\`, not \`${opts.expectFrom}\``,
+      );
+    const peer = await this.d.store.peers.get(m.from);
+    if (peer === undefined)
+      throw new AccordError(
+        "ERR_UNKNOWN_PARTNER",
+        `\`${m.from}\` is not a known partner of \`${this.d.nodeId}\``,
+      );
+    const { jws, ...body } = m;
+    if (!(await safeVerify(jws, body, peer.signingKey)))
+      throw new AccordError(
+        "ERR_SIGNATURE_INVALID",
+        `the exchange message is not signed by \`${m.from}\`'s key`,
+      );
+    const skew = Math.abs(Date.parse(m.at) - this.d.clock.now().getTime());
+    if (!(skew <= EXCHANGE_MAX_SKEW_MS))
+      throw new AccordError(
+        "ERR_REPLAY",
+        `the exchange message is dated ${m.at}, too far from this node's clock`,
+      );
+    const a = this.find(m.agreement, m.version);
+    if (a === undefined)
+      throw new AccordError(
+        "ERR_NOT_FOUND",
+        `\`${m.agreement}\` v${String(m.version)} is not held by \`${this.d.nodeId}\`; add that version first`,
+      );
+    if (a.hash !== m.hash || (opts.expect !== undefined && opts.expect !== a))
+      throw new AccordError(
+        "ERR_AGREEMENT_INVALID",
+        `\`${m.agreement}\` v${String(m.version)} has hash ${a.hash.slice(0, 12)}… here, not ${m.hash.slice(0, 12)}…: the parties hold different texts`,
+      );
+    const parties = new Set(a.doc.parties.map((p) => p.node));
+    if (!parties.has(m.from))
+      throw new AccordError("ERR_UNKNOWN_PARTNER", `\`${m.from}\` is not a party to \`${a.id}\``);
+
+    // Signatures: each must verify under the key known here for its party (a party whose key is
+    // not known here is skipped: it cannot be checked, and is not trusted).
+    const keys = await this.knownKeys();
+    const offered: AgreementSignature[] = [];
+    for (const s of m.signatures) {
+      if (!parties.has(s.node))
+        throw new AccordError(
+          "ERR_SIGNATURE_INVALID",
+          `\`${s.node}\` is not a party to \`${a.id}\` v${String(a.version)}; its signature is refused`,
+        );
+      if (!keys.has(s.node)) continue;
+      const sig = { agreement: a.id, version: a.version, hash: a.hash, node: s.node, jws: s.jws };
+      const check = await verifySignatures(a, [sig], keys);
+      if (!check.signed.includes(s.node))
+        throw new AccordError(
+          "ERR_SIGNATURE_INVALID",
+          `the signature of \`${s.node}\` on \`${a.id}\` v${String(a.version)} does not verify under the key known for \`${s.node}\`; nothing was recorded`,
+          {
+            details: [
+              { path: `$.signatures[node=${s.node}]`, message: "forged or made with another key" },
+            ],
+          },
+        );
+      offered.push(sig);
+    }
+
+    // Events: each must be signed by the party (or oversight node) that recorded it.
+    const recorders = new Set([
+      ...parties,
+      ...a.doc.oversight.flatMap((o) => (o.node === undefined ? [] : [o.node])),
+    ]);
+    const events: (WireEvent & { id: string })[] = [];
+    for (const e of m.events) {
+      if (!recorders.has(e.recorded_by))
+        throw new AccordError(
+          "ERR_SIGNATURE_INVALID",
+          `an event recorded by \`${e.recorded_by}\`, who is neither a party nor an oversight node, is refused`,
+        );
+      const k = keys.get(e.recorded_by);
+      if (k === undefined) continue;
+      const body = eventBody(a.id, e);
+      if (!(await safeVerify(e.jws, body, k)))
+        throw new AccordError(
+          "ERR_SIGNATURE_INVALID",
+          `an event on \`${a.id}\` said to be recorded by \`${e.recorded_by}\` is not signed by its key; nothing was recorded`,
+        );
+      events.push({ ...e, id: sha256Hex(canonicalize(body)) });
+    }
+
+    const at = this.nowIso();
+    const added = await this.d.store.transaction(async (tx) => {
+      let n = 0;
+      for (const s of offered) {
+        if ((await tx.agreementState.putSignature({ ...s, receivedAt: at })) !== "inserted")
+          continue;
+        n++;
+        await tx.ledger.append({
+          kind: "agreement-signature",
+          at,
+          data: { agreement: a.id, version: a.version, hash: a.hash, node: s.node, via: m.from },
+        });
+      }
+      return n;
+    });
+    const newEvents = await this.storeEvents(
+      a.id,
+      events.map((e) => ({ ...fromWire(e), jws: e.jws })),
+      m.from,
+    );
+    if (added + newEvents > 0) {
+      await this.load();
+      await this.refresh();
+    }
+    return { agreement: a, added: added + newEvents };
+  }
+
+  private async storeEvents(
+    agreement: string,
+    events: readonly (Omit<AgreementEventRecord, "id" | "agreement" | "recordedAt" | "jws"> & {
+      jws: string;
+    })[],
+    via: string | null,
+  ): Promise<number> {
+    if (events.length === 0) return 0;
+    const at = this.nowIso();
+    return this.d.store.transaction(async (tx) => {
+      let n = 0;
+      for (const e of events) {
+        const body = eventBody(agreement, {
+          kind: e.kind,
+          at: e.at,
+          by: e.by,
+          party: e.party,
+          reason: e.reason,
+          recorded_by: e.recordedBy,
+        });
+        const id = sha256Hex(canonicalize(body));
+        const put = await tx.agreementState.putEvent({ ...e, id, agreement, recordedAt: at });
+        if (put !== "inserted") continue;
+        n++;
+        await tx.ledger.append({
+          kind: "agreement-event",
+          at,
+          data: {
+            agreement,
+            event: id,
+            kind: e.kind,
+            effective: e.at,
+            by: e.by,
+            party: e.party,
+            recordedBy: e.recordedBy,
+            via,
+          },
+        });
+      }
+      return n;
+    });
+  }
+
+  private nowIso(): string {
+    return this.d.clock.now().toISOString();
+  }
+}
+
+/** Per agreement id, the one version decisions use (see `governedAt`). Keeps id order. */
+function pickPerAgreement(states: readonly GovernedAgreement[]): GovernedAgreement[] {
+  const byId = new Map<string, GovernedAgreement[]>();
+  for (const g of states) {
+    const list = byId.get(g.agreement.id);
+    if (list === undefined) byId.set(g.agreement.id, [g]);
+    else list.push(g);
+  }
+  const out: GovernedAgreement[] = [];
+  for (const list of byId.values()) {
+    const inForce = list.find((g) => g.state.status === "in-force");
+    if (inForce !== undefined) {
+      out.push(inForce);
+      continue;
+    }
+    // Fully signed versions explain more (suspended, expired, not yet effective) than unsigned
+    // ones; among them the latest whose date has come, else the earliest still to come.
+    const rank = (s: AgreementState["status"]): number =>
+      s === "suspended" || s === "terminated" || s === "expired"
+        ? 3
+        : s === "not-yet-effective"
+          ? 2
+          : s === "superseded"
+            ? 0
+            : 1;
+    let best: GovernedAgreement | undefined;
+    for (const g of list) {
+      const r = rank(g.state.status);
+      const rb = best === undefined ? -1 : rank(best.state.status);
+      if (
+        best === undefined ||
+        r > rb ||
+        (r === rb && g.agreement.version > best.agreement.version)
+      )
+        best = g;
+    }
+    if (best !== undefined) out.push(best);
+  }
+  return out;
+}
+
+function toCore(sigs: readonly AgreementSignatureRecord[]): AgreementSignature[] {
+  return sigs.map((s) => ({
+    agreement: s.agreement,
+    version: s.version,
+    hash: s.hash,
+    node: s.node,
+    jws: s.jws,
+  }));
+}
+
+function eventBody(agreement: string, e: Omit<WireEvent, "jws">): Record<string, unknown> {
+  return {
+    type: EVENT_TYPE,
+    agreement,
+    kind: e.kind,
+    at: e.at,
+    by: e.by,
+    party: e.party,
+    reason: e.reason,
+    recorded_by: e.recorded_by,
+  };
+}
+
+function fromBody(
+  b: Record<string, unknown>,
+): Omit<AgreementEventRecord, "id" | "agreement" | "recordedAt" | "jws"> {
+  return fromWire(b as unknown as WireEvent);
+}
+
+function fromWire(
+  e: Omit<WireEvent, "jws">,
+): Omit<AgreementEventRecord, "id" | "agreement" | "recordedAt" | "jws"> {
+  return {
+    kind: e.kind,
+    at: e.at,
+    by: e.by,
+    party: e.party,
+    reason: e.reason,
+    recordedBy: e.recorded_by,
+  };
+}
+
+async function safeVerify(jws: string, value: unknown, jwk: unknown): Promise<boolean> {
+  try {
+    return await verifyJson(jws, value, parsePublicJwk(jwk, "Ed25519"));
+  } catch {
+    return false;
+  }
+}
+
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
+const SLUG = /^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$/;
+
+/** Shape-check an exchange message from the network (attacker-controlled). */
+export function parseMessage(raw: unknown): ExchangeMessage {
+  const bad = (what: string) =>
+    new AccordError("ERR_BAD_REQUEST", `the agreement exchange message is invalid: ${what}`);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw bad("not a JSON object");
+  const r = raw as Record<string, unknown>;
+  const allowed = [
+    "type",
+    "from",
+    "to",
+    "at",
+    "agreement",
+    "version",
+    "hash",
+    "signatures",
+    "events",
+    "jws",
+  ];
+  for (const k of Object.keys(r)) if (!allowed.includes(k)) throw bad(`unknown member \`${k}\``);
+  if (r.type !== EXCHANGE_TYPE) throw bad(`\`type\` must be \`${EXCHANGE_TYPE}\``);
+  for (const f of ["from", "to"] as const)
+    if (typeof r[f] !== "string" || !NODE_ID.test(r[f])) throw bad(`\`${f}\` must be a node id`);
+  if (typeof r.at !== "string" || !RFC3339.test(r.at) || Number.isNaN(Date.parse(r.at)))
+    throw bad("`at` must be an RFC 3339 timestamp");
+  if (typeof r.agreement !== "string" || !SLUG.test(r.agreement))
+    throw bad("`agreement` must be an agreement id");
+  if (typeof r.version !== "number" || !Number.isSafeInteger(r.version) || r.version < 1)
+    throw bad("`version` must be a positive integer");
+  if (typeof r.hash !== "string" || !/^[0-9a-f]{64}$/.test(r.hash))
+    throw bad("`hash` must be 64 lowercase hex digits");
+  if (typeof r.jws !== "string" || r.jws.length > 4096) throw bad("`jws` must be a detached JWS");
+  if (!Array.isArray(r.signatures) || r.signatures.length > MAX_ITEMS)
+    throw bad(`\`signatures\` must be a list of at most ${String(MAX_ITEMS)}`);
+  if (!Array.isArray(r.events) || r.events.length > MAX_ITEMS)
+    throw bad(`\`events\` must be a list of at most ${String(MAX_ITEMS)}`);
+  const signatures = (r.signatures as unknown[]).map((s, i): WireSignature => {
+    const o = s as Record<string, unknown> | null;
+    if (
+      o === null ||
+      typeof o !== "object" ||
+      typeof o.node !== "string" ||
+      !NODE_ID.test(o.node) ||
+      typeof o.jws !== "string" ||
+      o.jws.length > 4096 ||
+      Object.keys(o).length !== 2
+    )
+      throw bad(`\`signatures[${String(i)}]\` must be {node, jws}`);
+    return { node: o.node, jws: o.jws };
+  });
+  const events = (r.events as unknown[]).map((e, i): WireEvent => {
+    const o = e as Record<string, unknown> | null;
+    const str = (v: unknown, max: number) => typeof v === "string" && v.length <= max;
+    const strOrNull = (v: unknown, max: number) => v === null || str(v, max);
+    if (
+      o === null ||
+      typeof o !== "object" ||
+      !(EVENT_KINDS as readonly unknown[]).includes(o.kind) ||
+      !str(o.at, 64) ||
+      !RFC3339.test(o.at as string) ||
+      Number.isNaN(Date.parse(o.at as string)) ||
+      !str(o.by, 200) ||
+      !strOrNull(o.party, 64) ||
+      !strOrNull(o.reason, 500) ||
+      !str(o.recorded_by, 64) ||
+      !NODE_ID.test(o.recorded_by as string) ||
+      !str(o.jws, 4096) ||
+      Object.keys(o).length !== 7
+    )
+      throw bad(`\`events[${String(i)}]\` must be {kind, at, by, party, reason, recorded_by, jws}`);
+    return {
+      kind: o.kind as EventKind,
+      at: o.at as string,
+      by: o.by as string,
+      party: o.party as string | null,
+      reason: o.reason as string | null,
+      recorded_by: o.recorded_by as string,
+      jws: o.jws as string,
+    };
+  });
+  return {
+    type: EXCHANGE_TYPE,
+    from: r.from as string,
+    to: r.to as string,
+    at: r.at,
+    agreement: r.agreement,
+    version: r.version,
+    hash: r.hash,
+    signatures,
+    events,
+    jws: r.jws,
+  };
+}
