@@ -28,6 +28,7 @@ import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
 import { ApiClient } from "./api-client.js";
 import { runDemo } from "./demo.js";
+import { MATCH_HELP, runMatchCli } from "./match.js";
 import { minimizeCommand } from "./minimize.js";
 
 const VERSION = "0.1.0";
@@ -76,7 +77,7 @@ Commands:
   ledger [--from N] [--limit N] [--verify] [--dir DIR]
                          read (or verify the hash chain of) the node's ledger
   validate FILE          check a STIX 2.1 bundle offline
-
+${MATCH_HELP}
 Global options:
   --json                 print one JSON document instead of text
   --help, -h             this help
@@ -128,6 +129,7 @@ export async function main(
   env: Readonly<Record<string, string | undefined>>,
   io: Io,
 ): Promise<number> {
+  if (argv[0] === "match" || argv[0] === "request") return runMatchCli(argv, env, io, exitCodeFor);
   let values: Values;
   let positionals: string[];
   try {
