@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { TaxiiService, collectionId } from "../../src/app/taxii.js";
 import { systemClock, systemRandom } from "../../src/cli/compose.js";
-import { createNodeDir, makeTempDir, removeDir, start } from "../support/nodes.js";
+import { createNodeDir, makeTempDir, removeDir, signAgreements, start } from "../support/nodes.js";
 import { GREEN, RED, TAXII, basic, indicator, taxii } from "./helpers.js";
 
 let root: string;
@@ -24,6 +24,9 @@ const ROOT = "/taxii2/api/";
 beforeAll(async () => {
   root = makeTempDir("accord-taxii-");
   xa = await start(createNodeDir(root, { id: "XA" }));
+  // XB and XC sign on paper: the regional accord is in force at XA.
+  await signAgreements([xa]);
+  await signAgreements([xa]); // XB and XC sign on paper: the accord is in force
   op = `Bearer ${xa.apiToken}`;
   service = new TaxiiService({
     node: xa.node,
