@@ -28,6 +28,7 @@ import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
 import { ApiClient } from "./api-client.js";
 import { runDemo } from "./demo.js";
+import { agreementOnNode } from "./agreement-commands.js";
 import { MATCH_HELP, runMatchCli } from "./match.js";
 import { minimizeCommand } from "./minimize.js";
 
@@ -68,6 +69,12 @@ Commands:
                          sign the version's canonical hash with this node's Ed25519 key
   agreement status FILE [SIGNATURE_FILE...] [--dir DIR]
                          draft, proposed, in force...: the signatures checked against known keys
+  agreement status ID [--dir DIR]
+                         the running node's view: state of every version, who still has to sign
+  agreement sign ID [VERSION] [--dir DIR] | agreement sync ID [VERSION] [--dir DIR]
+                         sign on the node and exchange signatures with the other parties
+  agreement suspend|resume|terminate ID [--party P] [--by OVERSIGHT] [--reason R] [--dir DIR]
+                         record a lifecycle event (by this node, or an oversight body) and tell the parties
   policy explain OBJECT --purpose P [--dir DIR]
                          dry run: which partner would receive the object, under which clause,
                          and the minimized copy each would get
@@ -118,6 +125,9 @@ const options = {
   profile: { type: "string" },
   epoch: { type: "string" },
   grade: { type: "string" },
+  reason: { type: "string" },
+  by: { type: "string" },
+  party: { type: "string" },
 } satisfies ParseArgsConfig["options"];
 
 type Values = ReturnType<
@@ -281,6 +291,17 @@ export async function main(
           );
           return EXIT.ok;
         }
+        const onNode = await agreementOnNode(rest, {
+          dir,
+          env,
+          print,
+          flags: {
+            ...(values.reason === undefined ? {} : { reason: values.reason }),
+            ...(values.by === undefined ? {} : { by: values.by }),
+            ...(values.party === undefined ? {} : { party: values.party }),
+          },
+        });
+        if (onNode !== undefined) return onNode;
         if (rest[0] === "sign") {
           const file = need(rest[1], "agreement sign FILE");
           const a = parseAgreement(readText(file), file);
