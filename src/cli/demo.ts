@@ -22,6 +22,7 @@ import { loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets } from "./secrets.js";
 import { startNode, type RunningNode } from "./compose.js";
 import { DEMO_GRADE, narrateMinimization } from "./demo-minimize.js";
+import { playMatchStep } from "./demo-match.js";
 
 const MARKER = ".accord-demo";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -192,6 +193,7 @@ export async function runDemo(
       say,
     );
     say("");
+    checks.push(...(await playMatchStep(xa, xb, say)));
 
     // What each node holds now, and checks a reader can repeat by opening the databases. Ids
     // were re-issued per agreement: each partner holds XA's objects under the id they travelled as.
