@@ -1,14 +1,30 @@
 /**
- * Private matching (spec/match.md): server-side POPRF evaluations per second on one core over
- * libsodium (the constant-time path), with the `@noble/curves` oracle's figure alongside, and the
- * wall time of a 10^4 × 10^4 DH-PSI run with the pure functions in one process (both parties,
- * one thread). `run()` returns the results; `npx tsx bench/match.ts` prints them as JSON lines.
- * Wall-clock figures on a shared machine: compare within one run.
+ * Private matching (spec/match.md §performance). Lines:
+ *
+ * - `match.oprf.evaluate`: server POPRF evaluations per second on one core over libsodium (the
+ *   constant-time path), per element, with one batched DLEQ proof per request of 64 elements;
+ *   alongside: batches of 1 and 32, OPRF mode (no proof), the non-interactive Evaluate that
+ *   builds a filter, the bare libsodium multiplication (the ceiling), and the `@noble/curves`
+ *   oracle. Rates from wall time and from this process's CPU time (less sensitive to other jobs).
+ * - `match.primitives`: microseconds per operation for the choices of spec/match.md (ristretto255
+ *   against X25519 through libsodium and through node:crypto).
+ * - `match.psi.1e4`: wall time of a 10^4 × 10^4 DH-PSI, both parties in this process on a pool of
+ *   worker threads (one per core), with the pool already started; its start-up time alongside.
+ * - `match.psi.1e6`: the same for 10^6 × 10^6, inputs streamed chunk by chunk. It takes minutes,
+ *   so it runs only when asked for: `npm run bench -- match.psi.1e6`; `npm run bench -- match`
+ *   runs the other lines.
+ *
+ * `npm run bench -- match.oprf` (or any line-name prefix) runs only the lines it names. Wall-clock
+ * figures on a shared machine: each line carries the load average at its start; run three times
+ * and take the median.
  */
-import { randomBytes } from "node:crypto";
+import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
 import { ristretto255_oprf } from "@noble/curves/ed25519.js";
-import { createPsiParty, intersect } from "../src/core/match/index.js";
+import { PsiPool, createParallelPsiParty } from "../src/compute/index.js";
+import { intersectPacked } from "../src/core/match/index.js";
+import { loadSodium } from "../src/crypto/oprf/group.js";
 import { createPoprfServer, loadOprfSuite } from "../src/crypto/oprf/index.js";
 
 export interface MatchBenchResult {
@@ -19,13 +35,20 @@ export interface MatchBenchResult {
 }
 
 const MIN_SECONDS = 1.5;
-const BATCH = 32;
-const PSI_SIZE = 10_000;
+const BATCH = 64;
 
-/** Elements per second for `op`, which handles `perCall` elements per call. */
-function rate(op: () => unknown, perCall: number, minSeconds = MIN_SECONDS): number {
+interface Rate {
+  /** Elements per second of wall time. */
+  readonly wall: number;
+  /** Elements per second of this process's CPU time. */
+  readonly cpu: number;
+}
+
+/** Rates for `op`, which handles `perCall` elements per call. */
+function rate(op: () => unknown, perCall: number, minSeconds = MIN_SECONDS): Rate {
   op(); // warm-up
   let calls = 0;
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   let elapsed = 0;
   while (calls < 3 || elapsed < minSeconds) {
@@ -33,10 +56,18 @@ function rate(op: () => unknown, perCall: number, minSeconds = MIN_SECONDS): num
     calls++;
     elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   }
-  return (calls * perCall) / elapsed;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    wall: Math.round((calls * perCall) / elapsed),
+    cpu: Math.round((calls * perCall) / ((cpu.user + cpu.system) / 1e6)),
+  };
 }
 
-export async function run(): Promise<MatchBenchResult[]> {
+const load = (): number => Number((loadavg()[0] ?? 0).toFixed(1));
+const micros = (r: Rate): number => Number((1e6 / r.wall).toFixed(1));
+
+async function oprfLine(): Promise<MatchBenchResult> {
+  const loadAtStart = load();
   const suite = await loadOprfSuite();
   const keys = suite.poprf.generateKeyPair();
   const server = await createPoprfServer(keys.secretKey);
@@ -45,69 +76,179 @@ export async function run(): Promise<MatchBenchResult[]> {
     { length: BATCH },
     (_, i) => suite.poprf.blind(Uint8Array.of(i), info, keys.publicKey).blindedElement,
   );
-  const one = blinded.slice(0, 1);
+  const of = (n: number) => blinded.slice(0, n);
 
   const batched = rate(() => server.blindEvaluate(blinded, info), BATCH);
-  const single = rate(() => server.blindEvaluate(one, info), 1);
-  // OPRF mode (0x00): one multiplication by the key, no proof; the like-for-like with the anchors.
+  const batch32 = rate(() => server.blindEvaluate(of(32), info), 32);
+  const single = rate(() => server.blindEvaluate(of(1), info), 1);
+  // OPRF mode (0x00): one multiplication by the key per element, no proof.
   const withoutProof = rate(() => suite.oprf.blindEvaluate(keys.secretKey, blinded), BATCH);
+  const inputs = Array.from({ length: BATCH }, (_, i) => Uint8Array.of(i, 1, 2, 3));
+  const evaluate = rate(() => server.evaluateMany(inputs, info), BATCH);
+  // The ceiling: libsodium's constant-time multiplication alone, through the wrapper.
+  const sodium = await loadSodium();
+  const point = blinded[0] ?? new Uint8Array();
+  const bare = rate(() => {
+    for (let i = 0; i < BATCH; i++) sodium.crypto_scalarmult_ristretto255(keys.secretKey, point);
+  }, BATCH);
   const nobleOprf = rate(
     () => {
-      for (const e of blinded) ristretto255_oprf.oprf.blindEvaluate(keys.secretKey, e);
+      for (const e of of(8)) ristretto255_oprf.oprf.blindEvaluate(keys.secretKey, e);
     },
-    BATCH,
+    8,
     1,
   );
   const noble = ristretto255_oprf.poprf(info);
-  const nobleBlinded = noble.blind(Uint8Array.of(1), keys.publicKey).blinded;
-  const nobleSingle = rate(() => noble.blindEvaluate(keys.secretKey, nobleBlinded), 1, 1);
-  const nobleBatched = rate(() => noble.blindEvaluateBatch(keys.secretKey, blinded), BATCH, 1);
+  const nobleBatched = rate(() => noble.blindEvaluateBatch(keys.secretKey, of(8)), 8, 1);
 
-  // DH-PSI, 10^4 × 10^4, half the items shared; both parties in this process, one thread.
-  const shared = Array.from({ length: PSI_SIZE / 2 }, () => new Uint8Array(randomBytes(16)));
-  const a = [
-    ...shared,
-    ...Array.from({ length: PSI_SIZE / 2 }, () => new Uint8Array(randomBytes(16))),
-  ];
-  const b = [
-    ...shared,
-    ...Array.from({ length: PSI_SIZE / 2 }, () => new Uint8Array(randomBytes(16))),
-  ];
+  return {
+    bench: "match.oprf.evaluate",
+    value: batched.wall,
+    unit: "evaluations/s",
+    mode: "POPRF ristretto255-SHA512, libsodium (constant time), one core",
+    batch: BATCH,
+    proof: "one batched DLEQ proof per request, included",
+    microsPerElement: {
+      batch64: micros(batched),
+      batch32: micros(batch32),
+      single: micros(single),
+    },
+    cpuRate: { batch64: batched.cpu, batch32: batch32.cpu, single: single.cpu },
+    batch32: batch32.wall,
+    singleWithProof: single.wall,
+    oprfModeNoProof: withoutProof.wall,
+    evaluateForFilter: evaluate.wall,
+    bareScalarMult: bare.wall,
+    nobleOprfModeNoProof: nobleOprf.wall,
+    nobleBatched: nobleBatched.wall,
+    loadAverage: loadAtStart,
+    target: 5000,
+  };
+}
+
+/** Microseconds per call of `op`. */
+function perCall(op: () => unknown, seconds = 0.7): number {
+  return Number((1e6 / rate(op, 1, seconds).wall).toFixed(1));
+}
+
+async function primitivesLine(): Promise<MatchBenchResult> {
+  const loadAtStart = load();
+  const sodium = await loadSodium();
+  const raw = (sodium as unknown as { libsodium: Record<string, (...a: number[]) => number> })
+    .libsodium;
+  const heap = (sodium as unknown as { libsodium: { HEAPU8: Uint8Array } }).libsodium;
+  const k = sodium.crypto_core_ristretto255_scalar_random();
+  const p = sodium.crypto_core_ristretto255_random();
+  const u = sodium.crypto_scalarmult_base(sodium.randombytes_buf(32));
+  const block = raw._malloc?.(160) ?? 0;
+  heap.HEAPU8.set(k, block);
+  heap.HEAPU8.set(p, block + 32);
+  heap.HEAPU8.set(u, block + 64);
+  const call = (name: string, ...args: number[]) => raw[name]?.(...args);
+  const mine = generateKeyPairSync("x25519").privateKey;
+  const peerDer = generateKeyPairSync("x25519").publicKey.export({ format: "der", type: "spki" });
+  const peer = createPublicKey({ key: peerDer, format: "der", type: "spki" });
+  const wide = randomBytes(64);
+  const result = {
+    bench: "match.primitives",
+    value: perCall(() => call("_crypto_scalarmult_ristretto255", block + 96, block, block + 32)),
+    unit: "µs per ristretto255 multiplication (libsodium, direct call)",
+    ristretto255MultWrapper: perCall(() => sodium.crypto_scalarmult_ristretto255(k, p)),
+    ristretto255FromHash: perCall(() => sodium.crypto_core_ristretto255_from_hash(wide)),
+    x25519LibsodiumDirect: perCall(() => call("_crypto_scalarmult", block + 96, block, block + 64)),
+    x25519NodeDhOnly: perCall(() => diffieHellman({ privateKey: mine, publicKey: peer })),
+    x25519NodeImportAndDh: perCall(() =>
+      diffieHellman({
+        privateKey: mine,
+        publicKey: createPublicKey({ key: peerDer, format: "der", type: "spki" }),
+      }),
+    ),
+    loadAverage: loadAtStart,
+  };
+  heap.HEAPU8.fill(0, block, block + 160);
+  call("_free", block);
+  return result;
+}
+
+/** Item i of one side: shared with the other side when i < n/2. */
+function item(side: string, i: number, n: number): Uint8Array {
+  return new TextEncoder().encode(i < n / 2 ? `shared:${String(i)}` : `${side}:${String(i)}`);
+}
+
+function* stream(side: string, n: number): Generator<Uint8Array> {
+  for (let i = 0; i < n; i++) yield item(side, i, n);
+}
+
+/** Both parties in this process on one pool; A learns the indices of its items B holds. */
+async function psiRun(pool: PsiPool, n: number) {
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
-  const alice = await createPsiParty({ context: "bench" });
-  const bob = await createPsiParty({ context: "bench" });
-  const aliceDouble = bob.exponentiate(alice.blind(a));
-  const bobDouble = alice.exponentiate(bob.blind(b, { shuffle: true }));
-  const found = intersect(aliceDouble, bobDouble).length;
-  const psiSeconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (found !== PSI_SIZE / 2)
-    throw new Error(`psi found ${String(found)} of ${String(PSI_SIZE / 2)}`);
+  const alice = await createParallelPsiParty(pool, { context: "bench" });
+  const bob = await createParallelPsiParty(pool, { context: "bench" });
+  const [aliceBlind, bobBlind] = await Promise.all([
+    alice.blind(stream("a", n)),
+    bob.blind(stream("b", n), { shuffle: true }),
+  ]);
+  const [aliceDouble, bobDouble] = await Promise.all([
+    bob.exponentiate(aliceBlind),
+    alice.exponentiate(bobBlind),
+  ]);
+  const found = intersectPacked(aliceDouble, bobDouble).length;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  if (found !== n / 2) throw new Error(`psi found ${String(found)} of ${String(n / 2)}`);
+  return {
+    seconds: Number(seconds.toFixed(2)),
+    cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+  };
+}
 
-  return [
-    {
-      bench: "match.oprf.evaluate",
-      value: Math.round(batched),
-      unit: "evaluations/s",
-      mode: "POPRF ristretto255-SHA512, libsodium, one core",
-      batch: BATCH,
-      proof: "one batched DLEQ proof per call, included",
-      singleWithProof: Math.round(single),
-      oprfModeNoProof: Math.round(withoutProof),
-      nobleOprfModeNoProof: Math.round(nobleOprf),
-      nobleBatched: Math.round(nobleBatched),
-      nobleSingle: Math.round(nobleSingle),
-      target: 5000,
-    },
-    {
-      bench: "match.psi.1e4",
-      value: Number(psiSeconds.toFixed(2)),
+async function psiLine(name: string, n: number): Promise<MatchBenchResult> {
+  const loadAtStart = load();
+  const started = process.hrtime.bigint();
+  const pool = await PsiPool.start();
+  const startSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    const run = await psiRun(pool, n);
+    return {
+      bench: name,
+      value: run.seconds,
       unit: "s",
-      sizes: `${String(PSI_SIZE)} x ${String(PSI_SIZE)}`,
-      scalarMults: 4 * PSI_SIZE,
-      threads: 1,
-      target: 3,
-    },
-  ];
+      sizes: `${String(n)} x ${String(n)}`,
+      scalarMults: 4 * n,
+      hashesToGroup: 2 * n,
+      threads: pool.threads,
+      cpuSeconds: run.cpuSeconds,
+      poolStartSeconds: Number(startSeconds.toFixed(2)),
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      loadAverage: loadAtStart,
+      ...(n === 10_000 ? { target: 3 } : {}),
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+const LINES: Record<string, () => Promise<MatchBenchResult>> = {
+  "match.oprf.evaluate": oprfLine,
+  "match.primitives": primitivesLine,
+  "match.psi.1e4": () => psiLine("match.psi.1e4", 10_000),
+};
+const ON_REQUEST: Record<string, () => Promise<MatchBenchResult>> = {
+  "match.psi.1e6": () => psiLine("match.psi.1e6", 1_000_000),
+};
+
+/** The lines `filter` names: all default lines for `match` (or none given), else by prefix. */
+export async function run(filter = process.argv[2]): Promise<MatchBenchResult[]> {
+  const wanted = (name: string) =>
+    filter === undefined || filter === "match" || name.startsWith(filter);
+  const out: MatchBenchResult[] = [];
+  for (const [name, line] of Object.entries(LINES)) if (wanted(name)) out.push(await line());
+  for (const [name, line] of Object.entries(ON_REQUEST)) {
+    if (filter !== undefined && name.startsWith(filter) && filter.startsWith("match.psi.1e6"))
+      out.push(await line());
+  }
+  return out;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

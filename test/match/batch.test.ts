@@ -129,6 +129,17 @@ describe("batched and single POPRF evaluation", () => {
     );
   });
 
+  it("evaluateMany gives evaluate's outputs, in order", async () => {
+    const keys = suite.poprf.generateKeyPair();
+    const server = await createPoprfServer(keys.secretKey);
+    const info = utf8("agreement-7");
+    const inputs = Array.from({ length: 20 }, (_, i) => utf8(`id-${String(i)}`));
+    expect(hexes(server.evaluateMany(inputs, info))).toEqual(
+      inputs.map((x) => toHex(server.evaluate(x, info))),
+    );
+    expect(server.evaluateMany([], info)).toEqual([]);
+  });
+
   it("agree in OPRF and VOPRF modes too", () => {
     const keys = suite.voprf.generateKeyPair();
     const elements = Array.from(
@@ -220,6 +231,27 @@ describe("direct libsodium calls against the wrapper", () => {
         },
       ),
       { numRuns: 20 },
+    );
+  });
+
+  it("multManyOrIndex fails exactly where firstInvalid does, for any corruption", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 32, maxLength: 32 })), {
+          maxLength: 3,
+        }),
+        (n, corruptions) => {
+          const k = g.randomScalar();
+          const points = randomElements(n);
+          for (const [at, junk] of corruptions) points.set(junk, (at % n) * 32);
+          const bad = g.firstInvalid(points);
+          const out = g.multManyOrIndex(k, points);
+          expect(typeof out === "number" ? out : -1).toBe(bad);
+          expect(wrapped.multManyOrIndex(k, points)).toEqual(out);
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 

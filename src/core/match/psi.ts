@@ -93,9 +93,10 @@ export function psiMultiplyPeer(
   if (!(packed instanceof Uint8Array) || packed.length % ELEMENT_BYTES !== 0) {
     throw new AccordError("ERR_MALFORMED_INPUT", "the PSI elements are not 32-byte elements");
   }
-  const bad = g.firstInvalid(packed);
-  if (bad !== -1) throw invalidElement(firstIndex + bad);
-  return g.multMany(key, packed);
+  // libsodium's multiplication checks each encoding and refuses identity products.
+  const out = g.multManyOrIndex(key, packed);
+  if (typeof out === "number") throw invalidElement(firstIndex + out);
+  return out;
 }
 
 function invalidElement(index: number): AccordError {

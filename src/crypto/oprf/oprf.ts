@@ -307,7 +307,10 @@ class Context {
     return list.map((e: unknown) => this.g.deserializeElement(e, what.replace(/s$/, "")));
   }
 
-  /** A peer's list of elements (attacker-controlled), checked and packed n × 32 bytes. */
+  /**
+   * A peer's list of elements (attacker-controlled), packed n × 32 bytes after the type, length
+   * and batch-size checks; each element's encoding is checked by `multiplyPeer`.
+   */
   peerPacked(list: unknown, what: string): Uint8Array {
     if (!Array.isArray(list))
       throw new AccordError("ERR_MALFORMED_INPUT", `the ${what} are not a list`);
@@ -320,10 +323,16 @@ class Context {
       }
       packed.set(e, i * ELEMENT_BYTES);
     });
-    if (this.g.firstInvalid(packed) !== -1) {
-      throw new AccordError("ERR_MALFORMED_INPUT", `the ${one} is not a valid group element`);
-    }
     return packed;
+  }
+
+  /** `k * P_i` for a peer's packed elements, refusing any that is not a valid group element. */
+  multiplyPeer(k: Uint8Array, packed: Uint8Array, what: string): Uint8Array {
+    const out = this.g.multManyOrIndex(k, packed);
+    if (typeof out === "number") {
+      throw new AccordError("ERR_MALFORMED_INPUT", `the ${what} is not a valid group element`);
+    }
+    return out;
   }
 }
 
@@ -368,7 +377,7 @@ export class Oprf {
   blindEvaluate(secretKey: Uint8Array, blindedElements: readonly unknown[]): Uint8Array[] {
     const k = this.#ctx.secretKey(secretKey);
     const blinded = this.#ctx.peerPacked(blindedElements, "blinded elements");
-    return unpack(this.#ctx.g.multMany(k, blinded));
+    return unpack(this.#ctx.multiplyPeer(k, blinded, "blinded element"));
   }
 
   finalize(
@@ -423,7 +432,7 @@ export class Voprf {
   ): ProvenEvaluation {
     const k = this.#ctx.secretKey(secretKey);
     const blinded = this.#ctx.peerPacked(blindedElements, "blinded elements");
-    const evaluated = this.#ctx.g.multMany(k, blinded);
+    const evaluated = this.#ctx.multiplyPeer(k, blinded, "blinded element");
     const proof = this.#ctx.generateProof(k, publicKey, blinded, evaluated, options);
     return { evaluatedElements: unpack(evaluated), proof };
   }
@@ -523,9 +532,27 @@ export class Poprf {
     options: ProofOptions,
   ): ProvenEvaluation {
     const blinded = this.#ctx.peerPacked(blindedElements, "blinded elements");
-    const evaluated = this.#ctx.g.multMany(tweak.inverse, blinded);
+    const evaluated = this.#ctx.multiplyPeer(tweak.inverse, blinded, "blinded element");
     const proof = this.#ctx.generateProof(tweak.t, tweak.tweakedKey, evaluated, blinded, options);
     return { evaluatedElements: unpack(evaluated), proof };
+  }
+
+  /**
+   * @internal Evaluate for many inputs with a precomputed tweak, in one pass through libsodium
+   * (the responder's filter build); same outputs as `evaluateWith` per input.
+   */
+  evaluateManyWith(tweak: Tweak, inputs: readonly Uint8Array[], info: Uint8Array): Uint8Array[] {
+    for (const input of inputs) checkBytes(input, "an OPRF input");
+    let elements: Uint8Array;
+    try {
+      elements = this.#ctx.g.hashToGroupMany(inputs, this.#ctx.hashToGroupDst, tweak.inverse);
+    } catch {
+      // Only an input hashing to the identity gets here (negligible probability).
+      throw new AccordError("ERR_BAD_REQUEST", "an input maps to the identity element");
+    }
+    return inputs.map((input, i) =>
+      this.#ctx.output(input, info, elements.subarray(i * ELEMENT_BYTES, (i + 1) * ELEMENT_BYTES)),
+    );
   }
 
   /** @internal Evaluate with a precomputed tweak. */
@@ -611,6 +638,8 @@ export interface PoprfServer {
     options?: ProofOptions,
   ): ProvenEvaluation;
   evaluate(input: Uint8Array, info: Uint8Array): Uint8Array;
+  /** `evaluate` for many inputs at once (building a filter): same outputs, in input order. */
+  evaluateMany(inputs: readonly Uint8Array[], info: Uint8Array): Uint8Array[];
 }
 
 const TWEAK_CACHE_SIZE = 64;
@@ -642,5 +671,7 @@ export async function createPoprfServer(secretKey: Uint8Array): Promise<PoprfSer
     ) => poprf.blindEvaluateWith(tweakFor(info), blindedElements, options),
     evaluate: (input: Uint8Array, info: Uint8Array) =>
       poprf.evaluateWith(tweakFor(info), input, info),
+    evaluateMany: (inputs: readonly Uint8Array[], info: Uint8Array) =>
+      poprf.evaluateManyWith(tweakFor(info), inputs, info),
   });
 }
