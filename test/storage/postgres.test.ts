@@ -14,6 +14,7 @@ import { describeTaxiiConformance } from "./conformance-taxii.js";
 import { describeAgreementStateConformance } from "./conformance-agreements.js";
 import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
 import { describeRetentionConformance } from "./conformance-retention.js";
+import { describeMatchConformance } from "./conformance-match.js";
 
 const url = process.env.ACCORD_TEST_PG_URL;
 const freshSchema = (): string => `accord_test_${randomBytes(6).toString("hex")}`;
@@ -52,6 +53,20 @@ describe.skipIf(url === undefined)(
       },
     );
     describeAgreementStateConformance(
+      "postgres",
+      () => openPostgresStore({ connectionString: url!, schema }),
+      async () => {
+        const client = new pg.Client({ connectionString: url! });
+        await client.connect();
+        try {
+          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        } finally {
+          await client.end();
+        }
+        schema = freshSchema();
+      },
+    );
+    describeMatchConformance(
       "postgres",
       () => openPostgresStore({ connectionString: url!, schema }),
       async () => {

@@ -11,6 +11,7 @@ import { describeTaxiiConformance } from "./conformance-taxii.js";
 import { describeAgreementStateConformance } from "./conformance-agreements.js";
 import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
 import { describeRetentionConformance } from "./conformance-retention.js";
+import { describeMatchConformance } from "./conformance-match.js";
 
 const dir = mkdtempSync(join(tmpdir(), "accord-sqlite-"));
 afterAll(() => {
@@ -40,6 +41,7 @@ describeLogConformance("sqlite file", ...sqliteLogHarness(dir));
 describeAgreementStateConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describePeerProtocolConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describeRetentionConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
+describeMatchConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describeTaxiiConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 
 it("creates a new database file readable by its owner only", async () => {

@@ -147,7 +147,7 @@ export function matchRepo(db: Database, exec: Exec): MatchRepo {
         return row === undefined ? undefined : toQuery(row);
       });
     },
-    putRequest(r) {
+    async putRequest(r) {
       const filedKey = timeKey(r.filedAt, "filedAt");
       timeKey(r.dueAt, "dueAt");
       return exec.run("could not record the follow-up request", () =>
@@ -192,7 +192,7 @@ export function matchRepo(db: Database, exec: Exec): MatchRepo {
         return row === undefined ? undefined : toRequest(row);
       });
     },
-    listRequests(q) {
+    async listRequests(q) {
       if (!Number.isSafeInteger(q.limit) || q.limit < 1)
         throw new RangeError("limit must be a positive integer");
       return exec.run("could not list follow-up requests", () =>
