@@ -23,6 +23,7 @@ import { createNodeSecrets } from "./secrets.js";
 import { startNode, type RunningNode } from "./compose.js";
 import { DEMO_GRADE, narrateMinimization } from "./demo-minimize.js";
 import { playMatchStep } from "./demo-match.js";
+import { signAgreementsStep } from "./demo-agreements.js";
 
 const MARKER = ".accord-demo";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -118,6 +119,7 @@ export async function runDemo(
         if (other !== n) await n.node.addPeer(other.url, other.node.fingerprint());
     say("Partners fetched each other's signed descriptors and checked the key fingerprints.");
     say("");
+    const agreementChecks = await signAgreementsStep(running, say);
 
     // Step 1.
     const bundle: unknown = JSON.parse(
@@ -194,6 +196,7 @@ export async function runDemo(
     );
     say("");
     checks.push(...(await playMatchStep(xa, xb, say)));
+    checks.unshift(...agreementChecks);
 
     // What each node holds now, and checks a reader can repeat by opening the databases. Ids
     // were re-issued per agreement: each partner holds XA's objects under the id they travelled as.

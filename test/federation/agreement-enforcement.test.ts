@@ -58,7 +58,11 @@ describe("agreement enforcement between three nodes", () => {
   beforeAll(async () => {
     root = makeTempDir("accord-enforce-");
     dirs = ["XA", "XB", "XC"].map((id) => createNodeDir(root, { id }));
-    [xa, xb, xc] = await Promise.all(dirs.map((d) => start(d, { clock })));
+    [xa, xb, xc] = (await Promise.all(dirs.map((d) => start(d, { clock })))) as [
+      RunningNode,
+      RunningNode,
+      RunningNode,
+    ];
     await introduce([xa, xb, xc], { sign: false });
     expect((await api(xa, "POST", "/api/v1/bundles", bundle)).status).toBe(201);
   });
