@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { gradeOf, Minimizer, withoutGrade } from "../../src/app/minimization.js";
 import {
+  minimize,
   parseProfile,
   SOURCE_GRADE_EXTENSION_ID,
   type SourceGrade,
@@ -126,5 +127,43 @@ describe("the minimizer on the outbound gate", () => {
     expect(gradeOf(graded)).toEqual({ scheme: "europol-4x4", reliability: "X", credibility: 4 });
     expect(withoutGrade(graded).extensions).toEqual({ "x-other-ext": { a: 1 } });
     expect(withoutGrade(email)).toBe(email);
+  });
+});
+
+describe("reports never quote a dictionary key that holds personal data", () => {
+  const ext = "extension-definition--1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+  const object: StixObject = {
+    type: "indicator",
+    spec_version: "2.1",
+    id: "indicator--6b1c1a8e-3f2d-4c5b-9a7e-1d2c3b4a5f60",
+    created: "2026-11-20T08:10:00.000Z",
+    modified: "2026-11-20T08:10:00.000Z",
+    pattern: "[domain-name:value = 'glacier-pay.example']",
+    pattern_type: "stix",
+    valid_from: "2026-11-20T08:00:00.000Z",
+    extensions: {
+      [ext]: { extension_type: "property-extension", "agent.k@service.example": "handler" },
+    },
+  };
+  const profileWith = (path: string) =>
+    parseProfile(
+      `profile: keys\nversion: 1\ntypes:\n  indicator:\n    properties: [pattern, pattern_type, valid_from, "${path}"]\n`,
+    );
+  const ctx = {
+    agreementId: "a",
+    epoch: 0,
+    keys: { pseudonym: new Uint8Array(32), ids: new Uint8Array(32) },
+  };
+
+  it.each([
+    ["a whole extension allowed", "extensions.*"],
+    ["one field of an extension allowed", "extensions.*.extension_type"],
+  ])("%s", (_note, path) => {
+    const r = minimize(object, profileWith(path), ctx);
+    expect("object" in r).toBe(true);
+    expect(JSON.stringify(r)).not.toContain("agent.k");
+    expect(r.report).toContainEqual(
+      expect.objectContaining({ path: `extensions.${ext}.*`, action: "removed" }),
+    );
   });
 });
