@@ -8,6 +8,7 @@ import { run as cryptoBench } from "./crypto.js";
 import { run as storageBench } from "./storage.js";
 import { run as stixBench } from "./stix.js";
 import { run as matchBench } from "./match.js";
+import { run as matchHttpBench } from "./match-http.js";
 import { run as logBench } from "./log.js";
 import { run as policyBench } from "./policy.js";
 import { run as minimizeBench } from "./minimize.js";
@@ -26,6 +27,7 @@ const benches: Record<string, () => Promise<BenchResult[]>> = {
   storage: storageBench,
   stix: stixBench,
   match: matchBench,
+  "match-http": () => matchHttpBench(),
   log: () => logBench(),
   policy: policyBench,
   minimize: minimizeBench,
