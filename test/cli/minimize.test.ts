@@ -15,7 +15,16 @@ import {
   SHIPPED_PROFILES_DIR,
 } from "../../src/cli/profiles.js";
 import { loadMinimizationSecret } from "../../src/cli/secrets.js";
-import { EXAMPLES, makeTempDir, removeDir } from "../support/nodes.js";
+import type { RunningNode } from "../../src/cli/compose.js";
+import {
+  createNodeDir,
+  EXAMPLES,
+  freePort,
+  introduce,
+  makeTempDir,
+  removeDir,
+  start,
+} from "../support/nodes.js";
 
 const BUNDLE = join(EXAMPLES, "demo", "ransomware-intrusion.json");
 const QUIET = { out: () => undefined, err: () => undefined };
@@ -180,5 +189,60 @@ describe("minimization setup of a node", () => {
     cfg.minimization = { source_grade: { scheme: "europol-4x4", code: "E5" } };
     writeFileSync(file, stringify(cfg));
     expect(() => loadConfig(dir, {})).toThrow(/not a grade of that scheme/);
+  });
+});
+
+describe("accord policy explain", () => {
+  let tmp: string;
+  let nodes: RunningNode[] = [];
+  let xaDir: string;
+  beforeAll(async () => {
+    tmp = makeTempDir("accord-explain-");
+    const src = parse(
+      readFileSync(join(EXAMPLES, "agreements", "regional-cyber-accord.yaml"), "utf8"),
+    ) as { parties: { node: string }[] };
+    src.parties = src.parties.filter((p) => p.node !== "XC");
+    const dirs = [];
+    for (const id of ["XA", "XB"]) {
+      const d = createNodeDir(tmp, { id, agreements: [], port: await freePort() });
+      writeFileSync(join(d.dir, "agreements", "cyber.yaml"), stringify(src));
+      dirs.push(d);
+    }
+    xaDir = dirs[0]!.dir;
+    for (const d of dirs) nodes.push(await start(d));
+    await introduce(nodes);
+    for (const n of nodes)
+      await (
+        n.node as unknown as { agreementBook?: { sign(id: string): Promise<unknown> } }
+      ).agreementBook?.sign("regional-cyber-accord");
+  });
+  afterAll(async () => {
+    for (const n of nodes) await n.stop();
+    nodes = [];
+    removeDir(tmp);
+  });
+
+  it("shows the minimized copy the partner would receive", async () => {
+    const bundle = JSON.parse(readFileSync(BUNDLE, "utf8"));
+    const file = join(tmp, "email.json");
+    writeFileSync(
+      file,
+      JSON.stringify(bundle.objects.find((o: { type: string }) => o.type === "email-addr")),
+    );
+    const r = await accord([
+      "policy",
+      "explain",
+      file,
+      "--purpose",
+      "cyber-defence",
+      "--dir",
+      xaDir,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain("XB under regional-cyber-accord v1: permit");
+    expect(r.out).toContain("minimized (profile cyber-default): sent as");
+    expect(r.out).toContain("pseudonymized value: an e-mail address under the agreement's key");
+    expect(r.out).toMatch(TOKEN);
+    expect(r.out).not.toContain("k.varga");
   });
 });
