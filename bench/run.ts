@@ -12,6 +12,7 @@ import { run as matchHttpBench } from "./match-http.js";
 import { run as logBench } from "./log.js";
 import { run as policyBench } from "./policy.js";
 import { run as minimizeBench } from "./minimize.js";
+import { run as taxiiBench } from "./taxii.js";
 
 export interface BenchResult {
   readonly bench: string;
@@ -31,6 +32,7 @@ const benches: Record<string, () => Promise<BenchResult[]>> = {
   log: () => logBench(),
   policy: policyBench,
   minimize: minimizeBench,
+  taxii: taxiiBench,
 };
 
 const filter = process.argv[2];

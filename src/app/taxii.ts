@@ -24,10 +24,12 @@ import type {
   AddedEntry,
   AddedQuery,
   Clock,
+  Logger,
   Random,
   Store,
   StoredObject,
   TaxiiCredential,
+  TaxiiStatusRecord,
 } from "./ports.js";
 
 export const TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1";
@@ -101,6 +103,84 @@ export interface TaxiiDeps {
   readonly apiToken: string;
   readonly clock: Clock;
   readonly random: Random;
+  readonly logger?: Logger;
+  /** The longest a read's log entry waits for its group commit (default AUDIT_DELAY_MS). */
+  readonly auditDelayMs?: number;
+}
+
+/** Reads' log entries are committed together at most this long after the read. */
+export const AUDIT_DELAY_MS = 100;
+const AUDIT_BATCH = 2000;
+
+interface PendingEntry {
+  kind: string;
+  at: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Group commit for TAXII's own log entries (reads, and the operator's adds after their objects
+ * are stored): entries wait at most `delayMs` (or until 2,000 are waiting) and are appended to
+ * the ledger in one transaction, so a page read costs no commit of its own (spec/taxii.md,
+ * "Logging"). Statuses wait with them and are answered from memory meanwhile. `flush()` runs on
+ * server close; a failed commit is retried at the next one, keeping order.
+ */
+class AuditLog {
+  private entries: PendingEntry[] = [];
+  private statuses = new Map<string, TaxiiStatusRecord>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly logger: Logger | undefined,
+    private readonly delayMs: number,
+  ) {}
+
+  record(entry: PendingEntry, status?: TaxiiStatusRecord): void {
+    this.entries.push(entry);
+    if (status !== undefined) this.statuses.set(status.id, status);
+    if (this.entries.length >= AUDIT_BATCH) void this.flush();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => void this.flush(), this.delayMs);
+      this.timer.unref();
+    }
+  }
+
+  pendingStatus(id: string): TaxiiStatusRecord | undefined {
+    return this.statuses.get(id);
+  }
+
+  flush(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running = this.running.then(() => this.commit());
+    return this.running;
+  }
+
+  private async commit(): Promise<void> {
+    const entries = this.entries;
+    const statuses = [...this.statuses.values()];
+    if (entries.length === 0 && statuses.length === 0) return;
+    this.entries = [];
+    try {
+      await this.store.transaction(async (tx) => {
+        for (const s of statuses) await tx.taxii.putStatus(s);
+        for (const e of entries) await tx.ledger.append(e);
+      });
+      for (const s of statuses) this.statuses.delete(s.id);
+    } catch (e) {
+      this.entries = [...entries, ...this.entries];
+      this.logger?.error(
+        { code: (e as { code?: string }).code, entries: entries.length },
+        "TAXII log entries could not be committed; retrying",
+      );
+      if (this.timer === undefined) {
+        this.timer = setTimeout(() => void this.flush(), this.delayMs);
+        this.timer.unref();
+      }
+    }
+  }
 }
 
 export interface NewCredential {
@@ -115,66 +195,25 @@ export interface NewCredential {
 export class TaxiiService {
   private readonly d: TaxiiDeps;
   private readonly operatorHash: Buffer;
+  private readonly audit: AuditLog;
 
   constructor(deps: TaxiiDeps) {
     this.d = deps;
     this.operatorHash = sha256(deps.apiToken);
+    this.audit = new AuditLog(deps.store, deps.logger, deps.auditDelayMs ?? AUDIT_DELAY_MS);
   }
 
   // ------------------------------------------------------------------ credentials
 
-  /** Issue a credential for a partner. The secret is returned once and only its hash is kept. */
-  async createCredential(
+  /** Issue a credential for a partner (see `issueTaxiiCredential`). */
+  createCredential(
     c: NewCredential,
   ): Promise<{ credential: TaxiiCredential; secret: string; token: string }> {
-    if (!CREDENTIAL_ID.test(c.id) || c.id === OPERATOR_USER)
-      throw new AccordError(
-        "ERR_BAD_REQUEST",
-        `a TAXII credential id is 1 to 64 letters, digits, \`_\` or \`-\` and not \`${OPERATOR_USER}\`; \`${c.id}\` is not`,
-      );
-    if (c.partner === "" || c.purpose === "")
-      throw new AccordError("ERR_BAD_REQUEST", "a TAXII credential needs a partner and a purpose");
-    const secret = Buffer.from(this.d.random.bytes(32)).toString("base64url");
-    const credential: TaxiiCredential = {
-      id: c.id,
-      partner: c.partner,
-      purpose: c.purpose,
-      agreementId: c.agreementId ?? null,
-      canRead: c.canRead ?? true,
-      canWrite: c.canWrite ?? false,
-      secretHash: sha256(secret).toString("hex"),
-      createdAt: this.d.clock.now().toISOString(),
-    };
-    await this.d.store.transaction(async (tx) => {
-      await tx.taxii.putCredential(credential);
-      await tx.ledger.append({
-        kind: "taxii-credential",
-        at: credential.createdAt,
-        data: {
-          event: "issued",
-          credential: credential.id,
-          partner: credential.partner,
-          purpose: credential.purpose,
-          agreement: credential.agreementId,
-          read: credential.canRead,
-          write: credential.canWrite,
-        },
-      });
-    });
-    return { credential, secret, token: `${credential.id}.${secret}` };
+    return issueTaxiiCredential(this.d, c);
   }
 
-  async revokeCredential(id: string): Promise<void> {
-    const at = this.d.clock.now().toISOString();
-    await this.d.store.transaction(async (tx) => {
-      if (!(await tx.taxii.removeCredential(id)))
-        throw new AccordError("ERR_NOT_FOUND", `no TAXII credential \`${id}\``);
-      await tx.ledger.append({
-        kind: "taxii-credential",
-        at,
-        data: { event: "revoked", credential: id },
-      });
-    });
+  revokeCredential(id: string): Promise<void> {
+    return revokeTaxiiCredential(this.d, id);
   }
 
   // ------------------------------------------------------------------ authentication
@@ -273,14 +312,14 @@ export class TaxiiService {
     const page = await this.page(c, q, objectId);
     if (objectId !== undefined && page.items.length === 0 && !page.more)
       throw new AccordError("ERR_NOT_FOUND", `no object \`${objectId}\` in this collection`);
-    await this.logRead(p, c, objectId === undefined ? "get-objects" : "get-object", page);
+    this.logRead(p, c, objectId === undefined ? "get-objects" : "get-object", page);
     return page;
   }
 
   async manifest(p: TaxiiPrincipal, collection: string, q: TaxiiQuery): Promise<TaxiiPage> {
     const c = await this.readable(p, collection);
     const page = await this.page(c, q);
-    await this.logRead(p, c, "get-manifest", page);
+    this.logRead(p, c, "get-manifest", page);
     return page;
   }
 
@@ -296,7 +335,7 @@ export class TaxiiService {
     const page = await this.page(c, { ...q, match }, objectId);
     if (page.items.length === 0 && !page.more)
       throw new AccordError("ERR_NOT_FOUND", `no object \`${objectId}\` in this collection`);
-    await this.logRead(p, c, "get-versions", page);
+    this.logRead(p, c, "get-versions", page);
     return page;
   }
 
@@ -383,9 +422,10 @@ export class TaxiiService {
       await this.d.node.ingest(bundle);
       const successes = objects.map((o) => ({ id: o.id, version: versionOf(o) }));
       status = statusOf(statusId, atIso, successes, []);
-      await this.d.store.transaction(async (tx) => {
-        await tx.taxii.putStatus({ id: statusId, owner, createdAt: atIso, body: { ...status } });
-        await tx.ledger.append({
+      // The objects and their `ingest` entry are committed; the status and this entry follow in
+      // the next group commit (see AuditLog).
+      this.audit.record(
+        {
           kind: "taxii",
           at: atIso,
           data: {
@@ -398,8 +438,9 @@ export class TaxiiService {
             rejected: 0,
             digest: digestOf(successes),
           },
-        });
-      });
+        },
+        { id: statusId, owner, createdAt: atIso, body: { ...status } },
+      );
       return status;
     }
 
@@ -555,20 +596,20 @@ export class TaxiiService {
   }
 
   async status(p: TaxiiPrincipal, id: string): Promise<Readonly<Record<string, unknown>>> {
-    const s = await this.d.store.taxii.getStatus(id);
+    const s = this.audit.pendingStatus(id) ?? (await this.d.store.taxii.getStatus(id));
     const owner = p.kind === "operator" ? OPERATOR_USER : p.credential.id;
     if (s === undefined || (s.owner !== owner && p.kind !== "operator"))
       throw new AccordError("ERR_NOT_FOUND", `no status \`${id}\``);
     return s.body;
   }
 
-  private async logRead(
-    p: TaxiiPrincipal,
-    c: TaxiiCollection,
-    op: string,
-    page: TaxiiPage,
-  ): Promise<void> {
-    await this.d.store.ledger.append({
+  /** Write every log entry and status still waiting for its group commit. */
+  flush(): Promise<void> {
+    return this.audit.flush();
+  }
+
+  private logRead(p: TaxiiPrincipal, c: TaxiiCollection, op: string, page: TaxiiPage): void {
+    this.audit.record({
       kind: "taxii",
       at: this.d.clock.now().toISOString(),
       data: {
@@ -587,6 +628,65 @@ export class TaxiiService {
 }
 
 // -------------------------------------------------------------------- helpers
+
+/** Issue a credential for a partner. The secret is returned once; only its SHA-256 is kept. */
+export async function issueTaxiiCredential(
+  d: Pick<TaxiiDeps, "store" | "clock" | "random">,
+  c: NewCredential,
+): Promise<{ credential: TaxiiCredential; secret: string; token: string }> {
+  if (!CREDENTIAL_ID.test(c.id) || c.id === OPERATOR_USER)
+    throw new AccordError(
+      "ERR_BAD_REQUEST",
+      `a TAXII credential id is 1 to 64 letters, digits, \`_\` or \`-\` and not \`${OPERATOR_USER}\`; \`${c.id}\` is not`,
+    );
+  if (c.partner === "" || c.purpose === "")
+    throw new AccordError("ERR_BAD_REQUEST", "a TAXII credential needs a partner and a purpose");
+  const secret = Buffer.from(d.random.bytes(32)).toString("base64url");
+  const credential: TaxiiCredential = {
+    id: c.id,
+    partner: c.partner,
+    purpose: c.purpose,
+    agreementId: c.agreementId ?? null,
+    canRead: c.canRead ?? true,
+    canWrite: c.canWrite ?? false,
+    secretHash: sha256(secret).toString("hex"),
+    createdAt: d.clock.now().toISOString(),
+  };
+  await d.store.transaction(async (tx) => {
+    await tx.taxii.putCredential(credential);
+    await tx.ledger.append({
+      kind: "taxii-credential",
+      at: credential.createdAt,
+      data: {
+        event: "issued",
+        credential: credential.id,
+        partner: credential.partner,
+        purpose: credential.purpose,
+        agreement: credential.agreementId,
+        read: credential.canRead,
+        write: credential.canWrite,
+      },
+    });
+  });
+  return { credential, secret, token: `${credential.id}.${secret}` };
+}
+
+/** Remove a credential; its holder is refused from the next request on. */
+export async function revokeTaxiiCredential(
+  d: Pick<TaxiiDeps, "store" | "clock">,
+  id: string,
+): Promise<void> {
+  const at = d.clock.now().toISOString();
+  await d.store.transaction(async (tx) => {
+    if (!(await tx.taxii.removeCredential(id)))
+      throw new AccordError("ERR_NOT_FOUND", `no TAXII credential \`${id}\``);
+    await tx.ledger.append({
+      kind: "taxii-credential",
+      at,
+      data: { event: "revoked", credential: id },
+    });
+  });
+}
 
 /** A stable UUID (version 5 layout, SHA-256 based) naming one collection of one node. */
 export function collectionId(nodeId: string, name: string): string {

@@ -27,6 +27,7 @@ import { CONFIG_FILE, loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
 import { ApiClient } from "./api-client.js";
+import { taxiiCommand } from "./taxii.js";
 import { runDemo } from "./demo.js";
 import { agreementOnNode } from "./agreement-commands.js";
 import { MATCH_HELP, runMatchCli } from "./match.js";
@@ -84,6 +85,11 @@ Commands:
   ledger [--from N] [--limit N] [--verify] [--dir DIR]
                          read (or verify the hash chain of) the node's ledger
   validate FILE          check a STIX 2.1 bundle offline
+  taxii pull URL [--collection ID] [--user U --password-file F | --token-file F] [--dir DIR]
+                         pull a TAXII 2.1 collection into the running node, resuming from the
+                         last pull's added_after bookmark
+  taxii credential add --partner P --purpose X [--id ID] [--write] | list | remove ID
+                         the credentials partners use against this node's /taxii2/ server
 ${MATCH_HELP}
 Global options:
   --json                 print one JSON document instead of text
@@ -140,6 +146,10 @@ export async function main(
   io: Io,
 ): Promise<number> {
   if (argv[0] === "match" || argv[0] === "request") return runMatchCli(argv, env, io, exitCodeFor);
+  if (argv[0] === "taxii")
+    return taxiiCommand(argv.slice(1), env, io).catch((e: unknown) =>
+      report(e, argv.includes("--json"), io),
+    );
   let values: Values;
   let positionals: string[];
   try {

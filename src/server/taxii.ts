@@ -70,6 +70,9 @@ export function registerTaxii(app: FastifyInstance, opts: TaxiiServerOptions): v
     clock: opts.clock ?? systemClock,
     random: opts.random ?? systemRandom,
   });
+  app.addHook("onClose", async () => {
+    await service.flush();
+  });
   void app.register(
     (t, _o, done) => {
       t.addContentTypeParser(

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import type { RunningNode } from "../../src/cli/compose.js";
-import { TaxiiService, collectionId } from "../../src/app/taxii.js";
+import { AUDIT_DELAY_MS, TaxiiService, collectionId } from "../../src/app/taxii.js";
 import { systemClock, systemRandom } from "../../src/cli/compose.js";
 import { createNodeDir, makeTempDir, removeDir, signAgreements, start } from "../support/nodes.js";
 import { GREEN, RED, TAXII, basic, indicator, taxii } from "./helpers.js";
@@ -427,8 +427,10 @@ describe("partner collections", () => {
     expect(manIds).toContain(copyId);
     expect(manIds).toHaveLength(seen.size);
 
+    // Reads are logged in group commits at most AUDIT_DELAY_MS later.
+    await new Promise((r) => setTimeout(r, AUDIT_DELAY_MS * 3));
     const entries = await xa.store.ledger.list(ledgerBefore, 1000);
-    const reads = entries.filter((e) => e.kind === "taxii");
+    const reads = entries.filter((e) => e.kind === "taxii" && e.data.principal === "xb-reader");
     expect(reads.length).toBeGreaterThanOrEqual(4);
     expect(reads[0]?.data).toMatchObject({
       principal: "xb-reader",

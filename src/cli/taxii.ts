@@ -1,0 +1,385 @@
+/**
+ * `accord taxii ...` (spec/taxii.md, README "TAXII 2.1"):
+ *
+ *   taxii pull URL [--collection ID] [--user U --password-file F | --token-file F]
+ *                  [--limit N] [--max-pages N] [--dir DIR] [--json]
+ *       Pull a collection from any TAXII 2.1 server into the running node: pages with `next`,
+ *       validates every object as STIX 2.1, ingests page by page, and after each page stores an
+ *       `added_after` bookmark so the next pull (or one after a crash) resumes where this stopped.
+ *   taxii credential add --partner P --purpose X [--id ID] [--agreement A] [--write] [--dir DIR]
+ *   taxii credential list [--dir DIR]
+ *   taxii credential remove ID [--dir DIR]
+ *       Issue, list and revoke the credentials partners use against this node's TAXII server.
+ *       The secret is printed once; the node keeps only its SHA-256.
+ */
+import { parseArgs } from "node:util";
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { AccordError } from "../errors.js";
+import { validateBundle } from "../core/stix/validate.js";
+import type { IngestResult } from "../app/node.js";
+import { issueTaxiiCredential, revokeTaxiiCredential } from "../app/taxii.js";
+import { TaxiiClient, type TaxiiAuth } from "../federation/taxii-client.js";
+import { ApiClient } from "./api-client.js";
+import { loadConfig } from "./config.js";
+import { openStore, systemClock, systemRandom } from "./compose.js";
+
+export const BOOKMARKS_FILE = "taxii-bookmarks.json";
+/** How far a resumed pull reaches back before its bookmark (see spec/taxii.md, "Client"). */
+const OVERLAP_MS = 1;
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+interface Bookmark {
+  readonly addedAfter: string;
+  readonly updatedAt: string;
+}
+
+export interface PullReport {
+  readonly apiRoot: string;
+  readonly collection: string;
+  readonly resumedFrom: string | null;
+  readonly pages: number;
+  readonly objects: number;
+  readonly stored: number;
+  readonly unchanged: number;
+  readonly bookmark: string | null;
+  readonly complete: boolean;
+}
+
+/** Entry point from main.ts; returns the exit code or throws (main maps AccordError to codes). */
+export async function taxiiCommand(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: Io,
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        dir: { type: "string" },
+        json: { type: "boolean" },
+        collection: { type: "string" },
+        user: { type: "string" },
+        "password-file": { type: "string" },
+        "token-file": { type: "string" },
+        limit: { type: "string" },
+        "max-pages": { type: "string" },
+        partner: { type: "string" },
+        purpose: { type: "string" },
+        id: { type: "string" },
+        agreement: { type: "string" },
+        write: { type: "boolean" },
+      },
+    });
+  } catch (e) {
+    throw usage(`accord taxii: ${(e as Error).message}`);
+  }
+  const { values, positionals } = parsed;
+  const dir = values.dir ?? env.ACCORD_DIR ?? ".";
+  const json = values.json === true;
+  const print = (human: string, doc: unknown) => {
+    io.out(json ? `${JSON.stringify(doc, null, 2)}\n` : `${human}\n`);
+  };
+  const [sub, ...rest] = positionals;
+
+  if (sub === "pull") {
+    const url = rest[0];
+    if (url === undefined) throw usage("accord taxii pull URL [--collection ID] ...");
+    const auth = authFrom(values);
+    const config = loadConfig(dir, env);
+    const report = await pull({
+      url,
+      auth,
+      api: ApiClient.forConfig(config),
+      bookmarks: join(config.dir, BOOKMARKS_FILE),
+      ...(values.collection === undefined ? {} : { collection: values.collection }),
+      limit: positiveInt(values.limit, "limit", 1000),
+      ...(values["max-pages"] === undefined
+        ? {}
+        : { maxPages: positiveInt(values["max-pages"], "max-pages", 1) }),
+      onPage: (n, count) => {
+        if (!json) io.err(`page ${n}: ${count} objects\n`);
+      },
+    });
+    print(
+      `pulled ${report.objects} objects in ${report.pages} pages from collection ${report.collection}: ${report.stored} new, ${report.unchanged} already held${report.complete ? "" : " (stopped early; run again to continue)"}\nbookmark: ${report.bookmark ?? "none"}`,
+      report,
+    );
+    return 0;
+  }
+
+  if (sub === "credential") {
+    const action = rest[0];
+    const config = loadConfig(dir, env);
+    const store = await openStore(config);
+    try {
+      if (action === "add") {
+        if (values.partner === undefined || values.purpose === undefined)
+          throw usage("accord taxii credential add --partner P --purpose X [--id ID] [--write]");
+        const id =
+          values.id ?? `${values.partner}-${values.purpose}`.replace(/[^A-Za-z0-9_-]/g, "-");
+        const r = await issueTaxiiCredential(
+          { store, clock: systemClock, random: systemRandom },
+          {
+            id,
+            partner: values.partner,
+            purpose: values.purpose,
+            canWrite: values.write === true,
+            ...(values.agreement === undefined ? {} : { agreementId: values.agreement }),
+          },
+        );
+        print(
+          `TAXII credential \`${id}\` for ${values.partner} (${values.purpose}${values.write === true ? ", read and write" : ", read only"})\nBasic:  user ${id}, password ${r.secret}\nBearer: ${r.token}\nHand it to the partner over a secure channel; it is not shown again.`,
+          {
+            id,
+            partner: values.partner,
+            purpose: values.purpose,
+            secret: r.secret,
+            token: r.token,
+          },
+        );
+        return 0;
+      }
+      if (action === "list") {
+        const list = (await store.taxii.listCredentials()).map(
+          ({ secretHash: _h, ...rest }) => rest,
+        );
+        print(
+          list.length === 0
+            ? "no TAXII credentials"
+            : list
+                .map(
+                  (c) =>
+                    `${c.id}\t${c.partner}\t${c.purpose}\t${c.canWrite ? "read+write" : "read"}`,
+                )
+                .join("\n"),
+          { credentials: list },
+        );
+        return 0;
+      }
+      if (action === "remove") {
+        const id = rest[1];
+        if (id === undefined) throw usage("accord taxii credential remove ID");
+        await revokeTaxiiCredential({ store, clock: systemClock }, id);
+        print(`TAXII credential \`${id}\` revoked`, { id, revoked: true });
+        return 0;
+      }
+      throw usage("accord taxii credential add|list|remove");
+    } finally {
+      await store.close();
+    }
+  }
+  throw usage("accord taxii pull URL | accord taxii credential add|list|remove");
+}
+
+export interface PullOptions {
+  readonly url: string;
+  readonly auth: TaxiiAuth;
+  /** The running node's own API, where pulled objects are ingested. */
+  readonly api: ApiClient;
+  /** The bookmarks file (JSON, keyed by API root and collection). */
+  readonly bookmarks: string;
+  readonly collection?: string;
+  readonly limit: number;
+  readonly maxPages?: number;
+  readonly onPage?: (page: number, objects: number) => void;
+}
+
+/** Pull one collection into the node, resuming from (and advancing) its bookmark. */
+export async function pull(o: PullOptions): Promise<PullReport> {
+  const client = new TaxiiClient({ auth: o.auth });
+  const apiRoot = await client.resolveApiRoot(o.url);
+  const collection = await chooseCollection(client, apiRoot, o.collection);
+  const key = `${apiRoot} ${collection}`;
+  const marks = readBookmarks(o.bookmarks);
+  const resumedFrom = marks[key]?.addedAfter ?? null;
+  let bookmark = resumedFrom;
+  let afterDate = resumedFrom === null ? undefined : overlap(resumedFrom);
+  let next: string | undefined;
+  let pages = 0;
+  let objects = 0;
+  let stored = 0;
+  let unchanged = 0;
+  let complete = false;
+  for (;;) {
+    if (o.maxPages !== undefined && pages >= o.maxPages) break;
+    const page = await client.objects(apiRoot, collection, {
+      limit: o.limit,
+      ...(next !== undefined ? { next } : afterDate === undefined ? {} : { addedAfter: afterDate }),
+    });
+    pages++;
+    if (page.objects.length > 0) {
+      const bundle = {
+        type: "bundle",
+        id: `bundle--${crypto.randomUUID()}`,
+        objects: page.objects,
+      };
+      const verdict = validateBundle(bundle);
+      if (!verdict.valid) {
+        const f = verdict.issues[0];
+        throw new AccordError(
+          "ERR_STIX_INVALID",
+          `page ${pages} from the TAXII server is not valid STIX 2.1 (nothing from it was ingested; the bookmark stays at ${bookmark ?? "the start"})${f === undefined ? "" : `: ${f.objectId === undefined ? "" : `\`${f.objectId}\` `}${f.path}: ${f.message}`}`,
+          {
+            details: verdict.issues.slice(0, 100).map((i) => ({
+              path: i.path,
+              message: i.message,
+              code: i.code,
+              ...(i.objectId === undefined ? {} : { objectId: i.objectId }),
+            })),
+          },
+        );
+      }
+      const r = await o.api.call<IngestResult>("POST", "/bundles", { json: bundle });
+      objects += page.objects.length;
+      stored += r.stored;
+      unchanged += r.unchanged;
+    }
+    o.onPage?.(pages, page.objects.length);
+    if (page.dateAddedLast !== undefined) {
+      bookmark = page.dateAddedLast;
+      marks[key] = { addedAfter: bookmark, updatedAt: new Date().toISOString() };
+      writeBookmarks(o.bookmarks, marks);
+    }
+    if (!page.more) {
+      complete = true;
+      break;
+    }
+    if (page.next !== undefined) next = page.next;
+    else if (page.dateAddedLast !== undefined && page.dateAddedLast !== afterDate) {
+      // A server that pages by added_after alone, without `next`.
+      next = undefined;
+      afterDate = page.dateAddedLast;
+    } else
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        "the TAXII server says there is more but gives neither `next` nor a new X-TAXII-Date-Added-Last",
+      );
+  }
+  return {
+    apiRoot,
+    collection,
+    resumedFrom,
+    pages,
+    objects,
+    stored,
+    unchanged,
+    bookmark,
+    complete,
+  };
+}
+
+async function chooseCollection(
+  client: TaxiiClient,
+  apiRoot: string,
+  wanted: string | undefined,
+): Promise<string> {
+  const list = await client.collections(apiRoot);
+  if (wanted !== undefined) {
+    const found = list.find((c) => c.id === wanted);
+    if (found === undefined)
+      throw new AccordError(
+        "ERR_NOT_FOUND",
+        `the API root \`${apiRoot}\` has no collection \`${wanted}\` for these credentials`,
+      );
+    if (!found.canRead)
+      throw new AccordError(
+        "ERR_FORBIDDEN",
+        `collection \`${wanted}\` is not readable for these credentials`,
+      );
+    return found.id;
+  }
+  const readable = list.filter((c) => c.canRead);
+  const only = readable[0];
+  if (readable.length !== 1 || only === undefined)
+    throw new AccordError(
+      "ERR_BAD_REQUEST",
+      readable.length === 0
+        ? `the API root \`${apiRoot}\` has no collection these credentials can read`
+        : `choose one with --collection: ${readable.map((c) => `${c.id} (${c.title})`).join(", ")}`,
+    );
+  return only.id;
+}
+
+/** The bookmark minus one millisecond: servers whose date_added has millisecond precision can give several objects one timestamp. */
+function overlap(ts: string): string {
+  const ms = Date.parse(ts);
+  if (Number.isNaN(ms)) return ts;
+  return new Date(ms - OVERLAP_MS).toISOString();
+}
+
+function readBookmarks(file: string): Record<string, Bookmark> {
+  if (!existsSync(file)) return {};
+  try {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error();
+    return parsed as Record<string, Bookmark>;
+  } catch {
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      `the TAXII bookmarks file \`${file}\` is not a JSON object; fix or remove it`,
+    );
+  }
+}
+
+/** Write the bookmarks atomically (temp file and rename), so a crash leaves the old or the new. */
+function writeBookmarks(file: string, marks: Record<string, Bookmark>): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(marks, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+function authFrom(v: {
+  user?: string | undefined;
+  "password-file"?: string | undefined;
+  "token-file"?: string | undefined;
+}): TaxiiAuth {
+  if (v["token-file"] !== undefined) {
+    if (v.user !== undefined || v["password-file"] !== undefined)
+      throw usage("give either --token-file or --user with --password-file, not both");
+    return { kind: "bearer", token: secretFile(v["token-file"]) };
+  }
+  if (v.user !== undefined || v["password-file"] !== undefined) {
+    if (v.user === undefined || v["password-file"] === undefined)
+      throw usage("--user and --password-file go together");
+    return { kind: "basic", user: v.user, password: secretFile(v["password-file"]) };
+  }
+  return { kind: "none" };
+}
+
+/** A secret from a file that only its owner can read (as ssh insists). */
+function secretFile(path: string): string {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    throw new AccordError("ERR_CONFIG_INVALID", `the secret file \`${path}\` does not exist`);
+  }
+  if ((mode & 0o077) !== 0)
+    throw new AccordError(
+      "ERR_KEYS_INVALID",
+      `the secret file \`${path}\` is readable by others (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${path}\``,
+    );
+  const s = readFileSync(path, "utf8").trim();
+  if (s === "") throw new AccordError("ERR_CONFIG_INVALID", `the secret file \`${path}\` is empty`);
+  return s;
+}
+
+function positiveInt(raw: string | undefined, name: string, dflt: number): number {
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 1_000_000)
+    throw new AccordError("ERR_BAD_REQUEST", `--${name} must be a positive integer`);
+  return n;
+}
+
+function usage(text: string): AccordError {
+  return new AccordError("ERR_BAD_REQUEST", `usage: ${text}`);
+}

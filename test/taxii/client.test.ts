@@ -1,0 +1,189 @@
+/**
+ * `accord taxii pull` against a real TAXII server (XA's /taxii2/) over loopback HTTP, ingesting
+ * into a second running node (XB): pagination, validation, bookmarks and resumption.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RunningNode } from "../../src/cli/compose.js";
+import { systemClock, systemRandom } from "../../src/cli/compose.js";
+import { main } from "../../src/cli/main.js";
+import { TaxiiService, collectionId } from "../../src/app/taxii.js";
+import { BOOKMARKS_FILE } from "../../src/cli/taxii.js";
+import {
+  createNodeDir,
+  freePort,
+  introduce,
+  makeTempDir,
+  removeDir,
+  start,
+  type TestNodeDir,
+} from "../support/nodes.js";
+import { indicator, taxii } from "./helpers.js";
+
+let root: string;
+let xa: RunningNode;
+let xb: RunningNode;
+let xbDir: TestNodeDir;
+let tokenFile: string;
+let collection: string;
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(
+    ["taxii", ...args, "--dir", xbDir.dir, "--json"],
+    {},
+    {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+    },
+  );
+  return { code, out, err };
+}
+
+async function addToXa(from: number, n: number): Promise<void> {
+  const objects = Array.from({ length: n }, (_, i) => indicator(from + i));
+  const r = await taxii(xa.url, `/taxii2/api/collections/${collectionId("XA", "local")}/objects/`, {
+    auth: `Bearer ${xa.apiToken}`,
+    body: { objects },
+  });
+  expect(r.status).toBe(202);
+}
+
+async function namesAtXb(): Promise<string[]> {
+  const list = await xb.store.objects.list({ limit: 1000, type: "indicator" });
+  return list.map((o) => o.object.name as string).sort();
+}
+
+beforeAll(async () => {
+  root = makeTempDir("accord-taxii-client-");
+  xa = await start(createNodeDir(root, { id: "XA" }));
+  // The CLI finds the running node through its config: a fixed port.
+  xbDir = createNodeDir(root, { id: "XB", port: await freePort() });
+  xb = await start(xbDir);
+  // introduce() also has both nodes sign the regional accord (XC on paper): it is in force.
+  await introduce([xa, xb]);
+  const service = new TaxiiService({
+    node: xa.node,
+    store: xa.store,
+    apiToken: xa.apiToken,
+    clock: systemClock,
+    random: systemRandom,
+  });
+  const c = await service.createCredential({ id: "xb", partner: "XB", purpose: "cyber-defence" });
+  tokenFile = join(root, "xb-token");
+  writeFileSync(tokenFile, `${c.token}\n`, { mode: 0o600 });
+  collection = collectionId("XA", "partner:xb");
+});
+
+afterAll(async () => {
+  await xb.stop();
+  await xa.stop();
+  removeDir(root);
+});
+
+describe("accord taxii pull", () => {
+  it("pulls page by page, stops where told, and resumes from its bookmark", async () => {
+    await addToXa(100, 7);
+    const first = await run([
+      "pull",
+      `${xa.url}/taxii2/`,
+      "--token-file",
+      tokenFile,
+      "--limit",
+      "2",
+      "--max-pages",
+      "2",
+    ]);
+    expect(first.code, first.err + first.out).toBe(0);
+    const r1 = JSON.parse(first.out) as Record<string, unknown>;
+    expect(r1).toMatchObject({ collection, pages: 2, objects: 4, stored: 4, complete: false });
+    expect(await namesAtXb()).toHaveLength(4);
+    const marks = JSON.parse(readFileSync(join(xbDir.dir, BOOKMARKS_FILE), "utf8")) as Record<
+      string,
+      { addedAfter: string }
+    >;
+    expect(Object.values(marks)[0]?.addedAfter).toBe(r1.bookmark);
+
+    const second = await run([
+      "pull",
+      `${xa.url}/taxii2/api/`,
+      "--token-file",
+      tokenFile,
+      "--limit",
+      "2",
+    ]);
+    expect(second.code, second.err + second.out).toBe(0);
+    const r2 = JSON.parse(second.out) as Record<string, unknown>;
+    expect(r2.resumedFrom).toBe(r1.bookmark);
+    expect(r2.complete).toBe(true);
+    expect(r2.stored).toBe(3);
+    // The resumed pull reaches one millisecond behind its bookmark (objects of one request can
+    // share a millisecond): those are fetched again and reported as already held, never stored twice.
+    expect(r2.unchanged as number).toBeLessThanOrEqual(r1.objects as number);
+    expect(await namesAtXb()).toEqual(
+      [100, 101, 102, 103, 104, 105, 106].map((n) => `scanner ${n}`).sort(),
+    );
+
+    await addToXa(200, 2);
+    const third = await run(["pull", `${xa.url}/taxii2/`, "--token-file", tokenFile]);
+    const r3 = JSON.parse(third.out) as Record<string, unknown>;
+    expect(r3).toMatchObject({ stored: 2, complete: true });
+    expect(await namesAtXb()).toHaveLength(9);
+    // What XB holds is XA's partner view: provenance attached, under the agreement.
+    const held = await xb.store.objects.list({ limit: 1, type: "indicator" });
+    expect(JSON.stringify(held[0]?.object.extensions)).toContain("regional-cyber-accord");
+  });
+
+  it("refuses bad credentials, loose secret files and unknown collections with clear errors", async () => {
+    const bad = join(root, "bad-token");
+    writeFileSync(bad, "xb.nope\n", { mode: 0o600 });
+    const r = await run(["pull", `${xa.url}/taxii2/`, "--token-file", bad]);
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.out).error.code).toBe("ERR_UNAUTHENTICATED");
+
+    const loose = join(root, "loose-token");
+    writeFileSync(loose, "xb.nope\n", { mode: 0o644 });
+    const l = await run(["pull", `${xa.url}/taxii2/`, "--token-file", loose]);
+    expect(JSON.parse(l.out).error.code).toBe("ERR_KEYS_INVALID");
+
+    const u = await run([
+      "pull",
+      `${xa.url}/taxii2/`,
+      "--token-file",
+      tokenFile,
+      "--collection",
+      "00000000-0000-4000-8000-000000000000",
+    ]);
+    expect(u.code).toBe(3);
+    expect(JSON.parse(u.out).error.code).toBe("ERR_NOT_FOUND");
+  });
+
+  it("issues, lists and revokes credentials from the command line", async () => {
+    const add = await run([
+      "credential",
+      "add",
+      "--partner",
+      "XC",
+      "--purpose",
+      "cyber-defence",
+      "--id",
+      "xc",
+    ]);
+    expect(add.code, add.err).toBe(0);
+    const { token, secret } = JSON.parse(add.out) as { token: string; secret: string };
+    expect(token).toBe(`xc.${secret}`);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The CLI wrote to XB's store; XB's server answers the new credential at once.
+    expect((await taxii(xb.url, "/taxii2/", { auth: `Bearer ${token}` })).status).toBe(200);
+    const list = await run(["credential", "list"]);
+    const creds = JSON.parse(list.out).credentials as Record<string, unknown>[];
+    expect(creds.map((c) => c.id)).toEqual(["xc"]);
+    expect(JSON.stringify(creds)).not.toContain(secret);
+    expect(JSON.stringify(creds)).not.toMatch(/secretHash/);
+    expect((await run(["credential", "remove", "xc"])).code).toBe(0);
+    expect((await taxii(xb.url, "/taxii2/", { auth: `Bearer ${token}` })).status).toBe(401);
+    expect(existsSync(join(xbDir.dir, BOOKMARKS_FILE))).toBe(true);
+  });
+});
