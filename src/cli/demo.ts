@@ -23,6 +23,8 @@ import { createNodeSecrets } from "./secrets.js";
 import { startNode, type RunningNode } from "./compose.js";
 import { DEMO_GRADE, narrateMinimization } from "./demo-minimize.js";
 import { playMatchStep } from "./demo-match.js";
+import { playOnwardStep } from "./demo-onward.js";
+import { playRecallStep } from "./demo-recall.js";
 import { signAgreementsStep } from "./demo-agreements.js";
 
 const MARKER = ".accord-demo";
@@ -196,6 +198,10 @@ export async function runDemo(
     );
     say("");
     checks.push(...(await playMatchStep(xa, xb, say)));
+    const heldAtXc = (id: string) =>
+      shares.find((s) => s.recipient === "XC")?.verdicts.find((v) => v.id === id)?.sentAs ?? id;
+    checks.push(...(await playOnwardStep(xc, heldAtXc, opts.dataDir, say)));
+    checks.push(...(await playRecallStep(xa, [xb, xc], say)));
     checks.unshift(...agreementChecks);
 
     // What each node holds now, and checks a reader can repeat by opening the databases. Ids

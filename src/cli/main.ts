@@ -32,6 +32,7 @@ import { runDemo } from "./demo.js";
 import { agreementOnNode } from "./agreement-commands.js";
 import { MATCH_HELP, runMatchCli } from "./match.js";
 import { minimizeCommand } from "./minimize.js";
+import { RECALL_COMMANDS, RECALL_HELP, recallCommand } from "./recall.js";
 
 const VERSION = "0.1.0";
 
@@ -90,8 +91,7 @@ Commands:
                          last pull's added_after bookmark
   taxii credential add --partner P --purpose X [--id ID] [--write] | list | remove ID
                          the credentials partners use against this node's /taxii2/ server
-${MATCH_HELP}
-Global options:
+${MATCH_HELP}${RECALL_HELP}Global options:
   --json                 print one JSON document instead of text
   --help, -h             this help
   --version              the version
@@ -146,6 +146,8 @@ export async function main(
   io: Io,
 ): Promise<number> {
   if (argv[0] === "match" || argv[0] === "request") return runMatchCli(argv, env, io, exitCodeFor);
+  if (RECALL_COMMANDS.has(argv[0] ?? ""))
+    return recallCommand(argv, env, io, (e, json) => report(e, json, io));
   if (argv[0] === "taxii")
     return taxiiCommand(argv.slice(1), env, io).catch((e: unknown) =>
       report(e, argv.includes("--json"), io),
