@@ -416,3 +416,23 @@ export async function verifyStoredLog(
   }
   return verifyLog(source, { ...options, checkpoints: [...notes, ...(options.known ?? [])] });
 }
+
+/** Every entry of a source, decoded (after `verifyLog` said the source is intact). */
+export async function readLogEntries(
+  source: LogSource,
+): Promise<{ seq: number; kind: string; at: string; data: Readonly<Record<string, unknown>> }[]> {
+  const out: { seq: number; kind: string; at: string; data: Readonly<Record<string, unknown>> }[] =
+    [];
+  while (out.length < source.size) {
+    const rows = await source.entries(out.length, TILE_WIDTH);
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const e = decodeLogEntry(r.bytes);
+      if (e === undefined || r.seq !== out.length) {
+        throw new AccordError("ERR_MALFORMED_INPUT", `log entry ${String(r.seq)} is malformed`);
+      }
+      out.push({ seq: r.seq, ...e });
+    }
+  }
+  return out;
+}

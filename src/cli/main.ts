@@ -27,12 +27,11 @@ import { CONFIG_FILE, loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
 import { ApiClient } from "./api-client.js";
-import { taxiiCommand } from "./taxii.js";
 import { runDemo } from "./demo.js";
 import { agreementOnNode } from "./agreement-commands.js";
 import { MATCH_HELP, runMatchCli } from "./match.js";
 import { minimizeCommand } from "./minimize.js";
-import { RECALL_COMMANDS, RECALL_HELP, recallCommand } from "./recall.js";
+import { logCommand } from "./log.js";
 
 const VERSION = "0.1.0";
 
@@ -84,14 +83,14 @@ Commands:
                          dry run: the minimized bundle and what was removed or transformed, and
                          why (profile \`strict\` when --profile is left out)
   ledger [--from N] [--limit N] [--verify] [--dir DIR]
-                         read (or verify the hash chain of) the node's ledger
+                         read the node's log entries (--verify: recompute its Merkle log)
+  log verify [--db FILE | --url URL [--token T]] [--vkey VKEY] [--state FILE] [--dir DIR]
+                         recompute a node's Merkle log, tiles, roots and checkpoint signatures
+  log prove --entry N | log tail [--limit N] | log vkey [--dir DIR]
+                         inclusion proof of an entry; the newest entries; the checkpoint key
   validate FILE          check a STIX 2.1 bundle offline
-  taxii pull URL [--collection ID] [--user U --password-file F | --token-file F] [--dir DIR]
-                         pull a TAXII 2.1 collection into the running node, resuming from the
-                         last pull's added_after bookmark
-  taxii credential add --partner P --purpose X [--id ID] [--write] | list | remove ID
-                         the credentials partners use against this node's /taxii2/ server
-${MATCH_HELP}${RECALL_HELP}Global options:
+${MATCH_HELP}
+Global options:
   --json                 print one JSON document instead of text
   --help, -h             this help
   --version              the version
@@ -146,12 +145,7 @@ export async function main(
   io: Io,
 ): Promise<number> {
   if (argv[0] === "match" || argv[0] === "request") return runMatchCli(argv, env, io, exitCodeFor);
-  if (RECALL_COMMANDS.has(argv[0] ?? ""))
-    return recallCommand(argv, env, io, (e, json) => report(e, json, io));
-  if (argv[0] === "taxii")
-    return taxiiCommand(argv.slice(1), env, io).catch((e: unknown) =>
-      report(e, argv.includes("--json"), io),
-    );
+  if (argv[0] === "log") return logCommand(argv.slice(1), env, io);
   let values: Values;
   let positionals: string[];
   try {
@@ -679,7 +673,7 @@ async function ledger(
       print(
         r.firstBroken === -1
           ? `ledger intact: ${r.size} entries`
-          : `ledger BROKEN at entry ${r.firstBroken} of ${r.size}`,
+          : `ledger BROKEN at entry ${r.firstBroken} of ${r.size}: ${r.problem ?? ""}`,
         r,
       );
       return r.firstBroken === -1 ? EXIT.ok : EXIT.refused;

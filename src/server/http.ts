@@ -34,6 +34,7 @@ import type { RecallService } from "../app/recall.js";
 import { assertEnvelopeFromSigner, registerPeerAuth } from "./peer-auth.js";
 import { registerAgreementApi, registerAgreementFederation } from "./agreement-routes.js";
 import { registerOutboxApi } from "./outbox-routes.js";
+import { registerLogRoutes } from "./log-routes.js";
 
 export interface ServerOptions {
   readonly node: AccordNode;
@@ -127,6 +128,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   if (opts.match !== undefined) registerMatchFederation(app, opts.match);
   if (opts.recalls !== undefined) registerRecallFederation(app, opts.recalls);
   registerAgreementFederation(app, node);
+  registerLogRoutes(app, "/federation/v1/log", { node, store });
 
   // ------------------------------------------------------------ the node's own API
   void app.register(
@@ -379,6 +381,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       if (opts.match !== undefined) registerMatchApi(api, opts.match.service);
       if (opts.recalls !== undefined) registerRecallApi(api, opts.recalls);
       registerAgreementApi(api, node);
+      registerLogRoutes(api, "/log", { node, store });
       done();
     },
     { prefix: "/api/v1" },

@@ -1,0 +1,474 @@
+/**
+ * `accord log ...` (spec/log.md, "Tools"): verify a node's Merkle log, prove an entry, read the tail.
+ *
+ *   accord log verify [--dir DIR]                 this node's own store (either adapter), own key
+ *   accord log verify --db FILE [--vkey VKEY]     a node's SQLite database, opened read-only
+ *   accord log verify --url URL [--token T | --dir DIR] [--vkey VKEY]
+ *                                                 a node over HTTP: tiles and entry bundles from
+ *                                                 /api/v1/log (token) or /federation/v1/log (signed
+ *                                                 as the partner whose keys are in --dir)
+ *       [--state FILE]  remember the last verified checkpoint; the next run checks that the log
+ *                       still extends it (consistency with the last checkpoint seen)
+ *   accord log prove --entry N [--dir DIR]        inclusion proof from the running node, verified
+ *   accord log tail [--limit N] [--dir DIR]       the newest entries
+ *   accord log vkey [--dir DIR]                   this node's checkpoint verifier key
+ *
+ * Verification trusts nothing it reads: it recomputes every leaf and tile hash and the root at
+ * every checkpoint's size (app/log.ts `verifyLog`), checks signatures, and names the first bad
+ * index. The SQLite reader below is independent of the storage adapter on purpose.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import Database from "better-sqlite3";
+import {
+  logOrigin,
+  logVerifier,
+  storeLogSource,
+  verifyLog,
+  type LogSource,
+  type LogVerdict,
+} from "../app/log.js";
+import { encodeLogEntry } from "../core/log-entry.js";
+import { AccordError, isAccordError } from "../errors.js";
+import { signedFetch } from "../federation/http-peer-client.js";
+import { jwkThumbprint } from "../crypto/keys.js";
+import {
+  ED25519_TYPE,
+  TILE_WIDTH,
+  decodeBase64,
+  decodeEntryBundle,
+  encodeVerifierKey,
+  leafHash,
+  openCheckpoint,
+  parseVerifierKey,
+  tilePath,
+  tileWidth,
+  verifierFromKey,
+  verifyInclusion,
+  type NoteVerifier,
+} from "../tlog/index.js";
+import { CONFIG_FILE, loadConfig } from "./config.js";
+import { openStore } from "./compose.js";
+import { loadApiToken, loadNodeKeys } from "./secrets.js";
+
+const EXIT = { ok: 0, usage: 2, invalid: 3, refused: 4, unavailable: 5, internal: 1 } as const;
+
+const USAGE = `Usage:
+  accord log verify [--dir DIR] [--db FILE | --url URL [--token T]] [--vkey VKEY] [--state FILE]
+  accord log prove --entry N [--dir DIR]
+  accord log tail [--limit N] [--dir DIR]
+  accord log vkey [--dir DIR]
+`;
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export async function logCommand(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: Io,
+): Promise<number> {
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: {
+        dir: { type: "string" },
+        db: { type: "string" },
+        url: { type: "string" },
+        token: { type: "string" },
+        vkey: { type: "string" },
+        state: { type: "string" },
+        entry: { type: "string" },
+        limit: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (e) {
+    io.err(`accord log: ${(e as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const json = values.json === true;
+  const print = (human: string, doc: unknown): void => {
+    io.out(json ? `${JSON.stringify(doc, null, 2)}\n` : `${human.replace(/\n$/, "")}\n`);
+  };
+  const dir = values.dir ?? env.ACCORD_DIR ?? ".";
+  const [sub] = positionals;
+  if (values.help === true || sub === undefined) {
+    io.out(USAGE);
+    return sub === undefined && values.help !== true ? EXIT.usage : EXIT.ok;
+  }
+  try {
+    switch (sub) {
+      case "verify":
+        return await verify(dir, env, values, print);
+      case "prove":
+        return await prove(dir, env, values.entry, print);
+      case "tail":
+        return await tail(dir, env, values.limit, print);
+      case "vkey": {
+        const { vkey } = ownKey(dir, env);
+        print(vkey, { vkey });
+        return EXIT.ok;
+      }
+      default:
+        io.err(`accord log: unknown subcommand \`${sub}\`\n\n${USAGE}`);
+        return EXIT.usage;
+    }
+  } catch (e) {
+    if (!isAccordError(e)) throw e;
+    if (json)
+      io.out(`${JSON.stringify({ error: { code: e.code, message: e.message } }, null, 2)}\n`);
+    else io.err(`accord: ${e.message} [${e.code}]\n`);
+    return e.code === "ERR_PEER_UNAVAILABLE"
+      ? EXIT.unavailable
+      : e.code === "ERR_SIGNATURE_INVALID" || e.code === "ERR_UNAUTHENTICATED"
+        ? EXIT.refused
+        : e.code === "ERR_STORAGE" || e.code === "ERR_INTERNAL"
+          ? EXIT.internal
+          : EXIT.invalid;
+  }
+}
+
+/** This node's checkpoint verifier and vkey, from the keys in `dir`. */
+function ownKey(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { verifier: NoteVerifier; origin: string; vkey: string } {
+  const config = loadConfig(dir, env);
+  const keys = loadNodeKeys(config.keysFile);
+  const raw = rawEd25519(keys.signing.publicJwk.x);
+  const origin = logOrigin(config.nodeId);
+  return {
+    verifier: logVerifier(config.nodeId, raw),
+    origin,
+    vkey: encodeVerifierKey(origin, ED25519_TYPE, raw),
+  };
+}
+
+function rawEd25519(x: string): Uint8Array {
+  return new Uint8Array(Buffer.from(x, "base64url"));
+}
+
+function keyFromVkey(vkey: string): { verifier: NoteVerifier; origin: string } {
+  const k = parseVerifierKey(vkey);
+  return { verifier: verifierFromKey(k), origin: k.name };
+}
+
+interface Values {
+  readonly db?: string | undefined;
+  readonly url?: string | undefined;
+  readonly token?: string | undefined;
+  readonly vkey?: string | undefined;
+  readonly state?: string | undefined;
+}
+
+async function verify(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  values: Values,
+  print: (human: string, doc: unknown) => void,
+): Promise<number> {
+  const known =
+    values.state !== undefined && existsSync(values.state) ? [readState(values.state)] : [];
+  let verdict: LogVerdict;
+  let latest: string | undefined;
+  let where: string;
+  if (values.db !== undefined) {
+    where = values.db;
+    const key = values.vkey !== undefined ? keyFromVkey(values.vkey) : maybeOwnKey(dir, env);
+    const { source, checkpoints, close } = sqliteSource(values.db);
+    try {
+      latest = checkpoints.at(-1);
+      verdict = await verifyLog(source, { checkpoints: [...checkpoints, ...known], ...key });
+    } finally {
+      close();
+    }
+  } else if (values.url !== undefined) {
+    where = values.url;
+    const remote = await openRemoteLog(values.url, dir, env, values);
+    latest = remote.checkpoint;
+    verdict = await verifyLog(remote.source, {
+      checkpoints: [remote.checkpoint, ...known],
+      origin: remote.origin,
+      verifier: remote.verifier,
+    });
+  } else {
+    const config = loadConfig(dir, env);
+    where = `${config.nodeId}'s store`;
+    const key = ownKey(dir, env);
+    const store = await openStore(config);
+    try {
+      const source = await storeLogSource(store.ledger);
+      const notes = (await store.ledger.checkpoints(0, 1_000_000)).map((c) => c.note);
+      latest = notes.at(-1);
+      verdict = await verifyLog(source, { checkpoints: [...notes, ...known], ...key });
+    } finally {
+      await store.close();
+    }
+  }
+  if (verdict.ok && values.state !== undefined && latest !== undefined) {
+    writeFileSync(values.state, latest, { mode: 0o600 });
+  }
+  const unsigned = verdict.signaturesChecked ? "" : " (checkpoint signatures NOT checked: no key)";
+  print(
+    verdict.ok
+      ? `log intact: ${String(verdict.entries)} entries, root ${verdict.root}, ${String(verdict.checkpoints)} checkpoints${unsigned} (${where})`
+      : `log BROKEN${verdict.firstBad === undefined ? "" : ` at entry ${String(verdict.firstBad)}`}: ${verdict.problem ?? ""} (${where})`,
+    verdict,
+  );
+  return verdict.ok ? EXIT.ok : EXIT.refused;
+}
+
+function maybeOwnKey(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { verifier?: NoteVerifier; origin?: string } {
+  if (!existsSync(join(dir, CONFIG_FILE))) return {};
+  const { verifier, origin } = ownKey(dir, env);
+  return { verifier, origin };
+}
+
+function readState(file: string): string {
+  return readFileSync(file, "utf8");
+}
+
+/** A read-only view of a node's SQLite database (tables of migration 2). */
+function sqliteSource(file: string): {
+  source: LogSource;
+  checkpoints: string[];
+  close: () => void;
+} {
+  if (!existsSync(file)) throw new AccordError("ERR_MALFORMED_INPUT", `no file \`${file}\``);
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    throw new AccordError("ERR_MALFORMED_INPUT", `\`${file}\` is not a SQLite database`, {
+      cause: e,
+    });
+  }
+  try {
+    const state = db
+      .prepare<[], { size: number; frontier: Buffer }>("SELECT size, frontier FROM log_state")
+      .get();
+    if (state === undefined) throw new Error("no log state");
+    const frontier: Uint8Array[] = [];
+    for (let o = 0; o + 32 <= state.frontier.length; o += 32) {
+      frontier.push(new Uint8Array(state.frontier.subarray(o, o + 32)));
+    }
+    const rows = db.prepare<[number, number], { idx: number; entry: string }>(
+      "SELECT idx, entry FROM log_entries WHERE idx >= ? ORDER BY idx LIMIT ?",
+    );
+    const tile = db.prepare<[number, number], { hashes: Buffer }>(
+      "SELECT hashes FROM log_tiles WHERE level = ? AND idx = ?",
+    );
+    const checkpoints = db
+      .prepare<[], { note: string }>("SELECT note FROM log_checkpoints ORDER BY size")
+      .all()
+      .map((r) => r.note);
+    const utf8 = new TextEncoder();
+    return {
+      source: {
+        size: state.size,
+        frontier,
+        entries: (from, count) =>
+          Promise.resolve(
+            rows.all(from, count).map((r) => ({ seq: r.idx, bytes: utf8.encode(r.entry) })),
+          ),
+        tile: (level, index) =>
+          Promise.resolve(new Uint8Array(tile.get(level, index)?.hashes ?? Buffer.alloc(0))),
+      },
+      checkpoints,
+      close: () => db.close(),
+    };
+  } catch (e) {
+    db.close();
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      `\`${file}\` does not hold an Accord log (migration 2): ${(e as Error).message}`,
+    );
+  }
+}
+
+/** A node's log over HTTP: its checkpoint, then tiles and bundles at the checkpoint's size. */
+export async function openRemoteLog(
+  url: string,
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  values: Values,
+): Promise<{ source: LogSource; checkpoint: string; origin: string; verifier: NoteVerifier }> {
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch {
+    throw new AccordError("ERR_MALFORMED_INPUT", `\`${url}\` is not a URL`);
+  }
+  const token = values.token ?? env.ACCORD_LOG_TOKEN;
+  let get: (path: string) => Promise<Uint8Array>;
+  if (token !== undefined) {
+    get = (path) =>
+      fetchBytes(new URL(`/api/v1/log/${path}`, base), { authorization: `Bearer ${token}` });
+  } else {
+    // As a partner: the request is signed with the node keys in --dir (RFC 9421).
+    const config = loadConfig(dir, env);
+    const keys = loadNodeKeys(config.keysFile);
+    const signer = { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) };
+    get = async (path) => {
+      const res = await signedFetch(signer, new URL(`/federation/v1/log/${path}`, base), {
+        method: "GET",
+      });
+      return readBody(res, path);
+    };
+  }
+  // Whose log: the vkey given, or the node's self-signed descriptor (trust on first use).
+  let key: { verifier: NoteVerifier; origin: string };
+  if (values.vkey !== undefined) key = keyFromVkey(values.vkey);
+  else {
+    const desc = JSON.parse(
+      Buffer.from(await fetchBytes(new URL("/.well-known/accord-node", base), {})).toString("utf8"),
+    ) as { node_id?: unknown; keys?: { signing?: { x?: unknown } } };
+    const x = desc.keys?.signing?.x;
+    if (typeof desc.node_id !== "string" || typeof x !== "string") {
+      throw new AccordError("ERR_MALFORMED_INPUT", "the node descriptor names no signing key");
+    }
+    key = { verifier: logVerifier(desc.node_id, rawEd25519(x)), origin: logOrigin(desc.node_id) };
+  }
+  const checkpoint = Buffer.from(await get("checkpoint")).toString("utf8");
+  const size = openCheckpoint(checkpoint, { origin: key.origin, log: key.verifier }).checkpoint
+    .size;
+  const source: LogSource = {
+    size,
+    entries: async (from, count) => {
+      if (from >= size) return [];
+      const index = Math.floor(from / TILE_WIDTH);
+      const width = Math.min(TILE_WIDTH, size - index * TILE_WIDTH);
+      const bundle = await get(tilePath({ level: "entries", index, width }));
+      const all = decodeEntryBundle(bundle, width).map((bytes, k) => ({
+        seq: index * TILE_WIDTH + k,
+        bytes,
+      }));
+      return all.filter((e) => e.seq >= from).slice(0, count);
+    },
+    tile: async (level, index) => {
+      const width = tileWidth(level, index, size);
+      if (width === 0) return new Uint8Array(0);
+      return get(tilePath({ level, index, width }));
+    },
+  };
+  return { source, checkpoint, ...key };
+}
+
+async function fetchBytes(url: URL, headers: Record<string, string>): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, redirect: "error", signal: AbortSignal.timeout(30_000) });
+  } catch (e) {
+    throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${url.origin}\` could not be reached`, {
+      cause: e,
+    });
+  }
+  return readBody(res, url.pathname);
+}
+
+async function readBody(res: Response, what: string): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.status === 401 || res.status === 403) {
+    throw new AccordError("ERR_UNAUTHENTICATED", `the node refused to serve \`${what}\``);
+  }
+  if (!res.ok) {
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      `the node answered ${String(res.status)} for \`${what}\``,
+    );
+  }
+  return bytes;
+}
+
+async function apiGet(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  path: string,
+): Promise<Uint8Array> {
+  const config = loadConfig(dir, env);
+  const token = loadApiToken(config.apiTokenFile);
+  return fetchBytes(new URL(`/api/v1/${path}`, config.publicUrl), {
+    authorization: `Bearer ${token}`,
+  });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it expects
+const jsonOf = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes).toString("utf8")) as T;
+
+async function prove(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  entryFlag: string | undefined,
+  print: (human: string, doc: unknown) => void,
+): Promise<number> {
+  if (entryFlag === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(entryFlag)) {
+    throw new AccordError("ERR_MALFORMED_INPUT", "`--entry N` needs a non-negative integer");
+  }
+  const index = Number(entryFlag);
+  const key = ownKey(dir, env);
+  const note = Buffer.from(await apiGet(dir, env, "log/checkpoint")).toString("utf8");
+  const cp = openCheckpoint(note, { origin: key.origin, log: key.verifier }).checkpoint;
+  const proof = jsonOf<{ index: number; size: number; leafHash: string; proof: string[] }>(
+    await apiGet(dir, env, `log/proof/inclusion?index=${String(index)}&size=${String(cp.size)}`),
+  );
+  const [entry] = jsonOf<{
+    entries: { seq: number; at: string; kind: string; data: Record<string, unknown> }[];
+  }>(await apiGet(dir, env, `ledger?from=${String(index)}&limit=1`)).entries;
+  if (entry?.seq !== index) throw new AccordError("ERR_NOT_FOUND", `no entry ${String(index)}`);
+  const leaf = leafHash(encodeLogEntry(entry));
+  const path = proof.proof.map((p) => decodeBase64(p) ?? new Uint8Array(0));
+  const ok = verifyInclusion(index, cp.size, leaf, path, cp.rootHash);
+  const doc = {
+    ok,
+    index,
+    size: cp.size,
+    root: Buffer.from(cp.rootHash).toString("base64"),
+    leafHash: Buffer.from(leaf).toString("base64"),
+    proof: proof.proof,
+    entry,
+    checkpoint: note,
+  };
+  print(
+    ok
+      ? `entry ${String(index)} (${entry.kind}, ${entry.at}) is in the log of ${String(cp.size)} entries signed by ${key.origin}\nleaf ${doc.leafHash}\nproof (${String(path.length)} hashes):\n${proof.proof.map((p) => `  ${p}`).join("\n")}`
+      : `entry ${String(index)}: the proof does NOT verify against the signed checkpoint`,
+    doc,
+  );
+  return ok ? EXIT.ok : EXIT.refused;
+}
+
+async function tail(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  limitFlag: string | undefined,
+  print: (human: string, doc: unknown) => void,
+): Promise<number> {
+  const limit = limitFlag === undefined ? 20 : Number(limitFlag);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
+    throw new AccordError("ERR_MALFORMED_INPUT", "`--limit` must be 1..1000");
+  }
+  const { size } = jsonOf<{ size: number }>(await apiGet(dir, env, "ledger?from=0&limit=1"));
+  const from = Math.max(0, size - limit);
+  const r = jsonOf<{
+    entries: { seq: number; at: string; kind: string; data: Record<string, unknown> }[];
+  }>(await apiGet(dir, env, `ledger?from=${String(from)}&limit=${String(limit)}`));
+  print(
+    r.entries
+      .map((e) => `${String(e.seq)}\t${e.at}\t${e.kind}\t${JSON.stringify(e.data)}`)
+      .join("\n") || "the log is empty",
+    { size, entries: r.entries },
+  );
+  return EXIT.ok;
+}

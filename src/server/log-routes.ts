@@ -1,0 +1,112 @@
+/**
+ * The node's transparency log over HTTP (spec/log.md, "HTTP"): C2SP tlog-tiles under a prefix,
+ * plus proofs. The same routes are mounted twice (spec/log.md, "Who may read the log"):
+ *
+ *   /api/v1/log/...         the operator and oversight bodies, with a bearer token (the API's hook)
+ *   /federation/v1/log/...  partners, with RFC 9421 signed requests (src/server/peer-auth.ts)
+ *
+ *   GET <prefix>/checkpoint                  the latest signed checkpoint (text/plain; C2SP
+ *                                            tlog-checkpoint), signed first when the tree grew
+ *   GET <prefix>/tile/<L>/<N>[.p/<W>]        tile hashes (application/octet-stream)
+ *   GET <prefix>/tile/entries/<N>[.p/<W>]    entry bundle
+ *   GET <prefix>/proof/inclusion?index=I[&size=N]
+ *   GET <prefix>/proof/consistency?from=M[&to=N]
+ *
+ * A tile or bundle is served only at widths the current tree has: a full tile once it is full, a
+ * partial one of width W while the tree holds at least W hashes at that level. Full tiles never
+ * change and are marked immutable.
+ */
+import type { FastifyInstance } from "fastify";
+import type { AccordNode } from "../app/node.js";
+import type { Store } from "../app/ports.js";
+import { proveConsistency, proveInclusion } from "../app/log.js";
+import { AccordError } from "../errors.js";
+import { TILE_WIDTH, encodeEntryBundle, parseTilePath, tileWidth } from "../tlog/index.js";
+
+const HASH = 32;
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64");
+
+export function registerLogRoutes(
+  scope: FastifyInstance,
+  prefix: string,
+  deps: { readonly node: AccordNode; readonly store: Store },
+): void {
+  const { node, store } = deps;
+  const ledger = store.ledger;
+
+  scope.get(`${prefix}/checkpoint`, async (_req, reply) => {
+    const c = await node.checkpoint();
+    return reply
+      .header("content-type", "text/plain; charset=utf-8")
+      .header("cache-control", "no-store")
+      .send(c.note);
+  });
+
+  scope.get(`${prefix}/tile/*`, async (req, reply) => {
+    const rest = (req.params as Record<string, string | undefined>)["*"] ?? "";
+    const tile = parseTilePath(`tile/${rest}`);
+    if (tile === undefined) {
+      throw new AccordError("ERR_NOT_FOUND", `\`tile/${rest}\` is not a tile path`);
+    }
+    const { size } = await ledger.state();
+    const level = tile.level === "entries" ? 0 : tile.level;
+    const have = tileWidth(level, tile.index, size);
+    // A full tile (width 256) exists once complete; a partial one of width W once W hashes are in.
+    if (have < tile.width) {
+      throw new AccordError("ERR_NOT_FOUND", `the log has no tile \`tile/${rest}\` yet`);
+    }
+    let body: Uint8Array;
+    if (tile.level === "entries") {
+      const rows = await ledger.entries(tile.index * TILE_WIDTH, tile.width);
+      if (rows.length !== tile.width) {
+        throw new AccordError("ERR_STORAGE", "the log's entries are incomplete");
+      }
+      body = encodeEntryBundle(rows.map((r) => r.bytes));
+    } else {
+      const hashes = await ledger.tile(tile.level, tile.index);
+      if (hashes.length < tile.width * HASH) {
+        throw new AccordError("ERR_STORAGE", "the log's tiles are incomplete");
+      }
+      body = hashes.subarray(0, tile.width * HASH);
+    }
+    return reply
+      .header("content-type", "application/octet-stream")
+      .header(
+        "cache-control",
+        tile.width === TILE_WIDTH ? "public, max-age=31536000, immutable" : "no-store",
+      )
+      .send(Buffer.from(body.buffer, body.byteOffset, body.length));
+  });
+
+  scope.get(`${prefix}/proof/inclusion`, async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const index = intParam(q.index, "index");
+    const size = q.size === undefined ? undefined : intParam(q.size, "size");
+    const p = await proveInclusion(ledger, index, size);
+    return {
+      index: p.index,
+      size: p.size,
+      leafHash: b64(p.leafHash),
+      proof: p.proof.map(b64),
+    };
+  });
+
+  scope.get(`${prefix}/proof/consistency`, async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const from = intParam(q.from, "from");
+    const to = q.to === undefined ? undefined : intParam(q.to, "to");
+    const p = await proveConsistency(ledger, from, to);
+    return { from: p.from, to: p.to, proof: p.proof.map(b64) };
+  });
+}
+
+function intParam(raw: string | undefined, name: string): number {
+  if (
+    raw === undefined ||
+    !/^(0|[1-9][0-9]{0,15})$/.test(raw) ||
+    !Number.isSafeInteger(Number(raw))
+  ) {
+    throw new AccordError("ERR_BAD_REQUEST", `\`${name}\` must be a non-negative integer`);
+  }
+  return Number(raw);
+}
