@@ -27,11 +27,13 @@ import { CONFIG_FILE, loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
 import { ApiClient } from "./api-client.js";
+import { taxiiCommand } from "./taxii.js";
 import { runDemo } from "./demo.js";
 import { agreementOnNode } from "./agreement-commands.js";
 import { MATCH_HELP, runMatchCli } from "./match.js";
 import { minimizeCommand } from "./minimize.js";
 import { logCommand } from "./log.js";
+import { RECALL_COMMANDS, RECALL_HELP, recallCommand } from "./recall.js";
 
 const VERSION = "0.1.0";
 
@@ -89,8 +91,12 @@ Commands:
   log prove --entry N | log tail [--limit N] | log vkey [--dir DIR]
                          inclusion proof of an entry; the newest entries; the checkpoint key
   validate FILE          check a STIX 2.1 bundle offline
-${MATCH_HELP}
-Global options:
+  taxii pull URL [--collection ID] [--user U --password-file F | --token-file F] [--dir DIR]
+                         pull a TAXII 2.1 collection into the running node, resuming from the
+                         last pull's added_after bookmark
+  taxii credential add --partner P --purpose X [--id ID] [--write] | list | remove ID
+                         the credentials partners use against this node's /taxii2/ server
+${MATCH_HELP}${RECALL_HELP}Global options:
   --json                 print one JSON document instead of text
   --help, -h             this help
   --version              the version
@@ -145,6 +151,12 @@ export async function main(
   io: Io,
 ): Promise<number> {
   if (argv[0] === "match" || argv[0] === "request") return runMatchCli(argv, env, io, exitCodeFor);
+  if (RECALL_COMMANDS.has(argv[0] ?? ""))
+    return recallCommand(argv, env, io, (e, json) => report(e, json, io));
+  if (argv[0] === "taxii")
+    return taxiiCommand(argv.slice(1), env, io).catch((e: unknown) =>
+      report(e, argv.includes("--json"), io),
+    );
   if (argv[0] === "log") return logCommand(argv.slice(1), env, io);
   let values: Values;
   let positionals: string[];
