@@ -12,7 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import type { RunningNode } from "../../src/cli/compose.js";
 import type { ShareOutcome } from "../../src/app/node.js";
-import { SOURCE_GRADE_EXTENSION_ID } from "../../src/core/minimize/index.js";
+import {
+  SOURCE_GRADE_EXTENSION_DEFINITION,
+  SOURCE_GRADE_EXTENSION_ID,
+} from "../../src/core/minimize/index.js";
+import { PROVENANCE_EXTENSION_DEFINITION, withProvenance } from "../../src/core/provenance.js";
+import { sealEnvelope } from "../../src/crypto/envelope.js";
+import { verifyReceipt } from "../../src/crypto/receipt.js";
+import { loadNodeKeys } from "../../src/cli/secrets.js";
+import { signedPost, signerOf } from "../support/peer-requests.js";
 import {
   api,
   createNodeDir,
@@ -292,5 +300,83 @@ describe("minimization on the share path", () => {
     expect(res.status).toBe(422);
     expect(res.body.code).toBe("ERR_STIX_INVALID");
     expect(await xa.store.objects.get(bad.id)).toBeUndefined();
+  });
+
+  it("on receipt, refuses an object whose grade extension is malformed and stores the rest with their grades", async () => {
+    const held = xa.node.listAgreements().find((a) => a.id === "cyber-one")!;
+    const travel = (o: Record<string, unknown>) =>
+      withProvenance(o as never, {
+        originator: "XA",
+        agreement: held.id,
+        agreement_version: held.version,
+        agreement_hash: held.hash,
+        purpose: "cyber-defence",
+        retention_until: "2027-01-01T00:00:00.000Z",
+        onward_sharing: false,
+      });
+    const grade = (g: Record<string, unknown>) => ({
+      extensions: {
+        [SOURCE_GRADE_EXTENSION_ID]: { extension_type: "property-extension", ...g },
+      },
+    });
+    const good = indicator("indicator--4fce6d9b-7a88-4da2-b152-0e1f2a3b4c5d", {
+      ...grade({ scheme: "europol-4x4", reliability: "B", credibility: 2, code: "B2" }),
+    });
+    const bad = indicator("indicator--5adf7eac-8b99-4eb3-8263-1f2a3b4c5d6e", {
+      ...grade({ scheme: "admiralty", reliability: "Z", credibility: 9 }),
+    });
+    const keys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
+    const peer = await xa.store.peers.get("XB");
+    const id = crypto.randomUUID();
+    const envelope = await sealEnvelope(
+      {
+        id,
+        sender: "XA",
+        recipient: "XB",
+        createdAt: new Date().toISOString(),
+        contentType: "application/stix+json;version=2.1",
+      },
+      new TextEncoder().encode(
+        JSON.stringify({
+          type: "bundle",
+          id: "bundle--6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d9e",
+          objects: [
+            PROVENANCE_EXTENSION_DEFINITION,
+            SOURCE_GRADE_EXTENSION_DEFINITION,
+            travel(good),
+            travel(bad),
+          ],
+        }),
+      ),
+      keys.signing.privateKey,
+      peer!.encryptionKey as never,
+    );
+    const res = await signedPost(
+      xb,
+      signerOf(dirs[0]!.dir),
+      "/federation/v1/inbox",
+      envelope,
+      "application/jose",
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const xbPeer = await xa.store.peers.get("XB");
+    const claims = await verifyReceipt(res.body.receipt, xbPeer!.signingKey as never);
+    expect(claims.objects).toEqual([
+      { id: good.id, version: "2026-11-20T10:00:00.000Z", outcome: "stored" },
+      {
+        id: bad.id,
+        version: "2026-11-20T10:00:00.000Z",
+        outcome: "rejected",
+        reason: `\`${bad.id}\` carries a malformed Accord source-grade extension`,
+      },
+    ]);
+    const stored = await xb.store.objects.get(good.id);
+    expect((stored!.object.extensions as any)[SOURCE_GRADE_EXTENSION_ID].scheme).toBe(
+      "europol-4x4",
+    );
+    expect(stored!.object.extensions as object).not.toHaveProperty(
+      "extension-definition--8d4a5c3e-6b7f-4c1a-9e2d-3f5a7b9c1d2e",
+    );
+    expect(await xb.store.objects.get(bad.id)).toBeUndefined();
   });
 });
