@@ -168,6 +168,8 @@ export interface DeliveryReport {
   readonly attempted: number;
   readonly delivered: number;
   readonly failed: number;
+  /** Pending items brought forward because a partner that had been failing answered again. */
+  readonly expedited: number;
 }
 
 export interface ReceiveResult {
@@ -658,6 +660,7 @@ export class AccordNode {
   async deliverDue(limit = 50): Promise<DeliveryReport> {
     const due = await this.d.store.outbox.due(this.nowIso(), limit);
     let delivered = 0;
+    let expedited = 0;
     for (const item of due) {
       const peer = await this.d.store.peers.get(item.recipient);
       try {
@@ -693,6 +696,8 @@ export class AccordNode {
             });
         });
         delivered++;
+        // It had failed before, so the partner was away and is back: the rest need not wait.
+        if (item.attempts > 0) expedited += await this.d.store.outbox.expedite(peer.nodeId, at);
       } catch (e) {
         const code = e instanceof AccordError ? e.code : "ERR_PEER_UNAVAILABLE";
         const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(item.attempts, 22));
@@ -705,7 +710,7 @@ export class AccordNode {
         );
       }
     }
-    return { attempted: due.length, delivered, failed: due.length - delivered };
+    return { attempted: due.length, delivered, failed: due.length - delivered, expedited };
   }
 
   // ---------------------------------------------------------------- receive

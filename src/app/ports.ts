@@ -184,6 +184,11 @@ export interface OutboxRepo {
   list(query: { status?: OutboxStatus; limit: number }): Promise<OutboxItem[]>;
   /** Cancel a pending item (it will never be sent). Returns false when it was not pending. */
   cancel(id: string, reason: string, at: string): Promise<boolean>;
+  /**
+   * Make every pending item for `recipient` due at `now` (when a delivery shows the partner is
+   * back, the rest need not wait out their backoff). Returns how many were brought forward.
+   */
+  expedite(recipient: NodeId, now: string): Promise<number>;
   /** Cancel every pending item under an agreement (any version); returns the ids cancelled. */
   cancelByAgreement(agreementId: string, reason: string, at: string): Promise<string[]>;
 }

@@ -139,7 +139,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
             agreements: node.listAgreements(),
           });
           const r = await node.deliverDue();
-          if (r.attempted === 50) again = true;
+          if (r.attempted === 50 || r.expedited > 0) again = true;
           // Recall notices and reports; then the retention purge (spec/recall.md).
           if ((await recalls.deliverDue()).attempted === 50) again = true;
           await recalls.purgeExpired();

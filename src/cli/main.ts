@@ -26,14 +26,15 @@ import type { LedgerEntry, OutboxItem, Peer } from "../app/ports.js";
 import { CONFIG_FILE, loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
+import { outboxCommand } from "./outbox-cli.js";
 import { ApiClient } from "./api-client.js";
-import { taxiiCommand } from "./taxii.js";
 import { runDemo } from "./demo.js";
-import { agreementOnNode } from "./agreement-commands.js";
+import { taxiiCommand } from "./taxii.js";
 import { MATCH_HELP, runMatchCli } from "./match.js";
+import { agreementOnNode } from "./agreement-commands.js";
 import { minimizeCommand } from "./minimize.js";
-import { logCommand } from "./log.js";
 import { RECALL_COMMANDS, RECALL_HELP, recallCommand } from "./recall.js";
+import { logCommand } from "./log.js";
 
 const VERSION = "0.1.0";
 
@@ -91,11 +92,10 @@ Commands:
   log prove --entry N | log tail [--limit N] | log vkey [--dir DIR]
                          inclusion proof of an entry; the newest entries; the checkpoint key
   validate FILE          check a STIX 2.1 bundle offline
-  taxii pull URL [--collection ID] [--user U --password-file F | --token-file F] [--dir DIR]
-                         pull a TAXII 2.1 collection into the running node, resuming from the
-                         last pull's added_after bookmark
-  taxii credential add --partner P --purpose X [--id ID] [--write] | list | remove ID
-                         the credentials partners use against this node's /taxii2/ server
+  outbox [list] [pending|delivered|cancelled] [--limit N] [--dir DIR]
+                         each envelope's state, attempts, last error and next attempt
+  outbox cancel ID [--dir DIR]
+                         cancel a pending envelope: it is never sent (logged)
 ${MATCH_HELP}${RECALL_HELP}Global options:
   --json                 print one JSON document instead of text
   --help, -h             this help
@@ -150,13 +150,13 @@ export async function main(
   env: Readonly<Record<string, string | undefined>>,
   io: Io,
 ): Promise<number> {
-  if (argv[0] === "match" || argv[0] === "request") return runMatchCli(argv, env, io, exitCodeFor);
-  if (RECALL_COMMANDS.has(argv[0] ?? ""))
-    return recallCommand(argv, env, io, (e, json) => report(e, json, io));
   if (argv[0] === "taxii")
     return taxiiCommand(argv.slice(1), env, io).catch((e: unknown) =>
       report(e, argv.includes("--json"), io),
     );
+  if (argv[0] === "match" || argv[0] === "request") return runMatchCli(argv, env, io, exitCodeFor);
+  if (RECALL_COMMANDS.has(argv[0] ?? ""))
+    return recallCommand(argv, env, io, (e, json) => report(e, json, io));
   if (argv[0] === "log") return logCommand(argv.slice(1), env, io);
   let values: Values;
   let positionals: string[];
@@ -442,6 +442,9 @@ export async function main(
       }
       case "ledger":
         return await ledger(dir, env, values, print);
+      case "outbox":
+        await outboxCommand(rest, loadConfig(dir, env), intFlag(values.limit, "limit", 100), print);
+        return EXIT.ok;
       case "minimize":
         return minimizeCommand(
           { ...values, file: need(rest[0], "minimize FILE"), dir, env },

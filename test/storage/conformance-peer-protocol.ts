@@ -77,6 +77,23 @@ export function describePeerProtocolConformance(
       expect(await store.peerKeys.active(at(10))).toEqual([]);
     });
 
+    it("brings a returning partner's pending items forward, and no one else's", async () => {
+      const store = await fresh();
+      const enqueue = (id: string, recipient: string) =>
+        store.outbox.enqueue({ id, recipient, envelope: id, createdAt: at(0) });
+      await enqueue("b1", "XB");
+      await enqueue("b2", "XB");
+      await enqueue("b3", "XB");
+      await enqueue("c1", "XC");
+      for (const id of ["b1", "b2", "c1"]) await store.outbox.markFailed(id, "ERR_X", at(50));
+      expect(await store.outbox.markDelivered("b3", "r", at(1))).toBe(true);
+      expect(await store.outbox.expedite("XB", at(10))).toBe(2);
+      expect((await store.outbox.due(at(10), 10)).map((i) => i.id)).toEqual(["b1", "b2"]);
+      expect(await store.outbox.get("b1")).toMatchObject({ nextAttemptAt: at(10), attempts: 1 });
+      expect((await store.outbox.get("c1"))?.nextAttemptAt).toBe(at(50));
+      expect(await store.outbox.expedite("XB", at(20)), "already due").toBe(0);
+    });
+
     it("records each outbox item's agreement and cancels pending items only", async () => {
       const store = await fresh();
       const item = (id: string, agreement?: { id: string; version: number }) => ({

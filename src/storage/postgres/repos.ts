@@ -168,6 +168,11 @@ const S = {
        next_attempt_key, created_at, created_key, agreement_id, agreement_version)
      VALUES ($1, $2, $3, 'pending', 0, $4, $5, $4, $5, $6, $7)`,
   ),
+  outboxExpedite: sql(
+    "outbox_expedite",
+    `UPDATE outbox SET next_attempt_at = $1, next_attempt_key = $2
+     WHERE recipient = $3 AND status = 'pending' AND next_attempt_key > $2`,
+  ),
   outboxCancel: sql(
     "outbox_cancel",
     `UPDATE outbox SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2
@@ -354,6 +359,15 @@ function outboxRepo({ query }: Exec): OutboxRepo {
         id,
       ]);
       return rowCount === 1;
+    },
+    async expedite(recipient, now) {
+      const key = instantKey(now, "`now`");
+      const { rowCount } = await query("could not update the outbox", S.outboxExpedite, [
+        now,
+        key,
+        recipient,
+      ]);
+      return rowCount;
     },
     async cancelByAgreement(agreementId, reason, at) {
       instantKey(at, "`at`");

@@ -161,6 +161,10 @@ export function prepareStatements(db: Database) {
          next_attempt_key, created_at, created_key, agreement_id, agreement_version)
        VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`,
     ),
+    outboxExpedite: db.prepare<[string, string, string, string]>(
+      `UPDATE outbox SET next_attempt_at = ?, next_attempt_key = ?
+       WHERE recipient = ? AND status = 'pending' AND next_attempt_key > ?`,
+    ),
     outboxCancel: db.prepare<[string, string, string]>(
       `UPDATE outbox SET status = 'cancelled', cancelled_at = ?, cancel_reason = ?
        WHERE id = ? AND status = 'pending'`,
@@ -346,6 +350,13 @@ function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
         s.outboxCancel.run(at, reason, id),
       );
       return info.changes === 1;
+    },
+    async expedite(recipient, now) {
+      const key = timeKey(now, "`now`");
+      const info = await exec.run("could not update the outbox", () =>
+        s.outboxExpedite.run(now, key, recipient, key),
+      );
+      return info.changes;
     },
     async cancelByAgreement(agreementId, reason, at) {
       timeKey(at, "`at`");
