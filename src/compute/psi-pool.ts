@@ -125,7 +125,6 @@ export class PsiPool {
   readonly #idle: Worker[] = [];
   readonly #queue: Queued[] = [];
   readonly #pending = new Map<number, Pending>();
-  readonly #busy = new Map<Worker, number>();
   #nextId = 1;
   #broken: Error | undefined;
   #closed = false;
@@ -180,7 +179,6 @@ export class PsiPool {
   #settle(worker: Worker, answer: PsiAnswer): void {
     const pending = this.#pending.get(answer.id);
     this.#pending.delete(answer.id);
-    this.#busy.delete(worker);
     worker.unref();
     if (!this.#closed) this.#idle.push(worker);
     if (pending !== undefined) {
@@ -203,7 +201,6 @@ export class PsiPool {
       const next = this.#queue.shift();
       if (worker === undefined || next === undefined) return;
       this.#pending.set(next.task.id, next.pending);
-      this.#busy.set(worker, next.task.id);
       worker.ref();
       worker.postMessage(next.task, next.transfer);
     }
