@@ -53,20 +53,21 @@ export function logEntryText(entry: LogEntryFields): string {
   return text;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** JSON.stringify writes a lone surrogate as a `\\udXXX` escape; nothing else it writes looks so. */
+const ESCAPED_SURROGATE = /\\ud[89a-f]/i;
 
 /**
  * RFC 8785 canonical JSON of an entry, on the append hot path. JSON.stringify writes strings and
  * finite numbers exactly as RFC 8785 does (ECMAScript serialization), so this writes sorted keys
- * around it and checks for lone surrogates once over the whole text (JSON.stringify would escape
- * them; RFC 8785 has no form for them). Anything unusual (non-plain objects, non-finite numbers,
+ * around it and looks for lone surrogates once over the whole text (JSON.stringify escapes them
+ * as `\udXXX`; RFC 8785 has no form for them, and `canonicalize` refuses them). Anything unusual (non-plain objects, non-finite numbers,
  * cycles) goes to `canonicalize`, which throws the precise error. Tested equal to `canonicalize`.
  */
 function canonicalText(value: Record<string, unknown>): string {
   const parts: string[] = [];
   if (!writeFast(value, parts, 0)) return canonicalize(value);
   const text = parts.join("");
-  if (LONE_SURROGATE.test(text)) return canonicalize(value);
+  if (ESCAPED_SURROGATE.test(text)) return canonicalize(value);
   return text;
 }
 
