@@ -15,6 +15,7 @@ import { generateNodeKeys } from "../../src/crypto/keys.js";
 import { HttpMatchClient, EVALUATIONS_PATH } from "../../src/federation/match-client.js";
 import { MatchService, type MatchTransport } from "../../src/app/match.js";
 import { AccordError } from "../../src/errors.js";
+import { main } from "../../src/cli/main.js";
 import { loadOprfSuite } from "../../src/crypto/oprf/index.js";
 import { matchInfo, matchInput, normalizeIdentifier } from "../../src/core/match/index.js";
 import {
@@ -83,7 +84,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
     root = makeTempDir();
     xbPort = await freePort();
     dirs = [
-      createNodeDir(root, { id: "XA", agreements: ["fiu-mou.yaml"] }),
+      createNodeDir(root, { id: "XA", agreements: ["fiu-mou.yaml"], port: await freePort() }),
       createNodeDir(root, {
         id: "XB",
         agreements: ["fiu-mou.yaml"],
@@ -125,6 +126,21 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
     });
 
   const ledgerOf = async (n: RunningNode) => n.store.ledger.list(0, 100_000);
+
+  /** The `accord` CLI in-process against node `i`'s directory. */
+  const accord = async (i: number, args: string[]) => {
+    let out = "";
+    let err = "";
+    const code = await main(
+      [...args, "--dir", dirs[i]!.dir],
+      {},
+      {
+        out: (t) => (out += t),
+        err: (t) => (err += t),
+      },
+    );
+    return { code, out, err };
+  };
 
   describe("the follow-up request", () => {
     let hitId: string;
@@ -223,6 +239,8 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       advance(49 * 3_600_000);
       expect((await api(xb, "GET", `/api/v1/match/requests/${id}`)).body.overdue).toBe(true);
       expect((await api(xa, "GET", `/api/v1/match/requests/${id}`)).body.overdue).toBe(true);
+      const pending = await accord(1, ["request", "list", "--incoming", "--status", "pending"]);
+      expect(pending.out).toContain(`${id}  from XA under fiu-mou: pending — OVERDUE`);
 
       const noReasons = await api(xb, "POST", `/api/v1/match/requests/${id}/refuse`, {
         officer: "R. Officer",
@@ -242,6 +260,12 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         reasons: ["the legal basis cited does not cover a release to a police unit"],
         overdue: false,
       });
+      const listed = await accord(1, ["request", "list", "--incoming", "--status", "refused"]);
+      expect(listed.code, listed.err).toBe(0);
+      expect(listed.out).toContain(`${id}  from XA under fiu-mou: refused`);
+      expect(listed.out).toContain("reason: the legal basis cited does not cover");
+      const shown = await accord(0, ["request", "show", id, "--json"]);
+      expect(JSON.parse(shown.out)).toMatchObject({ id, status: "refused", direction: "outgoing" });
       const again = await api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {
         officer: "R. Officer",
         role: "head-of-fiu",
@@ -262,6 +286,28 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect(both.body.hits).toEqual([false, true]);
     });
 
+    it("answers `accord match query` with one line per identifier", async () => {
+      const r = await accord(0, [
+        "match",
+        "query",
+        "--partner",
+        "XB",
+        "--agreement",
+        "fiu-mou",
+        "--kind",
+        "iban",
+        HELD_IBAN,
+        OTHER_IBAN,
+      ]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain(`HIT     ${HELD_IBAN}`);
+      expect(r.out).toContain(`no hit  ${OTHER_IBAN}`);
+      expect(r.out).toContain("accord request file --query");
+      const usage = await accord(0, ["match", "query", "--partner", "XB"]);
+      expect(usage.code).toBe(2);
+      expect(usage.err).toContain("--agreement is required");
+    });
+
     it("logs on both sides without the identifier or any blinded value", async () => {
       const xbLog = JSON.stringify(await ledgerOf(xb));
       const xaLog = JSON.stringify(await ledgerOf(xa));
@@ -276,7 +322,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect(permits.length).toBeGreaterThanOrEqual(3);
       expect(permits[0]?.data).toMatchObject({ partner: "XA", agreement: "fiu-mou", kind: "iban" });
       const asked = (await ledgerOf(xa)).filter((e) => e.kind === "match-query");
-      expect(asked.slice(-3).map((e) => e.data.hits)).toEqual([1, 0, 1]);
+      expect(asked.slice(-4).map((e) => e.data.hits)).toEqual([1, 0, 1, 1]);
     });
 
     it("refuses a kind the agreement does not allow, at the requester and at the responder", async () => {
@@ -441,6 +487,20 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       const midnight = new Date(Math.floor(nowMs / 86_400_000) * 86_400_000 + 86_400_000);
       expect(day.body.retry_at).toBe(midnight.toISOString());
       expect(day.body.detail).toContain("daily");
+      const cli = await accord(0, [
+        "match",
+        "query",
+        "--partner",
+        "XB",
+        "--agreement",
+        "budget-day",
+        "--kind",
+        "iban",
+        OTHER_IBAN,
+      ]);
+      expect(cli.code, "refused: exit 4").toBe(4);
+      expect(cli.err).toContain("ERR_BUDGET_EXHAUSTED");
+      expect(cli.err).toContain(`resets at ${midnight.toISOString()}`);
 
       const keys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
       const raw = new HttpMatchClient({
