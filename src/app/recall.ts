@@ -251,7 +251,7 @@ export class RecallService {
         ack: null,
         recordedAt: at,
       });
-      await this.queue(tx, claims.recall, messages, null, at);
+      await this.queue(tx, claims.recall, messages, at);
       const purgedHere = kind === "recall" ? await tx.objects.purge(req.objectId) : 0;
       await tx.ledger.append({
         kind: "recall",
@@ -302,14 +302,14 @@ export class RecallService {
     return out;
   }
 
-  /** Targets and outbox rows for sealed notices; `via` is this node when it relays. */
+  /** A target and a queued message per sealed notice; this node sends them itself (`via` null). */
   private async queue(
     tx: Repos,
     recallId: string,
     messages: readonly { recipient: string; id: string; envelope: string | null }[],
-    via: string | null,
     at: string,
   ): Promise<void> {
+    const via = null;
     for (const m of messages) {
       if (m.envelope === null) {
         await tx.recalls.putTarget({
@@ -605,7 +605,7 @@ export class RecallService {
       };
       if ((await tx.recalls.putRecall(rec)) === "unchanged")
         throw new AccordError("ERR_REPLAY", `recall \`${c.recall}\` was already recorded here`);
-      await this.queue(tx, c.recall, relays, this.self, at);
+      await this.queue(tx, c.recall, relays, at);
       await tx.ledger.append({
         kind: "recall-applied",
         at,
@@ -635,10 +635,7 @@ export class RecallService {
     const targets = recall === undefined ? [] : await this.d.store.recalls.targets(recallId);
     if (
       recall === undefined ||
-      !targets.some(
-        (t) =>
-          t.recipient === sender.nodeId && t.via === (recall.role === "issued" ? null : this.self),
-      )
+      !targets.some((t) => t.recipient === sender.nodeId && t.via === null)
     )
       throw new AccordError(
         "ERR_POLICY_DENIED",

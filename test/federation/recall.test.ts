@@ -15,6 +15,7 @@ import { RECALL_PATH } from "../../src/federation/recall-client.js";
 import { NOTICE_TYPE, RECALL_CONTENT_TYPE, type SignedAck } from "../../src/app/recall.js";
 import { verifyLedger } from "../../src/app/node.js";
 import type { RunningNode } from "../../src/cli/compose.js";
+import { main } from "../../src/cli/main.js";
 import type { Clock } from "../../src/app/ports.js";
 import {
   api,
@@ -374,6 +375,41 @@ describe.each(variants)("recall and retention ($name)", ({ xbOnPostgres }) => {
         xdPeerAtXc!.signingKey as never,
       ),
     ).toBe(true);
+  });
+
+  it("the CLI shows recall status and refused onward hops, and runs the purge", async () => {
+    const run = async (...argv: string[]) => {
+      let out = "";
+      let err = "";
+      const code = await main(
+        [...argv, "--dir", dirs.XC.dir],
+        {},
+        {
+          out: (t) => (out += t),
+          err: (t) => (err += t),
+        },
+      );
+      return { code, out, err };
+    };
+    const status = await run("recall", "status", "--json");
+    expect(status.code, status.err).toBe(0);
+    const recalls = (JSON.parse(status.out) as { recalls: { role: string; complete: boolean }[] })
+      .recalls;
+    expect(recalls.length).toBeGreaterThanOrEqual(4);
+    expect(recalls.every((r) => r.role === "received" && r.complete)).toBe(true);
+    const human = await run("recall", "status");
+    expect(human.out).toContain("  XD: acknowledged (purged, 1 version(s) removed)");
+    const refusals = await run("onward-refusals");
+    expect(refusals.code).toBe(0);
+    expect(refusals.out).toContain("(from XA) to XD for cyber-defence: refused");
+    const purge = await run("purge", "--json");
+    expect(purge.code).toBe(0);
+    expect(JSON.parse(purge.out)).toEqual({ purged: 0, versions: [] });
+    const bad = await run("recall", "one", "two");
+    expect(bad.code).toBe(2);
+    const notMine = await run("recall", await heldAt(xc, MALWARE));
+    expect(notMine.code).toBe(4);
+    expect(notMine.err).toContain("ERR_POLICY_DENIED");
   });
 
   it("purges versions whose retention deadline has passed, and logs each purge", async () => {
