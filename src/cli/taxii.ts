@@ -210,9 +210,12 @@ export async function pull(o: PullOptions): Promise<PullReport> {
   let complete = false;
   for (;;) {
     if (o.maxPages !== undefined && pages >= o.maxPages) break;
+    // Every page repeats the first request's filters with `next` (servers such as medallion
+    // refuse a `next` whose parameters changed).
     const page = await client.objects(apiRoot, collection, {
       limit: o.limit,
-      ...(next !== undefined ? { next } : afterDate === undefined ? {} : { addedAfter: afterDate }),
+      ...(afterDate === undefined ? {} : { addedAfter: afterDate }),
+      ...(next === undefined ? {} : { next }),
     });
     pages++;
     if (page.objects.length > 0) {
