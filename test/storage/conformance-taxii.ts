@@ -102,8 +102,7 @@ export function describeTaxiiConformance(name: string, open: Open, cleanup?: () 
       await put(s, obj(ID(3), M(1), "indicator", "2.0"), "2026-03-10T00:00:04.000Z");
       const q = async (f: Record<string, unknown>) =>
         (await s.taxii.added({ afterSeq: 0, limit: 100, ...f })).map(
-          (e) =>
-            `${e.stored.object.id.slice(-1)}@${(e.stored.object.modified!).slice(8, 10)}`,
+          (e) => `${e.stored.object.id.slice(-1)}@${e.stored.object.modified!.slice(8, 10)}`,
         );
       expect(await q({})).toEqual(["2@01", "1@03", "3@01"]);
       expect(await q({ versions: ["all"] })).toEqual(["1@02", "2@01", "1@03", "1@01", "3@01"]);
