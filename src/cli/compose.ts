@@ -21,6 +21,8 @@ import { HttpMatchClient } from "../federation/match-client.js";
 import { loadOrCreateMatchSecret } from "./match-secret.js";
 import { loadMinimizationSetup } from "./profiles.js";
 import { RecallService } from "../app/recall.js";
+import { WitnessService } from "../app/witness.js";
+import { HttpLogClient } from "../federation/log-client.js";
 import { HttpRecallClient } from "../federation/recall-client.js";
 import { HttpAgreementExchange } from "../federation/agreement-exchange.js";
 
@@ -178,6 +180,15 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     deliver: deliverNow,
     clock: opts.clock ?? systemClock,
     recalls,
+    witness: new WitnessService({
+      nodeId: config.nodeId,
+      signingKey: keys.signing.privateKey,
+      store,
+      clock: opts.clock ?? systemClock,
+      client: new HttpLogClient({
+        signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      }),
+    }),
     match: {
       service: match,
       nodeId: config.nodeId,

@@ -34,7 +34,8 @@ import type { RecallService } from "../app/recall.js";
 import { assertEnvelopeFromSigner, registerPeerAuth } from "./peer-auth.js";
 import { registerAgreementApi, registerAgreementFederation } from "./agreement-routes.js";
 import { registerOutboxApi } from "./outbox-routes.js";
-import { registerLogRoutes } from "./log-routes.js";
+import { registerLogRoutes, registerWitnessApi } from "./log-routes.js";
+import type { WitnessService } from "../app/witness.js";
 
 export interface ServerOptions {
   readonly node: AccordNode;
@@ -56,6 +57,8 @@ export interface ServerOptions {
   readonly match?: MatchServerOptions;
   /** Recall, correction and retention (spec/recall.md); without it those routes do not exist. */
   readonly recalls?: RecallService;
+  /** Witnessing partners' logs (spec/log.md, "Witnesses"); routes under /api/v1/log/witness. */
+  readonly witness?: WitnessService;
 }
 
 const PROBLEM = "application/problem+json";
@@ -382,6 +385,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       if (opts.recalls !== undefined) registerRecallApi(api, opts.recalls);
       registerAgreementApi(api, node);
       registerLogRoutes(api, "/log", { node, store });
+      if (opts.witness !== undefined) registerWitnessApi(api, "/log", opts.witness);
       done();
     },
     { prefix: "/api/v1" },

@@ -20,6 +20,7 @@ import type { FastifyInstance } from "fastify";
 import type { AccordNode } from "../app/node.js";
 import type { Store } from "../app/ports.js";
 import { proveConsistency, proveInclusion } from "../app/log.js";
+import type { WitnessService } from "../app/witness.js";
 import { AccordError } from "../errors.js";
 import { TILE_WIDTH, encodeEntryBundle, parseTilePath, tileWidth } from "../tlog/index.js";
 
@@ -109,4 +110,21 @@ function intParam(raw: string | undefined, name: string): number {
     throw new AccordError("ERR_BAD_REQUEST", `\`${name}\` must be a non-negative integer`);
   }
   return Number(raw);
+}
+
+/**
+ * Witnessing, for the operator and oversight (inside the bearer-token API scope):
+ *   POST <prefix>/witness/:partner   fetch, check and cosign (or refuse) the partner's checkpoint
+ *   GET  <prefix>/witness/alarms     every refused checkpoint, with both signed notes as evidence
+ */
+export function registerWitnessApi(
+  api: FastifyInstance,
+  prefix: string,
+  witness: WitnessService,
+): void {
+  api.post(`${prefix}/witness/:partner`, async (req) => {
+    const { partner } = req.params as { partner: string };
+    return witness.observe(partner);
+  });
+  api.get(`${prefix}/witness/alarms`, async () => ({ alarms: await witness.alarms() }));
 }

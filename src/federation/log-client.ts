@@ -1,0 +1,44 @@
+/**
+ * Reads a partner's transparency log over the peer protocol: signed (RFC 9421) GETs to
+ * `<partner>/federation/v1/log/<path>` (src/server/log-routes.ts). Answers are size-bounded and
+ * returned as bytes; the caller (app/witness.ts) opens and checks everything it reads.
+ */
+import type { Peer } from "../app/ports.js";
+import type { PartnerLogClient } from "../app/witness.js";
+import { AccordError } from "../errors.js";
+import { signedFetch } from "./http-peer-client.js";
+import type { RequestSigner } from "./request-signing.js";
+
+const MAX_BYTES = 1 << 20;
+
+export class HttpLogClient implements PartnerLogClient {
+  readonly #signer: RequestSigner;
+
+  constructor(opts: { readonly signer: RequestSigner }) {
+    this.#signer = opts.signer;
+  }
+
+  async get(peer: Peer, path: string): Promise<Uint8Array> {
+    let url: URL;
+    try {
+      url = new URL(`/federation/v1/log/${path}`, peer.url);
+    } catch {
+      throw new AccordError("ERR_BAD_REQUEST", `\`${peer.url}\` is not a URL`);
+    }
+    const res = await signedFetch(this.#signer, url, { method: "GET" });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (!res.ok) {
+      throw new AccordError(
+        "ERR_PEER_UNAVAILABLE",
+        `partner \`${peer.nodeId}\` answered ${String(res.status)} for its log's \`${path}\``,
+      );
+    }
+    if (bytes.length > MAX_BYTES) {
+      throw new AccordError(
+        "ERR_MALFORMED_INPUT",
+        `partner \`${peer.nodeId}\`'s answer is too large`,
+      );
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Witnessing between two real nodes over HTTP (spec/log.md, "Witnesses"): XA fetches XB's signed
+ * checkpoint through signed peer requests, checks consistency with the last one it saw, cosigns
+ * (C2SP tlog-cosignature) and logs it; when XB's log is rewritten, XA refuses the new checkpoint,
+ * logs the evidence and lists it for oversight.
+ */
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { logOrigin, logVerifier } from "../../src/app/log.js";
+import { witnessName } from "../../src/app/witness.js";
+import type { RunningNode } from "../../src/cli/compose.js";
+import { loadNodeKeys } from "../../src/cli/secrets.js";
+import { ed25519CosignatureVerifier, openCheckpoint } from "../../src/tlog/index.js";
+import {
+  api,
+  createNodeDir,
+  introduce,
+  makeTempDir,
+  removeDir,
+  start,
+  type TestNodeDir,
+} from "../support/nodes.js";
+
+const T = "2026-05-01T00:00:00.000Z";
+const raw = (dir: string): Uint8Array =>
+  new Uint8Array(
+    Buffer.from(loadNodeKeys(join(dir, "keys", "node-keys.json")).signing.publicJwk.x, "base64url"),
+  );
+
+describe("witnessing a partner's log", () => {
+  let root: string;
+  let dirs: TestNodeDir[];
+  let xa: RunningNode;
+  let xb: RunningNode;
+
+  beforeAll(async () => {
+    root = makeTempDir();
+    dirs = [createNodeDir(root, { id: "XA" }), createNodeDir(root, { id: "XB" })];
+    xa = await start(dirs[0]!);
+    xb = await start(dirs[1]!);
+    await introduce([xa, xb]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await xa.stop();
+    await xb.stop();
+    removeDir(root);
+  });
+
+  it("cosigns a consistent checkpoint, logs it, and refuses a rewritten log with evidence", async () => {
+    const first = await api(xa, "POST", "/api/v1/log/witness/XB");
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body).toMatchObject({ partner: "XB", consistent: true, previousSize: 0 });
+    const opened = openCheckpoint(first.body.cosigned, {
+      origin: logOrigin("XB"),
+      log: logVerifier("XB", raw(dirs[1]!.dir)),
+      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), raw(dirs[0]!.dir))],
+    });
+    expect(opened.note.verified.map((s) => s.name).sort()).toEqual(
+      [logOrigin("XB"), witnessName("XA")].sort(),
+    );
+    const size1 = first.body.size as number;
+
+    // XB grows: the next checkpoint extends the first, proven by a consistency proof.
+    for (let i = 0; i < 5; i++) {
+      await xb.store.ledger.append({ kind: "decision", at: T, data: { i } });
+    }
+    const second = await api(xa, "POST", "/api/v1/log/witness/XB");
+    expect(second.body).toMatchObject({ consistent: true, previousSize: size1, size: size1 + 5 });
+    const logged = (await xa.store.ledger.list(0, 1000)).filter((e) => e.kind === "witness");
+    expect(logged.map((e) => e.data.size)).toEqual([size1, size1 + 5]);
+
+    // XB rewrites its history: the log is emptied and refilled with other entries, larger.
+    const db = new Database(join(dirs[1]!.dir, "accord.db"));
+    try {
+      db.exec(
+        "DELETE FROM log_entries; DELETE FROM log_tiles; DELETE FROM log_checkpoints; UPDATE log_state SET size = 0, frontier = x''",
+      );
+    } finally {
+      db.close();
+    }
+    for (let i = 0; i < size1 + 9; i++) {
+      await xb.store.ledger.append({ kind: "decision", at: T, data: { other: i } });
+    }
+    const third = await api(xa, "POST", "/api/v1/log/witness/XB");
+    expect(third.status).toBe(200);
+    expect(third.body).toMatchObject({
+      consistent: false,
+      reason: "proof",
+      previousSize: size1 + 5,
+    });
+    const alarms = await api(xa, "GET", "/api/v1/log/witness/alarms");
+    expect(alarms.body.alarms).toHaveLength(1);
+    expect(alarms.body.alarms[0]).toMatchObject({ partner: "XB", reason: "proof" });
+    expect(alarms.body.alarms[0].previous).toContain(`\n${String(size1 + 5)}\n`);
+    expect(alarms.body.alarms[0].offered).toContain(`\n${String(size1 + 9)}\n`);
+
+    // The refused checkpoint did not become the latest seen: asking again refuses again.
+    const fourth = await api(xa, "POST", "/api/v1/log/witness/XB");
+    expect(fourth.body).toMatchObject({ consistent: false, previousSize: size1 + 5 });
+    expect((await api(xa, "POST", "/api/v1/log/witness/XZ")).status).toBe(403);
+  });
+});
