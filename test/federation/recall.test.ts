@@ -296,6 +296,37 @@ describe.each(variants)("recall and retention ($name)", ({ xbOnPostgres }) => {
     expect(await xc.store.objects.get(await heldAt(xc, MALWARE))).toBeDefined();
   });
 
+  it("answers a notice delivered again with the first acknowledgement, and changes nothing", async () => {
+    const [first] = await xa.store.recalls
+      .listRecalls({ role: "issued", limit: 100 })
+      .then((r) => r.filter((x) => x.objectId === C2));
+    const message = (await xa.store.recalls.messages(first!.id)).find((m) => m.recipient === "XB")!;
+    const keys = loadNodeKeys(join(dirs.XA.dir, "keys", "node-keys.json"));
+    const before = await snapshot(xb);
+    const res = await signedFetch(
+      { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      new URL(RECALL_PATH, xb.url),
+      { method: "POST", body: message.envelope, contentType: "application/jose" },
+    );
+    expect(res.status).toBe(200);
+    const { ack } = (await res.json()) as { ack: SignedAck };
+    const target = (await xa.store.recalls.targets(first!.id)).find((t) => t.recipient === "XB")!;
+    expect(ack).toEqual(JSON.parse(target.ack!));
+    expect(await snapshot(xb)).toEqual(before);
+  });
+
+  it("refuses a malformed notice and changes nothing", async () => {
+    const before = await snapshot(xc);
+    const res = await sendToXc(
+      "XB",
+      { type: NOTICE_TYPE, recall: "not-a-uuid", kind: "erase-everything" },
+      [await heldAt(xc, MALWARE)],
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("ERR_MALFORMED_INPUT");
+    expect(await snapshot(xc)).toEqual(before);
+  });
+
   it("refuses a recall issued by a node for an object it did not originate", async () => {
     const held = await heldAt(xb, MALWARE);
     const res = await api(xb, "POST", "/api/v1/recalls", { object: held });
