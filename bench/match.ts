@@ -170,13 +170,26 @@ async function primitivesLine(): Promise<MatchBenchResult> {
   return result;
 }
 
+const ENCODER = new TextEncoder();
+
 /** Item i of one side: shared with the other side when i < n/2. */
 function item(side: string, i: number, n: number): Uint8Array {
-  return new TextEncoder().encode(i < n / 2 ? `shared:${String(i)}` : `${side}:${String(i)}`);
+  return ENCODER.encode(i < n / 2 ? `shared:${String(i)}` : `${side}:${String(i)}`);
 }
 
+/** One side's items, generated as they are consumed; long runs report progress on stderr. */
 function* stream(side: string, n: number): Generator<Uint8Array> {
-  for (let i = 0; i < n; i++) yield item(side, i, n);
+  const start = process.hrtime.bigint();
+  const step = n >= 100_000 ? n / 10 : n;
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && i % step === 0) {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      process.stderr.write(
+        `psi ${side}: ${String(i)} of ${String(n)} read, ${seconds.toFixed(0)} s\n`,
+      );
+    }
+    yield item(side, i, n);
+  }
 }
 
 /** Both parties in this process on one pool; A learns the indices of its items B holds. */
