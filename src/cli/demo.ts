@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { AccordError } from "../errors.js";
 import { verifyLedger, type ShareOutcome } from "../app/node.js";
+import { logChecks } from "./demo-log.js";
 import type { Agreement } from "../core/agreement/parse.js";
 import { loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets } from "./secrets.js";
@@ -238,7 +239,10 @@ export async function runDemo(
     const nodes: DemoSummary["nodes"] = [];
     for (const n of running) {
       const v = await verifyLedger(n.store);
-      checks.push({ name: `${n.node.id}'s ledger hash chain is intact`, ok: v.firstBroken === -1 });
+      checks.push({
+        name: `${n.node.id}'s log recomputes (Merkle tiles and roots)`,
+        ok: v.firstBroken === -1,
+      });
       nodes.push({
         id: n.node.id,
         url: n.url,
@@ -249,6 +253,7 @@ export async function runDemo(
         ledgerIntact: v.firstBroken === -1,
       });
     }
+    checks.push(...(await logChecks(running)));
     say("What each node holds now");
     for (const n of nodes)
       say(
@@ -273,7 +278,7 @@ export async function runDemo(
       return 1;
     }
     say(`The databases, keys and logs stay under ${opts.dataDir}/<node>/ for inspection`);
-    say(`(try: npx accord ledger --verify --dir ${join(opts.dataDir, "XB")}).`);
+    say(`(try: npx accord log verify --dir ${join(opts.dataDir, "XB")}).`);
     if (!opts.once) {
       say("The three nodes keep serving; press Ctrl-C to stop.");
       for (const n of running) say(`  ${n.node.id}: curl ${n.url}/.well-known/accord-node`);
