@@ -17,7 +17,13 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { TaxiiService, collectionId } from "../src/app/taxii.js";
 import { systemClock, systemRandom } from "../src/cli/compose.js";
-import { createNodeDir, makeTempDir, removeDir, start } from "../test/support/nodes.js";
+import {
+  createNodeDir,
+  makeTempDir,
+  removeDir,
+  signAgreements,
+  start,
+} from "../test/support/nodes.js";
 import type { BenchResult } from "./run.js";
 
 const GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
@@ -109,6 +115,8 @@ export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const xa = await start(createNodeDir(root, { id: "XA" }));
   try {
+    // The regional accord in force (XB and XC sign on paper), so the partner view has contents.
+    await signAgreements([xa]);
     const service = new TaxiiService({
       node: xa.node,
       store: xa.store,
