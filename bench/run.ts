@@ -13,6 +13,7 @@ import { run as logBench } from "./log.js";
 import { run as policyBench } from "./policy.js";
 import { run as minimizeBench } from "./minimize.js";
 import { run as taxiiBench } from "./taxii.js";
+import { run as recallBench } from "./recall.js";
 
 export interface BenchResult {
   readonly bench: string;
@@ -33,6 +34,7 @@ const benches: Record<string, () => Promise<BenchResult[]>> = {
   policy: policyBench,
   minimize: minimizeBench,
   taxii: taxiiBench,
+  recall: () => recallBench(),
 };
 
 const filter = process.argv[2];
