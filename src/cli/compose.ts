@@ -95,6 +95,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     random: systemRandom,
     peerClient: new HttpPeerClient({
       signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
     }),
     logger,
     minimization,

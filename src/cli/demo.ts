@@ -27,17 +27,22 @@ import { playMatchStep } from "./demo-match.js";
 import { playOnwardStep } from "./demo-onward.js";
 import { playRecallStep } from "./demo-recall.js";
 import { signAgreementsStep } from "./demo-agreements.js";
+import { demoClock, playSunsetStep } from "./demo-sunset.js";
 
 const MARKER = ".accord-demo";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const EXAMPLES_DIR = join(ROOT, "examples");
 
 const NODES = [
-  { id: "XA", name: "CERT of XA", agreements: ["regional-cyber-accord.yaml", "fiu-mou.yaml"] },
+  {
+    id: "XA",
+    name: "CERT of XA",
+    agreements: ["regional-cyber-accord.yaml", "fiu-mou.yaml", "pilot-exchange.yaml"],
+  },
   {
     id: "XB",
     name: "National cyber centre of XB",
-    agreements: ["regional-cyber-accord.yaml", "fiu-mou.yaml"],
+    agreements: ["regional-cyber-accord.yaml", "fiu-mou.yaml", "pilot-exchange.yaml"],
   },
   { id: "XC", name: "Police cyber unit of XC", agreements: ["regional-cyber-accord.yaml"] },
 ] as const;
@@ -77,6 +82,7 @@ export async function runDemo(
     if (!opts.json) io.out(`${line}\n`);
   };
   const running: RunningNode[] = [];
+  const clock = demoClock(); // one adjustable clock for the federation (step 8 moves it)
   try {
     say("Accord demo federation: scenario steps 1-2 of VISION.md");
     say("");
@@ -96,7 +102,7 @@ export async function runDemo(
       for (const a of spec.agreements)
         copyFileSync(join(EXAMPLES_DIR, "agreements", a), join(dir, "agreements", a));
       try {
-        running.push(await startNode(loadConfig(dir, {})));
+        running.push(await startNode(loadConfig(dir, {}), { clock }));
       } catch (e) {
         if ((e as { code?: string }).code === "EADDRINUSE")
           throw new AccordError(
@@ -203,6 +209,7 @@ export async function runDemo(
       shares.find((s) => s.recipient === "XC")?.verdicts.find((v) => v.id === id)?.sentAs ?? id;
     checks.push(...(await playOnwardStep(xc, heldAtXc, opts.dataDir, say)));
     checks.push(...(await playRecallStep(xa, [xb, xc], say)));
+    checks.push(...(await playSunsetStep(xa, xb, clock, say)));
     checks.unshift(...agreementChecks);
 
     // What each node holds now, and checks a reader can repeat by opening the databases. Ids

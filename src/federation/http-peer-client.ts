@@ -19,6 +19,8 @@ export interface HttpPeerClientOptions {
   readonly timeoutMs?: number;
   /** This node's request-signing key; peer requests are refused (401) by partners without it. */
   readonly signer?: RequestSigner;
+  /** Seconds since the epoch for signatures' `created` (the node's clock); the system clock by default. */
+  readonly now?: () => number;
 }
 
 /**
@@ -35,11 +37,14 @@ export async function signedFetch(
     readonly contentType?: string;
     readonly headers?: Readonly<Record<string, string>>;
     readonly timeoutMs?: number;
+    /** Seconds since the epoch for `created`; the system clock by default. */
+    readonly now?: number;
   },
 ): Promise<Response> {
   const signed = signRequestHeaders(signer, {
     method: init.method,
     url: url.href,
+    ...(init.now === undefined ? {} : { now: init.now }),
     ...(init.body === undefined ? {} : { body: init.body }),
     ...(init.contentType === undefined ? {} : { contentType: init.contentType }),
   });
@@ -61,10 +66,12 @@ export async function signedFetch(
 export class HttpPeerClient implements PeerClient {
   private readonly timeoutMs: number;
   private readonly signer: RequestSigner | undefined;
+  private readonly now: (() => number) | undefined;
 
   constructor(options: HttpPeerClientOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.signer = options.signer;
+    this.now = options.now;
   }
 
   async deliver(peer: Peer, envelope: string): Promise<{ receipt: string }> {
@@ -120,7 +127,11 @@ export class HttpPeerClient implements PeerClient {
     } catch {
       throw new AccordError("ERR_BAD_REQUEST", `\`${peer.url}\` is not a URL`);
     }
-    return signedFetch(this.signer, url, { ...init, timeoutMs: this.timeoutMs });
+    return signedFetch(this.signer, url, {
+      ...init,
+      timeoutMs: this.timeoutMs,
+      ...(this.now === undefined ? {} : { now: Math.floor(this.now()) }),
+    });
   }
 
   private async request(url: URL, init: RequestInit): Promise<Response> {
