@@ -21,7 +21,7 @@
 import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
-import { ristretto255_oprf } from "@noble/curves/ed25519.js";
+import { ed25519_hasher, ristretto255_oprf } from "@noble/curves/ed25519.js";
 import { PsiPool, createParallelPsiParty } from "../src/compute/index.js";
 import { intersectPacked } from "../src/core/match/index.js";
 import { loadSodium } from "../src/crypto/oprf/group.js";
@@ -155,6 +155,9 @@ async function primitivesLine(): Promise<MatchBenchResult> {
     unit: "µs per ristretto255 multiplication (libsodium, direct call)",
     ristretto255MultWrapper: perCall(() => sodium.crypto_scalarmult_ristretto255(k, p)),
     ristretto255FromHash: perCall(() => sodium.crypto_core_ristretto255_from_hash(wide)),
+    // RFC 9380 edwards25519_XMD:SHA-512_ELL2_RO_ (the curve25519 map plus the rational map):
+    // what X25519-based PSI would need per item; libsodium.js does not export it.
+    curve25519HashToCurveNoble: perCall(() => ed25519_hasher.hashToCurve(wide.subarray(0, 16))),
     x25519LibsodiumDirect: perCall(() => call("_crypto_scalarmult", block + 96, block, block + 64)),
     x25519NodeDhOnly: perCall(() => diffieHellman({ privateKey: mine, publicKey: peer })),
     x25519NodeImportAndDh: perCall(() =>
