@@ -261,6 +261,8 @@ export function isOverdue(r: MatchRequestRecord, now: Date): boolean {
 export class MatchService {
   private readonly d: MatchDeps;
   private readonly servers = new Map<string, Promise<PoprfServer>>();
+  /** Requests being decided in this process: one decision at a time per request. */
+  private readonly deciding = new Set<string>();
   private readonly filters = new Map<string, { key: string; items: Promise<Uint8Array> }>();
   private readonly remote = new Map<
     string,
@@ -1095,6 +1097,25 @@ export class MatchService {
     id: string,
     by: { officer: string; role: string; reasons?: readonly string[] },
   ): Promise<{ request: RequestView; share: ShareOutcome | undefined }> {
+    return this.exclusively(id, () => this.approveNow(id, by));
+  }
+
+  /** Run one decision on request `id` at a time (a second concurrent one is refused). */
+  private async exclusively<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.deciding.has(id))
+      throw new AccordError("ERR_BAD_REQUEST", `request \`${id}\` is being decided right now`);
+    this.deciding.add(id);
+    try {
+      return await fn();
+    } finally {
+      this.deciding.delete(id);
+    }
+  }
+
+  private async approveNow(
+    id: string,
+    by: { officer: string; role: string; reasons?: readonly string[] },
+  ): Promise<{ request: RequestView; share: ShareOutcome | undefined }> {
     const r = await this.pendingIncoming(id);
     const officer = checkName(by.officer, "officer");
     const role = checkName(by.role, "role");
@@ -1165,6 +1186,13 @@ export class MatchService {
 
   /** Refuse an incoming request; reasons are required and travel to the requester. */
   async refuse(
+    id: string,
+    by: { officer: string; role?: string; reasons: readonly string[] },
+  ): Promise<RequestView> {
+    return this.exclusively(id, () => this.refuseNow(id, by));
+  }
+
+  private async refuseNow(
     id: string,
     by: { officer: string; role?: string; reasons: readonly string[] },
   ): Promise<RequestView> {

@@ -210,6 +210,24 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         true,
       );
     });
+    it("decides a request once when two officers approve it at the same moment", async () => {
+      const hit = await query({ value: HELD_IBAN });
+      const filed = await api(xa, "POST", "/api/v1/match/requests", {
+        query: hit.body.queryId,
+        value: HELD_IBAN,
+        legal_basis: "Directive (EU) 2019/1153 art. 8",
+      });
+      const id = filed.body.id as string;
+      const before = (await xb.store.outbox.list({ limit: 1000 })).length;
+      const both = await Promise.all(
+        ["H. Head", "Deputy Head"].map((officer) =>
+          api(xb, "POST", `/api/v1/match/requests/${id}/approve`, { officer, role: "head-of-fiu" }),
+        ),
+      );
+      expect(both.map((r) => r.status).sort()).toEqual([200, 400]);
+      expect((await xb.store.outbox.list({ limit: 1000 })).length - before, "one release").toBe(1);
+    });
+
     it("tracks the 48-hour deadline, shows overdue requests, and records refusals with reasons", async () => {
       const filed = await api(xa, "POST", "/api/v1/match/requests", {
         query: hitId,
