@@ -21,6 +21,9 @@ import { parseAgreement, type Agreement } from "../core/agreement/parse.js";
 import {
   lifecycleState,
   signAgreement,
+  signConsent,
+  verifyConsent,
+  type Consent,
   verifySignatures,
   type AgreementSignature,
   type AgreementState,
@@ -472,6 +475,159 @@ export class AgreementBook {
     return { view: this.view(id), pushed };
   }
 
+  // ---------------------------------------------------------------- consents for onward hops
+
+  /**
+   * As the originator: sign a consent to one onward hop (`holder` may pass `object`, an id as the
+   * holder holds it or "*", to `recipient` under `agreement` for `purpose` until `expires`), keep
+   * it, and return it for the holder (`addConsent` there).
+   */
+  async grantConsent(req: {
+    object: string;
+    holder: string;
+    recipient: string;
+    agreement: string;
+    purpose: string;
+    expires: string;
+  }): Promise<Consent> {
+    const a = this.pick(req.agreement);
+    const parties = a.doc.parties.map((p) => p.node);
+    for (const [what, node] of [
+      ["holder", req.holder],
+      ["recipient", req.recipient],
+    ] as const)
+      if (!parties.includes(node))
+        throw new AccordError(
+          "ERR_BAD_REQUEST",
+          `the ${what} \`${node}\` is not a party to \`${a.id}\``,
+        );
+    if (
+      req.holder === this.d.nodeId ||
+      req.recipient === this.d.nodeId ||
+      req.holder === req.recipient
+    )
+      throw new AccordError("ERR_BAD_REQUEST", "a consent is for a hop between two other parties");
+    if (!RFC3339.test(req.expires) || !(Date.parse(req.expires) > this.d.clock.now().getTime()))
+      throw new AccordError("ERR_BAD_REQUEST", "`expires` must be an RFC 3339 time in the future");
+    const consent = await signConsent(
+      { type: "accord-consent/1", originator: this.d.nodeId, ...req },
+      this.d.keys.signing.privateKey,
+    );
+    await this.storeConsent(consent);
+    return consent;
+  }
+
+  /** As the holder: verify a consent under its originator's known key and keep it. */
+  async addConsent(raw: unknown): Promise<{ consent: Consent; added: boolean }> {
+    const c = parseConsent(raw);
+    if (c.holder !== this.d.nodeId)
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        `the consent is for holder \`${c.holder}\`, not this node`,
+      );
+    const peer = await this.d.store.peers.get(c.originator);
+    if (peer === undefined)
+      throw new AccordError(
+        "ERR_UNKNOWN_PARTNER",
+        `\`${c.originator}\` is not a known partner of \`${this.d.nodeId}\``,
+      );
+    if (!(await verifyConsentSafe(c, peer.signingKey)))
+      throw new AccordError(
+        "ERR_SIGNATURE_INVALID",
+        `the consent is not signed by the key known for its originator \`${c.originator}\`; nothing was recorded`,
+      );
+    if (!this.held.some((h) => h.agreement.id === c.agreement))
+      throw new AccordError(
+        "ERR_NOT_FOUND",
+        `no agreement \`${c.agreement}\` is held by \`${this.d.nodeId}\``,
+      );
+    return { consent: c, added: await this.storeConsent(c) };
+  }
+
+  /** The consents held here that let this node pass `objectId` on (verified when stored). */
+  async consentsFor(objectId: string): Promise<Consent[]> {
+    const rows = await this.d.store.agreementState.consentsFor(this.d.nodeId, objectId);
+    return rows.map((r) => ({
+      type: "accord-consent/1",
+      originator: r.originator,
+      object: r.object,
+      holder: r.holder,
+      recipient: r.recipient,
+      agreement: r.agreement,
+      purpose: r.purpose,
+      expires: r.expires,
+      jws: r.jws,
+    }));
+  }
+
+  /**
+   * As the recipient of an onward hop: true iff `consents` (from the object's provenance,
+   * attacker-controlled) hold one by `originator`, verified under its known key, for exactly this
+   * hop (`holder` = the sender, `recipient` = this node), agreement and purpose, not expired.
+   */
+  async hopConsented(
+    consents: readonly unknown[] | undefined,
+    hop: { originator: string; holder: string; agreement: string; purpose: string; at: Date },
+  ): Promise<boolean> {
+    if (consents === undefined || consents.length === 0) return false;
+    const peer = await this.d.store.peers.get(hop.originator);
+    if (peer === undefined) return false;
+    for (const raw of consents.slice(0, 16)) {
+      let c: Consent;
+      try {
+        c = parseConsent(raw);
+      } catch {
+        continue;
+      }
+      if (
+        c.originator === hop.originator &&
+        c.holder === hop.holder &&
+        c.recipient === this.d.nodeId &&
+        c.agreement === hop.agreement &&
+        c.purpose === hop.purpose &&
+        Date.parse(c.expires) > hop.at.getTime() &&
+        (await verifyConsentSafe(c, peer.signingKey))
+      )
+        return true;
+    }
+    return false;
+  }
+
+  private async storeConsent(c: Consent): Promise<boolean> {
+    const id = sha256Hex(canonicalize(c));
+    const at = this.nowIso();
+    return this.d.store.transaction(async (tx) => {
+      const put = await tx.agreementState.putConsent({
+        id,
+        originator: c.originator,
+        object: c.object,
+        holder: c.holder,
+        recipient: c.recipient,
+        agreement: c.agreement,
+        purpose: c.purpose,
+        expires: c.expires,
+        jws: c.jws,
+        storedAt: at,
+      });
+      if (put !== "inserted") return false;
+      await tx.ledger.append({
+        kind: "consent",
+        at,
+        data: {
+          consent: id,
+          originator: c.originator,
+          holder: c.holder,
+          recipient: c.recipient,
+          agreement: c.agreement,
+          purpose: c.purpose,
+          object: c.object,
+          expires: c.expires,
+        },
+      });
+      return true;
+    });
+  }
+
   // ---------------------------------------------------------------- internals
 
   private pick(id: string, version?: number): Agreement {
@@ -787,6 +943,57 @@ function fromWire(
     party: e.party,
     reason: e.reason,
     recordedBy: e.recorded_by,
+  };
+}
+
+async function verifyConsentSafe(c: Consent, jwk: unknown): Promise<boolean> {
+  try {
+    return await verifyConsent(c, parsePublicJwk(jwk, "Ed25519"));
+  } catch {
+    return false;
+  }
+}
+
+/** Shape-check a consent object (attacker-controlled). */
+export function parseConsent(raw: unknown): Consent {
+  const bad = (what: string) =>
+    new AccordError("ERR_BAD_REQUEST", `the consent is invalid: ${what}`);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw bad("not a JSON object");
+  const r = raw as Record<string, unknown>;
+  const keys = [
+    "type",
+    "originator",
+    "object",
+    "holder",
+    "recipient",
+    "agreement",
+    "purpose",
+    "expires",
+    "jws",
+  ];
+  for (const k of Object.keys(r)) if (!keys.includes(k)) throw bad(`unknown member \`${k}\``);
+  if (r.type !== "accord-consent/1") throw bad("`type` must be `accord-consent/1`");
+  for (const f of ["originator", "holder", "recipient"] as const)
+    if (typeof r[f] !== "string" || !NODE_ID.test(r[f])) throw bad(`\`${f}\` must be a node id`);
+  if (typeof r.agreement !== "string" || !SLUG.test(r.agreement))
+    throw bad("`agreement` must be an agreement id");
+  if (typeof r.object !== "string" || r.object.length === 0 || r.object.length > 300)
+    throw bad("`object` must be an object id or `*`");
+  if (typeof r.purpose !== "string" || r.purpose.length === 0 || r.purpose.length > 64)
+    throw bad("`purpose` must be a purpose");
+  if (typeof r.expires !== "string" || !RFC3339.test(r.expires))
+    throw bad("`expires` must be an RFC 3339 time");
+  if (typeof r.jws !== "string" || r.jws.length > 4096) throw bad("`jws` must be a detached JWS");
+  return {
+    type: "accord-consent/1",
+    originator: r.originator as string,
+    object: r.object,
+    holder: r.holder as string,
+    recipient: r.recipient as string,
+    agreement: r.agreement,
+    purpose: r.purpose,
+    expires: r.expires,
+    jws: r.jws,
   };
 }
 

@@ -44,7 +44,7 @@ import { jwkThumbprint, parsePublicJwk, type NodeKeys, type PublicJwk } from "..
 import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
 import { signReceipt, verifyReceipt, type ReceiptClaims } from "../crypto/receipt.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
-import type { GovernedAgreement } from "../core/agreement/lifecycle.js";
+import type { Consent, GovernedAgreement } from "../core/agreement/lifecycle.js";
 import { AgreementBook, type AgreementExchange } from "./agreements.js";
 import type {
   Clock,
@@ -426,11 +426,17 @@ export class AccordNode {
 
     for (const stored of objects) {
       const o = stored.object;
+      // Another node's object goes on only with its originator's consent for this hop.
+      const consents =
+        stored.provenance.originator === this.id
+          ? undefined
+          : await this.agreementBook.consentsFor(o.id);
       const release = this.releaseFor(stored, {
         partner: recipient,
         known: peer !== undefined,
         purpose: req.purpose,
         at,
+        ...(consents === undefined ? {} : { consents }),
         ...(req.agreementId === undefined ? {} : { agreementId: req.agreementId }),
         ...(req.action === undefined ? {} : { action: req.action }),
         ...(req.approvedBy === undefined ? {} : { approvedBy: req.approvedBy }),
@@ -574,6 +580,8 @@ export class AccordNode {
       /** `release` after a hit (default `share`), with the roles that approved it. */
       readonly action?: "share" | "release";
       readonly approvedBy?: readonly string[];
+      /** For another node's object: the originator's consents held here (verified when stored). */
+      readonly consents?: readonly Consent[];
     },
   ): Release {
     const o = stored.object;
@@ -599,6 +607,7 @@ export class AccordNode {
         purpose: ctx.purpose,
         at: ctx.at,
         originator: stored.provenance.originator,
+        ...(ctx.consents === undefined ? {} : { consents: ctx.consents }),
         ...(ctx.agreementId === undefined ? {} : { agreementId: ctx.agreementId }),
       },
       this.governedAgreements(ctx.at),
@@ -650,6 +659,18 @@ export class AccordNode {
         purpose: ctx.purpose,
         retention_until: decision.obligations.retentionUntil,
         onward_sharing: decision.obligations.onwardSharing,
+        // On an onward hop the consent for it travels with the object, for the recipient to verify.
+        consents: (ctx.consents ?? [])
+          .filter(
+            (c) =>
+              c.originator === stored.provenance.originator &&
+              c.holder === this.id &&
+              c.recipient === ctx.partner &&
+              c.agreement === decision.agreement.id &&
+              c.purpose === ctx.purpose &&
+              (c.object === o.id || c.object === "*"),
+          )
+          .map((c) => ({ ...c })),
       }),
     };
   }
@@ -771,7 +792,14 @@ export class AccordNode {
     const ledger: { kind: string; at: string; data: Record<string, unknown> }[] = [];
     for (const raw of objects) {
       if (raw.id === PROVENANCE_EXTENSION_ID || raw.id === SOURCE_GRADE_EXTENSION_ID) continue;
-      const { outcome, stored, reasons } = this.acceptOne(raw, header.sender, header.id, now);
+      const consented = await this.onwardConsented(raw, header.sender, now);
+      const { outcome, stored, reasons } = this.acceptOne(
+        raw,
+        header.sender,
+        header.id,
+        now,
+        consented,
+      );
       outcomes.push(outcome);
       if (stored !== undefined) toStore.push(stored);
       ledger.push({
@@ -854,11 +882,26 @@ export class AccordNode {
     return { receipt, claims, duplicate: true };
   }
 
+  /** For an object another node originated: whether its provenance carries a valid consent for this hop. */
+  private async onwardConsented(raw: StixObject, sender: string, now: Date): Promise<boolean> {
+    const split = splitProvenance(raw);
+    if (typeof split === "string" || split.provenance.originator === sender) return false;
+    const p = split.provenance;
+    return this.agreementBook.hopConsented(p.consents, {
+      originator: p.originator,
+      holder: sender,
+      agreement: p.agreement,
+      purpose: p.purpose,
+      at: now,
+    });
+  }
+
   private acceptOne(
     raw: StixObject,
     sender: string,
     envelopeId: string,
     now: Date,
+    onwardConsented = false,
   ): {
     outcome: ReceiptClaims["objects"][number];
     stored?: StoredObject;
@@ -872,9 +915,9 @@ export class AccordNode {
     const split = splitProvenance(raw);
     if (typeof split === "string") return reject(split);
     const { object, provenance } = split;
-    if (provenance.originator !== sender)
+    if (provenance.originator !== sender && !onwardConsented)
       return reject(
-        `\`${raw.id}\` names originator \`${provenance.originator}\`; onward hops are not accepted`,
+        `\`${raw.id}\` names originator \`${provenance.originator}\` and carries no valid consent of theirs for this hop`,
       );
     const held = this.agreementBook.find(provenance.agreement, provenance.agreement_version);
     if (held?.hash !== provenance.agreement_hash)

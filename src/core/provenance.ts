@@ -33,6 +33,11 @@ export interface ProvenanceExtension {
   readonly purpose: string;
   readonly retention_until: string;
   readonly onward_sharing: boolean;
+  /**
+   * On an onward hop only: the originator's signed consents for this hop (accord-consent/1,
+   * spec/agreement.md). The recipient verifies them; they are absent on a first hop.
+   */
+  readonly consents?: readonly JsonObject[];
 }
 
 export function withProvenance(object: StixObject, p: ProvenanceExtension): StixObject {
@@ -44,7 +49,12 @@ export function withProvenance(object: StixObject, p: ProvenanceExtension): Stix
     !Array.isArray(existing)
       ? { ...existing }
       : {};
-  extensions[PROVENANCE_EXTENSION_ID] = { extension_type: "property-extension", ...p };
+  const { consents, ...rest } = p;
+  extensions[PROVENANCE_EXTENSION_ID] = {
+    extension_type: "property-extension",
+    ...rest,
+    ...(consents === undefined || consents.length === 0 ? {} : { consents: [...consents] }),
+  };
   return { ...object, extensions };
 }
 
@@ -69,6 +79,7 @@ export function splitProvenance(
     purpose,
     retention_until,
     onward_sharing,
+    consents,
   } = raw;
   if (
     typeof originator !== "string" ||
@@ -78,7 +89,11 @@ export function splitProvenance(
     typeof purpose !== "string" ||
     typeof retention_until !== "string" ||
     Number.isNaN(Date.parse(retention_until)) ||
-    typeof onward_sharing !== "boolean"
+    typeof onward_sharing !== "boolean" ||
+    (consents !== undefined &&
+      (!Array.isArray(consents) ||
+        consents.length > 16 ||
+        !consents.every((c) => c !== null && typeof c === "object" && !Array.isArray(c))))
   )
     return "the Accord provenance extension is malformed";
   const rest: JsonObject = Object.fromEntries(
@@ -97,6 +112,7 @@ export function splitProvenance(
       purpose,
       retention_until,
       onward_sharing,
+      ...(consents === undefined ? {} : { consents: consents as JsonObject[] }),
     },
   };
 }

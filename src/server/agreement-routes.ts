@@ -8,6 +8,8 @@
  *   POST /api/v1/agreements/:id/sign             sign (the highest held version, or `version`)
  *   POST /api/v1/agreements/:id/sync             exchange signatures and events with the parties
  *   POST /api/v1/agreements/:id/suspend|resume|terminate
+ *   POST /api/v1/consents/grant                  as originator: sign a consent to one onward hop
+ *   POST /api/v1/consents                        as holder: verify and keep a consent
  */
 import type { FastifyInstance } from "fastify";
 import { AccordError } from "../errors.js";
@@ -61,6 +63,40 @@ export function registerAgreementApi(api: FastifyInstance, node: AccordNode): vo
     const pushed = await book.sync(id, version);
     return { view: book.view(id), pushed };
   });
+
+  // Consents for onward hops (spec/agreement.md "Consent to an onward hop").
+  api.post(
+    "/consents/grant",
+    {
+      schema: {
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["object", "holder", "recipient", "agreement", "purpose", "expires"],
+          properties: {
+            object: { type: "string", minLength: 1, maxLength: 300 },
+            holder: ID,
+            recipient: ID,
+            agreement: ID,
+            purpose: ID,
+            expires: { type: "string", minLength: 1, maxLength: 64 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as Parameters<typeof book.grantConsent>[0];
+      return reply.code(201).send({ consent: await book.grantConsent(b) });
+    },
+  );
+  api.post(
+    "/consents",
+    { schema: { body: { type: "object", required: ["consent"], properties: { consent: {} } } } },
+    async (req, reply) => {
+      const r = await book.addConsent((req.body as { consent: unknown }).consent);
+      return reply.code(r.added ? 201 : 200).send(r);
+    },
+  );
 
   const eventBody = {
     type: "object",

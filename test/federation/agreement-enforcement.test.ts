@@ -81,6 +81,7 @@ describe("agreement enforcement between three nodes", () => {
     const r = await api(xa, "POST", "/api/v1/shares", {
       recipients: ["XB"],
       purpose: "cyber-defence",
+      agreement: ID,
       objects,
     });
     expect(r.status).toBe(200);
@@ -194,6 +195,77 @@ describe("agreement enforcement between three nodes", () => {
     expect(r.status).toBe(200);
     for (const n of [xa, xb, xc]) expect((await status(n)).status).toBe("in-force");
     expect((await shareToXb([C2])).sent).toBe(1);
+  });
+
+  it("an onward hop needs the originator's signed consent, which travels with the object and is checked by the recipient", async () => {
+    // An agreement that allows onward hops (each still needs the originator's consent).
+    const onward = v1Source
+      .replace(`agreement: ${ID}`, "agreement: onward-pilot")
+      .replace("allowed: false", "allowed: true\n  max_hops: 2");
+    for (const n of [xa, xb, xc])
+      expect(
+        (await api(n, "POST", "/api/v1/agreements", onward, { "content-type": "application/yaml" }))
+          .status,
+      ).toBe(201);
+    for (const n of [xa, xb, xc])
+      expect((await api(n, "POST", "/api/v1/agreements/onward-pilot/sign", {})).status).toBe(200);
+    const first = await api(xa, "POST", "/api/v1/shares", {
+      recipients: ["XB"],
+      purpose: "cyber-defence",
+      agreement: "onward-pilot",
+      objects: [C2],
+    });
+    expect(first.body.outcomes[0].sent).toBe(1);
+    await xa.deliverNow();
+    const held = (await xb.store.objects.list({ limit: 1000 })).filter(
+      (o) => o.provenance.agreementId === "onward-pilot",
+    );
+    expect(held).toHaveLength(1);
+    const heldId = held[0]!.object.id;
+    const onwardShare = () =>
+      api(xb, "POST", "/api/v1/shares", {
+        recipients: ["XC"],
+        purpose: "cyber-defence",
+        agreement: "onward-pilot",
+        objects: [heldId],
+      });
+
+    const without = await onwardShare();
+    expect(without.body.outcomes[0].sent).toBe(0);
+    expect(without.body.outcomes[0].verdicts[0].reasons[0].message).toContain(
+      "onward sharing needs the originator's consent",
+    );
+
+    const expires = new Date(Date.now() + 86_400_000).toISOString();
+    const grant = await api(xa, "POST", "/api/v1/consents/grant", {
+      object: heldId,
+      holder: "XB",
+      recipient: "XC",
+      agreement: "onward-pilot",
+      purpose: "cyber-defence",
+      expires,
+    });
+    expect(grant.status).toBe(201);
+    // A consent XA's key did not sign is refused at the holder, and nothing is kept.
+    const forged = { ...grant.body.consent, recipient: "XA" };
+    const refused = await api(xb, "POST", "/api/v1/consents", { consent: forged });
+    expect(refused.status).toBe(401);
+    expect(refused.body.detail).toContain("originator `XA`");
+    expect(await xb.store.agreementState.consentsFor("XB", heldId)).toEqual([]);
+    const added = await api(xb, "POST", "/api/v1/consents", { consent: grant.body.consent });
+    expect(added.status).toBe(201);
+
+    const withConsent = await onwardShare();
+    expect(withConsent.body.outcomes[0].sent).toBe(1);
+    await xb.deliverNow();
+    const atXc = (await xc.store.objects.list({ limit: 1000 })).filter(
+      (o) => o.provenance.agreementId === "onward-pilot",
+    );
+    expect(atXc).toHaveLength(1);
+    expect(atXc[0]!.provenance).toMatchObject({ originator: "XA", receivedFrom: "XB" });
+    const logged = (await xa.store.ledger.list(0, 10_000)).filter((e) => e.kind === "consent");
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.data).toMatchObject({ holder: "XB", recipient: "XC", object: heldId });
   });
 
   it("a forged signature is refused with an error naming the party, and nothing is written", async () => {
