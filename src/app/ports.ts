@@ -512,7 +512,10 @@ export interface MatchRepo {
   getQuery(id: string, side: MatchQueryRecord["side"]): Promise<MatchQueryRecord | undefined>;
   /** Insert; the same (id, direction) again is ignored ("unchanged"). */
   putRequest(r: MatchRequestRecord): Promise<PutResult>;
-  getRequest(id: string, direction: MatchRequestRecord["direction"]): Promise<MatchRequestRecord | undefined>;
+  getRequest(
+    id: string,
+    direction: MatchRequestRecord["direction"],
+  ): Promise<MatchRequestRecord | undefined>;
   /** Newest first (by filing time), optionally one direction or status, at most `limit`. */
   listRequests(q: {
     direction?: MatchRequestRecord["direction"];

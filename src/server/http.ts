@@ -27,7 +27,11 @@ import {
   ENVELOPE_MEDIA_TYPE,
   INBOX_PATH,
 } from "../federation/http-peer-client.js";
-import { registerMatchApi, registerMatchFederation, type MatchServerOptions } from "./match-routes.js";
+import {
+  registerMatchApi,
+  registerMatchFederation,
+  type MatchServerOptions,
+} from "./match-routes.js";
 import { registerTaxii } from "./taxii.js";
 import { registerRecallApi, registerRecallFederation } from "./recall-routes.js";
 import type { RecallService } from "../app/recall.js";
@@ -229,7 +233,11 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         return { pending: (await store.outbox.list({ status: "pending", limit: 1000 })).length };
       });
 
-      registerOutboxApi(api, { node, store, ...(opts.clock === undefined ? {} : { clock: opts.clock }) });
+      registerOutboxApi(api, {
+        node,
+        store,
+        ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+      });
       api.get("/outbox/:id", async (req) => {
         const { id } = req.params as { id: string };
         const item = await store.outbox.get(id);
