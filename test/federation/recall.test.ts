@@ -436,6 +436,33 @@ describe.each(variants)("recall and retention ($name)", ({ xbOnPostgres }) => {
     const purge = await run("purge", "--json");
     expect(purge.code).toBe(0);
     expect(JSON.parse(purge.out)).toEqual({ purged: 0, versions: [] });
+    // XC's own indicator, shared with XA, recalled from the command line.
+    const own = {
+      ...bundle.objects.find((o) => o.id === SECOND)!,
+      id: "indicator--7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+      created_by_ref: undefined,
+    };
+    expect(
+      (
+        await api(xc, "POST", "/api/v1/bundles", {
+          type: "bundle",
+          id: "bundle--2e4c6a8b-0d1f-4e3a-9b5c-7d9f1b3d5f7a",
+          objects: [JSON.parse(JSON.stringify(own))],
+        })
+      ).status,
+    ).toBe(201);
+    await api(xc, "POST", "/api/v1/shares", {
+      recipients: ["XA"],
+      purpose: "cyber-defence",
+      objects: [own.id],
+    });
+    await xc.deliverNow();
+    const [copy] = await xc.store.recalls.copiesOf(own.id);
+    expect(await xa.store.objects.get(copy!.sentAs)).toBeDefined();
+    const recalled = await run("recall", own.id, "--reason", "duplicate", "--json");
+    expect(recalled.code, recalled.err).toBe(0);
+    expect(JSON.parse(recalled.out)).toMatchObject({ complete: true, acknowledged: 1 });
+    expect(await xa.store.objects.get(copy!.sentAs)).toBeUndefined();
     const bad = await run("recall", "one", "two");
     expect(bad.code).toBe(2);
     const notMine = await run("recall", await heldAt(xc, MALWARE));
