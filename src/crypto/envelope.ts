@@ -29,8 +29,18 @@
  * - Oracles: failures are vague, one code per stage, no cause attached, no input echoed.
  * Everything in an envelope is attacker-controlled until the signature has verified.
  */
-import { sign as edSign, verify as edVerify, type KeyObject } from "node:crypto";
-import { CompactEncrypt, compactDecrypt } from "jose";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes,
+  sign as edSign,
+  verify as edVerify,
+  type KeyObject,
+} from "node:crypto";
 import { AccordError } from "../errors.js";
 import {
   MAX_ENVELOPE_BYTES,
@@ -93,6 +103,7 @@ const TAG_BYTES = 16;
  * key. Returns the compact JWE. Misuse (a malformed header, a wrong key type, a payload that
  * would not fit in 64 MiB) throws TypeError/RangeError; a malformed recipient key ERR_KEYS_INVALID.
  */
+// eslint-disable-next-line @typescript-eslint/require-await -- the API stays a Promise (errors reject)
 export async function sealEnvelope(
   header: EnvelopeHeader,
   payload: Uint8Array,
@@ -122,16 +133,18 @@ export async function sealEnvelope(
   ).toString("base64url");
   const signingInput = `${protectedB64}.${encodeB64url(payload)}`;
   const jws = `${signingInput}.${edSign(null, Buffer.from(signingInput), senderSigningKey).toString("base64url")}`;
-  const jwe = await new CompactEncrypt(new TextEncoder().encode(jws))
-    .setProtectedHeader({
+  const jwe = encryptEcdhEs(
+    {
       alg: "ECDH-ES",
       enc: "A256GCM",
       typ: ENVELOPE_TYP,
       cty: CONTENT_TYP,
       kid: recipient.thumbprint,
       ...fields,
-    })
-    .encrypt(recipient.key);
+    },
+    Buffer.from(jws, "ascii"),
+    recipient.key,
+  );
   if (jwe.length > MAX_ENVELOPE_BYTES) {
     throw new RangeError("sealEnvelope: the sealed envelope would be larger than 64 MiB");
   }
@@ -180,15 +193,8 @@ export async function openEnvelope(
   if (pinned === undefined) throw envelopeInvalid("the envelope names an unknown sender");
   const sender = publicKeyObject(pinned, "Ed25519");
 
-  let plaintext: Uint8Array;
-  try {
-    ({ plaintext } = await compactDecrypt(envelope, recipientKeys.encryption.privateKey, {
-      keyManagementAlgorithms: ["ECDH-ES"],
-      contentEncryptionAlgorithms: ["A256GCM"],
-    }));
-  } catch {
-    throw decryptionFailed();
-  }
+  const plaintext = decryptEcdhEs(outer, recipientKeys.encryption.privateKey);
+  if (plaintext === undefined) throw decryptionFailed();
 
   // The plaintext is attacker-controlled too: anyone can encrypt to us.
   const inner = readInner(plaintext);
@@ -220,6 +226,78 @@ export async function openEnvelope(
 interface Outer {
   readonly header: EnvelopeHeader;
   readonly kid: string;
+  /** The five compact segments, each already checked to be canonical base64url. */
+  readonly segments: readonly [string, string, string, string, string];
+  /** The ephemeral X25519 public key's `x`. */
+  readonly epkX: string;
+}
+
+/*
+ * ECDH-ES (direct key agreement, RFC 7518 §4.6) with X25519 (RFC 8037 §3.2) and A256GCM (RFC 7518
+ * §5.3), with node:crypto and native base64url: the same JWE jose's CompactEncrypt writes (the
+ * ephemeral key is appended to the protected header as `epk: {x, crv, kty}`), without its pure-JS
+ * base64 over multi-MB ciphertexts. The content key is the Concat KDF of RFC 7518 §4.6.2 with
+ * SHA-256: SHA-256(00000001 || Z || len("A256GCM") "A256GCM" || len(apu)=0 || len(apv)=0 || 256).
+ */
+const KDF_OTHER_INFO = Buffer.concat([
+  Buffer.from([0, 0, 0, 7]),
+  Buffer.from("A256GCM", "ascii"),
+  Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+]);
+
+function contentKey(z: Buffer): Buffer | undefined {
+  if (z.every((b) => b === 0)) return undefined; // a low-order point (RFC 7748 §6.1)
+  return createHash("sha256")
+    .update(Buffer.from([0, 0, 0, 1]))
+    .update(z)
+    .update(KDF_OTHER_INFO)
+    .digest();
+}
+
+function encryptEcdhEs(
+  header: Record<string, unknown>,
+  plaintext: Buffer,
+  recipient: KeyObject,
+): string {
+  const eph = generateKeyPairSync("x25519");
+  const { x } = eph.publicKey.export({ format: "jwk" }) as { x: string };
+  const cek = contentKey(diffieHellman({ privateKey: eph.privateKey, publicKey: recipient }));
+  if (cek === undefined)
+    throw new RangeError("sealEnvelope: the recipient key is a low-order point");
+  const protectedB64 = Buffer.from(
+    JSON.stringify({ ...header, epk: { x, crv: "X25519", kty: "OKP" } }),
+  ).toString("base64url");
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", cek, iv);
+  cipher.setAAD(Buffer.from(protectedB64, "ascii"));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  return `${protectedB64}..${iv.toString("base64url")}.${ciphertext.toString("base64url")}.${tag.toString("base64url")}`;
+}
+
+/** The plaintext, or undefined when anything about the decryption fails (vague on purpose). */
+function decryptEcdhEs(outer: Outer, recipient: KeyObject): Uint8Array | undefined {
+  const [protectedB64, , iv, ciphertext, tag] = outer.segments;
+  try {
+    const epk = createPublicKey({
+      key: { kty: "OKP", crv: "X25519", x: outer.epkX },
+      format: "jwk",
+    });
+    const cek = contentKey(diffieHellman({ privateKey: recipient, publicKey: epk }));
+    if (cek === undefined) return undefined;
+    const decipher = createDecipheriv("aes-256-gcm", cek, Buffer.from(iv, "base64url"), {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAAD(Buffer.from(protectedB64, "ascii"));
+    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    const out = Buffer.concat([
+      decipher.update(Buffer.from(ciphertext, "base64url")),
+      decipher.final(),
+    ]);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Parse and allow-list the outer JWE (attacker-controlled). Throws ERR_ENVELOPE_INVALID. */
@@ -256,7 +334,12 @@ function readOuter(envelope: unknown): Outer {
   }
   const header = headerOf(h);
   if (header === undefined) throw malformed();
-  return { header, kid: h.kid };
+  return {
+    header,
+    kid: h.kid,
+    segments: [protectedB64, encryptedKey, iv, ciphertext, tag],
+    epkX: (h.epk as { x: string }).x,
+  };
 }
 
 interface Inner {
