@@ -1053,15 +1053,29 @@ export class AccordNode {
       addedAt: this.nowIso(),
     };
     await this.d.store.transaction(async (tx) => {
+      // Key history is auditable (spec/log.md): a partner's key change is its own event.
+      const before = await tx.peers.get(peer.nodeId);
+      const previous =
+        before === undefined
+          ? undefined
+          : jwkThumbprint(parsePublicJwk(before.signingKey, "Ed25519"));
       await tx.peers.upsert(peer);
       await tx.ledger.append({
         kind: "key-event",
         at: peer.addedAt,
         data: {
-          event: "peer-added",
+          event:
+            previous === undefined
+              ? "peer-added"
+              : previous === fingerprint
+                ? "peer-refreshed"
+                : "peer-key-changed",
           node: peer.nodeId,
           signing: fingerprint,
           encryption: jwkThumbprint(desc.keys.encryption),
+          ...(previous !== undefined && previous !== fingerprint
+            ? { previousSigning: previous }
+            : {}),
         },
       });
     });

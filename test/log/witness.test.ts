@@ -11,6 +11,7 @@ import { logOrigin, logVerifier } from "../../src/app/log.js";
 import { witnessName } from "../../src/app/witness.js";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { loadNodeKeys } from "../../src/cli/secrets.js";
+import { generateNodeKeys, jwkThumbprint } from "../../src/crypto/keys.js";
 import { ed25519CosignatureVerifier, openCheckpoint } from "../../src/tlog/index.js";
 import {
   api,
@@ -100,5 +101,26 @@ describe("witnessing a partner's log", () => {
     const fourth = await api(xa, "POST", "/api/v1/log/witness/XB");
     expect(fourth.body).toMatchObject({ consistent: false, previousSize: size1 + 5 });
     expect((await api(xa, "POST", "/api/v1/log/witness/XZ")).status).toBe(403);
+  });
+
+  it("logs a partner's key history: added, refreshed, and a changed key with the previous one", async () => {
+    const events = async () =>
+      (await xa.store.ledger.list(0, 1000))
+        .filter((e) => e.kind === "key-event" && e.data.node === "XB")
+        .map((e) => e.data);
+    expect((await events()).map((d) => d.event)).toEqual(["peer-added"]);
+    await xa.node.addPeer(xb.url, xb.node.fingerprint());
+    expect((await events()).map((d) => d.event)).toEqual(["peer-added", "peer-refreshed"]);
+    // XA held another key for XB (as before a rotation): re-learning XB records the change.
+    const old = generateNodeKeys();
+    const peer = (await xa.store.peers.get("XB"))!;
+    await xa.store.peers.upsert({ ...peer, signingKey: { ...old.signing.publicJwk } });
+    await xa.node.addPeer(xb.url);
+    const last = (await events()).at(-1)!;
+    expect(last).toMatchObject({
+      event: "peer-key-changed",
+      signing: xb.node.fingerprint(),
+      previousSigning: jwkThumbprint(old.signing.publicJwk),
+    });
   });
 });
