@@ -176,23 +176,28 @@ describe("two node processes driven from the CLI, as the README shows", () => {
     throw new Error(`node in ${dir} did not come up`);
   };
 
-  it("init, start, introduce, ingest, share, and verify the ledgers", async () => {
-    const [pa, pb] = [await freePort(), await freePort()];
+  it("init, start, introduce, sign the agreement, ingest, share, and verify the ledgers", async () => {
+    const [pa, pb, pc] = [await freePort(), await freePort(), await freePort()];
     const a = join(tmp, "xa");
     const b = join(tmp, "xb");
+    const c = join(tmp, "xc");
     const fpA = JSON.parse(
       accord(["init", "--node-id", "XA", "--dir", a, "--port", String(pa), "--json"]).out,
     ).fingerprint;
     const fpB = JSON.parse(
       accord(["init", "--node-id", "XB", "--dir", b, "--port", String(pb), "--json"]).out,
     ).fingerprint;
-    for (const d of [a, b])
+    const fpC = JSON.parse(
+      accord(["init", "--node-id", "XC", "--dir", c, "--port", String(pc), "--json"]).out,
+    ).fingerprint;
+    for (const d of [a, b, c])
       writeFileSync(
         join(d, "agreements", "cyber.yaml"),
         readFileSync(join(EXAMPLES, "agreements", "regional-cyber-accord.yaml")),
       );
     await startProcess(a, `http://127.0.0.1:${pa}`);
     await startProcess(b, `http://127.0.0.1:${pb}`);
+    await startProcess(c, `http://127.0.0.1:${pc}`);
 
     const wrongFp = accord([
       "peer",
@@ -211,7 +216,32 @@ describe("two node processes driven from the CLI, as the README shows", () => {
     expect(
       accord(["peer", "add", `http://127.0.0.1:${pa}`, "--fingerprint", fpA, "--dir", b]).code,
     ).toBe(0);
+    // XC is introduced through the API (the CLI path is shown above), to spare processes.
+    for (const [url, fp, d, port] of [
+      [`http://127.0.0.1:${pc}`, fpC, a, pa],
+      [`http://127.0.0.1:${pc}`, fpC, b, pb],
+      [`http://127.0.0.1:${pa}`, fpA, c, pc],
+      [`http://127.0.0.1:${pb}`, fpB, c, pc],
+    ] as const) {
+      const token = readFileSync(join(d, "keys", "api-token"), "utf8").trim();
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/peers`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ url, fingerprint: fp }),
+      });
+      expect(res.status).toBe(201);
+    }
 
+    // The accord binds nobody until XA, XB and XC have each signed it on their own node.
+    const ID = "regional-cyber-accord";
+    const draft = accord(["agreement", "status", ID, "--dir", a]);
+    expect(draft.code).toBe(4);
+    expect(draft.out).toContain(`${ID}: not in force: draft`);
+    expect(accord(["agreement", "sign", ID, "--dir", a]).code).toBe(4);
+    const half = accord(["agreement", "sign", ID, "--dir", b]);
+    expect(half.code).toBe(4);
+    expect(half.out).toContain("-> XA: exchanged");
+    expect(half.out).toContain("awaiting XC");
     const ingest = accord([
       "ingest",
       join(EXAMPLES, "demo", "ransomware-intrusion.json"),
@@ -221,6 +251,16 @@ describe("two node processes driven from the CLI, as the README shows", () => {
     ]);
     expect(ingest.code).toBe(0);
     expect(JSON.parse(ingest.out).stored).toBe(12);
+
+    const early = accord(["share", "--to", "XB", "--purpose", "cyber-defence", "--dir", a]);
+    expect(early.code).toBe(4);
+    expect(early.out).toContain("the agreement is proposed: not signed by `XC`");
+    const last = accord(["agreement", "sign", ID, "--dir", c]);
+    expect(last.code).toBe(0);
+    expect(last.out).toContain(`${ID} v1: in force: signed by XA, XB, XC`);
+    const seenByB = accord(["agreement", "status", ID, "--dir", b, "--json"]);
+    expect(seenByB.code).toBe(0);
+    expect(JSON.parse(seenByB.out)).toMatchObject({ status: "in-force", awaiting: [] });
 
     const share = accord(["share", "--to", "XB", "--purpose", "cyber-defence", "--dir", a]);
     expect(share.code).toBe(0);
@@ -242,13 +282,13 @@ describe("two node processes driven from the CLI, as the README shows", () => {
 
     const status = JSON.parse(accord(["status", "--dir", b, "--json"]).out);
     expect(status.objects).toBe(11);
-    expect(status.peers).toEqual(["XA"]);
-    for (const d of [a, b]) {
+    expect(status.peers).toEqual(["XA", "XC"]);
+    for (const d of [a, b, c]) {
       const v = accord(["ledger", "--verify", "--dir", d, "--json"]);
       expect(v.code).toBe(0);
       expect(JSON.parse(v.out).firstBroken).toBe(-1);
     }
-  });
+  }, 600_000); // a score of CLI processes in sequence: slow on a loaded machine
 });
 
 describe("accord demo --once", () => {
