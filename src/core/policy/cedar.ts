@@ -27,6 +27,8 @@ export function toCedar(as: readonly Agreement[]): string {
     const phase = d.phase === undefined ? undefined : d.phase.phases[d.phase.current]?.types;
     const inPhase = phase === undefined ? "" : ` && ${str(phase)}.contains(context.type)`;
     const transfer = `${types}.contains(context.type)${inPhase} && context.tlp <= ${String(ceiling)}`;
+    // Types under hit/no-hit queries with release on approval (or never) travel only as a release.
+    const shareable = `!${str(d.queries.release === "automatic" ? [] : d.queries.types)}.contains(context.type)`;
     const scoped = `(context.agreement == "" || context.agreement == ${JSON.stringify(a.id)})`;
     // On accept, every property must be on the type's allowlist (an honest sender dropped the rest).
     const allowlists = Object.entries(d.data.types)
@@ -36,9 +38,9 @@ export function toCedar(as: readonly Agreement[]): string {
       )
       .join(" || ");
     out.push(
-      `permit(principal, action == Action::"share", resource) when { ${scoped} && ${common} && ${transfer} && context.originator_is_self };`,
+      `permit(principal, action == Action::"share", resource) when { ${scoped} && ${common} && ${transfer} && ${shareable} && context.originator_is_self };`,
       `permit(principal, action == Action::"accept", resource) when { ${scoped} && ${common} && ${transfer} && (${allowlists || "false"}) };`,
-      `permit(principal, action in [Action::"share", Action::"onward-share"], resource) when { ${scoped} && ${common} && ${transfer} && !context.originator_is_self && ${String(d.onward_sharing.allowed)} && context.hops < ${String(d.onward_sharing.max_hops + 1)} && context.consent_agreements.contains(${JSON.stringify(a.id)}) };`,
+      `permit(principal, action in [Action::"share", Action::"onward-share"], resource) when { ${scoped} && ${common} && ${transfer} && ${shareable} && !context.originator_is_self && ${String(d.onward_sharing.allowed)} && context.hops < ${String(d.onward_sharing.max_hops + 1)} && context.consent_agreements.contains(${JSON.stringify(a.id)}) };`,
       `permit(principal, action == Action::"query", resource) when { ${scoped} && ${common} && ${str(d.queries.types)}.contains(context.type) && context.queries_today < ${String(d.queries.budget_per_day)} };`,
       `permit(principal, action == Action::"use", resource) when { ${scoped} && ${common} && context.received_agreement == ${JSON.stringify(a.id)} && context.received_purpose == context.purpose };`,
       `permit(principal, action == Action::"release", resource) when { ${scoped} && ${common} && ${transfer} && (${String(d.queries.release === "automatic")} || (${String(d.queries.release === "on-approval")} && ${str(d.decision_rights.release)}.containsAny(context.approved_by))) };`,

@@ -397,8 +397,12 @@ function evaluate(
         );
       return transfer(object, ctx, c);
     case "onward-share":
-      return onward(object, ctx, c) ?? transfer(object, ctx, c);
+      return releaseOnly(object, c) ?? onward(object, ctx, c) ?? transfer(object, ctx, c);
     case "share":
+      {
+        const held = releaseOnly(object, c);
+        if (held !== undefined) return held;
+      }
       if (ctx.originator !== undefined && ctx.originator !== ctx.self)
         return onward(object, ctx, c) ?? transfer(object, ctx, c);
       return transfer(object, ctx, c);
@@ -407,6 +411,21 @@ function evaluate(
     default:
       return denyOne(c, "(action)", `action \`${String(ctx.action)}\` is not one the engine knows`);
   }
+}
+
+/**
+ * A type the agreement puts under hit/no-hit queries with release on approval (or never) travels
+ * only as a release after a hit: a plain share or onward hop of it would bypass the approval.
+ */
+function releaseOnly(object: StixObject, c: CompiledAgreement): Decision | undefined {
+  if (c.release === "automatic" || !c.queryTypes.has(object.type)) return undefined;
+  return denyOne(
+    c,
+    "queries.release",
+    c.release === "never"
+      ? `type \`${object.type}\` is queried hit/no-hit only and is never released`
+      : `type \`${object.type}\` travels only as a release approved after a hit, not as a share`,
+  );
 }
 
 function denyOne(c: CompiledAgreement, path: string, message: string): Decision {
