@@ -28,7 +28,7 @@ export async function logChecks(
       const report = matchSharesWithReceipts(sender, recipient);
       if (report.shares.length === 0) continue;
       checks.push({
-        name: `every share on ${sender.id}'s log to ${recipient.id} matches ${recipient.id}'s logged acceptance (${String(report.matched)} envelopes)`,
+        name: `every share on ${sender.id}'s log to ${recipient.id} matches ${recipient.id}'s logged acceptance (${String(report.matched)} envelope${report.matched === 1 ? "" : "s"})`,
         ok: report.problems.length === 0,
       });
     }

@@ -1,6 +1,6 @@
 /**
  * The demo federation: three sovereign nodes (XA, XB, XC), each its own HTTP server on 127.0.0.1
- * with its own SQLite database and keys under DATA_DIR/<node>/, playing scenario steps 1-2 of
+ * with its own SQLite database and keys under DATA_DIR/<node>/, playing scenario steps 1-5 and 8 of
  * VISION.md and narrating what happened and why.
  */
 import {
@@ -84,7 +84,7 @@ export async function runDemo(
   const running: RunningNode[] = [];
   const clock = demoClock(); // one adjustable clock for the federation (step 8 moves it)
   try {
-    say("Accord demo federation: scenario steps 1-2 of VISION.md");
+    say("Accord demo federation: scenario steps 1-5 and 8 of VISION.md");
     say("");
     for (const [i, spec] of NODES.entries()) {
       const dir = join(opts.dataDir, spec.id);
@@ -264,7 +264,7 @@ export async function runDemo(
     say("What each node holds now");
     for (const n of nodes)
       say(
-        `  ${n.id}: ${n.objects} objects, ${n.ledger} ledger entries (every decision, share, receipt and acceptance)`,
+        `  ${n.id}: ${n.objects} objects, ${n.ledger} log entries (every decision, share, receipt, acceptance, query, recall and purge)`,
       );
     say("");
     say("Checks");

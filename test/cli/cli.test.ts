@@ -292,7 +292,7 @@ describe("two node processes driven from the CLI, as the README shows", () => {
 });
 
 describe("accord demo --once", () => {
-  it("plays scenario steps 1-2 across three node servers and leaves the databases behind", () => {
+  it("plays scenario steps 1-5 and 8 across node servers and leaves the databases behind", () => {
     const dir = join(makeTempDir("accord-demo-"), "demo");
     try {
       const r = accord(["demo", "--once", "--data-dir", dir, "--base-port", "0"]);
@@ -303,6 +303,9 @@ describe("accord demo --once", () => {
         "refused: property `x_iban` is not permitted for `identity` under `regional-cyber-accord` v1 §data.types.identity.properties",
       );
       expect(r.out).toContain("is marked TLP:RED, above the ceiling TLP:AMBER");
+      for (const step of ["Step 2:", "Step 3:", "Step 4:", "Step 5:", "Step 8:"])
+        expect(r.out).toContain(step);
+      expect(r.out).toContain("the suspect's IBAN: HIT");
       expect(r.out).not.toContain("FAIL");
       for (const n of ["XA", "XB", "XC"]) expect(existsSync(join(dir, n, "accord.db"))).toBe(true);
       // Runs again over its own directory, and refuses a directory it did not make.
@@ -316,5 +319,5 @@ describe("accord demo --once", () => {
     } finally {
       removeDir(join(dir, ".."));
     }
-  });
+  }, 300_000); // three demo runs, each starting four node servers
 });
