@@ -24,6 +24,7 @@
 import { hkdfSync } from "node:crypto";
 import { AccordError } from "../errors.js";
 import type { Agreement } from "../core/agreement/parse.js";
+import type { GovernedAgreement } from "../core/agreement/lifecycle.js";
 import { decide, type Reason } from "../core/policy/decide.js";
 import type { StixObject } from "../core/stix/object.js";
 import {
@@ -180,6 +181,8 @@ export type RequestView = MatchRequestRecord & { readonly overdue: boolean };
 
 interface HeldAgreement {
   readonly agreement: Agreement;
+  /** The version the agreement book governs (signatures, lifecycle events), as decide() takes it. */
+  readonly governed: GovernedAgreement;
   readonly kinds: readonly IdentifierKind[];
 }
 
@@ -284,8 +287,9 @@ export class MatchService {
 
   /** The agreement held here that binds this node and `partner` for matching, or a refusal. */
   private held(agreementId: string, partner: string, at: Date): HeldAgreement {
-    const a = this.d.node.listAgreements().find((x) => x.id === agreementId);
-    if (a === undefined)
+    const governed = this.d.node.governedAgreements(at).find((x) => x.agreement.id === agreementId);
+    const a = governed?.agreement;
+    if (governed === undefined || a === undefined)
       throw new AccordError(
         "ERR_AGREEMENT_NOT_IN_FORCE",
         `agreement \`${agreementId}\` is not held by \`${this.d.nodeId}\``,
@@ -302,7 +306,12 @@ export class MatchService {
         "ERR_AGREEMENT_NOT_IN_FORCE",
         `agreement \`${a.id}\` v${a.version} is not in force (${a.doc.effective_from} to ${a.doc.sunset})`,
       );
-    return { agreement: a, kinds: kindsForTypes(a.doc.queries.types) };
+    if (governed.state.status !== "in-force")
+      throw new AccordError(
+        "ERR_AGREEMENT_NOT_IN_FORCE",
+        `agreement \`${a.id}\` v${a.version} is ${governed.state.status}: ${governed.state.detail}`,
+      );
+    return { agreement: a, governed, kinds: kindsForTypes(a.doc.queries.types) };
   }
 
   private server(agreementId: string): Promise<PoprfServer> {
@@ -479,7 +488,7 @@ export class MatchService {
         agreementId,
         queriesToday: 0,
       },
-      [a],
+      [held.governed],
     );
     if (decision.effect === "deny")
       return deny(

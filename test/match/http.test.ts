@@ -394,6 +394,20 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect(denied.some((e) => e.data.kind === "email")).toBe(true);
     });
 
+    it("refuses queries while the agreement is suspended, and answers again once it is resumed", async () => {
+      const s = await api(xb, "POST", "/api/v1/agreements/fiu-mou/suspend", { reason: "audit" });
+      expect(s.status).toBe(200);
+      const refused = await query({ value: HELD_IBAN });
+      expect(refused.status).toBe(403);
+      expect(refused.body.code).toBe("ERR_AGREEMENT_NOT_IN_FORCE");
+      expect(refused.body.detail).toContain("suspended");
+      advance(1000); // lifecycle events are ordered by time; the test clock stands still otherwise
+      const r = await api(xb, "POST", "/api/v1/agreements/fiu-mou/resume", {});
+      expect(r.status).toBe(200);
+      const ok = await query({ value: HELD_IBAN });
+      expect(ok.status).toBe(200);
+    });
+
     it("refuses unknown partners, unsigned requests and forged signatures", async () => {
       const unknown = await query({ partner: "XZ", value: HELD_IBAN });
       expect(unknown.status).toBe(403);
