@@ -28,6 +28,41 @@ export interface HttpPeerClientOptions {
  * added to `init.headers`. Network failures become ERR_PEER_UNAVAILABLE; the caller reads the
  * answer (size-bounded: see `readJson`).
  */
+/**
+ * Read a partner's JSON answer to a signed peer request (attacker-controlled): at most `maxBytes`,
+ * the parsed body when the status is 2xx; otherwise ERR_PEER_UNAVAILABLE for 5xx and 429 (retry
+ * later) or the partner's own error code (`refused the <what>: <detail>`) for a refusal.
+ */
+export async function readPeerAnswer(
+  res: Response,
+  peer: Pick<Peer, "nodeId">,
+  what: string,
+  maxBytes = 1 << 20,
+): Promise<unknown> {
+  const text = await res.text();
+  if (text.length > maxBytes)
+    throw new AccordError("ERR_PEER_UNAVAILABLE", "the partner's answer is too large");
+  let body: unknown = null;
+  try {
+    body = text === "" ? null : JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  if (res.ok) return body;
+  const p = (body ?? {}) as { code?: unknown; detail?: unknown };
+  const detail = typeof p.detail === "string" ? p.detail.slice(0, 300) : `status ${res.status}`;
+  if (res.status >= 500 || res.status === 429)
+    throw new AccordError(
+      "ERR_PEER_UNAVAILABLE",
+      `\`${peer.nodeId}\` answered ${res.status}: ${detail}`,
+    );
+  const code: ErrorCode =
+    typeof p.code === "string" && p.code in ERROR_STATUS
+      ? (p.code as ErrorCode)
+      : "ERR_BAD_REQUEST";
+  throw new AccordError(code, `\`${peer.nodeId}\` refused the ${what}: ${detail}`);
+}
+
 export async function signedFetch(
   signer: RequestSigner,
   url: URL,
