@@ -53,15 +53,19 @@ export function logEntryText(entry: LogEntryFields): string {
   return text;
 }
 
-/** JSON.stringify writes a lone surrogate as a `\\udXXX` escape; nothing else it writes looks so. */
+/**
+ * JSON.stringify writes a lone surrogate as a `\\udXXX` escape. A string that holds a backslash
+ * followed by `ud8`…`udf` as plain text matches too; that only sends it down the exact path.
+ */
 const ESCAPED_SURROGATE = /\\ud[89a-f]/i;
 
 /**
  * RFC 8785 canonical JSON of an entry, on the append hot path. JSON.stringify writes strings and
  * finite numbers exactly as RFC 8785 does (ECMAScript serialization), so this writes sorted keys
  * around it and looks for lone surrogates once over the whole text (JSON.stringify escapes them
- * as `\udXXX`; RFC 8785 has no form for them, and `canonicalize` refuses them). Anything unusual (non-plain objects, non-finite numbers,
- * cycles) goes to `canonicalize`, which throws the precise error. Tested equal to `canonicalize`.
+ * as `\udXXX`; RFC 8785 has no form for them, and `canonicalize` refuses them). Anything
+ * unusual (non-plain objects, non-finite numbers, cycles) goes to `canonicalize`, which throws the
+ * precise error. Tested equal to `canonicalize`.
  */
 function canonicalText(value: Record<string, unknown>): string {
   const parts: string[] = [];

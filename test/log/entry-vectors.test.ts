@@ -52,6 +52,8 @@ describe("log entry vectors (spec/vectors/log-entries.json)", () => {
       { a: 1e21, b: 1e-7, c: -0, d: 0.1 + 0.2, e: 2 ** 53 },
       { "\u00e9": "\u2028\u2029", "\ud83d\ude00": "emoji", "": "", "\u0000": "\t\n" },
       { nested: { z: [{ y: null, x: true }], a: [] }, undef: undefined },
+      // Plain text that looks like an escaped surrogate (a backslash, then `ud800`): not refused.
+      { path: "C:\\ud800\\file", key: "\\uDFFF" },
     ];
     for (const data of awkward) {
       expect(logEntryText({ kind: "decision", at: "t", data })).toBe(

@@ -20,24 +20,7 @@ import type {
 } from "../../app/ports.js";
 import { budgetWindow, checkBudgetRequest } from "../../core/budget.js";
 import { instantKey } from "./timekey.js";
-
-/**
- * The shapes of `Sql`, `Query` and `Exec` in ./repos.ts, declared here rather than imported so the
- * module graph stays acyclic (repos.ts wires this file in).
- */
-interface Sql<R extends QueryResultRow> {
-  readonly name: string;
-  readonly text: string;
-  readonly row?: R;
-}
-type Query = <R extends QueryResultRow>(
-  failure: string,
-  sql: Sql<R>,
-  values: readonly unknown[],
-) => Promise<{ rows: R[]; rowCount: number }>;
-interface Exec {
-  readonly query: Query;
-}
+import type { Exec, Sql } from "./sql.js";
 
 type NoRows = Record<string, never>;
 

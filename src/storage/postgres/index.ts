@@ -39,7 +39,7 @@ import { AccordError, isAccordError } from "../../errors.js";
 import { applyMigrations } from "./migrations.js";
 import { carryOverLedgerV1, postgresLog } from "./log.js";
 import { makeRepos } from "./repos.js";
-import type { Exec, Query, Sql } from "./repos.js";
+import type { Exec, Query, Sql } from "./sql.js";
 
 export interface PostgresStoreOptions {
   /** A postgres:// URL; it must not set search_path itself. */

@@ -11,20 +11,8 @@ import type {
   MatchRequestStatus,
 } from "../../app/ports.js";
 
-/** ./repos.ts `Sql` and the part of its `Exec` this repo uses (declared here to avoid an import cycle). */
-interface Sql<R extends QueryResultRow> {
-  readonly name: string;
-  readonly text: string;
-  readonly row?: R;
-}
-interface Exec {
-  readonly query: <R extends QueryResultRow>(
-    failure: string,
-    sql: Sql<R>,
-    values: readonly unknown[],
-  ) => Promise<{ rows: R[]; rowCount: number }>;
-}
 import { instantKey } from "./timekey.js";
+import type { Exec, Sql } from "./sql.js";
 
 function sql<R extends QueryResultRow = Record<string, never>>(name: string, text: string): Sql<R> {
   return { name: `accord_match_${name}`, text };

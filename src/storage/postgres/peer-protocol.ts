@@ -6,22 +6,7 @@
 import type { QueryResultRow } from "pg";
 import type { NonceRepo, PeerKeyRecord, PeerKeyRepo } from "../../app/ports.js";
 import { instantKey } from "./timekey.js";
-
-/** A named statement whose rows are `R`: the shape of `Sql` in ./repos.ts (kept apart: no cycle). */
-interface Sql<R extends QueryResultRow> {
-  readonly name: string;
-  readonly text: string;
-  readonly row?: R;
-}
-
-/** The shape of `Exec` in ./repos.ts: runs one statement; driver errors become ERR_STORAGE. */
-interface Exec {
-  readonly query: <R extends QueryResultRow>(
-    failure: string,
-    sql: Sql<R>,
-    values: readonly unknown[],
-  ) => Promise<{ rows: R[]; rowCount: number }>;
-}
+import type { Exec, Sql } from "./sql.js";
 
 interface PeerKeyRow {
   node_id: string;

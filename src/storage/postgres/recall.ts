@@ -19,21 +19,7 @@ import type {
   SharedCopy,
 } from "../../app/ports.js";
 import { instantKey } from "./timekey.js";
-
-/** The shapes of `Sql`, `Query` and `Exec` in ./repos.ts, restated to avoid an import cycle. */
-interface Sql<R extends QueryResultRow> {
-  readonly name: string;
-  readonly text: string;
-  readonly row?: R;
-}
-type Query = <R extends QueryResultRow>(
-  failure: string,
-  sql: Sql<R>,
-  values: readonly unknown[],
-) => Promise<{ rows: R[]; rowCount: number }>;
-interface Exec {
-  readonly query: Query;
-}
+import type { Exec, Sql } from "./sql.js";
 
 function q<R extends QueryResultRow = Record<string, never>>(name: string, text: string): Sql<R> {
   return { name: `accord_recall_${name}`, text };

@@ -18,22 +18,7 @@ import type {
 import type { StixObject } from "../../core/stix/object.js";
 import { AccordError } from "../../errors.js";
 import { objectVersionKey } from "./timekey.js";
-
-/** The shapes of `Sql`, `Query` and `Exec` in ./repos.ts, restated to avoid an import cycle. */
-interface Sql<R extends QueryResultRow> {
-  readonly name: string;
-  readonly text: string;
-  readonly row?: R;
-}
-type Query = <R extends QueryResultRow>(
-  failure: string,
-  sql: Sql<R>,
-  values: readonly unknown[],
-) => Promise<{ rows: R[]; rowCount: number }>;
-interface Exec {
-  readonly query: Query;
-  readonly atomic: <T>(work: (query: Query) => Promise<T>) => Promise<T>;
-}
+import type { Exec, Sql } from "./sql.js";
 
 interface AddedRow {
   seq: string;
