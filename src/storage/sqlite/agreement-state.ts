@@ -20,12 +20,7 @@ import type {
 } from "../../app/ports.js";
 import { budgetWindow, checkBudgetRequest } from "../../core/budget.js";
 import { timeKey } from "./timekey.js";
-
-/** How a repository reaches the connection: the shape of `Exec` in ./repos.ts (not imported, to keep the module graph acyclic). */
-interface Exec {
-  run<T>(failure: string, op: () => T): Promise<T>;
-  atomic<T>(failure: string, op: () => T): Promise<T>;
-}
+import type { Exec } from "./rows.js";
 
 interface AgreementRow {
   id: string;

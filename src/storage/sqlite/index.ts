@@ -42,7 +42,8 @@ import { applyMigrations } from "./migrations.js";
 import { Mutex } from "./mutex.js";
 import { carryOverLedgerV1, prepareLogStatements, sqliteLog, type LogStatements } from "./log.js";
 import { makeRepos, prepareStatements } from "./repos.js";
-import type { Exec, Statements } from "./repos.js";
+import type { Statements } from "./repos.js";
+import type { Exec } from "./rows.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" for a private database that lives as long as the store. */

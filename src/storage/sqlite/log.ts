@@ -20,7 +20,7 @@ import type { LedgerEntry, LedgerRepo, StoredCheckpoint } from "../../app/ports.
 import { decodeLogEntry, logEntryText } from "../../core/log-entry.js";
 import { AccordError } from "../../errors.js";
 import { CompactTree, leafHash } from "../../tlog/index.js";
-import type { Exec } from "./repos.js";
+import type { Exec } from "./rows.js";
 
 const HASH = 32;
 const INSERT_ROWS = 64;

@@ -11,11 +11,8 @@ import type {
   MatchRequestStatus,
 } from "../../app/ports.js";
 
-/** The part of ./repos.ts `Exec` this repo uses (declared here so the two files do not import each other). */
-interface Exec {
-  run<T>(failure: string, op: () => T): Promise<T>;
-}
 import { timeKey } from "./timekey.js";
+import type { Exec } from "./rows.js";
 
 interface QueryRow {
   id: string;

@@ -6,11 +6,7 @@
 import type { Database } from "better-sqlite3";
 import type { NonceRepo, PeerKeyRecord, PeerKeyRepo } from "../../app/ports.js";
 import { timeKey } from "./timekey.js";
-
-/** How statements reach the connection: the shape of `Exec` in ./repos.ts (kept apart: no import cycle). */
-interface Exec {
-  run<T>(failure: string, op: () => T): Promise<T>;
-}
+import type { Exec } from "./rows.js";
 
 interface PeerKeyRow {
   node_id: string;

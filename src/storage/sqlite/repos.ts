@@ -20,10 +20,8 @@ import type {
   Peer,
   PeerRepo,
   Repos,
-  StoredObject,
 } from "../../app/ports.js";
 import { versionOf } from "../../core/stix/object.js";
-import type { StixObject } from "../../core/stix/object.js";
 import { AccordError } from "../../errors.js";
 import { timeKey, versionKey } from "./timekey.js";
 import { matchRepo } from "./match.js";
@@ -31,28 +29,7 @@ import { agreementStateRepo, budgetRepo } from "./agreement-state.js";
 import { taxiiRepo } from "./taxii.js";
 import { nonceRepo, peerKeyRepo } from "./peer-protocol.js";
 import { objectRetention, recallRepo } from "./recall.js";
-
-/** How the repositories reach the connection. */
-export interface Exec {
-  /** Run one synchronous unit of work against the connection; driver errors become ERR_STORAGE. */
-  run<T>(failure: string, op: () => T): Promise<T>;
-  /** As `run`, but `op` is atomic: wrapped in BEGIN IMMEDIATE/COMMIT unless a transaction is open. */
-  atomic<T>(failure: string, op: () => T): Promise<T>;
-}
-
-interface ObjectRow {
-  id: string;
-  version: string;
-  object: string;
-  originator: string;
-  received_from: string | null;
-  agreement_id: string | null;
-  agreement_version: number | null;
-  purpose: string | null;
-  retention_until: string | null;
-  envelope_id: string | null;
-  stored_at: string;
-}
+import { toStoredObject, type Exec, type ObjectRow } from "./rows.js";
 
 interface OutboxRow {
   id: string;
@@ -307,22 +284,6 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
       const row = await exec.run("could not count objects", () => s.objectCount.get());
       return row?.n ?? 0;
     },
-  };
-}
-
-function toStoredObject(row: ObjectRow): StoredObject {
-  return {
-    object: JSON.parse(row.object) as StixObject,
-    provenance: {
-      originator: row.originator,
-      receivedFrom: row.received_from,
-      agreementId: row.agreement_id,
-      agreementVersion: row.agreement_version,
-      purpose: row.purpose,
-      retentionUntil: row.retention_until,
-      envelopeId: row.envelope_id,
-    },
-    storedAt: row.stored_at,
   };
 }
 

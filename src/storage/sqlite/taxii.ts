@@ -14,30 +14,14 @@ import type {
   TaxiiRepo,
   TaxiiStatusRecord,
 } from "../../app/ports.js";
-import type { StixObject } from "../../core/stix/object.js";
 import { AccordError } from "../../errors.js";
 import { versionKey } from "./timekey.js";
+import { toStoredObject, type Exec, type ObjectRow } from "./rows.js";
 
-/** How statements reach the connection: the same shape as `Exec` in ./repos.ts (kept apart to avoid an import cycle). */
-interface Exec {
-  run<T>(failure: string, op: () => T): Promise<T>;
-  atomic<T>(failure: string, op: () => T): Promise<T>;
-}
-
-interface AddedRow {
+/** A row of the objects table with its date-added sequence (migration 7). */
+interface AddedRow extends ObjectRow {
   seq: number;
   date_added_us: number;
-  id: string;
-  version: string;
-  object: string;
-  originator: string;
-  received_from: string | null;
-  agreement_id: string | null;
-  agreement_version: number | null;
-  purpose: string | null;
-  retention_until: string | null;
-  envelope_id: string | null;
-  stored_at: string;
 }
 
 interface CredentialRow {
@@ -219,19 +203,7 @@ function toEntry(row: AddedRow): AddedEntry {
   return {
     seq: row.seq,
     dateAddedUs: row.date_added_us,
-    stored: {
-      object: JSON.parse(row.object) as StixObject,
-      provenance: {
-        originator: row.originator,
-        receivedFrom: row.received_from,
-        agreementId: row.agreement_id,
-        agreementVersion: row.agreement_version,
-        purpose: row.purpose,
-        retentionUntil: row.retention_until,
-        envelopeId: row.envelope_id,
-      },
-      storedAt: row.stored_at,
-    },
+    stored: toStoredObject(row),
   };
 }
 
