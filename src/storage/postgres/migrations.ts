@@ -339,7 +339,7 @@ function quoted(schema: string): string {
 }
 
 /**
- * Create `schema` if missing and apply every pending migration, in one transaction on `client`
+ * Create `schema` if missing and apply every migration it lacks, in one transaction on `client`
  * under the schema's advisory lock. Returns the version reached. The client's search_path must
  * already name `schema`.
  */
@@ -365,24 +365,25 @@ export async function applyMigrations(client: PoolClient, schema: string): Promi
         name       text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-    const found = await client.query<{ v: number }>(
-      "SELECT coalesce(max(version), 0) AS v FROM schema_migrations",
-    );
-    let reached = found.rows[0]?.v ?? 0;
+    const found = await client.query<{ version: number }>("SELECT version FROM schema_migrations");
+    const applied = new Set(found.rows.map((r) => r.version));
+    let reached = Math.max(0, ...applied);
     if (reached > SCHEMA_VERSION) {
       throw new AccordError(
         "ERR_STORAGE",
         `the database is at schema version ${reached}, newer than version ${SCHEMA_VERSION} that this accord knows; upgrade accord`,
       );
     }
+    // Every version the database lacks, in order — also one below the highest applied (a
+    // database made by a build that lacked it), which a "newer than the maximum" rule would skip.
     for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
-      if (m.version <= reached) continue;
+      if (applied.has(m.version)) continue;
       await client.query(m.sql);
       await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
         m.version,
         m.name,
       ]);
-      reached = m.version;
+      reached = Math.max(reached, m.version);
     }
     await client.query("COMMIT");
     return reached;

@@ -307,9 +307,11 @@ export const MIGRATIONS: readonly Migration[] = [
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
 
 /**
- * Apply every migration newer than the database's version, in order, each in its own
- * BEGIN IMMEDIATE transaction (which also makes concurrent starts over one file safe: the second
- * waits for the write lock, then finds the work done). Returns the version reached.
+ * Apply every migration the database lacks, in ascending order, each in its own BEGIN IMMEDIATE
+ * transaction (which also makes concurrent starts over one file safe: the second waits for the
+ * write lock, then finds the work done). A version missing below the highest applied one (a
+ * database made by a build that lacked it) is applied too, not skipped. Returns the highest
+ * version applied.
  */
 export function applyMigrations(db: Database): number {
   db.exec(`
@@ -322,12 +324,14 @@ export function applyMigrations(db: Database): number {
   const current = db.prepare<[], { v: number | null }>(
     "SELECT max(version) AS v FROM schema_migrations",
   );
+  const applied = db.prepare<[number], { one: number }>(
+    "SELECT 1 AS one FROM schema_migrations WHERE version = ?",
+  );
   const record = db.prepare<[number, string]>(
     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
   );
   const step = db.transaction((m: Migration): void => {
-    const reached = current.get()?.v ?? 0;
-    if (m.version <= reached) return; // another connection applied it while we waited
+    if (applied.get(m.version) !== undefined) return; // another connection applied it while we waited
     db.exec(m.sql);
     record.run(m.version, m.name);
   });
@@ -340,7 +344,7 @@ export function applyMigrations(db: Database): number {
     );
   }
   for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
-    if (m.version > found) step.immediate(m);
+    if (applied.get(m.version) === undefined) step.immediate(m);
   }
   return current.get()?.v ?? 0;
 }
