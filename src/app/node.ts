@@ -57,6 +57,7 @@ import type {
   StoredObject,
 } from "./ports.js";
 import { recordShare } from "./share-copies.js";
+import { nextAttemptAt } from "./retry.js";
 import {
   gradeOf,
   loggedChanges,
@@ -70,7 +71,6 @@ export const STIX_CONTENT_TYPE = "application/stix+json;version=2.1";
 export const ENVELOPE_MAX_AGE_SECONDS = 7 * 24 * 3600;
 /** Payload bytes per envelope before a share is split into several envelopes. */
 export const ENVELOPE_TARGET_BYTES = 4 << 20;
-const MAX_BACKOFF_MS = 3_600_000;
 
 export interface NodeDeps {
   readonly nodeId: string;
@@ -721,9 +721,11 @@ export class AccordNode {
         if (item.attempts > 0) expedited += await this.d.store.outbox.expedite(peer.nodeId, at);
       } catch (e) {
         const code = e instanceof AccordError ? e.code : "ERR_PEER_UNAVAILABLE";
-        const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(item.attempts, 22));
-        const jitter = Math.floor(((this.d.random.bytes(1)[0] ?? 0) / 255) * backoff * 0.2);
-        const next = new Date(this.d.clock.now().getTime() + backoff + jitter).toISOString();
+        const next = nextAttemptAt(
+          this.d.clock.now(),
+          item.attempts,
+          this.d.random.bytes(1)[0] ?? 0,
+        );
         await this.d.store.outbox.markFailed(item.id, code, next);
         this.d.logger.warn(
           { envelope: item.id, recipient: item.recipient, code, attempts: item.attempts + 1, next },

@@ -552,6 +552,12 @@ export interface SharedCopy {
   readonly agreement: string;
   readonly purpose: string;
   readonly sharedAt: string;
+  /**
+   * The TAXII credential whose holder read this copy from its partner collection (spec/recall.md,
+   * "Copies read by TAXII"); null or absent when it travelled in a sealed envelope. `envelopeId`
+   * is then `taxii:<credential>`.
+   */
+  readonly credential?: string | null;
 }
 
 export type RecallKind = "recall" | "correction";
@@ -609,6 +615,8 @@ export interface RecallMessage {
 export interface RecallRepo {
   /** Remember that a copy travelled; writing the same copy twice is a no-op. */
   recordCopy(copy: SharedCopy): Promise<void>;
+  /** Remember many copies in one write (a page read by TAXII); returns how many were new. */
+  recordCopies(copies: readonly SharedCopy[]): Promise<number>;
   /** Every copy of any version of `objectId` this node sent, oldest first. */
   copiesOf(objectId: string): Promise<SharedCopy[]>;
   /** Insert a recall; the same id again is "unchanged" and keeps the first record. */

@@ -28,6 +28,7 @@ import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js"
 import { signJson, verifyJson } from "../crypto/sign.js";
 import { isNodeId, isUuid } from "../crypto/fields.js";
 import { ENVELOPE_MAX_AGE_SECONDS, type AccordNode } from "./node.js";
+import { nextAttemptAt } from "./retry.js";
 import type {
   Clock,
   Logger,
@@ -48,7 +49,6 @@ export const RECALL_CONTENT_TYPE = "application/accord-recall+json";
 export const RECALL_REPORT_CONTENT_TYPE = "application/accord-recall-report+json";
 export const NOTICE_TYPE = "accord-recall-notice/1";
 export const ACK_TYPE = "accord-recall-ack/1";
-const MAX_BACKOFF_MS = 3_600_000;
 const MAX_REASON = 1000;
 const MAX_IDS = 100;
 const MAX_ID_CHARS = 300;
@@ -425,9 +425,7 @@ export class RecallService {
     const message = e instanceof Error ? e.message.slice(0, 300) : "failed";
     const at = this.nowIso();
     if (code === "ERR_PEER_UNAVAILABLE") {
-      const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(m.attempts, 22));
-      const jitter = Math.floor(((this.d.random.bytes(1)[0] ?? 0) / 255) * backoff * 0.2);
-      const next = new Date(this.d.clock.now().getTime() + backoff + jitter).toISOString();
+      const next = nextAttemptAt(this.d.clock.now(), m.attempts, this.d.random.bytes(1)[0] ?? 0);
       await this.d.store.recalls.markFailed(m.id, code, next);
       this.d.logger.warn(
         { recall: m.recallId, recipient: m.recipient, code, attempts: m.attempts + 1, next },

@@ -121,6 +121,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     logger,
     transport: new HttpRecallClient({
       signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
     }),
   });
 

@@ -14,11 +14,16 @@ const MAX_RESPONSE_BYTES = 1 << 20;
 export class HttpRecallClient implements RecallTransport {
   private readonly timeoutMs: number;
   private readonly signer: RequestSigner;
+  private readonly now: (() => number) | undefined;
 
-  /** Requests are signed (RFC 9421) with `signer`, this node's signing key, like every peer request. */
-  constructor(options: { signer: RequestSigner; timeoutMs?: number }) {
+  /**
+   * Requests are signed (RFC 9421) with `signer`, this node's signing key, like every peer
+   * request; `now` (seconds since the epoch, the node's clock) dates their signatures.
+   */
+  constructor(options: { signer: RequestSigner; timeoutMs?: number; now?: () => number }) {
     this.signer = options.signer;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.now = options.now;
   }
 
   async send(peer: Peer, envelope: string): Promise<unknown> {
@@ -28,6 +33,7 @@ export class HttpRecallClient implements RecallTransport {
       body: envelope,
       contentType: ENVELOPE_MEDIA_TYPE,
       timeoutMs: this.timeoutMs,
+      ...(this.now === undefined ? {} : { now: Math.floor(this.now()) }),
     });
     return readPeerAnswer(res, peer, "recall message", MAX_RESPONSE_BYTES);
   }

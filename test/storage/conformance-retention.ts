@@ -66,7 +66,7 @@ export function describeRetentionConformance(
   open: Open,
   cleanup?: () => Promise<void>,
 ): void {
-  describe(`${name}: recall and retention storage (migration 5)`, () => {
+  describe(`${name}: recall and retention storage (migrations 5 and 12)`, () => {
     const opened: Store[] = [];
     const fresh = async (): Promise<Store> => {
       const s = await open();
@@ -164,10 +164,40 @@ export function describeRetentionConformance(
       await s.recalls.recordCopy({ ...copy, recipient: "XC", envelopeId: UUID(2) });
       await s.recalls.recordCopy({ ...copy, objectId: ID(2), sentAs: ID(2) });
       expect(await s.recalls.copiesOf(ID(1))).toEqual([
-        copy,
-        { ...copy, recipient: "XC", envelopeId: UUID(2) },
+        { ...copy, credential: null },
+        { ...copy, recipient: "XC", envelopeId: UUID(2), credential: null },
       ]);
       expect(await s.recalls.copiesOf(ID(3))).toEqual([]);
+    });
+
+    it("records a page of copies read by TAXII in one write, naming the credential (migration 12)", async () => {
+      const s = await fresh();
+      const page = [1, 2, 3].map((n) => ({
+        objectId: ID(n),
+        sentAs: ID(100 + n),
+        version: T0,
+        recipient: "XE",
+        envelopeId: "taxii:xe-reader",
+        agreement: "regional-cyber-accord v1",
+        purpose: "cyber-defence",
+        sharedAt: T0,
+        credential: "xe-reader",
+      }));
+      expect(await s.recalls.recordCopies(page)).toBe(3);
+      // The same page read again, plus one new version: only the new one is written.
+      const newer = { ...page[0]!, version: "2026-03-02T00:00:00.000Z" };
+      expect(await s.recalls.recordCopies([...page, newer])).toBe(1);
+      expect(await s.recalls.recordCopies([])).toBe(0);
+      expect(await s.recalls.copiesOf(ID(1))).toEqual([page[0], newer]);
+      expect(await s.recalls.copiesOf(ID(3))).toEqual([page[2]]);
+      // Inside a transaction that fails, nothing of the page stays.
+      await expect(
+        s.transaction(async (tx) => {
+          await tx.recalls.recordCopies([{ ...page[1]!, objectId: ID(7) }]);
+          throw new Error("after the write");
+        }),
+      ).rejects.toThrow("after the write");
+      expect(await s.recalls.copiesOf(ID(7))).toEqual([]);
     });
 
     it("keeps the first record of a recall, lists newest first and filters", async () => {

@@ -11,7 +11,7 @@
 import type { PoolClient } from "pg";
 import { GENESIS_HASH } from "../../core/ledger.js";
 import { AccordError } from "../../errors.js";
-import { RECALL_MIGRATION_SQL } from "./recall.js";
+import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 
 interface Migration {
@@ -327,6 +327,13 @@ const MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: "recall-and-retention",
     sql: RECALL_MIGRATION_SQL,
+  },
+  {
+    // Copies read through a partner's TAXII collection, named by credential, so recalls reach
+    // them (spec/recall.md, "Copies read by TAXII").
+    version: 12,
+    name: "taxii-copies",
+    sql: RECALL_TAXII_MIGRATION_SQL,
   },
 ];
 

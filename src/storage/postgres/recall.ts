@@ -34,6 +34,7 @@ interface CopyRow {
   agreement: string;
   purpose: string;
   shared_at: string;
+  credential: string | null;
 }
 
 interface RecallRow {
@@ -102,11 +103,22 @@ const S = {
   copyInsert: q(
     "copy_insert",
     `INSERT INTO shared_copies (object_id, sent_as, version, recipient, envelope_id, agreement,
-       purpose, shared_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+       purpose, shared_at, credential) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT DO NOTHING`,
+  ),
+  // One statement for a page of copies (a TAXII read): the columns as parallel arrays.
+  copiesInsert: q(
+    "copies_insert",
+    `INSERT INTO shared_copies (object_id, sent_as, version, recipient, envelope_id, agreement,
+       purpose, shared_at, credential)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+       $7::text[], $8::text[], $9::text[])
+     ON CONFLICT DO NOTHING`,
   ),
   copiesOf: q<CopyRow>(
     "copies_of",
-    `SELECT object_id, sent_as, version, recipient, envelope_id, agreement, purpose, shared_at
+    `SELECT object_id, sent_as, version, recipient, envelope_id, agreement, purpose, shared_at,
+       credential
      FROM shared_copies WHERE object_id = $1 ORDER BY n`,
   ),
   recallInsert: q(
@@ -200,7 +212,24 @@ export function recallRepo({ query }: Exec): RecallRepo {
         c.agreement,
         c.purpose,
         c.sharedAt,
+        c.credential ?? null,
       ]);
+    },
+    async recordCopies(copies) {
+      if (copies.length === 0) return 0;
+      const column = (f: (c: SharedCopy) => string | null) => copies.map(f);
+      const r = await query("could not record the shared copies", S.copiesInsert, [
+        column((c) => c.objectId),
+        column((c) => c.sentAs),
+        column((c) => c.version),
+        column((c) => c.recipient),
+        column((c) => c.envelopeId),
+        column((c) => c.agreement),
+        column((c) => c.purpose),
+        column((c) => c.sharedAt),
+        column((c) => c.credential ?? null),
+      ]);
+      return r.rowCount;
     },
     async copiesOf(objectId) {
       const r = await query("could not read shared copies", S.copiesOf, [objectId]);
@@ -213,6 +242,7 @@ export function recallRepo({ query }: Exec): RecallRepo {
         agreement: row.agreement,
         purpose: row.purpose,
         sharedAt: row.shared_at,
+        credential: row.credential,
       }));
     },
     async putRecall(rec) {
@@ -420,4 +450,12 @@ export const RECALL_MIGRATION_SQL = `
   $fn$;
   CREATE INDEX objects_by_retention ON objects (accord_instant(retention_until))
     WHERE retention_until IS NOT NULL;
+`;
+
+/**
+ * Migration 12 for PostgreSQL: copies read through a partner's TAXII collection name the
+ * credential that read them (NULL for copies that travelled in a sealed envelope), spec/recall.md.
+ */
+export const RECALL_TAXII_MIGRATION_SQL = `
+  ALTER TABLE shared_copies ADD COLUMN credential text COLLATE "C";
 `;

@@ -7,7 +7,7 @@
 import type { Database } from "better-sqlite3";
 import { AccordError } from "../../errors.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
-import { RECALL_MIGRATION_SQL } from "./recall.js";
+import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
 
 export interface Migration {
   readonly version: number;
@@ -294,6 +294,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: "recall-and-retention",
     sql: RECALL_MIGRATION_SQL,
+  },
+  {
+    // Copies read through a partner's TAXII collection, named by credential, so recalls reach
+    // them (spec/recall.md, "Copies read by TAXII").
+    version: 12,
+    name: "taxii-copies",
+    sql: RECALL_TAXII_MIGRATION_SQL,
   },
   {
     version: 6,

@@ -34,6 +34,7 @@ interface CopyRow {
   agreement: string;
   purpose: string;
   shared_at: string;
+  credential: string | null;
 }
 
 interface RecallRow {
@@ -113,13 +114,16 @@ function prepareRecallStatements(db: Database) {
        ORDER BY julianday(retention_until), id, version LIMIT ?`,
     ),
 
-    copyInsert: db.prepare<[string, string, string, string, string, string, string, string]>(
+    copyInsert: db.prepare<
+      [string, string, string, string, string, string, string, string, string | null]
+    >(
       `INSERT INTO shared_copies (object_id, sent_as, version, recipient, envelope_id, agreement,
-         purpose, shared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         purpose, shared_at, credential) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     ),
     copiesOf: db.prepare<[string], CopyRow>(
-      `SELECT object_id, sent_as, version, recipient, envelope_id, agreement, purpose, shared_at
+      `SELECT object_id, sent_as, version, recipient, envelope_id, agreement, purpose, shared_at,
+         credential
        FROM shared_copies WHERE object_id = ? ORDER BY rowid`,
     ),
 
@@ -228,18 +232,14 @@ export function recallRepo(db: Database, exec: RunExec): RecallRepo {
   const s = statements(db);
   return {
     async recordCopy(c) {
-      await exec.run("could not record the shared copy", () =>
-        s.copyInsert.run(
-          c.objectId,
-          c.sentAs,
-          c.version,
-          c.recipient,
-          c.envelopeId,
-          c.agreement,
-          c.purpose,
-          c.sharedAt,
-        ),
-      );
+      await exec.run("could not record the shared copy", () => insertCopy(s, c));
+    },
+    async recordCopies(copies) {
+      return exec.run("could not record the shared copies", () => {
+        let inserted = 0;
+        for (const c of copies) inserted += insertCopy(s, c);
+        return inserted;
+      });
     },
     async copiesOf(objectId) {
       const rows = await exec.run("could not read shared copies", () => s.copiesOf.all(objectId));
@@ -252,6 +252,7 @@ export function recallRepo(db: Database, exec: RunExec): RecallRepo {
         agreement: r.agreement,
         purpose: r.purpose,
         sharedAt: r.shared_at,
+        credential: r.credential,
       }));
     },
     async putRecall(r) {
@@ -344,6 +345,21 @@ export function recallRepo(db: Database, exec: RunExec): RecallRepo {
       return rows.map(toMessage);
     },
   };
+}
+
+/** Insert one copy; 1 when it is new, 0 when it was recorded before. */
+function insertCopy(s: RecallStatements, c: SharedCopy): number {
+  return s.copyInsert.run(
+    c.objectId,
+    c.sentAs,
+    c.version,
+    c.recipient,
+    c.envelopeId,
+    c.agreement,
+    c.purpose,
+    c.sharedAt,
+    c.credential ?? null,
+  ).changes;
 }
 
 function toRecall(r: RecallRow): RecallRecord {
@@ -442,4 +458,12 @@ export const RECALL_MIGRATION_SQL = `
 
   CREATE INDEX objects_by_retention ON objects (julianday(retention_until))
     WHERE retention_until IS NOT NULL;
+`;
+
+/**
+ * Migration 12 for SQLite: copies read through a partner's TAXII collection name the credential
+ * that read them (NULL for copies that travelled in a sealed envelope), spec/recall.md.
+ */
+export const RECALL_TAXII_MIGRATION_SQL = `
+  ALTER TABLE shared_copies ADD COLUMN credential TEXT;
 `;
