@@ -69,7 +69,7 @@ export async function run(n = 10_000): Promise<BenchRow[]> {
     const recalls = new RecallService({
       node: {
         id: "XB",
-        share: () => Promise.reject(new Error("the purge bench shares nothing")),
+        prepareShare: () => Promise.reject(new Error("the purge bench shares nothing")),
       },
       keys: generateNodeKeys(),
       store,

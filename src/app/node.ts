@@ -164,6 +164,12 @@ export interface ShareOutcome {
   readonly verdicts: readonly ObjectVerdict[];
 }
 
+/** A share to one recipient, decided and sealed; `write` records it in the caller's transaction. */
+export interface PreparedShare {
+  readonly outcome: ShareOutcome;
+  write(tx: Repos): Promise<void>;
+}
+
 export interface DeliveryReport {
   readonly attempted: number;
   readonly delivered: number;
@@ -412,6 +418,29 @@ export class AccordNode {
     req: ShareRequest,
     objects: readonly StoredObject[],
   ): Promise<ShareOutcome> {
+    const prepared = await this.prepareShareWith(recipient, req, objects);
+    await this.d.store.transaction((tx) => prepared.write(tx));
+    return prepared.outcome;
+  }
+
+  /**
+   * A share decided and sealed but not yet written: `write(tx)` records it (decisions, outbox,
+   * `share` entries, copies) inside the caller's transaction. A correction uses it so that its
+   * share and its recall commit together or not at all (spec/recall.md).
+   */
+  async prepareShare(req: ShareRequest): Promise<PreparedShare[]> {
+    const objects = await this.selectForShare(req.objectIds);
+    const out: PreparedShare[] = [];
+    for (const recipient of req.recipients)
+      out.push(await this.prepareShareWith(recipient, req, objects));
+    return out;
+  }
+
+  private async prepareShareWith(
+    recipient: string,
+    req: ShareRequest,
+    objects: readonly StoredObject[],
+  ): Promise<PreparedShare> {
     const at = this.d.clock.now();
     await this.agreementBook.refresh(at);
     const atIso = at.toISOString();
@@ -518,7 +547,7 @@ export class AccordNode {
         }
       }
     }
-    await this.d.store.transaction(async (tx) => {
+    const write = async (tx: Repos): Promise<void> => {
       for (const e of ledger) await tx.ledger.append(e);
       for (const s of sealed) {
         await tx.outbox.enqueue({
@@ -551,14 +580,17 @@ export class AccordNode {
         verdicts,
         objects,
       });
-    });
+    };
     const sent = verdicts.filter((v) => v.effect === "permit").length;
     return {
-      recipient,
-      envelopes: sealed.map((s) => s.id),
-      sent,
-      refused: verdicts.length - sent,
-      verdicts,
+      outcome: {
+        recipient,
+        envelopes: sealed.map((s) => s.id),
+        sent,
+        refused: verdicts.length - sent,
+        verdicts,
+      },
+      write,
     };
   }
 

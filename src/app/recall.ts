@@ -27,7 +27,7 @@ import { parsePublicJwk, type NodeKeys } from "../crypto/keys.js";
 import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
 import { isNodeId, isUuid } from "../crypto/fields.js";
-import { ENVELOPE_MAX_AGE_SECONDS, type AccordNode } from "./node.js";
+import { ENVELOPE_MAX_AGE_SECONDS, type AccordNode, type PreparedShare } from "./node.js";
 import { nextAttemptAt } from "./retry.js";
 import type {
   Clock,
@@ -39,6 +39,7 @@ import type {
   RecallRecord,
   RecallTarget,
   Repos,
+  SharedCopy,
   Store,
   StoredObject,
 } from "./ports.js";
@@ -53,6 +54,20 @@ const MAX_REASON = 1000;
 const MAX_IDS = 100;
 const MAX_ID_CHARS = 300;
 
+/** Targets for copies read through TAXII are named `taxii:<credential id>`. */
+export const TAXII_TARGET_PREFIX = "taxii:";
+
+/** A notice on its way to one target (a sealed envelope for a node; none for a TAXII credential). */
+interface Outgoing {
+  readonly recipient: string;
+  readonly id: string;
+  readonly envelope: string | null;
+  /** The TAXII credential this target stands for, or null for a node. */
+  readonly credential: string | null;
+  readonly heldAs: readonly string[];
+  readonly partner?: string;
+}
+
 /** How this node reaches a partner's recall endpoint (federation's HTTP client implements it). */
 export interface RecallTransport {
   /**
@@ -64,7 +79,7 @@ export interface RecallTransport {
 }
 
 export interface RecallDeps {
-  readonly node: Pick<AccordNode, "id" | "share">;
+  readonly node: Pick<AccordNode, "id" | "prepareShare">;
   readonly keys: NodeKeys;
   readonly store: Store;
   readonly clock: Clock;
@@ -126,8 +141,13 @@ export interface RecallStatus {
   readonly reason: string;
   readonly issuedAt: string;
   readonly targets: readonly (Omit<RecallTarget, "ack"> & { readonly ack: SignedAck | null })[];
-  /** Nodes whose acknowledgement is not in yet. */
+  /** Targets whose acknowledgement is not in yet (nodes, and `taxii:<credential>` targets). */
   readonly outstanding: readonly string[];
+  /**
+   * TAXII credentials that read a copy and cannot be sent a notice, still to be told by other
+   * means (then `confirm`ed by the operator, or covered by their partner node's acknowledgement).
+   */
+  readonly otherMeans: readonly string[];
   readonly acknowledged: number;
   readonly refused: number;
   readonly complete: boolean;
@@ -216,29 +236,18 @@ export class RecallService {
       signature: await signJson(claims, this.d.keys.signing.privateKey),
     };
 
-    // A correction's new version goes out through the one outbound gate first.
-    if (kind === "correction") {
-      const groups = new Map<string, { recipient: string; purpose: string; agreement: string }>();
-      for (const c of copies) {
-        const agreement = c.agreement.replace(/ v\d+$/, "");
-        groups.set(`${c.recipient}\n${c.purpose}\n${agreement}`, {
-          recipient: c.recipient,
-          purpose: c.purpose,
-          agreement,
-        });
-      }
-      for (const g of groups.values())
-        await this.d.node.share({
-          recipients: [g.recipient],
-          purpose: g.purpose,
-          agreementId: g.agreement,
-          objectIds: [req.objectId],
-        });
-    }
-
-    const byRecipient = heldAsByRecipient(copies, () => true);
-    const messages = await this.sealFor(notice, byRecipient);
+    // A correction's new version goes out through the one outbound gate, in the same
+    // transaction as the recall: both are written, or neither.
+    const shares = kind === "correction" ? await this.prepareCorrection(copies, req.objectId) : [];
+    const messages = await this.sealFor(notice, copies);
+    const older =
+      kind === "correction"
+        ? (await this.d.store.objects.versions(req.objectId)).filter((v) =>
+            isOlder(versionOf(v.object), latest),
+          )
+        : [];
     await this.d.store.transaction(async (tx) => {
+      for (const share of shares) await share.write(tx);
       await tx.recalls.putRecall({
         id: claims.recall,
         objectId: req.objectId,
@@ -252,7 +261,12 @@ export class RecallService {
         recordedAt: at,
       });
       await this.queue(tx, claims.recall, messages, at);
-      const purgedHere = kind === "recall" ? await tx.objects.purge(req.objectId) : 0;
+      // The originator's own copy goes too (a recall), or its older versions (a correction), so
+      // no share or TAXII collection serves them again.
+      let purgedHere = 0;
+      if (kind === "recall") purgedHere = await tx.objects.purge(req.objectId);
+      for (const v of older)
+        purgedHere += await tx.objects.purge(req.objectId, versionOf(v.object));
       await tx.ledger.append({
         kind: "recall",
         at,
@@ -261,8 +275,11 @@ export class RecallService {
           kind,
           object: req.objectId,
           replacement: claims.replacement,
-          recipients: messages.map((m) => m.recipient),
-          unreachable: messages.filter((m) => m.envelope === null).map((m) => m.recipient),
+          recipients: messages.filter((m) => m.credential === null).map((m) => m.recipient),
+          unreachable: messages
+            .filter((m) => m.envelope === null && m.credential === null)
+            .map((m) => m.recipient),
+          otherMeans: messages.filter((m) => m.credential !== null).map((m) => m.recipient),
           purgedHere,
           reasonDigest: sha256Hex(reason),
         },
@@ -271,17 +288,52 @@ export class RecallService {
     return this.status(claims.recall);
   }
 
-  /** Seal the notice for each recipient (those that are no longer partners get no envelope). */
-  private async sealFor(
-    notice: SignedNotice,
-    byRecipient: ReadonlyMap<string, readonly string[]>,
-  ): Promise<{ recipient: string; id: string; envelope: string | null }[]> {
-    const out: { recipient: string; id: string; envelope: string | null }[] = [];
-    for (const [recipient, heldAs] of byRecipient) {
+  /**
+   * The correction's share of the new version to each partner node holding an older one, under
+   * the agreement and purpose of its copy; decided and sealed here, written by the caller.
+   */
+  private async prepareCorrection(
+    copies: readonly SharedCopy[],
+    objectId: string,
+  ): Promise<PreparedShare[]> {
+    const groups = new Map<string, { recipient: string; purpose: string; agreement: string }>();
+    for (const c of copies) {
+      if ((await this.d.store.peers.get(c.recipient)) === undefined) continue;
+      const agreement = c.agreement.replace(/ v\d+$/, "");
+      groups.set(`${c.recipient}\n${c.purpose}\n${agreement}`, {
+        recipient: c.recipient,
+        purpose: c.purpose,
+        agreement,
+      });
+    }
+    const out: PreparedShare[] = [];
+    for (const g of groups.values())
+      out.push(
+        ...(await this.d.node.prepareShare({
+          recipients: [g.recipient],
+          purpose: g.purpose,
+          agreementId: g.agreement,
+          objectIds: [objectId],
+        })),
+      );
+    return out;
+  }
+
+  /**
+   * Seal the notice for every partner node holding a copy (those no longer partners get no
+   * envelope), and name every TAXII credential that read one: no notice can be pushed to a TAXII
+   * client, so the operator tells its holder by other means (spec/recall.md, "Copies read by
+   * TAXII").
+   */
+  private async sealFor(notice: SignedNotice, copies: readonly SharedCopy[]): Promise<Outgoing[]> {
+    const out: Outgoing[] = [];
+    for (const [recipient, heldAs] of heldAsByRecipient(copies)) {
       const id = this.d.random.uuid();
       const peer = await this.d.store.peers.get(recipient);
+      const byTaxiiOnly = copies.every((c) => c.recipient !== recipient || isTaxiiCopy(c));
       if (peer === undefined) {
-        out.push({ recipient, id, envelope: null });
+        // Read by TAXII only, by a holder that is not an Accord node: its credential target says so.
+        if (!byTaxiiOnly) out.push({ recipient, id, envelope: null, credential: null, heldAs });
         continue;
       }
       const payload = { notice, held_as: heldAs };
@@ -297,20 +349,52 @@ export class RecallService {
         this.d.keys.signing.privateKey,
         parsePublicJwk(peer.encryptionKey, "X25519"),
       );
-      out.push({ recipient, id, envelope });
+      out.push({ recipient, id, envelope, credential: null, heldAs });
     }
+    for (const [credential, c] of copiesByCredential(copies))
+      out.push({
+        recipient: `${TAXII_TARGET_PREFIX}${credential}`,
+        id: this.d.random.uuid(),
+        envelope: null,
+        credential,
+        heldAs: c.heldAs,
+        partner: c.partner,
+      });
     return out;
   }
 
-  /** A target and a queued message per sealed notice; this node sends them itself (`via` null). */
+  /**
+   * A target per recipient: a queued message for each sealed notice (this node sends it, `via`
+   * null); `refused` for a node no longer a partner; `pending` with `notify: "other-means"` for a
+   * TAXII credential, until its partner node acknowledges holding the object or the operator
+   * confirms (`confirm`).
+   */
   private async queue(
     tx: Repos,
     recallId: string,
-    messages: readonly { recipient: string; id: string; envelope: string | null }[],
+    messages: readonly Outgoing[],
     at: string,
   ): Promise<void> {
     const via = null;
     for (const m of messages) {
+      if (m.credential !== null) {
+        await tx.recalls.putTarget({
+          recallId,
+          recipient: m.recipient,
+          via,
+          status: "pending",
+          ack: null,
+          detail: {
+            channel: "taxii",
+            notify: "other-means",
+            credential: m.credential,
+            partner: m.partner ?? null,
+            heldAs: [...m.heldAs],
+          },
+          updatedAt: at,
+        });
+        continue;
+      }
       if (m.envelope === null) {
         await tx.recalls.putTarget({
           recallId,
@@ -341,6 +425,42 @@ export class RecallService {
         createdAt: at,
       });
     }
+  }
+
+  /**
+   * The operator's word that the holder of a TAXII credential was told by other means and
+   * removed the object: the credential's target is closed and the confirmation logged.
+   */
+  async confirm(recallId: string, recipient: string): Promise<RecallStatus> {
+    const target = (await this.d.store.recalls.targets(recallId)).find(
+      (t) => t.recipient === recipient,
+    );
+    if (target === undefined)
+      throw new AccordError(
+        "ERR_NOT_FOUND",
+        `recall \`${recallId}\` has no target \`${recipient}\``,
+      );
+    if (target.detail?.notify !== "other-means")
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        `\`${recipient}\` is an Accord node: only its signed acknowledgement closes its target`,
+      );
+    const at = this.nowIso();
+    if (target.status === "pending")
+      await this.d.store.transaction(async (tx) => {
+        await tx.recalls.putTarget({
+          ...target,
+          status: "acknowledged",
+          detail: { ...target.detail, confirmedBy: "operator", confirmedAt: at },
+          updatedAt: at,
+        });
+        await tx.ledger.append({
+          kind: "recall-confirmed",
+          at,
+          data: { recall: recallId, recipient, channel: "taxii" },
+        });
+      });
+    return this.status(recallId);
   }
 
   // ---------------------------------------------------------------- deliver
@@ -379,13 +499,32 @@ export class RecallService {
       );
     const at = this.nowIso();
     const recall = await this.d.store.recalls.getRecall(m.recallId);
-    const known = new Set((await this.d.store.recalls.targets(m.recallId)).map((t) => t.recipient));
+    const targets = await this.d.store.recalls.targets(m.recallId);
+    const known = new Set(targets.map((t) => t.recipient));
+    // The partner node held what it was sent: the TAXII credentials it read them with are covered.
+    const covered =
+      ack.claims.outcome === "not-held"
+        ? []
+        : targets.filter(
+            (t) =>
+              t.status === "pending" &&
+              t.detail?.notify === "other-means" &&
+              t.detail.partner === peer.nodeId &&
+              asStrings(t.detail.heldAs).every((id) => ack.claims.held_as.includes(id)),
+          );
     let report: { id: string; recipient: string; envelope: string } | undefined;
     if (recall?.role === "received" && recall.receivedFrom !== null)
       report = await this.sealReport(recall.receivedFrom, m.recallId, [ack]);
     await this.d.store.transaction(async (tx) => {
       if (!(await tx.recalls.settle(m.id, "delivered", null))) return;
       await tx.recalls.putTarget(ackTarget(m.recallId, ack, null, at));
+      for (const t of covered)
+        await tx.recalls.putTarget({
+          ...t,
+          status: "acknowledged",
+          detail: { ...t.detail, coveredBy: peer.nodeId },
+          updatedAt: at,
+        });
       for (const next of ack.claims.forwarded_to)
         if (!known.has(next) && next !== this.self)
           await tx.recalls.putTarget({
@@ -562,15 +701,22 @@ export class RecallService {
     const keepsReplacement = held.some((h) => versionOf(h.object) === c.replacement);
 
     // Relay to every node this one passed a copy on to (an onward hop), except the way back.
-    const downstream = new Map<string, string[]>();
+    const downstream: SharedCopy[] = [];
     for (const id of heldAs)
-      for (const [recipient, ids] of heldAsByRecipient(
-        await this.d.store.recalls.copiesOf(id),
-        () => true,
-      ))
-        if (recipient !== sender.nodeId && recipient !== c.originator)
-          downstream.set(recipient, [...(downstream.get(recipient) ?? []), ...ids]);
+      for (const copy of await this.d.store.recalls.copiesOf(id))
+        if (copy.recipient !== sender.nodeId && copy.recipient !== c.originator)
+          downstream.push(copy);
     const relays = await this.sealFor(notice, downstream);
+    // A correction carries the new version on along the same hops, through the share path (its
+    // decision, the originator's consent for each hop), written with everything else below.
+    const replacement = held.find((h) => versionOf(h.object) === c.replacement);
+    const carried =
+      c.kind === "correction" && replacement !== undefined
+        ? await this.prepareCorrection(
+            downstream.filter((d) => isOlder(d.version, c.replacement ?? "")),
+            replacement.object.id,
+          )
+        : [];
 
     const at = this.nowIso();
     const outcome: AckOutcome =
@@ -584,10 +730,13 @@ export class RecallService {
       outcome,
       held_as: heldAs,
       purged: toPurge.length,
-      forwarded_to: relays.filter((r) => r.envelope !== null).map((r) => r.recipient),
+      forwarded_to: relays
+        .filter((r) => r.envelope !== null && r.credential === null)
+        .map((r) => r.recipient),
       at,
     });
     await this.d.store.transaction(async (tx) => {
+      for (const share of carried) await share.write(tx);
       for (const h of toPurge) await tx.objects.purge(h.object.id, versionOf(h.object));
       const rec: RecallRecord = {
         id: c.recall,
@@ -618,6 +767,9 @@ export class RecallService {
           replacement: c.replacement,
           holdsReplacement: keepsReplacement,
           forwardedTo: [...ack.claims.forwarded_to],
+          replacementSentTo: carried
+            .filter((x) => x.outcome.sent > 0)
+            .map((x) => x.outcome.recipient),
         },
       });
     });
@@ -748,6 +900,9 @@ export class RecallService {
         ack: t.ack === null ? null : (parseAck(JSON.parse(t.ack)) ?? null),
       })),
       outstanding,
+      otherMeans: targets
+        .filter((t) => t.status === "pending" && t.detail?.notify === "other-means")
+        .map((t) => t.recipient),
       acknowledged: targets.filter((t) => t.status === "acknowledged").length,
       refused: targets.filter((t) => t.status === "refused").length,
       complete: outstanding.length === 0,
@@ -837,19 +992,39 @@ function newestByRecipient(
   return out;
 }
 
-/** The ids each recipient holds the object under, from the copies that pass `keep`. */
+/** The ids each recipient holds the object under. */
 function heldAsByRecipient(
-  copies: readonly { recipient: string; sentAs: string; version: string }[],
-  keep: (c: { version: string }) => boolean,
+  copies: readonly { recipient: string; sentAs: string }[],
 ): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const c of copies) {
-    if (!keep(c)) continue;
     const ids = out.get(c.recipient) ?? [];
     if (!ids.includes(c.sentAs)) ids.push(c.sentAs);
     out.set(c.recipient, ids);
   }
   return out;
+}
+
+function isTaxiiCopy(c: SharedCopy): boolean {
+  return c.credential !== undefined && c.credential !== null;
+}
+
+/** The copies read through TAXII, per credential: its partner and the ids it read. */
+function copiesByCredential(
+  copies: readonly SharedCopy[],
+): Map<string, { partner: string; heldAs: string[] }> {
+  const out = new Map<string, { partner: string; heldAs: string[] }>();
+  for (const c of copies) {
+    if (c.credential === undefined || c.credential === null) continue;
+    const entry = out.get(c.credential) ?? { partner: c.recipient, heldAs: [] };
+    if (!entry.heldAs.includes(c.sentAs)) entry.heldAs.push(c.sentAs);
+    out.set(c.credential, entry);
+  }
+  return out;
+}
+
+function asStrings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
 }
 
 function ackTarget(

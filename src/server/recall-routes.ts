@@ -8,6 +8,8 @@
  *   POST /api/v1/recalls                 issue a recall or correction (originator only)
  *   GET  /api/v1/recalls[?object=ID]     recalls and their acknowledgements
  *   GET  /api/v1/recalls/:id             one recall: targets, acknowledgements, what is outstanding
+ *   POST /api/v1/recalls/:id/confirm     the operator closes a TAXII credential's target (its
+ *                                        holder was told by other means)
  *   POST /api/v1/purges                  run the retention purge now
  *   GET  /api/v1/onward-refusals         refused attempts to pass on another node's object
  *
@@ -72,6 +74,24 @@ export function registerRecallApi(api: FastifyInstance, recalls: RecallService):
     const { id } = req.params as { id: string };
     return recalls.status(id);
   });
+
+  api.post(
+    "/recalls/:id/confirm",
+    {
+      schema: {
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["target"],
+          properties: { target: { type: "string", minLength: 1, maxLength: 100 } },
+        },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      return recalls.confirm(id, (req.body as { target: string }).target);
+    },
+  );
 
   api.post("/purges", async () => recalls.purgeExpired());
 

@@ -5,6 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealEnvelope } from "../../src/crypto/envelope.js";
 import { jwkThumbprint, parsePublicJwk } from "../../src/crypto/keys.js";
@@ -52,11 +54,45 @@ function movableClock(): Clock & { advance(ms: number): void } {
 }
 
 const variants = [
-  { name: "SQLite", xbOnPostgres: false },
-  ...(PG_URL === undefined ? [] : [{ name: "XB on PostgreSQL", xbOnPostgres: true }]),
+  { name: "SQLite", onPostgres: false },
+  ...(PG_URL === undefined ? [] : [{ name: "XA and XB on PostgreSQL", onPostgres: true }]),
 ];
 
-describe.each(variants)("recall and retention ($name)", ({ xbOnPostgres }) => {
+/**
+ * Make every insert into `table` of `n`'s store fail, or stop doing so: a trigger created over a
+ * second connection to the node's real database (failure injected at the storage level).
+ */
+async function injectFailure(dir: TestNodeDir, table: string, on: boolean): Promise<void> {
+  const name = `accord_test_fail_${table}`;
+  if (dir.schema === undefined) {
+    const db = new Database(join(dir.dir, "accord.db"));
+    try {
+      db.exec(
+        on
+          ? `CREATE TRIGGER ${name} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`
+          : `DROP TRIGGER ${name};`,
+      );
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const s = `"${dir.schema}"`;
+    await client.query(
+      on
+        ? `CREATE FUNCTION ${s}.${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+           CREATE TRIGGER ${name} BEFORE INSERT ON ${s}.${table} FOR EACH ROW EXECUTE FUNCTION ${s}.${name}();`
+        : `DROP TRIGGER ${name} ON ${s}.${table}; DROP FUNCTION ${s}.${name}();`,
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
   let root: string;
   let dirs: Record<"XA" | "XB" | "XC" | "XD", TestNodeDir>;
   let xa: RunningNode;
@@ -107,8 +143,8 @@ describe.each(variants)("recall and retention ($name)", ({ xbOnPostgres }) => {
   beforeAll(async () => {
     root = makeTempDir();
     dirs = {
-      XA: createNodeDir(root, { id: "XA" }),
-      XB: createNodeDir(root, { id: "XB", postgres: xbOnPostgres }),
+      XA: createNodeDir(root, { id: "XA", postgres: onPostgres }),
+      XB: createNodeDir(root, { id: "XB", postgres: onPostgres }),
       XC: createNodeDir(root, { id: "XC", port: await freePort() }),
       XD: createNodeDir(root, { id: "XD", agreements: [] }),
     };
@@ -218,7 +254,7 @@ describe.each(variants)("recall and retention ($name)", ({ xbOnPostgres }) => {
     expect(await xc.store.objects.get(await heldAt(xc, SECOND))).toBeUndefined();
   });
 
-  it("a correction replaces the object: recipients end with the new version only", async () => {
+  const ingestCorrectedPortal = async () => {
     const original = bundle.objects.find((o) => o.id === PORTAL)!;
     const corrected = {
       ...original,
@@ -231,6 +267,38 @@ describe.each(variants)("recall and retention ($name)", ({ xbOnPostgres }) => {
       objects: [corrected],
     });
     expect(ingest.status).toBe(201);
+  };
+
+  it("a correction whose recall cannot be written leaves nothing: no share, copy, recall or log entry (failure injected in the store)", async () => {
+    await ingestCorrectedPortal();
+    const state = async () => ({
+      outbox: await xa.store.outbox.list({ limit: 10_000 }),
+      copies: await xa.store.recalls.copiesOf(PORTAL),
+      recalls: await xa.store.recalls.listRecalls({ limit: 100 }),
+      ledger: await xa.store.ledger.size(),
+      versions: (await xa.store.objects.versions(PORTAL)).length,
+    });
+    const before = await state();
+    expect(before.versions).toBe(2);
+    await injectFailure(dirs.XA, "recall_outbox", true);
+    try {
+      const res = await api(xa, "POST", "/api/v1/recalls", { object: PORTAL, kind: "correction" });
+      expect(res.status).toBe(500);
+      expect(res.body.code).toBe("ERR_STORAGE");
+    } finally {
+      await injectFailure(dirs.XA, "recall_outbox", false);
+    }
+    // The share of the new version was prepared (decided, sealed) but none of it was written.
+    expect(await state()).toEqual(before);
+    await xa.deliverNow();
+    for (const n of [xb, xc]) {
+      const versions = await n.store.objects.versions(await heldAt(n, PORTAL));
+      expect(versions.map((v) => v.object.modified)).toEqual(["2026-11-20T08:22:00.000Z"]);
+    }
+  });
+
+  it("a correction replaces the object: recipients end with the new version only", async () => {
+    await ingestCorrectedPortal();
     const issued = await api(xa, "POST", "/api/v1/recalls", {
       object: PORTAL,
       kind: "correction",
