@@ -36,6 +36,7 @@ import { canonicalize } from "../crypto/jcs.js";
 import { sha256Hex } from "../crypto/hash.js";
 import { parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
+import { signingKeyHistory, type KnownSigningKey } from "./key-rotation.js";
 import type {
   AgreementEventRecord,
   AgreementSignatureRecord,
@@ -161,17 +162,17 @@ export class AgreementBook {
   /** (Re)load every held version, signature and event, and verify the signatures. */
   async load(): Promise<void> {
     const s = this.d.store;
-    const [records, events, statuses, keys] = await Promise.all([
+    const [records, events, statuses, history] = await Promise.all([
       s.agreementState.versions(),
       s.agreementState.events(),
       s.agreementState.statuses(),
-      this.knownKeys(),
+      this.keyHistory(),
     ]);
     const held: Held[] = [];
     for (const r of records) {
       const agreement = parseAgreement(r.source, `${r.id} v${String(r.version)}`);
       const sigs = await s.agreementState.signatures(r.id, r.version);
-      held.push({ agreement, check: await verifySignatures(agreement, toCore(sigs), keys) });
+      held.push({ agreement, check: await verifyHeld(agreement, sigs, history) });
     }
     this.held = held;
     this.eventRecords = events;
@@ -649,6 +650,13 @@ export class AgreementBook {
     return chosen.agreement;
   }
 
+  private keyHistory(): Promise<Map<string, KnownSigningKey[]>> {
+    return signingKeyHistory(this.d.store, {
+      nodeId: this.d.nodeId,
+      current: this.d.keys.signing.publicJwk,
+    });
+  }
+
   private async knownKeys(): Promise<Map<string, PublicJwk>> {
     const keys = new Map<string, PublicJwk>([[this.d.nodeId, this.d.keys.signing.publicJwk]]);
     for (const p of await this.d.store.peers.list()) {
@@ -742,6 +750,8 @@ export class AgreementBook {
     // Signatures: each must verify under the key known here for its party (a party whose key is
     // not known here is skipped: it cannot be checked, and is not trusted).
     const keys = await this.knownKeys();
+    // Any key the party has had that is not revoked: a signature made before a rotation counts.
+    const usable = usableKeys(await this.keyHistory(), this.nowIso());
     const offered: AgreementSignature[] = [];
     for (const s of m.signatures) {
       if (!parties.has(s.node))
@@ -751,7 +761,7 @@ export class AgreementBook {
         );
       if (!keys.has(s.node)) continue;
       const sig = { agreement: a.id, version: a.version, hash: a.hash, node: s.node, jws: s.jws };
-      const check = await verifySignatures(a, [sig], keys);
+      const check = await verifySignatures(a, [sig], usable);
       if (!check.signed.includes(s.node))
         throw new AccordError(
           "ERR_SIGNATURE_INVALID",
@@ -901,6 +911,47 @@ function pickPerAgreement(states: readonly GovernedAgreement[]): GovernedAgreeme
     }
     if (best !== undefined) out.push(best);
   }
+  return out;
+}
+
+/**
+ * Each held signature checked under the keys its party had, unrevoked, when it was received here
+ * (spec/agreement.md, "Keys"): a rotation leaves earlier signatures valid; a revocation voids
+ * those received after it, never those held before.
+ */
+async function verifyHeld(
+  a: Agreement,
+  sigs: readonly AgreementSignatureRecord[],
+  history: ReadonlyMap<string, readonly KnownSigningKey[]>,
+): Promise<SignatureCheck> {
+  const signed = new Set<string>();
+  for (const s of sigs) {
+    const c = await verifySignatures(a, toCore([s]), usableKeys(history, s.receivedAt));
+    for (const n of c.signed) signed.add(n);
+  }
+  const offered = new Set(sigs.map((s) => s.node));
+  const parties = a.doc.parties.map((p) => p.node);
+  return {
+    signed: parties.filter((n) => signed.has(n)),
+    missing: parties.filter((n) => !signed.has(n)),
+    invalid: parties.filter((n) => offered.has(n) && !signed.has(n)),
+  };
+}
+
+/** Per node, the keys not revoked at `at`. */
+function usableKeys(
+  history: ReadonlyMap<string, readonly KnownSigningKey[]>,
+  at: string,
+): Map<string, PublicJwk[]> {
+  const t = Date.parse(at);
+  const out = new Map<string, PublicJwk[]>();
+  for (const [node, keys] of history)
+    out.set(
+      node,
+      keys
+        .filter((k) => k.revokedAt === undefined || Date.parse(k.revokedAt) > t)
+        .map((k) => k.jwk),
+    );
   return out;
 }
 

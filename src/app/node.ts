@@ -57,6 +57,8 @@ import type {
   StoredObject,
 } from "./ports.js";
 import { recordShare } from "./share-copies.js";
+import { assertNotRevoked, partnerSigningKey } from "./key-rotation.js";
+import { ownKeyFor, withKeyLock } from "./keyring.js";
 import {
   gradeOf,
   loggedChanges,
@@ -87,6 +89,8 @@ export interface NodeDeps {
   readonly minimization?: MinimizationSetup;
   /** How signatures and lifecycle events reach the other parties (spec/agreement.md); none: kept local. */
   readonly agreementExchange?: AgreementExchange;
+  /** Members the descriptor adds about earlier keys (app/key-rotation.ts `descriptorKeys`). */
+  readonly describeKeys?: () => Promise<Record<string, unknown>>;
 }
 
 export interface IngestResult {
@@ -763,10 +767,11 @@ export class AccordNode {
     const opened = await openEnvelope(envelope, {
       recipientKeys: this.d.keys,
       expectedRecipient: this.id,
-      senderKey: (sender) =>
-        Promise.resolve(
-          sender === peer.nodeId ? parsePublicJwk(peer.signingKey, "Ed25519") : undefined,
-        ),
+      // The pinned key, or a previous one inside its rotation overlap (app/key-rotation.ts).
+      senderKey: (sender, kid) =>
+        sender === peer.nodeId
+          ? partnerSigningKey(this.d.store, peer, kid, now)
+          : Promise.resolve(undefined),
       now,
       maxSkewSeconds: ENVELOPE_MAX_AGE_SECONDS,
     });
@@ -874,7 +879,7 @@ export class AccordNode {
         "ERR_REPLAY",
         "an envelope with this id was already received with other content",
       );
-    const claims = await verifyReceipt(receipt, this.d.keys.signing.publicJwk);
+    const claims = await verifyReceipt(receipt, ownKeyFor(this.d.keys, receipt));
     this.d.logger.info(
       { envelope: claims.envelopeId, sender: peer.nodeId },
       "duplicate delivery answered with the first receipt",
@@ -998,6 +1003,7 @@ export class AccordNode {
         encryption: this.d.keys.encryption.publicJwk,
       },
       issued_at: this.nowIso(),
+      ...(await this.d.describeKeys?.()),
     };
     return { ...body, signature: await signJson(body, this.d.keys.signing.privateKey) };
   }
@@ -1007,11 +1013,14 @@ export class AccordNode {
    * key), signing a new one first when the tree grew since the last (spec/log.md).
    */
   async checkpoint(): Promise<{ size: number; note: string }> {
-    const c = await currentCheckpoint(
-      this.d.store.ledger,
-      logSigner(this.id, this.d.keys.signing.privateKey),
-      logOrigin(this.id),
-      this.nowIso(),
+    // Never interleaved with a key rotation: each checkpoint is signed by the key its tree names.
+    const c = await withKeyLock(this.d.keys, () =>
+      currentCheckpoint(
+        this.d.store.ledger,
+        logSigner(this.id, this.d.keys.signing.privateKey),
+        logOrigin(this.id),
+        this.nowIso(),
+      ),
     );
     return { size: c.size, note: c.note };
   }
@@ -1039,8 +1048,9 @@ export class AccordNode {
       );
     if (desc.node_id === this.id)
       throw new AccordError("ERR_BAD_REQUEST", "a node cannot be its own partner");
-    const { signature, ...body } = desc;
-    if (!(await verifyJson(signature, body, desc.keys.signing)))
+    // The signature covers every member the node published, also those read here (key history).
+    const { signature: _signature, ...body } = raw as Record<string, unknown>;
+    if (!(await verifyJson(desc.signature, body, desc.keys.signing)))
       throw new AccordError(
         "ERR_SIGNATURE_INVALID",
         `the descriptor of \`${desc.node_id}\` is not signed by its own key`,
@@ -1054,6 +1064,7 @@ export class AccordNode {
     };
     await this.d.store.transaction(async (tx) => {
       // Key history is auditable (spec/log.md): a partner's key change is its own event.
+      await assertNotRevoked(tx, peer.nodeId, fingerprint);
       const before = await tx.peers.get(peer.nodeId);
       const previous =
         before === undefined

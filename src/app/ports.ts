@@ -221,6 +221,85 @@ export interface PeerKeyRepo {
   active(now: string): Promise<PeerKeyRecord[]>;
 }
 
+/** Where one of this node's own key pairs stands (spec/federation.md, "Key rotation"). */
+export type NodeKeyStatus = "current" | "previous" | "retired" | "revoked";
+
+/** One of this node's own key pairs, public halves only (the private keys live in 0600 files). */
+export interface NodeKeyRecord {
+  /** RFC 7638 thumbprint of the Ed25519 signing key. */
+  readonly fingerprint: string;
+  /** RFC 7638 thumbprint of the X25519 encryption key. */
+  readonly encryptionFingerprint: string;
+  readonly signingKey: Readonly<Record<string, string>>;
+  readonly encryptionKey: Readonly<Record<string, string>>;
+  readonly status: NodeKeyStatus;
+  /** RFC 3339: when the key became current. */
+  readonly activatedAt: string;
+  /** RFC 3339: the end of its overlap once rotated out; null while current. */
+  readonly retiresAt: string | null;
+  /** RFC 3339: when it was retired or revoked; null before. */
+  readonly endedAt: string | null;
+}
+
+/** A key announcement waiting for (or past) delivery to one partner: rotation's own outbox. */
+export interface KeyAnnouncementRecord {
+  /** Unique per (announcement, recipient). */
+  readonly id: string;
+  readonly recipient: NodeId;
+  readonly kind: "rotate" | "retire" | "revoke";
+  /** The signed announcement (JSON text) exactly as sent. */
+  readonly body: string;
+  /** Fingerprint of the key the delivery requests are signed with (the one the partner knows). */
+  readonly signer: string;
+  readonly status: "pending" | "delivered" | "refused";
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+}
+
+/** A partner key that partner announced revoked: never accepted again, whatever else says so. */
+export interface RevokedPeerKey {
+  readonly nodeId: NodeId;
+  readonly fingerprint: string;
+  readonly revokedAt: string;
+}
+
+/** This node's key history, its key announcements, and partners' revoked keys (migration 8). */
+export interface KeyRepo {
+  /** Insert or replace by fingerprint. */
+  putKey(rec: NodeKeyRecord): Promise<void>;
+  /** Every own key, oldest activation first. */
+  keys(): Promise<NodeKeyRecord[]>;
+  enqueueAnnouncement(a: {
+    id: string;
+    recipient: NodeId;
+    kind: KeyAnnouncementRecord["kind"];
+    body: string;
+    signer: string;
+    createdAt: string;
+  }): Promise<void>;
+  /** Announcements in the order they were enqueued, optionally only one status, at most `limit`. */
+  announcements(query: {
+    status?: KeyAnnouncementRecord["status"];
+    limit: number;
+  }): Promise<KeyAnnouncementRecord[]>;
+  /** Mark a pending announcement delivered or refused; false when it was not pending. */
+  settleAnnouncement(
+    id: string,
+    status: "delivered" | "refused",
+    error: string | null,
+  ): Promise<boolean>;
+  /** Record a failed attempt: attempts+1, lastError, nextAttemptAt. */
+  failAnnouncement(id: string, error: string, nextAttemptAt: string): Promise<void>;
+  /** Remember a partner's revoked key; the same (nodeId, fingerprint) again is a no-op. */
+  revokePeerKey(rec: RevokedPeerKey): Promise<void>;
+  /** Every partner key revoked, ordered by node id then fingerprint. */
+  revokedPeerKeys(): Promise<RevokedPeerKey[]>;
+  /** Every previous key of every partner ever recorded, whether or not its overlap has ended. */
+  peerKeyHistory(): Promise<PeerKeyRecord[]>;
+}
+
 /** What the recipient remembers about each envelope it accepted, for idempotent redelivery. */
 export interface InboxRecord {
   readonly envelopeId: string;
@@ -652,6 +731,8 @@ export interface Repos {
   readonly agreements: AgreementRepo;
   readonly nonces: NonceRepo;
   readonly peerKeys: PeerKeyRepo;
+  /** Own key history, key announcements, partners' revoked keys (key rotation, migration 8). */
+  readonly keys: KeyRepo;
   readonly match: MatchRepo;
   readonly agreementState: AgreementStateRepo;
   readonly budgets: BudgetRepo;

@@ -9,7 +9,6 @@ import type { FastifyInstance } from "fastify";
 import { AccordNode } from "../app/node.js";
 import type { Clock, Random, Store } from "../app/ports.js";
 import { HttpPeerClient } from "../federation/http-peer-client.js";
-import { jwkThumbprint } from "../crypto/keys.js";
 import { sweepSunsets } from "../app/outbox-ops.js";
 import { buildServer } from "../server/http.js";
 import { openSqliteStore } from "../storage/sqlite/index.js";
@@ -25,6 +24,10 @@ import { WitnessService } from "../app/witness.js";
 import { HttpLogClient } from "../federation/log-client.js";
 import { HttpRecallClient } from "../federation/recall-client.js";
 import { HttpAgreementExchange } from "../federation/agreement-exchange.js";
+import { NodeKeyRing } from "../app/keyring.js";
+import { KeyService } from "../app/key-rotation.js";
+import { HttpKeyAnnouncementClient } from "../federation/key-client.js";
+import { fileKeyVault } from "./key-files.js";
 
 export const systemClock: Clock = { now: () => new Date() };
 export const systemRandom: Random = {
@@ -43,6 +46,8 @@ export interface RunningNode {
   readonly match: MatchService;
   /** Recall, correction and retention (spec/recall.md). */
   readonly recalls: RecallService;
+  /** Key rotation, retirement and revocation (spec/federation.md, "Key rotation"). */
+  readonly keys: KeyService;
   /** Run a delivery pass now (and again whenever one is already running). */
   deliverNow(): Promise<void>;
   stop(): Promise<void>;
@@ -79,7 +84,9 @@ export interface StartOptions {
 
 export async function startNode(config: NodeConfig, opts: StartOptions = {}): Promise<RunningNode> {
   const logger = opts.logger ?? makeLogger(config);
-  const keys = loadNodeKeys(config.keysFile);
+  // The keys as they change at run time: every service reads the current pair when it signs.
+  const keys = new NodeKeyRing(loadNodeKeys(config.keysFile));
+  const signer = keys.signer;
   const apiToken = loadApiToken(config.apiTokenFile);
   const matchSecret = loadOrCreateMatchSecret(config.keysFile);
   const minimization = loadMinimizationSetup(config);
@@ -94,16 +101,30 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     clock: opts.clock ?? systemClock,
     random: systemRandom,
     peerClient: new HttpPeerClient({
-      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      signer,
       now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
     }),
     logger,
     minimization,
     agreementExchange: new HttpAgreementExchange({
-      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      signer,
     }),
+    describeKeys: () => keyService.descriptorKeys(),
+  });
+  const keyService = new KeyService({
+    nodeId: config.nodeId,
+    ring: keys,
+    store,
+    clock: opts.clock ?? systemClock,
+    random: systemRandom,
+    vault: fileKeyVault(config.keysFile),
+    transport: new HttpKeyAnnouncementClient({
+      now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
+    }),
+    logger,
   });
   try {
+    await keyService.init();
     await node.init();
     for (const file of agreementFiles(config.agreementsDir))
       await node.addAgreement(readFileSync(file, "utf8"), file);
@@ -120,7 +141,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     random: systemRandom,
     logger,
     transport: new HttpRecallClient({
-      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      signer,
     }),
   });
 
@@ -141,6 +162,9 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
             clock: opts.clock ?? systemClock,
             agreements: node.listAgreements(),
           });
+          // Key announcements first: a partner must know a new key before it sees it used.
+          await keyService.sweep();
+          if ((await keyService.deliverDue()).attempted === 1000) again = true;
           const r = await node.deliverDue();
           if (r.attempted === 50 || r.expedited > 0) again = true;
           // Recall notices and reports; then the retention purge (spec/recall.md).
@@ -166,7 +190,9 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     node,
     transport: new HttpMatchClient({
       nodeId: config.nodeId,
-      signingKey: keys.signing.privateKey,
+      get signingKey() {
+        return keys.signing.privateKey;
+      },
       now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
     }),
     matchSecret,
@@ -181,19 +207,24 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     deliver: deliverNow,
     clock: opts.clock ?? systemClock,
     recalls,
+    keys: keyService,
     witness: new WitnessService({
       nodeId: config.nodeId,
-      signingKey: keys.signing.privateKey,
+      get signingKey() {
+        return keys.signing.privateKey;
+      },
       store,
       clock: opts.clock ?? systemClock,
       client: new HttpLogClient({
-        signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+        signer,
       }),
     }),
     match: {
       service: match,
       nodeId: config.nodeId,
-      signingKey: keys.signing.privateKey,
+      get signingKey() {
+        return keys.signing.privateKey;
+      },
       store,
       clock: opts.clock ?? systemClock,
     },
@@ -224,6 +255,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     apiToken,
     match,
     recalls,
+    keys: keyService,
     deliverNow,
     async stop() {
       if (timer !== undefined) clearInterval(timer);

@@ -13,6 +13,7 @@ import { GENESIS_HASH } from "../../core/ledger.js";
 import { AccordError } from "../../errors.js";
 import { RECALL_MIGRATION_SQL } from "./recall.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
+import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 
 interface Migration {
   readonly version: number;
@@ -327,6 +328,13 @@ const MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: "recall-and-retention",
     sql: RECALL_MIGRATION_SQL,
+  },
+  {
+    // Key rotation (spec/federation.md, "Key rotation"): this node's key history (public halves),
+    // the durable outbox of key announcements to partners, partners' revoked keys.
+    version: 8,
+    name: "key-rotation",
+    sql: NODE_KEYS_MIGRATION_SQL,
   },
 ];
 

@@ -36,6 +36,7 @@ import type {
   TaxiiRepo,
   NonceRepo,
   PeerKeyRepo,
+  KeyRepo,
 } from "../../app/ports.js";
 import { AccordError, isAccordError } from "../../errors.js";
 import { applyMigrations } from "./migrations.js";
@@ -113,6 +114,7 @@ class SqliteStore implements Store {
   readonly taxii: TaxiiRepo;
   readonly nonces: NonceRepo;
   readonly peerKeys: PeerKeyRepo;
+  readonly keys: KeyRepo;
   readonly recalls: RecallRepo;
 
   readonly #db: Connection;
@@ -145,6 +147,7 @@ class SqliteStore implements Store {
     this.taxii = repos.taxii;
     this.nonces = repos.nonces;
     this.peerKeys = repos.peerKeys;
+    this.keys = repos.keys;
     this.recalls = repos.recalls;
   }
 

@@ -7,6 +7,7 @@
 import type { Database } from "better-sqlite3";
 import { AccordError } from "../../errors.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
+import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 import { RECALL_MIGRATION_SQL } from "./recall.js";
 
 export interface Migration {
@@ -300,6 +301,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "match-queries-and-requests",
     // Hit/no-hit queries as each side remembers them and follow-up requests (spec/match.md).
     sql: MATCH_MIGRATION_SQL,
+  },
+  {
+    // Key rotation (spec/federation.md, "Key rotation"): this node's key history (public halves),
+    // the durable outbox of key announcements to partners, partners' revoked keys.
+    version: 8,
+    name: "key-rotation",
+    sql: NODE_KEYS_MIGRATION_SQL,
   },
 ];
 
