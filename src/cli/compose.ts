@@ -19,6 +19,7 @@ import { loadApiToken, loadNodeKeys } from "./secrets.js";
 import { MatchService } from "../app/match.js";
 import { HttpMatchClient } from "../federation/match-client.js";
 import { loadOrCreateMatchSecret } from "./match-secret.js";
+import { startRistrettoBackend } from "./ristretto-backend.js";
 import { loadMinimizationSetup } from "./profiles.js";
 import { RecallService } from "../app/recall.js";
 import { WitnessService } from "../app/witness.js";
@@ -82,6 +83,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
   const keys = loadNodeKeys(config.keysFile);
   const apiToken = loadApiToken(config.apiTokenFile);
   const matchSecret = loadOrCreateMatchSecret(config.keysFile);
+  await startRistrettoBackend(process.env, logger);
   const minimization = loadMinimizationSetup(config);
   const store = await openStore(config);
   let url = config.publicUrl;
