@@ -1350,8 +1350,8 @@ class Exhausted extends Error {
  * spent in one minute.
  */
 export function burstLimit(a: Agreement): number {
-  const q = a.doc.queries as { budget_per_day: number; budget_per_burst?: unknown };
-  if (typeof q.budget_per_burst === "number") return q.budget_per_burst;
+  const q = a.doc.queries;
+  if (q.budget_per_burst !== undefined) return q.budget_per_burst;
   return q.budget_per_day === 0 ? 0 : Math.max(1, Math.ceil(q.budget_per_day / 4));
 }
 
