@@ -7,6 +7,7 @@
  *   GET  /api/v1/agreements/:id                  state, versions, signatures, who still has to sign
  *   POST /api/v1/agreements/:id/sign             sign (the highest held version, or `version`)
  *   POST /api/v1/agreements/:id/sync             exchange signatures and events with the parties
+ *   GET  /api/v1/agreements/:id/exchanges        exchanges owed to partners (pending ones retried)
  *   POST /api/v1/agreements/:id/suspend|resume|terminate
  *   POST /api/v1/consents/grant                  as originator: sign a consent to one onward hop
  *   POST /api/v1/consents                        as holder: verify and keep a consent
@@ -154,6 +155,13 @@ export function registerAgreementApi(api: FastifyInstance, node: AccordNode): vo
   api.get("/agreements/:id", { schema: { params } }, (req) => {
     const { id } = req.params as { id: string };
     return book.view(id);
+  });
+
+  // The exchanges owed to partners: pending ones are retried by the delivery pass.
+  api.get("/agreements/:id/exchanges", { schema: { params } }, async (req) => {
+    const { id } = req.params as { id: string };
+    book.view(id); // ERR_NOT_FOUND for an agreement not held
+    return { exchanges: await node.agreementBook.exchanges(id) };
   });
 
   const versionBody = {

@@ -8,6 +8,7 @@ import type { Database } from "better-sqlite3";
 import { AccordError } from "../../errors.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { RECALL_MIGRATION_SQL } from "./recall.js";
+import { AGREEMENT_EXCHANGE_MIGRATION_SQL } from "./agreement-state.js";
 
 export interface Migration {
   readonly version: number;
@@ -300,6 +301,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "match-queries-and-requests",
     // Hit/no-hit queries as each side remembers them and follow-up requests (spec/match.md).
     sql: MATCH_MIGRATION_SQL,
+  },
+  {
+    version: 11,
+    name: "agreement-event-order-and-exchanges",
+    // Events ordered by a durable sequence at equal instants; exchanges owed to partners.
+    sql: AGREEMENT_EXCHANGE_MIGRATION_SQL,
   },
 ];
 
