@@ -284,6 +284,23 @@ export interface AddedEntry {
   readonly stored: StoredObject;
 }
 
+/** An object version in date-added order as its stored JSON text, for serving without re-parsing. */
+export interface AddedJson {
+  readonly seq: number;
+  readonly dateAddedUs: number;
+  readonly id: string;
+  /** `versionOf(object)` ("" when the object has no version). */
+  readonly version: string;
+  /** The stored object as JSON text (a STIX object; not re-serialised). */
+  readonly json: string;
+}
+
+/** An object id as a partner sees it (re-issued under one agreement) and the id stored here. */
+export interface ReissuedId {
+  readonly reissuedId: string;
+  readonly originalId: string;
+}
+
 /** A keyset query over object versions in date-added order (spec/taxii.md, "Storage"). */
 export interface AddedQuery {
   /** Only entries with seq > afterSeq. */
@@ -328,6 +345,22 @@ export interface TaxiiStatusRecord {
 export interface TaxiiRepo {
   /** Object versions in date-added order, filtered, at most `limit`. */
   added(query: AddedQuery): Promise<AddedEntry[]>;
+  /** As `added`, but each version as its stored JSON text without provenance (the local collection). */
+  addedJson(query: AddedQuery): Promise<AddedJson[]>;
+  /**
+   * The re-issued id index (migration 9): how far it covers `agreementId` (the highest seq
+   * indexed, 0 when none), and the (seq, id) of versions beyond that, for the caller to map.
+   */
+  reissuedMark(agreementId: string): Promise<number>;
+  addedIds(afterSeq: number, limit: number): Promise<{ seq: number; id: string }[]>;
+  /** Record mappings and advance `agreementId`'s mark to `uptoSeq`, atomically. */
+  indexReissued(
+    agreementId: string,
+    entries: readonly ReissuedId[],
+    uptoSeq: number,
+  ): Promise<void>;
+  /** The stored ids that the given ids were re-issued from under any of `agreementIds`. */
+  originalIds(agreementIds: readonly string[], ids: readonly string[]): Promise<string[]>;
   /** Every stored version of `id` with its date added, oldest version first. */
   addedVersions(id: string): Promise<AddedEntry[]>;
   /** Delete the given versions of `id` (every version for "all"); returns how many were deleted. */

@@ -14,6 +14,7 @@ import { AccordError } from "../../errors.js";
 import { RECALL_MIGRATION_SQL } from "./recall.js";
 import { AGREEMENT_EXCHANGE_MIGRATION_SQL } from "./agreement-state.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
+import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
 
 interface Migration {
   readonly version: number;
@@ -328,6 +329,12 @@ const MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: "recall-and-retention",
     sql: RECALL_MIGRATION_SQL,
+  },
+  {
+    version: 9,
+    name: "taxii-reissued-ids",
+    // Partner collections: re-issued id -> original id, per agreement (spec/taxii.md, "Storage").
+    sql: TAXII_REISSUED_MIGRATION_SQL,
   },
   {
     version: 11,

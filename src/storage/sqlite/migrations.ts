@@ -8,6 +8,7 @@ import type { Database } from "better-sqlite3";
 import { AccordError } from "../../errors.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { RECALL_MIGRATION_SQL } from "./recall.js";
+import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
 import { AGREEMENT_EXCHANGE_MIGRATION_SQL } from "./agreement-state.js";
 
 export interface Migration {
@@ -301,6 +302,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "match-queries-and-requests",
     // Hit/no-hit queries as each side remembers them and follow-up requests (spec/match.md).
     sql: MATCH_MIGRATION_SQL,
+  },
+  {
+    version: 9,
+    name: "taxii-reissued-ids",
+    // Partner collections: re-issued id -> original id, per agreement (spec/taxii.md, "Storage").
+    sql: TAXII_REISSUED_MIGRATION_SQL,
   },
   {
     version: 11,
