@@ -58,6 +58,8 @@ type EventKind = (typeof EVENT_KINDS)[number];
 export interface AgreementExchange {
   /** POST `message` to the partner; resolves with its answer (attacker-controlled). */
   exchange(peer: Peer, message: ExchangeMessage): Promise<unknown>;
+  /** POST a consent this node signed to its holder; resolves with the holder's answer. */
+  pushConsent(peer: Peer, consent: Consent): Promise<unknown>;
 }
 
 /** One signature as it travels. */
@@ -552,9 +554,16 @@ export class AgreementBook {
   // ---------------------------------------------------------------- consents for onward hops
 
   /**
-   * As the originator: sign a consent to one onward hop (`holder` may pass `object`, an id as the
-   * holder holds it or "*", to `recipient` under `agreement` for `purpose` until `expires`), keep
-   * it, and return it for the holder (`addConsent` there).
+   * As the originator: sign a consent to one onward hop (`holder` may pass `object` to
+   * `recipient` under `agreement` for `purpose` until `expires`), keep it, and push it to the
+   * holder (a signed peer request; the holder verifies and keeps it).
+   *
+   * `object` is this node's own id for the object (or "*"). Minimization may have re-issued the
+   * id the holder received it under (per agreement, keyed by this node's secret): the consent
+   * names the id the holder holds, resolved from the copies this node sent to the holder, so it
+   * is bound to the original object without telling the holder the original id (which would
+   * link the re-issued ids). The log entry keeps both. An id this node never sent to the holder
+   * is taken as the holder's id, as given.
    */
   async grantConsent(req: {
     object: string;
@@ -563,7 +572,7 @@ export class AgreementBook {
     agreement: string;
     purpose: string;
     expires: string;
-  }): Promise<Consent> {
+  }): Promise<{ consent: Consent; original: string; pushed: PushResult }> {
     const a = this.pick(req.agreement);
     const parties = a.doc.parties.map((p) => p.node);
     for (const [what, node] of [
@@ -583,12 +592,56 @@ export class AgreementBook {
       throw new AccordError("ERR_BAD_REQUEST", "a consent is for a hop between two other parties");
     if (!RFC3339.test(req.expires) || !(Date.parse(req.expires) > this.d.clock.now().getTime()))
       throw new AccordError("ERR_BAD_REQUEST", "`expires` must be an RFC 3339 time in the future");
+    const heldAs = await this.heldAs(req.object, req.holder);
     const consent = await signConsent(
-      { type: "accord-consent/1", originator: this.d.nodeId, ...req },
+      { type: "accord-consent/1", originator: this.d.nodeId, ...req, object: heldAs },
       this.d.keys.signing.privateKey,
     );
-    await this.storeConsent(consent);
-    return consent;
+    await this.storeConsent(consent, req.object);
+    return { consent, original: req.object, pushed: await this.pushConsent(consent) };
+  }
+
+  /** The id `holder` holds this node's object `id` under: the latest copy sent to it. */
+  private async heldAs(id: string, holder: string): Promise<string> {
+    if (id === "*") return id;
+    const copies = (await this.d.store.recalls.copiesOf(id)).filter((c) => c.recipient === holder);
+    return copies[copies.length - 1]?.sentAs ?? id;
+  }
+
+  /** Hand a consent to its holder over a signed peer request; the answer is reported, not thrown. */
+  private async pushConsent(c: Consent): Promise<PushResult> {
+    const node = c.holder;
+    try {
+      const exchange = this.d.exchange;
+      if (exchange === undefined) throw new Error("no exchange configured");
+      const peer = await this.d.store.peers.get(node);
+      if (peer === undefined) throw new Error("not a known partner of this node");
+      await exchange.pushConsent(peer, c);
+      return { node, ok: true };
+    } catch (e) {
+      this.d.logger.warn(
+        { agreement: c.agreement, holder: node },
+        "consent not delivered; hand it over with POST /api/v1/consents",
+      );
+      return { node, ok: false, error: e instanceof Error ? e.message : "failed" };
+    }
+  }
+
+  /**
+   * As the holder, from the originator itself (the signed request's signer): verify and keep a
+   * consent it pushed. The consent must be the signer's own.
+   */
+  async receiveConsent(
+    signer: string,
+    raw: unknown,
+  ): Promise<{ consent: Consent; added: boolean }> {
+    const c = parseConsent(raw);
+    if (c.originator !== signer)
+      throw new AccordError(
+        "ERR_UNKNOWN_PARTNER",
+        `the consent is by \`${c.originator}\`, but the request is signed by partner \`${signer}\``,
+      );
+    return this.addConsent(c);
   }
 
   /** As the holder: verify a consent under its originator's known key and keep it. */
@@ -667,7 +720,7 @@ export class AgreementBook {
     return false;
   }
 
-  private async storeConsent(c: Consent): Promise<boolean> {
+  private async storeConsent(c: Consent, original?: string): Promise<boolean> {
     const id = sha256Hex(canonicalize(c));
     const at = this.nowIso();
     return this.d.store.transaction(async (tx) => {
@@ -695,6 +748,7 @@ export class AgreementBook {
           agreement: c.agreement,
           purpose: c.purpose,
           object: c.object,
+          ...(original === undefined || original === c.object ? {} : { original }),
           expires: c.expires,
         },
       });
