@@ -429,6 +429,22 @@ export interface AgreementStatusRecord {
   readonly since: string;
 }
 
+/**
+ * One signature exchange owed to a partner for one version (migration 11): pending until the
+ * partner's answer shows it holds what this node signed and recorded; retried with backoff.
+ */
+export interface AgreementExchangeRecord {
+  readonly agreement: string;
+  readonly version: number;
+  readonly partner: NodeId;
+  readonly status: "pending" | "done";
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+  readonly doneAt: string | null;
+}
+
 /** Signatures, lifecycle events, consents and recorded states of the agreements held here. */
 export interface AgreementStateRepo {
   /** Every held version of every agreement (or of `id`), ordered by id then version. */
@@ -439,7 +455,10 @@ export interface AgreementStateRepo {
   signatures(agreement: string, version?: number): Promise<AgreementSignatureRecord[]>;
   /** Keyed by `id`: idempotent. */
   putEvent(rec: AgreementEventRecord): Promise<PutResult>;
-  /** Events for `agreement` (or every agreement), ordered by their `at` instant then id. */
+  /**
+   * Events for `agreement` (or every agreement), ordered by their `at` instant, then by the order
+   * this node stored them (a durable sequence), so events at the same instant keep their order.
+   */
   events(agreement?: string): Promise<AgreementEventRecord[]>;
   /** Keyed by `id`: idempotent. */
   putConsent(rec: ConsentRecord): Promise<PutResult>;
@@ -448,6 +467,27 @@ export interface AgreementStateRepo {
   statuses(): Promise<AgreementStatusRecord[]>;
   /** Insert or replace by (agreement, version). */
   setStatus(rec: AgreementStatusRecord): Promise<void>;
+  /** Owe `partner` an exchange for a version: (re)pending, due at `at`; attempts are kept. */
+  oweExchange(req: {
+    agreement: string;
+    version: number;
+    partner: NodeId;
+    at: string;
+  }): Promise<void>;
+  /** Pending exchanges due at `now`, soonest first, at most `limit`. */
+  dueExchanges(now: string, limit: number): Promise<AgreementExchangeRecord[]>;
+  /** The partner holds everything: done (attempts + 1). False when it was not pending. */
+  exchangeDone(agreement: string, version: number, partner: NodeId, at: string): Promise<boolean>;
+  /** A failed attempt on a pending exchange: attempts + 1, the error, the next attempt. */
+  exchangeFailed(
+    agreement: string,
+    version: number,
+    partner: NodeId,
+    error: string,
+    nextAttemptAt: string,
+  ): Promise<void>;
+  /** The exchanges of one agreement, by version then partner. */
+  exchanges(agreement: string): Promise<AgreementExchangeRecord[]>;
 }
 
 /** One query budget window (spec/agreement.md "Query budgets"). */

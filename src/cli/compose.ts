@@ -148,6 +148,8 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
           // Recall notices and reports; then the retention purge (spec/recall.md).
           if ((await recalls.deliverDue()).attempted === 50) again = true;
           await recalls.purgeExpired();
+          // Signature exchanges a partner missed (spec/agreement.md "Signature exchange").
+          if ((await node.agreementBook.retryExchanges()) === 20) again = true;
         } catch (e) {
           logger.error({ err: e }, "delivery pass failed");
         }

@@ -7,8 +7,11 @@
  *   GET  /api/v1/agreements/:id                  state, versions, signatures, who still has to sign
  *   POST /api/v1/agreements/:id/sign             sign (the highest held version, or `version`)
  *   POST /api/v1/agreements/:id/sync             exchange signatures and events with the parties
+ *   GET  /api/v1/agreements/:id/exchanges        exchanges owed to partners (pending ones retried)
  *   POST /api/v1/agreements/:id/suspend|resume|terminate
+ *   POST /federation/v1/consents                 an originator's consent pushed to its holder
  *   POST /api/v1/consents/grant                  as originator: sign a consent to one onward hop
+ *                                               and push it to the holder
  *   POST /api/v1/consents                        as holder: verify and keep a consent
  *
  * The offline CLI forms, over the API (a YAML body, `application/yaml`; errors carry
@@ -27,7 +30,7 @@ import { diffAgreements } from "../core/agreement/diff.js";
 import { signingPayload } from "../core/agreement/lifecycle.js";
 import { parseAgreement, type Agreement } from "../core/agreement/parse.js";
 import type { AccordNode } from "../app/node.js";
-import { AGREEMENT_EXCHANGE_PATH } from "../federation/agreement-exchange.js";
+import { AGREEMENT_EXCHANGE_PATH, CONSENT_PUSH_PATH } from "../federation/agreement-exchange.js";
 import { authenticatedPeer } from "./peer-auth.js";
 
 const ID = { type: "string", minLength: 1, maxLength: 64 } as const;
@@ -43,6 +46,19 @@ export function registerAgreementFederation(app: FastifyInstance, node: AccordNo
       );
     return node.agreementBook.receive(req.body);
   });
+  // An originator pushes a consent it signed; the holder verifies and keeps it.
+  app.post(
+    CONSENT_PUSH_PATH,
+    { schema: { body: { type: "object", required: ["consent"], properties: { consent: {} } } } },
+    async (req, reply) => {
+      const signer = authenticatedPeer(req);
+      const r = await node.agreementBook.receiveConsent(
+        signer,
+        (req.body as { consent: unknown }).consent,
+      );
+      return reply.code(r.added ? 201 : 200).send({ added: r.added });
+    },
+  );
 }
 
 /** The YAML text of a request body, under the name its errors will quote. */
@@ -156,6 +172,13 @@ export function registerAgreementApi(api: FastifyInstance, node: AccordNode): vo
     return book.view(id);
   });
 
+  // The exchanges owed to partners: pending ones are retried by the delivery pass.
+  api.get("/agreements/:id/exchanges", { schema: { params } }, async (req) => {
+    const { id } = req.params as { id: string };
+    book.view(id); // ERR_NOT_FOUND for an agreement not held
+    return { exchanges: await node.agreementBook.exchanges(id) };
+  });
+
   const versionBody = {
     type: "object",
     additionalProperties: false,
@@ -197,7 +220,7 @@ export function registerAgreementApi(api: FastifyInstance, node: AccordNode): vo
     },
     async (req, reply) => {
       const b = req.body as Parameters<typeof book.grantConsent>[0];
-      return reply.code(201).send({ consent: await book.grantConsent(b) });
+      return reply.code(201).send(await book.grantConsent(b));
     },
   );
   api.post(
