@@ -41,6 +41,7 @@ import {
   type Identifier,
   type IdentifierKind,
 } from "../core/match/index.js";
+import { budgetWindow } from "../core/budget.js";
 import { KIND_STIX_TYPE, identifiersIn, kindsForTypes } from "../core/match/extract.js";
 import {
   createPoprfServer,
@@ -477,6 +478,27 @@ export class MatchService {
       return deny(["default"], e as AccordError);
     }
     const a = held.agreement;
+    const daily = a.doc.queries.budget_per_day;
+    const limits = { day: daily, burst: burstLimit(a) };
+    const clause = (w: "day" | "burst") =>
+      `${a.id} v${String(a.version)} §queries.${w === "day" ? "budget_per_day" : "budget_per_burst"}`;
+    const exhausted = (w: "day" | "burst", resetAt: string) =>
+      deny(
+        [clause(w)],
+        new AccordError(
+          "ERR_BUDGET_EXHAUSTED",
+          `the ${w === "day" ? "daily" : "burst (per minute)"} hit/no-hit budget of \`${partner}\` under \`${agreementId}\` (${String(limits[w])}) does not cover ${String(what.cost)} more; it resets at ${resetAt}`,
+          { retryAt: resetAt, details: [{ path: clause(w), message: `resets at ${resetAt}` }] },
+        ),
+      );
+    // The engine sees what the partner spent today (the budget port), so its reasons quote the
+    // budget clause; the atomic consume below still decides a race.
+    const queriesToday = await this.d.store.budgets.used({
+      agreementId,
+      partner,
+      window: "day",
+      at,
+    });
     const decision = decide(
       queryObject(kind),
       {
@@ -486,15 +508,18 @@ export class MatchService {
         purpose,
         at: now,
         agreementId,
-        queriesToday: 0,
+        queriesToday,
       },
       [held.governed],
     );
-    if (decision.effect === "deny")
+    if (decision.effect === "deny") {
+      if (decision.reasons.every((x) => x.clause === clause("day")))
+        return exhausted("day", budgetWindow("day", at).end);
       return deny(
         decision.reasons.map((x) => x.clause),
         refused(decision.reasons),
       );
+    }
     if (what.mode === "oprf" && what.epoch !== this.epochAt(now))
       return deny(
         ["epoch"],
@@ -503,10 +528,6 @@ export class MatchService {
           `key epoch ${String(what.epoch)} is not the current one (${String(this.epochAt(now))}); fetch the filter again`,
         ),
       );
-    const daily = a.doc.queries.budget_per_day;
-    const limits = { day: daily, burst: burstLimit(a) };
-    const clause = (w: "day" | "burst") =>
-      `${a.id} v${String(a.version)} §queries.${w === "day" ? "budget_per_day" : "budget_per_burst"}`;
     const spent = await this.d.store
       .transaction(async (tx) => {
         const used: Record<string, number> = {};
@@ -553,21 +574,7 @@ export class MatchService {
         if (e instanceof Exhausted) return e;
         throw e;
       });
-    if (spent instanceof Exhausted) {
-      const w = spent.window;
-      const limit = limits[w];
-      return deny(
-        [clause(w)],
-        new AccordError(
-          "ERR_BUDGET_EXHAUSTED",
-          `the ${w === "day" ? "daily" : "burst (per minute)"} hit/no-hit budget of \`${partner}\` under \`${agreementId}\` (${String(limit)}) does not cover ${String(what.cost)} more; it resets at ${spent.resetAt}`,
-          {
-            retryAt: spent.resetAt,
-            details: [{ path: clause(w), message: `resets at ${spent.resetAt}` }],
-          },
-        ),
-      );
-    }
+    if (spent instanceof Exhausted) return exhausted(spent.window, spent.resetAt);
     this.d.logger.info(
       { partner, agreement: agreementId, kind, elements: what.cost, mode: what.mode },
       "match evaluation authorised",
@@ -1350,8 +1357,8 @@ class Exhausted extends Error {
  * spent in one minute.
  */
 export function burstLimit(a: Agreement): number {
-  const q = a.doc.queries as { budget_per_day: number; budget_per_burst?: unknown };
-  if (typeof q.budget_per_burst === "number") return q.budget_per_burst;
+  const q = a.doc.queries;
+  if (q.budget_per_burst !== undefined) return q.budget_per_burst;
   return q.budget_per_day === 0 ? 0 : Math.max(1, Math.ceil(q.budget_per_day / 4));
 }
 

@@ -93,6 +93,14 @@ export interface NodeDeps {
   readonly describeKeys?: () => Promise<Record<string, unknown>>;
 }
 
+/** A bundle that passed `checkIngest`, ready for `ingestInto`. */
+export interface CheckedBundle {
+  readonly id: string;
+  readonly objects: readonly StixObject[];
+  /** SHA-256 of the bundle's canonical JSON (RFC 8785), for the `ingest` log entry. */
+  readonly digest: string;
+}
+
 export interface IngestResult {
   readonly bundleId: string;
   readonly objects: number;
@@ -232,6 +240,11 @@ export class AccordNode {
     return this.agreementBook.governedAt(at);
   }
 
+  /** The id `id` travels under to partners of `agreementId` if its profile re-issues ids (see Minimizer). */
+  reissuedId(agreementId: string, id: string): string | undefined {
+    return this.minimizer.reissuedId(agreementId, id);
+  }
+
   listAgreements(): readonly Agreement[] {
     return this.agreements;
   }
@@ -272,6 +285,15 @@ export class AccordNode {
 
   /** Validate a STIX 2.1 bundle and store every object as originated here. Nothing is stored when any object is invalid. */
   async ingest(bundle: unknown): Promise<IngestResult> {
+    const checked = this.checkIngest(bundle);
+    return this.d.store.transaction((tx) => this.ingestInto(tx, checked));
+  }
+
+  /**
+   * The checks of `ingest` (valid STIX 2.1, well-formed source grades), without writing: a caller
+   * that groups several ingests into one transaction (TAXII's group commit) checks each first.
+   */
+  checkIngest(bundle: unknown): CheckedBundle {
     const verdict = validateBundle(bundle);
     if (!verdict.valid) throw stixError(verdict.issues, "the bundle is not valid STIX 2.1");
     const b = bundle as { id: string; objects?: readonly StixObject[] };
@@ -290,6 +312,11 @@ export class AccordNode {
     );
     if (badGrades.length > 0)
       throw stixError(badGrades, "the bundle carries a malformed source grade");
+    return { id: b.id, objects, digest: sha256Hex(canonicalize(bundle)) };
+  }
+
+  /** Store a checked bundle's objects as originated here, and its `ingest` log entry, in `tx`. */
+  async ingestInto(tx: Repos, b: CheckedBundle): Promise<IngestResult> {
     const at = this.nowIso();
     const provenance = {
       originator: this.id,
@@ -300,28 +327,21 @@ export class AccordNode {
       retentionUntil: null,
       envelopeId: null,
     };
-    return this.d.store.transaction(async (tx) => {
-      let stored = 0;
-      for (const object of objects) {
-        if ((await tx.objects.put({ object, provenance, storedAt: at })) === "inserted") stored++;
-      }
-      await tx.ledger.append({
-        kind: "ingest",
-        at,
-        data: {
-          bundle: b.id,
-          objects: objects.length,
-          stored,
-          digest: sha256Hex(canonicalize(bundle)),
-        },
-      });
-      return {
-        bundleId: b.id,
-        objects: objects.length,
-        stored,
-        unchanged: objects.length - stored,
-      };
+    let stored = 0;
+    for (const object of b.objects) {
+      if ((await tx.objects.put({ object, provenance, storedAt: at })) === "inserted") stored++;
+    }
+    await tx.ledger.append({
+      kind: "ingest",
+      at,
+      data: { bundle: b.id, objects: b.objects.length, stored, digest: b.digest },
     });
+    return {
+      bundleId: b.id,
+      objects: b.objects.length,
+      stored,
+      unchanged: b.objects.length - stored,
+    };
   }
 
   // ---------------------------------------------------------------- decide (dry run)

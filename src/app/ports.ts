@@ -363,6 +363,23 @@ export interface AddedEntry {
   readonly stored: StoredObject;
 }
 
+/** An object version in date-added order as its stored JSON text, for serving without re-parsing. */
+export interface AddedJson {
+  readonly seq: number;
+  readonly dateAddedUs: number;
+  readonly id: string;
+  /** `versionOf(object)` ("" when the object has no version). */
+  readonly version: string;
+  /** The stored object as JSON text (a STIX object; not re-serialised). */
+  readonly json: string;
+}
+
+/** An object id as a partner sees it (re-issued under one agreement) and the id stored here. */
+export interface ReissuedId {
+  readonly reissuedId: string;
+  readonly originalId: string;
+}
+
 /** A keyset query over object versions in date-added order (spec/taxii.md, "Storage"). */
 export interface AddedQuery {
   /** Only entries with seq > afterSeq. */
@@ -407,6 +424,22 @@ export interface TaxiiStatusRecord {
 export interface TaxiiRepo {
   /** Object versions in date-added order, filtered, at most `limit`. */
   added(query: AddedQuery): Promise<AddedEntry[]>;
+  /** As `added`, but each version as its stored JSON text without provenance (the local collection). */
+  addedJson(query: AddedQuery): Promise<AddedJson[]>;
+  /**
+   * The re-issued id index (migration 9): how far it covers `agreementId` (the highest seq
+   * indexed, 0 when none), and the (seq, id) of versions beyond that, for the caller to map.
+   */
+  reissuedMark(agreementId: string): Promise<number>;
+  addedIds(afterSeq: number, limit: number): Promise<{ seq: number; id: string }[]>;
+  /** Record mappings and advance `agreementId`'s mark to `uptoSeq`, atomically. */
+  indexReissued(
+    agreementId: string,
+    entries: readonly ReissuedId[],
+    uptoSeq: number,
+  ): Promise<void>;
+  /** The stored ids that the given ids were re-issued from under any of `agreementIds`. */
+  originalIds(agreementIds: readonly string[], ids: readonly string[]): Promise<string[]>;
   /** Every stored version of `id` with its date added, oldest version first. */
   addedVersions(id: string): Promise<AddedEntry[]>;
   /** Delete the given versions of `id` (every version for "all"); returns how many were deleted. */
@@ -475,6 +508,22 @@ export interface AgreementStatusRecord {
   readonly since: string;
 }
 
+/**
+ * One signature exchange owed to a partner for one version (migration 11): pending until the
+ * partner's answer shows it holds what this node signed and recorded; retried with backoff.
+ */
+export interface AgreementExchangeRecord {
+  readonly agreement: string;
+  readonly version: number;
+  readonly partner: NodeId;
+  readonly status: "pending" | "done";
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+  readonly doneAt: string | null;
+}
+
 /** Signatures, lifecycle events, consents and recorded states of the agreements held here. */
 export interface AgreementStateRepo {
   /** Every held version of every agreement (or of `id`), ordered by id then version. */
@@ -485,7 +534,10 @@ export interface AgreementStateRepo {
   signatures(agreement: string, version?: number): Promise<AgreementSignatureRecord[]>;
   /** Keyed by `id`: idempotent. */
   putEvent(rec: AgreementEventRecord): Promise<PutResult>;
-  /** Events for `agreement` (or every agreement), ordered by their `at` instant then id. */
+  /**
+   * Events for `agreement` (or every agreement), ordered by their `at` instant, then by the order
+   * this node stored them (a durable sequence), so events at the same instant keep their order.
+   */
   events(agreement?: string): Promise<AgreementEventRecord[]>;
   /** Keyed by `id`: idempotent. */
   putConsent(rec: ConsentRecord): Promise<PutResult>;
@@ -494,6 +546,27 @@ export interface AgreementStateRepo {
   statuses(): Promise<AgreementStatusRecord[]>;
   /** Insert or replace by (agreement, version). */
   setStatus(rec: AgreementStatusRecord): Promise<void>;
+  /** Owe `partner` an exchange for a version: (re)pending, due at `at`; attempts are kept. */
+  oweExchange(req: {
+    agreement: string;
+    version: number;
+    partner: NodeId;
+    at: string;
+  }): Promise<void>;
+  /** Pending exchanges due at `now`, soonest first, at most `limit`. */
+  dueExchanges(now: string, limit: number): Promise<AgreementExchangeRecord[]>;
+  /** The partner holds everything: done (attempts + 1). False when it was not pending. */
+  exchangeDone(agreement: string, version: number, partner: NodeId, at: string): Promise<boolean>;
+  /** A failed attempt on a pending exchange: attempts + 1, the error, the next attempt. */
+  exchangeFailed(
+    agreement: string,
+    version: number,
+    partner: NodeId,
+    error: string,
+    nextAttemptAt: string,
+  ): Promise<void>;
+  /** The exchanges of one agreement, by version then partner. */
+  exchanges(agreement: string): Promise<AgreementExchangeRecord[]>;
 }
 
 /** One query budget window (spec/agreement.md "Query budgets"). */

@@ -18,6 +18,7 @@ import { loadApiToken, loadNodeKeys } from "./secrets.js";
 import { MatchService } from "../app/match.js";
 import { HttpMatchClient } from "../federation/match-client.js";
 import { loadOrCreateMatchSecret } from "./match-secret.js";
+import { startRistrettoBackend } from "./ristretto-backend.js";
 import { loadMinimizationSetup } from "./profiles.js";
 import { RecallService } from "../app/recall.js";
 import { WitnessService } from "../app/witness.js";
@@ -89,6 +90,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
   const signer = keys.signer;
   const apiToken = loadApiToken(config.apiTokenFile);
   const matchSecret = loadOrCreateMatchSecret(config.keysFile);
+  await startRistrettoBackend(process.env, logger);
   const minimization = loadMinimizationSetup(config);
   const store = await openStore(config);
   let url = config.publicUrl;
@@ -170,6 +172,8 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
           // Recall notices and reports; then the retention purge (spec/recall.md).
           if ((await recalls.deliverDue()).attempted === 50) again = true;
           await recalls.purgeExpired();
+          // Signature exchanges a partner missed (spec/agreement.md "Signature exchange").
+          if ((await node.agreementBook.retryExchanges()) === 20) again = true;
         } catch (e) {
           logger.error({ err: e }, "delivery pass failed");
         }

@@ -130,7 +130,7 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
     expect(await entries(xa, "key-announcement-acknowledged")).toHaveLength(1);
 
     // The descriptor lists the current key and the previous one with the end of its overlap.
-    const desc = await (await fetch(new URL("/.well-known/accord-node", xa.url))).json();
+    const desc = (await (await fetch(new URL("/.well-known/accord-node", xa.url))).json()) as any;
     expect(jwkThumbprint(desc.keys.signing)).toBe(next);
     expect(desc.previous.map((p: any) => jwkThumbprint(p.signing))).toEqual([old]);
     expect(desc.previous[0].valid_until).toBe(r.body.retiresAt);

@@ -98,6 +98,14 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         budgetAgreement("budget-burst", 6),
       );
       writeFileSync(join(d.dir, "agreements", "budget-day.yaml"), budgetAgreement("budget-day", 4));
+      // 20 a day (a default burst of 5) but an explicit burst of 1 a minute.
+      writeFileSync(
+        join(d.dir, "agreements", "small-burst.yaml"),
+        budgetAgreement("small-burst", 20).replace(
+          "budget_per_day: 20",
+          "budget_per_day: 20\n  budget_per_burst: 1",
+        ),
+      );
     }
     xa = await start(dirs[0]!, { clock });
     xb = await start(dirs[1]!, { clock });
@@ -573,6 +581,24 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       );
       expect(denials.map((e) => e.data.clauses)).toContainEqual([
         "budget-day v1 §queries.budget_per_day",
+      ]);
+    });
+
+    it("applies the agreement's own burst budget instead of a quarter of the day", async () => {
+      const ask = () => query({ agreement: "small-burst", value: OTHER_IBAN });
+      advance(60_000 - (nowMs % 60_000) + 1000);
+      expect((await ask()).status).toBe(200);
+      const refused = await ask();
+      expect(refused.status, "a burst of 1, not 20 / 4 = 5").toBe(429);
+      expect(refused.body.detail).toContain("burst");
+      advance(60_000);
+      expect((await ask()).status, "the next minute has its own burst").toBe(200);
+      const denials = (await ledgerOf(xb)).filter(
+        (e) =>
+          e.kind === "decision" && e.data.agreement === "small-burst" && e.data.effect === "deny",
+      );
+      expect(denials.map((e) => e.data.clauses)).toEqual([
+        ["small-burst v1 §queries.budget_per_burst"],
       ]);
     });
 

@@ -166,6 +166,7 @@ export function lifecycleState(
     .filter((e) => e.agreement === a.id && authorities.has(e.by))
     .map((e) => ({ e, t: Date.parse(e.at) }))
     .filter((x) => !Number.isNaN(x.t) && x.t <= t)
+    // Stable: events at the same instant keep the order given (the store's durable sequence).
     .sort((x, y) => x.t - y.t);
   for (const { e } of ordered) {
     if (terminated !== undefined) break;

@@ -12,8 +12,10 @@ import type { PoolClient } from "pg";
 import { GENESIS_HASH } from "../../core/ledger.js";
 import { AccordError } from "../../errors.js";
 import { RECALL_MIGRATION_SQL } from "./recall.js";
+import { AGREEMENT_EXCHANGE_MIGRATION_SQL } from "./agreement-state.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
+import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
 
 interface Migration {
   readonly version: number;
@@ -335,6 +337,18 @@ const MIGRATIONS: readonly Migration[] = [
     version: 8,
     name: "key-rotation",
     sql: NODE_KEYS_MIGRATION_SQL,
+  },
+  {
+    version: 9,
+    name: "taxii-reissued-ids",
+    // Partner collections: re-issued id -> original id, per agreement (spec/taxii.md, "Storage").
+    sql: TAXII_REISSUED_MIGRATION_SQL,
+  },
+  {
+    version: 11,
+    name: "agreement-event-order-and-exchanges",
+    // Events ordered by a durable sequence at equal instants; exchanges owed to partners.
+    sql: AGREEMENT_EXCHANGE_MIGRATION_SQL,
   },
 ];
 

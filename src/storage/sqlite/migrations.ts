@@ -9,6 +9,8 @@ import { AccordError } from "../../errors.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 import { RECALL_MIGRATION_SQL } from "./recall.js";
+import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
+import { AGREEMENT_EXCHANGE_MIGRATION_SQL } from "./agreement-state.js";
 
 export interface Migration {
   readonly version: number;
@@ -308,6 +310,18 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 8,
     name: "key-rotation",
     sql: NODE_KEYS_MIGRATION_SQL,
+  },
+  {
+    version: 9,
+    name: "taxii-reissued-ids",
+    // Partner collections: re-issued id -> original id, per agreement (spec/taxii.md, "Storage").
+    sql: TAXII_REISSUED_MIGRATION_SQL,
+  },
+  {
+    version: 11,
+    name: "agreement-event-order-and-exchanges",
+    // Events ordered by a durable sequence at equal instants; exchanges owed to partners.
+    sql: AGREEMENT_EXCHANGE_MIGRATION_SQL,
   },
 ];
 
