@@ -170,7 +170,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     node,
     transport: new HttpMatchClient({
       nodeId: config.nodeId,
-      signingKey: keys.signing.privateKey,
+      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
       now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
     }),
     matchSecret,
