@@ -194,9 +194,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     node,
     transport: new HttpMatchClient({
       nodeId: config.nodeId,
-      get signingKey() {
-        return keys.signing.privateKey;
-      },
+      signer,
       now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
     }),
     matchSecret,
