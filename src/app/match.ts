@@ -265,8 +265,6 @@ export function isOverdue(r: MatchRequestRecord, now: Date): boolean {
 export class MatchService {
   private readonly d: MatchDeps;
   private readonly servers = new Map<string, Promise<PoprfServer>>();
-  /** Requests being decided in this process: one decision at a time per request. */
-  private readonly deciding = new Set<string>();
   private readonly filters = new Map<string, { key: string; items: Promise<Uint8Array> }>();
   private readonly remote = new Map<
     string,
@@ -889,7 +887,9 @@ export class MatchService {
   // ---------------------------------------------------------------- follow-up requests
 
   private view(r: MatchRequestRecord): RequestView {
-    return { ...r, overdue: isOverdue(r, this.d.clock.now()) };
+    // A pending request being decided holds a claim in decidedBy/decidedAt: not a decision.
+    const undecided = r.status === "pending" ? { decidedAt: null, decidedBy: null } : {};
+    return { ...r, ...undecided, overdue: isOverdue(r, this.d.clock.now()) };
   }
 
   /** File a follow-up request with the partner that answered `queryId` with a hit. */
@@ -1113,26 +1113,46 @@ export class MatchService {
     id: string,
     by: { officer: string; role: string; reasons?: readonly string[] },
   ): Promise<{ request: RequestView; share: ShareOutcome | undefined }> {
-    return this.exclusively(id, () => this.approveNow(id, by));
+    return this.exclusively(id, (r, claim) => this.approveNow(r, claim, by));
   }
 
-  /** Run one decision on request `id` at a time (a second concurrent one is refused). */
-  private async exclusively<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    if (this.deciding.has(id))
-      throw new AccordError("ERR_BAD_REQUEST", `request \`${id}\` is being decided right now`);
-    this.deciding.add(id);
+  /**
+   * Run one decision on request `id` at a time across every process sharing the database: the
+   * request is claimed by a conditional update first (a second concurrent decider is refused),
+   * and the claim is given back when the decision fails. A claim left by a crashed process
+   * expires after CLAIM_STALE_MS.
+   */
+  private async exclusively<T>(
+    id: string,
+    fn: (r: MatchRequestRecord, claim: string) => Promise<T>,
+  ): Promise<T> {
+    const r = await this.pendingIncoming(id);
+    const now = this.d.clock.now();
+    const claim = `claim:${this.d.random.uuid()}`;
+    const claimed = await this.d.store.match.claimRequest(id, "incoming", {
+      claim,
+      at: now.toISOString(),
+      staleBefore: new Date(now.getTime() - CLAIM_STALE_MS).toISOString(),
+    });
+    if (!claimed)
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        `request \`${id}\` is being decided right now, or was just decided`,
+      );
     try {
-      return await fn();
-    } finally {
-      this.deciding.delete(id);
+      return await fn(r, claim);
+    } catch (e) {
+      await this.d.store.match.releaseClaim(id, "incoming", claim);
+      throw e;
     }
   }
 
   private async approveNow(
-    id: string,
+    r: MatchRequestRecord,
+    claim: string,
     by: { officer: string; role: string; reasons?: readonly string[] },
   ): Promise<{ request: RequestView; share: ShareOutcome | undefined }> {
-    const r = await this.pendingIncoming(id);
+    const id = r.id;
     const officer = checkName(by.officer, "officer");
     const role = checkName(by.role, "role");
     const a = this.held(r.agreementId, r.partner, this.d.clock.now()).agreement;
@@ -1189,7 +1209,7 @@ export class MatchService {
     const released = share.verdicts
       .filter((v) => v.effect === "permit")
       .map((v) => (v as { sentAs?: string }).sentAs ?? v.id);
-    const decided = await this.decide(r, {
+    const decided = await this.decide(r, claim, {
       status: "approved",
       officer,
       role,
@@ -1205,31 +1225,22 @@ export class MatchService {
     id: string,
     by: { officer: string; role?: string; reasons: readonly string[] },
   ): Promise<RequestView> {
-    return this.exclusively(id, () => this.refuseNow(id, by));
-  }
-
-  private async refuseNow(
-    id: string,
-    by: { officer: string; role?: string; reasons: readonly string[] },
-  ): Promise<RequestView> {
-    const r = await this.pendingIncoming(id);
     const reasons = by.reasons.map((x) => x.trim()).filter((x) => x !== "");
     if (reasons.length === 0 || reasons.some((x) => x.length > MAX_TEXT))
       throw new AccordError(
         "ERR_BAD_REQUEST",
         "a refusal states its reasons (each 1 to 2000 characters)",
       );
-    return this.decide(r, {
-      status: "refused",
-      officer: checkName(by.officer, "officer"),
-      role: by.role === undefined ? null : checkName(by.role, "role"),
-      reasons,
-      released: [],
-    });
+    const officer = checkName(by.officer, "officer");
+    const role = by.role === undefined ? null : checkName(by.role, "role");
+    return this.exclusively(id, (r, claim) =>
+      this.decide(r, claim, { status: "refused", officer, role, reasons, released: [] }),
+    );
   }
 
   private async decide(
     r: MatchRequestRecord,
+    claim: string,
     d: {
       status: "approved" | "refused";
       officer: string;
@@ -1247,6 +1258,7 @@ export class MatchService {
         decidedRole: d.role,
         reasons: d.reasons,
         released: d.released,
+        claim,
       });
       if (!ok)
         throw new AccordError("ERR_BAD_REQUEST", `request \`${r.id}\` was decided meanwhile`);
@@ -1350,6 +1362,9 @@ class Exhausted extends Error {
     super("budget exhausted");
   }
 }
+
+/** A claim on a request (see `exclusively`) older than this was left by a crashed decider. */
+const CLAIM_STALE_MS = 10 * 60_000;
 
 /**
  * The burst budget (per UTC minute) of an agreement: `queries.budget_per_burst` when the document

@@ -674,7 +674,10 @@ export interface MatchRepo {
     status?: MatchRequestStatus;
     limit: number;
   }): Promise<MatchRequestRecord[]>;
-  /** Record the decision on a pending request; false (nothing written) when it is not pending. */
+  /**
+   * Record the decision on a pending request; false (nothing written) when it is not pending, or
+   * when it is claimed by another claim than `d.claim` (or claimed at all when `d.claim` is absent).
+   */
   decideRequest(
     id: string,
     direction: MatchRequestRecord["direction"],
@@ -685,8 +688,26 @@ export interface MatchRepo {
       decidedRole: string | null;
       reasons: readonly string[];
       released: readonly string[];
+      claim?: string;
     },
   ): Promise<boolean>;
+  /**
+   * Claim a pending request for deciding, one claimant at a time across processes (a conditional
+   * update): true when `claim` now holds it. While claimed it stays pending, with `decidedBy` =
+   * `claim` and `decidedAt` = `at`; a claim from before `staleBefore` (a crashed decider) may be
+   * taken over.
+   */
+  claimRequest(
+    id: string,
+    direction: MatchRequestRecord["direction"],
+    claim: { claim: string; at: string; staleBefore: string },
+  ): Promise<boolean>;
+  /** Give a claim back (its decision failed); nothing happens unless `claim` holds the request. */
+  releaseClaim(
+    id: string,
+    direction: MatchRequestRecord["direction"],
+    claim: string,
+  ): Promise<void>;
 }
 
 // ---------------------------------------------------------------- recall and correction (spec/recall.md)
