@@ -8,11 +8,11 @@ import type {
   KeyAnnouncementRecord,
   KeyRepo,
   NodeKeyRecord,
-  PeerKeyRecord,
   RevokedPeerKey,
 } from "../../app/ports.js";
 import { instantKey } from "./timekey.js";
 import type { Exec, Sql } from "./sql.js";
+import { peerKeyHistory } from "./peer-protocol.js";
 
 interface KeyRow {
   fingerprint: string;
@@ -42,14 +42,6 @@ interface RevokedRow {
   node_id: string;
   fingerprint: string;
   revoked_at: string;
-}
-
-interface PeerKeyRow {
-  node_id: string;
-  fingerprint: string;
-  signing_key: Record<string, string>;
-  encryption_key: Record<string, string>;
-  retires_at: string;
 }
 
 function sql<R extends QueryResultRow = Record<string, never>>(name: string, text: string): Sql<R> {
@@ -105,14 +97,10 @@ const S = {
     "revoked",
     "SELECT node_id, fingerprint, revoked_at FROM peer_revoked_keys ORDER BY node_id, fingerprint",
   ),
-  peerHistory: sql<PeerKeyRow>(
-    "peer_history",
-    `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
-     ORDER BY node_id, fingerprint`,
-  ),
 };
 
-export function keyRepo({ query }: Exec): KeyRepo {
+export function keyRepo(exec: Exec): KeyRepo {
+  const { query } = exec;
   return {
     async putKey(rec) {
       const key = instantKey(rec.activatedAt, "a key's `activatedAt`");
@@ -198,16 +186,7 @@ export function keyRepo({ query }: Exec): KeyRepo {
         revokedAt: r.revoked_at,
       }));
     },
-    async peerKeyHistory() {
-      const { rows } = await query("could not read partners' key history", S.peerHistory, []);
-      return rows.map((r): PeerKeyRecord => ({
-        nodeId: r.node_id,
-        fingerprint: r.fingerprint,
-        signingKey: r.signing_key,
-        encryptionKey: r.encryption_key,
-        retiresAt: r.retires_at,
-      }));
-    },
+    peerKeyHistory: () => peerKeyHistory(exec),
   };
 }
 

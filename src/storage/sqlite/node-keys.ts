@@ -8,11 +8,11 @@ import type {
   KeyAnnouncementRecord,
   KeyRepo,
   NodeKeyRecord,
-  PeerKeyRecord,
   RevokedPeerKey,
 } from "../../app/ports.js";
 import { timeKey } from "./timekey.js";
 import type { Exec } from "./rows.js";
+import { peerKeyHistory } from "./peer-protocol.js";
 
 interface KeyRow {
   fingerprint: string;
@@ -42,14 +42,6 @@ interface RevokedRow {
   node_id: string;
   fingerprint: string;
   revoked_at: string;
-}
-
-interface PeerKeyRow {
-  node_id: string;
-  fingerprint: string;
-  signing_key: string;
-  encryption_key: string;
-  retires_at: string;
 }
 
 const ANNOUNCEMENT_COLUMNS =
@@ -93,10 +85,6 @@ function prepare(db: Database) {
     ),
     revoked: db.prepare<[], RevokedRow>(
       "SELECT node_id, fingerprint, revoked_at FROM peer_revoked_keys ORDER BY node_id, fingerprint",
-    ),
-    peerHistory: db.prepare<[], PeerKeyRow>(
-      `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
-       ORDER BY node_id, fingerprint`,
     ),
   };
 }
@@ -171,18 +159,7 @@ export function keyRepo(db: Database, exec: Exec): KeyRepo {
         revokedAt: r.revoked_at,
       }));
     },
-    async peerKeyHistory() {
-      const rows = await exec.run("could not read partners' key history", () =>
-        s.peerHistory.all(),
-      );
-      return rows.map((r): PeerKeyRecord => ({
-        nodeId: r.node_id,
-        fingerprint: r.fingerprint,
-        signingKey: JSON.parse(r.signing_key) as Record<string, string>,
-        encryptionKey: JSON.parse(r.encryption_key) as Record<string, string>,
-        retiresAt: r.retires_at,
-      }));
-    },
+    peerKeyHistory: () => peerKeyHistory(db, exec),
   };
 }
 
