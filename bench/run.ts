@@ -12,7 +12,7 @@ import { run as matchHttpBench } from "./match-http.js";
 import { run as logBench } from "./log.js";
 import { run as policyBench } from "./policy.js";
 import { run as minimizeBench } from "./minimize.js";
-import { run as taxiiBench } from "./taxii.js";
+import { run as taxiiBench, syncRun as syncBench } from "./taxii.js";
 import { run as recallBench } from "./recall.js";
 
 export interface BenchResult {
@@ -34,6 +34,7 @@ const benches: Record<string, () => Promise<BenchResult[]>> = {
   policy: policyBench,
   minimize: minimizeBench,
   taxii: taxiiBench,
+  sync: syncBench,
   recall: () => recallBench(),
 };
 

@@ -1,22 +1,31 @@
 /**
- * taxii.post and taxii.get: the TAXII 2.1 server of a real node (SQLite, durable) over loopback
- * HTTP, driven from a separate client process, as the medallion anchors in issue 6 were measured
- * (10 envelopes x 100 indicators; paginated GET at page size 100).
+ * taxii.post, taxii.get, taxii.get.partner and sync.1e6: the TAXII 2.1 server of a real node
+ * (SQLite, synchronous=FULL) over loopback HTTP, driven from separate client processes, as the
+ * medallion anchors in issue 6 were measured (envelopes of 100 indicators; page size 100).
+ * Every line carries wall time, the CPU time of the server and of the client, and the load
+ * average at the end, because these machines are shared.
  *
  * - taxii.post: objects/s for POST .../objects/ to the operator's local collection (validate,
- *   store, status, log), envelopes of 100 indicators, one request at a time.
- * - taxii.get: objects/s for paginated GET .../objects/?limit=100 on the local collection, at
- *   collection sizes 10^3 .. 10^6 (ACCORD_BENCH_TAXII_MAX lowers the top), 100 pages read from the
- *   start and 100 from deep in the collection (the `next` cursor of the last 10,000 objects).
+ *   store, status, log, each answered after its commit), envelopes of 100 and of 1,000, one at a
+ *   time and several at once (group commit writes concurrent requests in one transaction).
+ * - taxii.get: objects/s for paginated GET .../objects/?limit=100 on the local collection of a
+ *   node holding 10^3 .. 10^6 objects (ACCORD_BENCH_TAXII_MAX lowers the top), 100 pages read
+ *   from the start and 100 from deep in the collection (the last 10,000 objects).
  * - taxii.get.partner: the same pages from a partner collection, where every object passes
  *   releaseFor (decide, strip, minimize, provenance) for that partner.
+ * - sync.1e6 (`npm run bench -- sync`): seconds for an initial sync of 10^6 objects
+ *   (ACCORD_BENCH_SYNC_N for another size) from XA's local collection into XB with the code of
+ *   `accord taxii pull` (pages of 1,000, validated, ingested through XB's API, durable), with XA
+ *   in this process and XB and the pull each in their own process.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline";
 import { TaxiiService, collectionId } from "../src/app/taxii.js";
-import { systemClock, systemRandom } from "../src/cli/compose.js";
+import { systemClock, systemRandom, type RunningNode } from "../src/cli/compose.js";
+import { openSqliteStore } from "../src/storage/sqlite/index.js";
 import {
   createNodeDir,
   makeTempDir,
@@ -24,30 +33,15 @@ import {
   signAgreements,
   start,
 } from "../test/support/nodes.js";
+import { syntheticBundle } from "./synthetic.js";
 import type { BenchResult } from "./run.js";
 
 const GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
-
-function indicator(n: number): Record<string, unknown> {
-  const created = "2026-03-01T00:00:00.000Z";
-  return {
-    type: "indicator",
-    spec_version: "2.1",
-    id: `indicator--${randomUUID()}`,
-    created,
-    modified: created,
-    name: `scanner ${n}`,
-    indicator_types: ["malicious-activity"],
-    pattern: `[ipv4-addr:value = '198.51.${(n >> 8) & 255}.${n & 255}']`,
-    pattern_type: "stix",
-    valid_from: created,
-    object_marking_refs: [GREEN],
-  };
-}
+const PROC = new URL("./taxii-proc.ts", import.meta.url).pathname;
 
 /** The client process: plain JavaScript run by a second node process; prints one JSON line. */
 const CLIENT = `
-const [mode, base, auth, arg1, arg2] = process.argv.slice(2);
+const [mode, base, auth, arg1, arg2, arg3] = process.argv.slice(2);
 const TAXII = "application/taxii+json;version=2.1";
 const headers = { accept: TAXII, authorization: auth };
 function indicator(n) {
@@ -57,25 +51,31 @@ function indicator(n) {
     pattern: "[ipv4-addr:value = '203.0.113." + (n % 250) + "']", pattern_type: "stix",
     valid_from: created, object_marking_refs: ["${GREEN}"] };
 }
-async function post(envelopes, size) {
+async function postOne(body, size) {
+  const r = await fetch(base + "objects/", { method: "POST", headers: { ...headers, "content-type": TAXII }, body });
+  const s = await r.json();
+  if (r.status !== 202 || s.success_count !== size) throw new Error("POST failed: " + r.status + " " + JSON.stringify(s).slice(0, 300));
+}
+async function post(envelopes, size, concurrency) {
   const bodies = [];
   for (let e = 0; e < envelopes; e++)
     bodies.push(JSON.stringify({ objects: Array.from({ length: size }, (_, i) => indicator(e * size + i)) }));
-  // one warm-up request
-  await fetch(base + "objects/", { method: "POST", headers: { ...headers, "content-type": TAXII }, body: JSON.stringify({ objects: [indicator(0)] }) }).then((r) => r.text());
+  await postOne(JSON.stringify({ objects: [indicator(0)] }), 1); // warm-up
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for (const body of bodies) {
-    const r = await fetch(base + "objects/", { method: "POST", headers: { ...headers, "content-type": TAXII }, body });
-    const s = await r.json();
-    if (r.status !== 202 || s.success_count !== size) throw new Error("POST failed: " + r.status + " " + JSON.stringify(s).slice(0, 300));
-  }
-  return { objects: envelopes * size, ms: performance.now() - t0 };
+  let i = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (i < bodies.length) await postOne(bodies[i++], size);
+  }));
+  const c = process.cpuUsage(c0);
+  return { objects: envelopes * size, ms: performance.now() - t0, cpu_ms: (c.user + c.system) / 1000 };
 }
 async function get(pages, start) {
   let next = start === "" ? undefined : start;
   let objects = 0;
   let n = 0;
   await fetch(base + "objects/?limit=100", { headers }).then((r) => r.text());
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   while (n < pages) {
     const r = await fetch(base + "objects/?limit=100" + (next ? "&next=" + next : ""), { headers });
@@ -86,25 +86,52 @@ async function get(pages, start) {
     if (!b.more) break;
     next = b.next;
   }
-  return { objects, pages: n, ms: performance.now() - t0 };
+  const c = process.cpuUsage(c0);
+  return { objects, pages: n, ms: performance.now() - t0, cpu_ms: (c.user + c.system) / 1000 };
 }
-const result = mode === "post" ? await post(Number(arg1), Number(arg2)) : await get(Number(arg1), arg2 || "");
+const result = mode === "post" ? await post(Number(arg1), Number(arg2), Number(arg3)) : await get(Number(arg1), arg2 || "");
 process.stdout.write(JSON.stringify(result) + "\\n");
 `;
 
-function client(
+interface ClientRun {
+  objects: number;
+  ms: number;
+  cpu_ms: number;
+  pages?: number;
+}
+
+/** Run the client process; `serverCpuMs` is this process's CPU time meanwhile (the server's). */
+async function client(
   script: string,
   args: string[],
-): Promise<{ objects: number; ms: number; pages?: number }> {
-  return new Promise((resolve, reject) => {
+): Promise<ClientRun & { server_cpu_ms: number }> {
+  const c0 = process.cpuUsage();
+  const r = await new Promise<ClientRun>((resolve, reject) => {
     execFile(process.execPath, [script, ...args], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err !== null) {
         reject(new Error(`${err.message}\n${stderr}`));
         return;
       }
-      resolve(JSON.parse(stdout) as { objects: number; ms: number; pages?: number });
+      resolve(JSON.parse(stdout) as ClientRun);
     });
   });
+  const c = process.cpuUsage(c0);
+  return { ...r, server_cpu_ms: Math.round((c.user + c.system) / 1000) };
+}
+
+const rate = (r: { objects: number; ms: number }) => Math.round(r.objects / (r.ms / 1000));
+const load = () => Number((loadavg()[0] ?? 0).toFixed(2));
+
+/** Fill `node` up to `size` objects with synthetic STIX (not timed), 10,000 per ingest. */
+async function fill(node: RunningNode, size: number, seed: { n: number }): Promise<number> {
+  let held = await node.store.objects.count();
+  while (held < size) {
+    const batch = Math.min(10_000, size - held);
+    const r = await node.node.ingest(syntheticBundle(batch, seed.n++));
+    held += r.stored;
+    if (r.stored === 0) throw new Error("the synthetic generator repeated itself");
+  }
+  return held;
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -113,14 +140,67 @@ export async function run(): Promise<BenchResult[]> {
   const script = join(root, "client.mjs");
   writeFileSync(script, CLIENT);
   const results: BenchResult[] = [];
-  const xa = await start(createNodeDir(root, { id: "XA" }));
+  try {
+    results.push(...(await postBench(root, script)));
+    results.push(...(await getBench(root, script, max)));
+  } finally {
+    removeDir(root);
+  }
+  return results;
+}
+
+async function postBench(root: string, script: string): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const node = await start(createNodeDir(root, { id: "XP" }));
+  try {
+    const base = `${node.url}/taxii2/api/collections/${collectionId("XP", "local")}/`;
+    const op = `Bearer ${node.apiToken}`;
+    for (const [envelopes, size, concurrency] of [
+      [10, 100, 1],
+      [100, 100, 10],
+      [10, 1000, 1],
+      [40, 1000, 8],
+    ] as const) {
+      const r = await client(script, [
+        "post",
+        base,
+        op,
+        String(envelopes),
+        String(size),
+        String(concurrency),
+      ]);
+      results.push({
+        bench: "taxii.post",
+        value: rate(r),
+        unit: "objects/s",
+        envelopes,
+        envelope_size: size,
+        concurrency,
+        wall_ms: Math.round(r.ms),
+        server_cpu_ms: r.server_cpu_ms,
+        client_cpu_ms: Math.round(r.cpu_ms),
+        store: "sqlite (synchronous=FULL)",
+        load: load(),
+        anchor_medallion: 4000,
+        target: 40000,
+      });
+    }
+  } finally {
+    await node.stop();
+  }
+  return results;
+}
+
+async function getBench(root: string, script: string, max: number): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const node = await start(createNodeDir(root, { id: "XA" }));
   try {
     // The regional accord in force (XB and XC sign on paper), so the partner view has contents.
-    await signAgreements([xa]);
+    await signAgreements([node]);
     const service = new TaxiiService({
-      node: xa.node,
-      store: xa.store,
-      apiToken: xa.apiToken,
+      node: node.node,
+      store: node.store,
+      apiToken: node.apiToken,
       clock: systemClock,
       random: systemRandom,
     });
@@ -129,42 +209,13 @@ export async function run(): Promise<BenchResult[]> {
       partner: "XB",
       purpose: "cyber-defence",
     });
-    const op = `Bearer ${xa.apiToken}`;
-    const localBase = `${xa.url}/taxii2/api/collections/${collectionId("XA", "local")}/`;
-    const partnerBase = `${xa.url}/taxii2/api/collections/${collectionId("XA", "partner:xb")}/`;
-
-    // POST, as the anchor: 10 envelopes of 100 indicators; then 10 of 1,000.
-    for (const [envelopes, size] of [
-      [10, 100],
-      [10, 1000],
-    ] as const) {
-      const r = await client(script, ["post", localBase, op, String(envelopes), String(size)]);
-      results.push({
-        bench: "taxii.post",
-        value: Math.round(r.objects / (r.ms / 1000)),
-        unit: "objects/s",
-        envelopes,
-        envelope_size: size,
-        store: "sqlite (synchronous=FULL)",
-        anchor_medallion: 4000,
-        target: 40000,
-      });
-    }
-
-    // GET at growing collection sizes; the collection is filled through ingest (not timed).
-    let held = await xa.store.objects.count();
-    let n = held;
+    const op = `Bearer ${node.apiToken}`;
+    const localBase = `${node.url}/taxii2/api/collections/${collectionId("XA", "local")}/`;
+    const partnerBase = `${node.url}/taxii2/api/collections/${collectionId("XA", "partner:xb")}/`;
+    const seed = { n: 1 };
     for (const size of [1_000, 10_000, 100_000, 1_000_000]) {
       if (size > max) break;
-      while (held < size) {
-        const batch = Math.min(10_000, size - held);
-        await xa.node.ingest({
-          type: "bundle",
-          id: `bundle--${randomUUID()}`,
-          objects: Array.from({ length: batch }, () => indicator(n++)),
-        });
-        held += batch;
-      }
+      const held = await fill(node, size, seed);
       // The `next` cursor is the last sequence number read: start 10,000 objects before the end.
       const deep = String(Math.max(0, held - 10_000));
       for (const [name, base, auth] of [
@@ -173,7 +224,7 @@ export async function run(): Promise<BenchResult[]> {
       ] as const) {
         const fromStart = await client(script, ["get", base, auth, "100", ""]);
         const fromDeep = await client(script, ["get", base, auth, "100", deep]);
-        const rate = (r: { objects: number; ms: number }) => Math.round(r.objects / (r.ms / 1000));
+        const objects = fromStart.objects + fromDeep.objects;
         results.push({
           bench: name,
           value: Math.min(rate(fromStart), rate(fromDeep)),
@@ -183,14 +234,125 @@ export async function run(): Promise<BenchResult[]> {
           from_start: rate(fromStart),
           from_deep: rate(fromDeep),
           pages: (fromStart.pages ?? 0) + (fromDeep.pages ?? 0),
+          wall_ms: Math.round(fromStart.ms + fromDeep.ms),
+          server_cpu_us_per_object: Math.round(
+            ((fromStart.server_cpu_ms + fromDeep.server_cpu_ms) * 1000) / objects,
+          ),
+          client_cpu_us_per_object: Math.round(
+            ((fromStart.cpu_ms + fromDeep.cpu_ms) * 1000) / objects,
+          ),
+          load: load(),
           anchor_medallion: 111,
           target: 50000,
         });
       }
     }
   } finally {
+    await node.stop();
+  }
+  return results;
+}
+
+/** Start `node DIR` in a child process; resolves with its URL and token once it listens. */
+function spawnNode(dir: string): Promise<{ child: ChildProcess; url: string; token: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", PROC, "node", dir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => {
+      reject(new Error(`the node process exited (${String(code)})`));
+    });
+    lines.once("line", (line) => {
+      const { url, token } = JSON.parse(line) as { url: string; token: string };
+      resolve({ child, url, token });
+    });
+  });
+}
+
+/** SIGTERM a node process and wait for the CPU time it reports on the way out. */
+function stopNode(child: ChildProcess): Promise<number> {
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  return new Promise((resolve) => {
+    let cpu = 0;
+    lines.on("line", (line) => {
+      cpu = (JSON.parse(line) as { cpu_ms?: number }).cpu_ms ?? cpu;
+    });
+    child.removeAllListeners("exit");
+    child.once("exit", () => {
+      resolve(cpu);
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export async function syncRun(): Promise<BenchResult[]> {
+  const n = Number(process.env.ACCORD_BENCH_SYNC_N ?? 1_000_000);
+  const root = makeTempDir("accord-bench-sync-");
+  const xa = await start(createNodeDir(root, { id: "XA" }));
+  let xb: { child: ChildProcess; url: string; token: string } | undefined;
+  try {
+    const filled0 = performance.now();
+    const held = await fill(xa, n, { n: 1 });
+    const fillMs = performance.now() - filled0;
+    const xbDir = createNodeDir(root, { id: "XB" });
+    xb = await spawnNode(xbDir.dir);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const report = await new Promise<{ objects: number; stored: number; cpu_ms: number }>(
+      (resolve, reject) => {
+        execFile(
+          process.execPath,
+          [
+            "--import",
+            "tsx",
+            PROC,
+            "pull",
+            `${xa.url}/taxii2/`,
+            xa.apiToken,
+            collectionId("XA", "local"),
+            xb?.url ?? "",
+            xb?.token ?? "",
+            join(root, "bookmarks.json"),
+          ],
+          { maxBuffer: 1 << 20 },
+          (err, stdout, stderr) => {
+            if (err !== null) reject(new Error(`${err.message}\n${stderr}`));
+            else resolve(JSON.parse(stdout) as { objects: number; stored: number; cpu_ms: number });
+          },
+        );
+      },
+    );
+    const wallMs = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    const xbCpu = await stopNode(xb.child);
+    xb = undefined;
+    // Durable: XB's database, opened afresh after its process stopped, holds every object.
+    const store = await openSqliteStore({ path: join(xbDir.dir, "accord.db") });
+    const count = await store.objects.count();
+    await store.close();
+    if (report.stored !== held || count !== held)
+      throw new Error(`sync stored ${report.stored}, XB holds ${count}, expected ${held}`);
+    return [
+      {
+        bench: n === 1_000_000 ? "sync.1e6" : `sync.${String(n)}`,
+        value: Number((wallMs / 1000).toFixed(1)),
+        unit: "s",
+        objects: held,
+        objects_per_s: Math.round(held / (wallMs / 1000)),
+        xa_server_cpu_ms: Math.round((c.user + c.system) / 1000),
+        xb_node_cpu_ms: Math.round(xbCpu),
+        pull_cpu_ms: Math.round(report.cpu_ms),
+        fill_s: Number((fillMs / 1000).toFixed(1)),
+        page_size: 1000,
+        store: "sqlite (synchronous=FULL) on both nodes",
+        load: load(),
+        target_s: 120,
+      },
+    ];
+  } finally {
+    if (xb !== undefined) await stopNode(xb.child);
     await xa.stop();
     removeDir(root);
   }
-  return results;
 }

@@ -36,8 +36,10 @@ import { canonicalize } from "../crypto/jcs.js";
 import { sha256Hex } from "../crypto/hash.js";
 import { parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
+import { signingKeyHistory, type KnownSigningKey } from "./key-rotation.js";
 import type {
   AgreementEventRecord,
+  AgreementExchangeRecord,
   AgreementSignatureRecord,
   Clock,
   Logger,
@@ -57,6 +59,8 @@ type EventKind = (typeof EVENT_KINDS)[number];
 export interface AgreementExchange {
   /** POST `message` to the partner; resolves with its answer (attacker-controlled). */
   exchange(peer: Peer, message: ExchangeMessage): Promise<unknown>;
+  /** POST a consent this node signed to its holder; resolves with the holder's answer. */
+  pushConsent(peer: Peer, consent: Consent): Promise<unknown>;
 }
 
 /** One signature as it travels. */
@@ -161,17 +165,17 @@ export class AgreementBook {
   /** (Re)load every held version, signature and event, and verify the signatures. */
   async load(): Promise<void> {
     const s = this.d.store;
-    const [records, events, statuses, keys] = await Promise.all([
+    const [records, events, statuses, history] = await Promise.all([
       s.agreementState.versions(),
       s.agreementState.events(),
       s.agreementState.statuses(),
-      this.knownKeys(),
+      this.keyHistory(),
     ]);
     const held: Held[] = [];
     for (const r of records) {
       const agreement = parseAgreement(r.source, `${r.id} v${String(r.version)}`);
       const sigs = await s.agreementState.signatures(r.id, r.version);
-      held.push({ agreement, check: await verifySignatures(agreement, toCore(sigs), keys) });
+      held.push({ agreement, check: await verifyHeld(agreement, sigs, history) });
     }
     this.held = held;
     this.eventRecords = events;
@@ -380,55 +384,128 @@ export class AgreementBook {
     return { view: this.view(a.id), added, pushed };
   }
 
-  /** Exchange what this node holds for one version with every other party it knows. */
+  /**
+   * Exchange what this node holds for one version with every other party it knows. Each
+   * exchange is owed durably first (migration 11): one that fails, or whose answer shows the
+   * partner still lacks what this node signed or recorded, is retried by `retryExchanges()`.
+   */
   async sync(id: string, version?: number): Promise<PushResult[]> {
     const a = this.pick(id, version);
-    const exchange = this.d.exchange;
-    if (exchange === undefined) return [];
+    if (this.d.exchange === undefined) return [];
+    const others = a.doc.parties.map((p) => p.node).filter((n) => n !== this.d.nodeId);
+    const now = this.nowIso();
+    for (const node of others)
+      await this.d.store.agreementState.oweExchange({
+        agreement: a.id,
+        version: a.version,
+        partner: node,
+        at: now,
+      });
     const results: PushResult[] = [];
-    for (const party of a.doc.parties) {
-      if (party.node === this.d.nodeId) continue;
-      const peer = await this.d.store.peers.get(party.node);
-      if (peer === undefined) {
-        results.push({ node: party.node, ok: false, error: "not a known partner of this node" });
-        continue;
-      }
-      try {
-        const answer = await exchange.exchange(peer, await this.message(a, peer.nodeId));
-        await this.accept(answer, { expectFrom: peer.nodeId, expect: a });
-        results.push({ node: party.node, ok: true });
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : "failed";
-        results.push({ node: party.node, ok: false, error: msg });
-        this.d.logger.warn(
-          { agreement: a.id, version: a.version, partner: party.node },
-          "agreement exchange failed",
-        );
-      }
-    }
+    for (const node of others) results.push(await this.attemptExchange(a, node));
     // What a later partner answered may be news to an earlier one: one more round to those.
     const reached = results.filter((r) => r.ok).map((r) => r.node);
-    if (reached.length > 1)
-      for (const node of reached) {
-        const peer = await this.d.store.peers.get(node);
-        if (peer === undefined) continue;
-        try {
-          await this.accept(await exchange.exchange(peer, await this.message(a, node)), {
-            expectFrom: node,
-            expect: a,
-          });
-        } catch {
-          /* reported in the first round's results already */
-        }
-      }
+    if (reached.length > 1) for (const node of reached) await this.attemptExchange(a, node);
     return results;
+  }
+
+  /** The exchanges owed to partners for `id` (every version): pending, or done. */
+  exchanges(id: string): Promise<AgreementExchangeRecord[]> {
+    return this.d.store.agreementState.exchanges(id);
+  }
+
+  /**
+   * Retry the exchanges owed whose next attempt is due (the node's delivery pass calls this).
+   * Returns how many were attempted.
+   */
+  async retryExchanges(limit = 20): Promise<number> {
+    const due = await this.d.store.agreementState.dueExchanges(this.nowIso(), limit);
+    for (const x of due) {
+      const a = this.find(x.agreement, x.version);
+      if (a === undefined) {
+        await this.d.store.agreementState.exchangeFailed(
+          x.agreement,
+          x.version,
+          x.partner,
+          "the version is no longer held here",
+          this.nextAttempt(x.attempts),
+        );
+        continue;
+      }
+      await this.attemptExchange(a, x.partner, x.attempts);
+    }
+    return due.length;
+  }
+
+  /**
+   * One exchange with `node` for version `a`. Done (logged `agreement-exchange`) when the
+   * partner's answer verifies and holds every signature and event this node made for the
+   * version; otherwise the failure is kept with the next attempt (backoff) and logged.
+   */
+  private async attemptExchange(a: Agreement, node: string, attempts = 0): Promise<PushResult> {
+    const exchange = this.d.exchange;
+    if (exchange === undefined) return { node, ok: false, error: "no exchange configured" };
+    let error: string;
+    try {
+      const peer = await this.d.store.peers.get(node);
+      if (peer === undefined) throw new Error("not a known partner of this node");
+      const answer = await exchange.exchange(peer, await this.message(a, node));
+      const { message } = await this.accept(answer, { expectFrom: node, expect: a });
+      const lacking = await this.lacking(a, message);
+      if (lacking === undefined) {
+        await this.exchangeDone(a, node);
+        return { node, ok: true };
+      }
+      error = `the partner does not hold ${lacking} yet`;
+    } catch (e) {
+      error = e instanceof Error ? e.message : "failed";
+    }
+    const next = this.nextAttempt(attempts);
+    await this.d.store.agreementState.exchangeFailed(a.id, a.version, node, error, next);
+    this.d.logger.warn(
+      { agreement: a.id, version: a.version, partner: node, attempts: attempts + 1, next },
+      "agreement exchange failed; it will be retried",
+    );
+    return { node, ok: false, error };
+  }
+
+  /** What of this node's own signature and events on `a` the partner's message lacks. */
+  private async lacking(a: Agreement, m: ExchangeMessage): Promise<string | undefined> {
+    const self = this.d.nodeId;
+    const mine = await this.d.store.agreementState.signatures(a.id, a.version);
+    if (mine.some((s) => s.node === self) && !m.signatures.some((s) => s.node === self))
+      return `the signature of \`${self}\``;
+    const theirs = new Set(m.events.map((e) => e.jws));
+    const events = await this.d.store.agreementState.events(a.id);
+    const missing = events.filter((e) => e.recordedBy === self && !theirs.has(e.jws)).length;
+    return missing === 0 ? undefined : `${String(missing)} event(s) recorded by \`${self}\``;
+  }
+
+  private async exchangeDone(a: Agreement, partner: string): Promise<void> {
+    const at = this.nowIso();
+    await this.d.store.transaction(async (tx) => {
+      if (!(await tx.agreementState.exchangeDone(a.id, a.version, partner, at))) return;
+      await tx.ledger.append({
+        kind: "agreement-exchange",
+        at,
+        data: { agreement: a.id, version: a.version, hash: a.hash, partner },
+      });
+    });
+  }
+
+  /** Backoff: 30 s, doubling per attempt, at most an hour. */
+  private nextAttempt(attempts: number): string {
+    const delay = Math.min(30_000 * 2 ** Math.min(attempts, 20), 3_600_000);
+    return new Date(this.d.clock.now().getTime() + delay).toISOString();
   }
 
   /** The federation endpoint: verify and record a partner's message, answer with what is held here. */
   async receive(raw: unknown): Promise<ExchangeMessage> {
-    const { agreement } = await this.accept(raw);
-    const from = (raw as { from: string }).from;
-    return this.message(agreement, from);
+    const { agreement, message } = await this.accept(raw);
+    // A partner that writes with everything this node owes it needs no retry from here.
+    if ((await this.lacking(agreement, message)) === undefined)
+      await this.exchangeDone(agreement, message.from);
+    return this.message(agreement, message.from);
   }
 
   // ---------------------------------------------------------------- lifecycle events
@@ -478,9 +555,16 @@ export class AgreementBook {
   // ---------------------------------------------------------------- consents for onward hops
 
   /**
-   * As the originator: sign a consent to one onward hop (`holder` may pass `object`, an id as the
-   * holder holds it or "*", to `recipient` under `agreement` for `purpose` until `expires`), keep
-   * it, and return it for the holder (`addConsent` there).
+   * As the originator: sign a consent to one onward hop (`holder` may pass `object` to
+   * `recipient` under `agreement` for `purpose` until `expires`), keep it, and push it to the
+   * holder (a signed peer request; the holder verifies and keeps it).
+   *
+   * `object` is this node's own id for the object (or "*"). Minimization may have re-issued the
+   * id the holder received it under (per agreement, keyed by this node's secret): the consent
+   * names the id the holder holds, resolved from the copies this node sent to the holder, so it
+   * is bound to the original object without telling the holder the original id (which would
+   * link the re-issued ids). The log entry keeps both. An id this node never sent to the holder
+   * is taken as the holder's id, as given.
    */
   async grantConsent(req: {
     object: string;
@@ -489,7 +573,7 @@ export class AgreementBook {
     agreement: string;
     purpose: string;
     expires: string;
-  }): Promise<Consent> {
+  }): Promise<{ consent: Consent; original: string; pushed: PushResult }> {
     const a = this.pick(req.agreement);
     const parties = a.doc.parties.map((p) => p.node);
     for (const [what, node] of [
@@ -509,12 +593,56 @@ export class AgreementBook {
       throw new AccordError("ERR_BAD_REQUEST", "a consent is for a hop between two other parties");
     if (!RFC3339.test(req.expires) || !(Date.parse(req.expires) > this.d.clock.now().getTime()))
       throw new AccordError("ERR_BAD_REQUEST", "`expires` must be an RFC 3339 time in the future");
+    const heldAs = await this.heldAs(req.object, req.holder);
     const consent = await signConsent(
-      { type: "accord-consent/1", originator: this.d.nodeId, ...req },
+      { type: "accord-consent/1", originator: this.d.nodeId, ...req, object: heldAs },
       this.d.keys.signing.privateKey,
     );
-    await this.storeConsent(consent);
-    return consent;
+    await this.storeConsent(consent, req.object);
+    return { consent, original: req.object, pushed: await this.pushConsent(consent) };
+  }
+
+  /** The id `holder` holds this node's object `id` under: the latest copy sent to it. */
+  private async heldAs(id: string, holder: string): Promise<string> {
+    if (id === "*") return id;
+    const copies = (await this.d.store.recalls.copiesOf(id)).filter((c) => c.recipient === holder);
+    return copies[copies.length - 1]?.sentAs ?? id;
+  }
+
+  /** Hand a consent to its holder over a signed peer request; the answer is reported, not thrown. */
+  private async pushConsent(c: Consent): Promise<PushResult> {
+    const node = c.holder;
+    try {
+      const exchange = this.d.exchange;
+      if (exchange === undefined) throw new Error("no exchange configured");
+      const peer = await this.d.store.peers.get(node);
+      if (peer === undefined) throw new Error("not a known partner of this node");
+      await exchange.pushConsent(peer, c);
+      return { node, ok: true };
+    } catch (e) {
+      this.d.logger.warn(
+        { agreement: c.agreement, holder: node },
+        "consent not delivered; hand it over with POST /api/v1/consents",
+      );
+      return { node, ok: false, error: e instanceof Error ? e.message : "failed" };
+    }
+  }
+
+  /**
+   * As the holder, from the originator itself (the signed request's signer): verify and keep a
+   * consent it pushed. The consent must be the signer's own.
+   */
+  async receiveConsent(
+    signer: string,
+    raw: unknown,
+  ): Promise<{ consent: Consent; added: boolean }> {
+    const c = parseConsent(raw);
+    if (c.originator !== signer)
+      throw new AccordError(
+        "ERR_UNKNOWN_PARTNER",
+        `the consent is by \`${c.originator}\`, but the request is signed by partner \`${signer}\``,
+      );
+    return this.addConsent(c);
   }
 
   /** As the holder: verify a consent under its originator's known key and keep it. */
@@ -593,7 +721,7 @@ export class AgreementBook {
     return false;
   }
 
-  private async storeConsent(c: Consent): Promise<boolean> {
+  private async storeConsent(c: Consent, original?: string): Promise<boolean> {
     const id = sha256Hex(canonicalize(c));
     const at = this.nowIso();
     return this.d.store.transaction(async (tx) => {
@@ -621,6 +749,7 @@ export class AgreementBook {
           agreement: c.agreement,
           purpose: c.purpose,
           object: c.object,
+          ...(original === undefined || original === c.object ? {} : { original }),
           expires: c.expires,
         },
       });
@@ -647,6 +776,13 @@ export class AgreementBook {
         `version ${String(version)} of \`${id}\` is not held by \`${this.d.nodeId}\``,
       );
     return chosen.agreement;
+  }
+
+  private keyHistory(): Promise<Map<string, KnownSigningKey[]>> {
+    return signingKeyHistory(this.d.store, {
+      nodeId: this.d.nodeId,
+      current: this.d.keys.signing.publicJwk,
+    });
   }
 
   private async knownKeys(): Promise<Map<string, PublicJwk>> {
@@ -694,7 +830,7 @@ export class AgreementBook {
   private async accept(
     raw: unknown,
     opts: { expectFrom?: string; expect?: Agreement } = {},
-  ): Promise<{ agreement: Agreement; added: number }> {
+  ): Promise<{ agreement: Agreement; added: number; message: ExchangeMessage }> {
     const m = parseMessage(raw);
     if (m.to !== this.d.nodeId)
       throw new AccordError(
@@ -742,6 +878,8 @@ export class AgreementBook {
     // Signatures: each must verify under the key known here for its party (a party whose key is
     // not known here is skipped: it cannot be checked, and is not trusted).
     const keys = await this.knownKeys();
+    // Any key the party has had that is not revoked: a signature made before a rotation counts.
+    const usable = usableKeys(await this.keyHistory(), this.nowIso());
     const offered: AgreementSignature[] = [];
     for (const s of m.signatures) {
       if (!parties.has(s.node))
@@ -751,7 +889,7 @@ export class AgreementBook {
         );
       if (!keys.has(s.node)) continue;
       const sig = { agreement: a.id, version: a.version, hash: a.hash, node: s.node, jws: s.jws };
-      const check = await verifySignatures(a, [sig], keys);
+      const check = await verifySignatures(a, [sig], usable);
       if (!check.signed.includes(s.node))
         throw new AccordError(
           "ERR_SIGNATURE_INVALID",
@@ -812,7 +950,7 @@ export class AgreementBook {
       await this.load();
       await this.refresh();
     }
-    return { agreement: a, added: added + newEvents };
+    return { agreement: a, added: added + newEvents, message: m };
   }
 
   private async storeEvents(
@@ -901,6 +1039,47 @@ function pickPerAgreement(states: readonly GovernedAgreement[]): GovernedAgreeme
     }
     if (best !== undefined) out.push(best);
   }
+  return out;
+}
+
+/**
+ * Each held signature checked under the keys its party had, unrevoked, when it was received here
+ * (spec/agreement.md, "Keys"): a rotation leaves earlier signatures valid; a revocation voids
+ * those received after it, never those held before.
+ */
+async function verifyHeld(
+  a: Agreement,
+  sigs: readonly AgreementSignatureRecord[],
+  history: ReadonlyMap<string, readonly KnownSigningKey[]>,
+): Promise<SignatureCheck> {
+  const signed = new Set<string>();
+  for (const s of sigs) {
+    const c = await verifySignatures(a, toCore([s]), usableKeys(history, s.receivedAt));
+    for (const n of c.signed) signed.add(n);
+  }
+  const offered = new Set(sigs.map((s) => s.node));
+  const parties = a.doc.parties.map((p) => p.node);
+  return {
+    signed: parties.filter((n) => signed.has(n)),
+    missing: parties.filter((n) => !signed.has(n)),
+    invalid: parties.filter((n) => offered.has(n) && !signed.has(n)),
+  };
+}
+
+/** Per node, the keys not revoked at `at`. */
+function usableKeys(
+  history: ReadonlyMap<string, readonly KnownSigningKey[]>,
+  at: string,
+): Map<string, PublicJwk[]> {
+  const t = Date.parse(at);
+  const out = new Map<string, PublicJwk[]>();
+  for (const [node, keys] of history)
+    out.set(
+      node,
+      keys
+        .filter((k) => k.revokedAt === undefined || Date.parse(k.revokedAt) > t)
+        .map((k) => k.jwk),
+    );
   return out;
 }
 

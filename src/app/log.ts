@@ -216,6 +216,16 @@ export interface VerifyOptions {
   readonly verifier?: NoteVerifier;
   /** Cosigners whose signatures must verify where present. */
   readonly cosigners?: readonly NoteVerifier[];
+  /**
+   * Follow the log's key history (spec/log.md, "Key events"): each checkpoint must be signed by
+   * the key the log's own `key-rotated` / `key-revoked` entries name for its size, looked up here
+   * by fingerprint (raw 32-byte Ed25519 public keys). `current` is the key of a log without key
+   * events. Needs `origin`; takes the place of `verifier`.
+   */
+  readonly keyHistory?: {
+    readonly keys: ReadonlyMap<string, Uint8Array>;
+    readonly current: string;
+  };
 }
 
 class Bad extends Error {
@@ -234,9 +244,15 @@ export async function verifyLog(
 ): Promise<LogVerdict> {
   const tree = new CompactTree();
   let checked = 0;
-  const signaturesChecked = options.verifier !== undefined && options.origin !== undefined;
+  const history = options.origin === undefined ? undefined : options.keyHistory;
+  const signaturesChecked =
+    (options.verifier !== undefined || history !== undefined) && options.origin !== undefined;
+  // Key history: the key each checkpoint needs is known once the entries before its size are
+  // read, so its signature is checked after the scan (its root is checked during it).
+  const keyEvents: { new: string; previous: string }[] = [];
+  const epochOf: { note: string; label: string; size: number; epoch: number }[] = [];
   // Checkpoints: open each (signature first), then compare roots when the tree reaches its size.
-  const due = new Map<number, { root: Uint8Array; label: string }[]>();
+  const due = new Map<number, { root: Uint8Array; label: string; note?: string }[]>();
   let lastGood = 0;
   try {
     let number = 0;
@@ -245,7 +261,7 @@ export async function verifyLog(
       const label = `checkpoint ${String(number)}`;
       let size: number;
       let rootHash: Uint8Array;
-      if (options.verifier !== undefined && options.origin !== undefined) {
+      if (history === undefined && options.verifier !== undefined && options.origin !== undefined) {
         let opened;
         try {
           opened = openCheckpoint(note, {
@@ -273,7 +289,7 @@ export async function verifyLog(
         );
       }
       const list = due.get(size) ?? [];
-      list.push({ root: rootHash, label });
+      list.push({ root: rootHash, label, ...(history === undefined ? {} : { note }) });
       due.set(size, list);
     }
 
@@ -294,6 +310,8 @@ export async function verifyLog(
     };
     const checkRoot = (): void => {
       for (const c of due.get(tree.size) ?? []) {
+        if (c.note !== undefined)
+          epochOf.push({ note: c.note, label: c.label, size: tree.size, epoch: keyEvents.length });
         if (!equalBytes(tree.root(), c.root)) {
           throw new Bad(
             lastGood,
@@ -314,9 +332,12 @@ export async function verifyLog(
         if (i >= source.size) {
           throw new Bad(i, `entry ${String(i)} lies beyond the log's size ${String(source.size)}`);
         }
-        if (decodeLogEntry(row.bytes) === undefined) {
+        const decoded = decodeLogEntry(row.bytes);
+        if (decoded === undefined) {
           throw new Bad(i, `entry ${String(i)} is not a canonical log entry`);
         }
+        const event = history === undefined ? undefined : keyEventOf(decoded);
+        if (event !== undefined) keyEvents.push(event);
         const leaf = leafHash(row.bytes);
         completed.length = 0;
         tree.append(leaf, sink);
@@ -366,6 +387,8 @@ export async function verifyLog(
         });
       if (!same) throw new Bad(tree.size, "the stored frontier is not the recomputed one");
     }
+    if (history !== undefined && options.origin !== undefined)
+      checkHistorySignatures(epochOf, keyEvents, history, options.origin, options.cosigners);
   } catch (e) {
     if (!(e instanceof Bad)) throw e;
     return {
@@ -387,6 +410,58 @@ export async function verifyLog(
     checkpoints: [...due.values()].flat().length,
     signaturesChecked,
   };
+}
+
+/** A key event on the node's own log: the key checkpoints are signed with from then on. */
+function keyEventOf(e: {
+  kind: string;
+  data: Readonly<Record<string, unknown>>;
+}): { new: string; previous: string } | undefined {
+  const d = e.data;
+  if (e.kind === "key-rotated" && typeof d.signing === "string" && typeof d.previous === "string")
+    return { new: d.signing, previous: d.previous };
+  if (
+    e.kind === "key-revoked" &&
+    typeof d.replacement === "string" &&
+    typeof d.signing === "string"
+  )
+    return { new: d.replacement, previous: d.signing };
+  return undefined;
+}
+
+/**
+ * Each checkpoint against the key valid at its size: before the first key event the key that
+ * event replaced (or `current` when there is none), after event k the key it installed.
+ */
+function checkHistorySignatures(
+  checkpoints: readonly { note: string; label: string; size: number; epoch: number }[],
+  events: readonly { new: string; previous: string }[],
+  history: NonNullable<VerifyOptions["keyHistory"]>,
+  origin: string,
+  cosigners: readonly NoteVerifier[] | undefined,
+): void {
+  for (const c of checkpoints) {
+    const fingerprint =
+      c.epoch === 0 ? (events[0]?.previous ?? history.current) : events[c.epoch - 1]?.new;
+    const raw = fingerprint === undefined ? undefined : history.keys.get(fingerprint);
+    if (fingerprint === undefined || raw === undefined)
+      throw new Bad(
+        c.size - 1,
+        `${c.label} (size ${String(c.size)}): the log's key history names key ${fingerprint ?? "?"}, whose public key is not known here`,
+      );
+    try {
+      openCheckpoint(c.note, {
+        origin,
+        log: ed25519NoteVerifier(origin, raw),
+        ...(cosigners === undefined ? {} : { cosigners }),
+      });
+    } catch (e) {
+      throw new Bad(
+        c.size - 1,
+        `${c.label} (size ${String(c.size)}) is not signed by ${fingerprint}, the key the log's history names for it: ${(e as Error).message}`,
+      );
+    }
+  }
 }
 
 /** A `LogSource` over a node's store. */

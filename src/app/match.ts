@@ -41,6 +41,7 @@ import {
   type Identifier,
   type IdentifierKind,
 } from "../core/match/index.js";
+import { budgetWindow } from "../core/budget.js";
 import { KIND_STIX_TYPE, identifiersIn, kindsForTypes } from "../core/match/extract.js";
 import {
   createPoprfServer,
@@ -264,8 +265,6 @@ export function isOverdue(r: MatchRequestRecord, now: Date): boolean {
 export class MatchService {
   private readonly d: MatchDeps;
   private readonly servers = new Map<string, Promise<PoprfServer>>();
-  /** Requests being decided in this process: one decision at a time per request. */
-  private readonly deciding = new Set<string>();
   private readonly filters = new Map<string, { key: string; items: Promise<Uint8Array> }>();
   private readonly remote = new Map<
     string,
@@ -477,6 +476,27 @@ export class MatchService {
       return deny(["default"], e as AccordError);
     }
     const a = held.agreement;
+    const daily = a.doc.queries.budget_per_day;
+    const limits = { day: daily, burst: burstLimit(a) };
+    const clause = (w: "day" | "burst") =>
+      `${a.id} v${String(a.version)} §queries.${w === "day" ? "budget_per_day" : "budget_per_burst"}`;
+    const exhausted = (w: "day" | "burst", resetAt: string) =>
+      deny(
+        [clause(w)],
+        new AccordError(
+          "ERR_BUDGET_EXHAUSTED",
+          `the ${w === "day" ? "daily" : "burst (per minute)"} hit/no-hit budget of \`${partner}\` under \`${agreementId}\` (${String(limits[w])}) does not cover ${String(what.cost)} more; it resets at ${resetAt}`,
+          { retryAt: resetAt, details: [{ path: clause(w), message: `resets at ${resetAt}` }] },
+        ),
+      );
+    // The engine sees what the partner spent today (the budget port), so its reasons quote the
+    // budget clause; the atomic consume below still decides a race.
+    const queriesToday = await this.d.store.budgets.used({
+      agreementId,
+      partner,
+      window: "day",
+      at,
+    });
     const decision = decide(
       queryObject(kind),
       {
@@ -486,15 +506,18 @@ export class MatchService {
         purpose,
         at: now,
         agreementId,
-        queriesToday: 0,
+        queriesToday,
       },
       [held.governed],
     );
-    if (decision.effect === "deny")
+    if (decision.effect === "deny") {
+      if (decision.reasons.every((x) => x.clause === clause("day")))
+        return exhausted("day", budgetWindow("day", at).end);
       return deny(
         decision.reasons.map((x) => x.clause),
         refused(decision.reasons),
       );
+    }
     if (what.mode === "oprf" && what.epoch !== this.epochAt(now))
       return deny(
         ["epoch"],
@@ -503,10 +526,6 @@ export class MatchService {
           `key epoch ${String(what.epoch)} is not the current one (${String(this.epochAt(now))}); fetch the filter again`,
         ),
       );
-    const daily = a.doc.queries.budget_per_day;
-    const limits = { day: daily, burst: burstLimit(a) };
-    const clause = (w: "day" | "burst") =>
-      `${a.id} v${String(a.version)} §queries.${w === "day" ? "budget_per_day" : "budget_per_burst"}`;
     const spent = await this.d.store
       .transaction(async (tx) => {
         const used: Record<string, number> = {};
@@ -553,21 +572,7 @@ export class MatchService {
         if (e instanceof Exhausted) return e;
         throw e;
       });
-    if (spent instanceof Exhausted) {
-      const w = spent.window;
-      const limit = limits[w];
-      return deny(
-        [clause(w)],
-        new AccordError(
-          "ERR_BUDGET_EXHAUSTED",
-          `the ${w === "day" ? "daily" : "burst (per minute)"} hit/no-hit budget of \`${partner}\` under \`${agreementId}\` (${String(limit)}) does not cover ${String(what.cost)} more; it resets at ${spent.resetAt}`,
-          {
-            retryAt: spent.resetAt,
-            details: [{ path: clause(w), message: `resets at ${spent.resetAt}` }],
-          },
-        ),
-      );
-    }
+    if (spent instanceof Exhausted) return exhausted(spent.window, spent.resetAt);
     this.d.logger.info(
       { partner, agreement: agreementId, kind, elements: what.cost, mode: what.mode },
       "match evaluation authorised",
@@ -882,7 +887,9 @@ export class MatchService {
   // ---------------------------------------------------------------- follow-up requests
 
   private view(r: MatchRequestRecord): RequestView {
-    return { ...r, overdue: isOverdue(r, this.d.clock.now()) };
+    // A pending request being decided holds a claim in decidedBy/decidedAt: not a decision.
+    const undecided = r.status === "pending" ? { decidedAt: null, decidedBy: null } : {};
+    return { ...r, ...undecided, overdue: isOverdue(r, this.d.clock.now()) };
   }
 
   /** File a follow-up request with the partner that answered `queryId` with a hit. */
@@ -1106,26 +1113,46 @@ export class MatchService {
     id: string,
     by: { officer: string; role: string; reasons?: readonly string[] },
   ): Promise<{ request: RequestView; share: ShareOutcome | undefined }> {
-    return this.exclusively(id, () => this.approveNow(id, by));
+    return this.exclusively(id, (r, claim) => this.approveNow(r, claim, by));
   }
 
-  /** Run one decision on request `id` at a time (a second concurrent one is refused). */
-  private async exclusively<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    if (this.deciding.has(id))
-      throw new AccordError("ERR_BAD_REQUEST", `request \`${id}\` is being decided right now`);
-    this.deciding.add(id);
+  /**
+   * Run one decision on request `id` at a time across every process sharing the database: the
+   * request is claimed by a conditional update first (a second concurrent decider is refused),
+   * and the claim is given back when the decision fails. A claim left by a crashed process
+   * expires after CLAIM_STALE_MS.
+   */
+  private async exclusively<T>(
+    id: string,
+    fn: (r: MatchRequestRecord, claim: string) => Promise<T>,
+  ): Promise<T> {
+    const r = await this.pendingIncoming(id);
+    const now = this.d.clock.now();
+    const claim = `claim:${this.d.random.uuid()}`;
+    const claimed = await this.d.store.match.claimRequest(id, "incoming", {
+      claim,
+      at: now.toISOString(),
+      staleBefore: new Date(now.getTime() - CLAIM_STALE_MS).toISOString(),
+    });
+    if (!claimed)
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        `request \`${id}\` is being decided right now, or was just decided`,
+      );
     try {
-      return await fn();
-    } finally {
-      this.deciding.delete(id);
+      return await fn(r, claim);
+    } catch (e) {
+      await this.d.store.match.releaseClaim(id, "incoming", claim);
+      throw e;
     }
   }
 
   private async approveNow(
-    id: string,
+    r: MatchRequestRecord,
+    claim: string,
     by: { officer: string; role: string; reasons?: readonly string[] },
   ): Promise<{ request: RequestView; share: ShareOutcome | undefined }> {
-    const r = await this.pendingIncoming(id);
+    const id = r.id;
     const officer = checkName(by.officer, "officer");
     const role = checkName(by.role, "role");
     const a = this.held(r.agreementId, r.partner, this.d.clock.now()).agreement;
@@ -1182,7 +1209,7 @@ export class MatchService {
     const released = share.verdicts
       .filter((v) => v.effect === "permit")
       .map((v) => (v as { sentAs?: string }).sentAs ?? v.id);
-    const decided = await this.decide(r, {
+    const decided = await this.decide(r, claim, {
       status: "approved",
       officer,
       role,
@@ -1198,31 +1225,22 @@ export class MatchService {
     id: string,
     by: { officer: string; role?: string; reasons: readonly string[] },
   ): Promise<RequestView> {
-    return this.exclusively(id, () => this.refuseNow(id, by));
-  }
-
-  private async refuseNow(
-    id: string,
-    by: { officer: string; role?: string; reasons: readonly string[] },
-  ): Promise<RequestView> {
-    const r = await this.pendingIncoming(id);
     const reasons = by.reasons.map((x) => x.trim()).filter((x) => x !== "");
     if (reasons.length === 0 || reasons.some((x) => x.length > MAX_TEXT))
       throw new AccordError(
         "ERR_BAD_REQUEST",
         "a refusal states its reasons (each 1 to 2000 characters)",
       );
-    return this.decide(r, {
-      status: "refused",
-      officer: checkName(by.officer, "officer"),
-      role: by.role === undefined ? null : checkName(by.role, "role"),
-      reasons,
-      released: [],
-    });
+    const officer = checkName(by.officer, "officer");
+    const role = by.role === undefined ? null : checkName(by.role, "role");
+    return this.exclusively(id, (r, claim) =>
+      this.decide(r, claim, { status: "refused", officer, role, reasons, released: [] }),
+    );
   }
 
   private async decide(
     r: MatchRequestRecord,
+    claim: string,
     d: {
       status: "approved" | "refused";
       officer: string;
@@ -1240,6 +1258,7 @@ export class MatchService {
         decidedRole: d.role,
         reasons: d.reasons,
         released: d.released,
+        claim,
       });
       if (!ok)
         throw new AccordError("ERR_BAD_REQUEST", `request \`${r.id}\` was decided meanwhile`);
@@ -1344,14 +1363,17 @@ class Exhausted extends Error {
   }
 }
 
+/** A claim on a request (see `exclusively`) older than this was left by a crashed decider. */
+const CLAIM_STALE_MS = 10 * 60_000;
+
 /**
  * The burst budget (per UTC minute) of an agreement: `queries.budget_per_burst` when the document
  * names one, otherwise a quarter of the daily budget (at least 1), so a day's budget cannot be
  * spent in one minute.
  */
 export function burstLimit(a: Agreement): number {
-  const q = a.doc.queries as { budget_per_day: number; budget_per_burst?: unknown };
-  if (typeof q.budget_per_burst === "number") return q.budget_per_burst;
+  const q = a.doc.queries;
+  if (q.budget_per_burst !== undefined) return q.budget_per_burst;
   return q.budget_per_day === 0 ? 0 : Math.max(1, Math.ceil(q.budget_per_day / 4));
 }
 

@@ -15,6 +15,7 @@ import {
   deriveMinimizationKeys,
   isSourceGrade,
   minimize,
+  reissueId,
   SOURCE_GRADE_EXTENSION_ID,
   type Change,
   type MinimizationKeys,
@@ -121,6 +122,17 @@ export class Minimizer {
     const own = gradeOf(object);
     if (own !== undefined && own !== "malformed") return own;
     return originator === this.self ? this.setup?.sourceGrade : undefined;
+  }
+
+  /**
+   * The id `id` travels under to partners of `agreementId` when a profile re-issues ids (the id
+   * key is the agreement's, whatever the epoch); undefined when this node has no minimization
+   * secret (then nothing is minimized and no id is re-issued).
+   */
+  reissuedId(agreementId: string, id: string): string | undefined {
+    const setup = this.setup;
+    if (setup === undefined) return undefined;
+    return reissueId(this.keysFor(agreementId, setup.epoch(agreementId)), id);
   }
 
   private keysFor(agreementId: string, epoch: number): MinimizationKeys {

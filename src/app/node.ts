@@ -58,6 +58,8 @@ import type {
 } from "./ports.js";
 import { recordShare } from "./share-copies.js";
 import { nextAttemptAt } from "./retry.js";
+import { assertNotRevoked, partnerSigningKey } from "./key-rotation.js";
+import { ownKeyFor, withKeyLock } from "./keyring.js";
 import {
   gradeOf,
   loggedChanges,
@@ -87,6 +89,16 @@ export interface NodeDeps {
   readonly minimization?: MinimizationSetup;
   /** How signatures and lifecycle events reach the other parties (spec/agreement.md); none: kept local. */
   readonly agreementExchange?: AgreementExchange;
+  /** Members the descriptor adds about earlier keys (app/key-rotation.ts `descriptorKeys`). */
+  readonly describeKeys?: () => Promise<Record<string, unknown>>;
+}
+
+/** A bundle that passed `checkIngest`, ready for `ingestInto`. */
+export interface CheckedBundle {
+  readonly id: string;
+  readonly objects: readonly StixObject[];
+  /** SHA-256 of the bundle's canonical JSON (RFC 8785), for the `ingest` log entry. */
+  readonly digest: string;
 }
 
 export interface IngestResult {
@@ -234,6 +246,11 @@ export class AccordNode {
     return this.agreementBook.governedAt(at);
   }
 
+  /** The id `id` travels under to partners of `agreementId` if its profile re-issues ids (see Minimizer). */
+  reissuedId(agreementId: string, id: string): string | undefined {
+    return this.minimizer.reissuedId(agreementId, id);
+  }
+
   listAgreements(): readonly Agreement[] {
     return this.agreements;
   }
@@ -274,6 +291,15 @@ export class AccordNode {
 
   /** Validate a STIX 2.1 bundle and store every object as originated here. Nothing is stored when any object is invalid. */
   async ingest(bundle: unknown): Promise<IngestResult> {
+    const checked = this.checkIngest(bundle);
+    return this.d.store.transaction((tx) => this.ingestInto(tx, checked));
+  }
+
+  /**
+   * The checks of `ingest` (valid STIX 2.1, well-formed source grades), without writing: a caller
+   * that groups several ingests into one transaction (TAXII's group commit) checks each first.
+   */
+  checkIngest(bundle: unknown): CheckedBundle {
     const verdict = validateBundle(bundle);
     if (!verdict.valid) throw stixError(verdict.issues, "the bundle is not valid STIX 2.1");
     const b = bundle as { id: string; objects?: readonly StixObject[] };
@@ -292,6 +318,11 @@ export class AccordNode {
     );
     if (badGrades.length > 0)
       throw stixError(badGrades, "the bundle carries a malformed source grade");
+    return { id: b.id, objects, digest: sha256Hex(canonicalize(bundle)) };
+  }
+
+  /** Store a checked bundle's objects as originated here, and its `ingest` log entry, in `tx`. */
+  async ingestInto(tx: Repos, b: CheckedBundle): Promise<IngestResult> {
     const at = this.nowIso();
     const provenance = {
       originator: this.id,
@@ -302,28 +333,21 @@ export class AccordNode {
       retentionUntil: null,
       envelopeId: null,
     };
-    return this.d.store.transaction(async (tx) => {
-      let stored = 0;
-      for (const object of objects) {
-        if ((await tx.objects.put({ object, provenance, storedAt: at })) === "inserted") stored++;
-      }
-      await tx.ledger.append({
-        kind: "ingest",
-        at,
-        data: {
-          bundle: b.id,
-          objects: objects.length,
-          stored,
-          digest: sha256Hex(canonicalize(bundle)),
-        },
-      });
-      return {
-        bundleId: b.id,
-        objects: objects.length,
-        stored,
-        unchanged: objects.length - stored,
-      };
+    let stored = 0;
+    for (const object of b.objects) {
+      if ((await tx.objects.put({ object, provenance, storedAt: at })) === "inserted") stored++;
+    }
+    await tx.ledger.append({
+      kind: "ingest",
+      at,
+      data: { bundle: b.id, objects: b.objects.length, stored, digest: b.digest },
     });
+    return {
+      bundleId: b.id,
+      objects: b.objects.length,
+      stored,
+      unchanged: b.objects.length - stored,
+    };
   }
 
   // ---------------------------------------------------------------- decide (dry run)
@@ -797,10 +821,11 @@ export class AccordNode {
     const opened = await openEnvelope(envelope, {
       recipientKeys: this.d.keys,
       expectedRecipient: this.id,
-      senderKey: (sender) =>
-        Promise.resolve(
-          sender === peer.nodeId ? parsePublicJwk(peer.signingKey, "Ed25519") : undefined,
-        ),
+      // The pinned key, or a previous one inside its rotation overlap (app/key-rotation.ts).
+      senderKey: (sender, kid) =>
+        sender === peer.nodeId
+          ? partnerSigningKey(this.d.store, peer, kid, now)
+          : Promise.resolve(undefined),
       now,
       maxSkewSeconds: ENVELOPE_MAX_AGE_SECONDS,
     });
@@ -908,7 +933,7 @@ export class AccordNode {
         "ERR_REPLAY",
         "an envelope with this id was already received with other content",
       );
-    const claims = await verifyReceipt(receipt, this.d.keys.signing.publicJwk);
+    const claims = await verifyReceipt(receipt, ownKeyFor(this.d.keys, receipt));
     this.d.logger.info(
       { envelope: claims.envelopeId, sender: peer.nodeId },
       "duplicate delivery answered with the first receipt",
@@ -1032,6 +1057,7 @@ export class AccordNode {
         encryption: this.d.keys.encryption.publicJwk,
       },
       issued_at: this.nowIso(),
+      ...(await this.d.describeKeys?.()),
     };
     return { ...body, signature: await signJson(body, this.d.keys.signing.privateKey) };
   }
@@ -1041,11 +1067,14 @@ export class AccordNode {
    * key), signing a new one first when the tree grew since the last (spec/log.md).
    */
   async checkpoint(): Promise<{ size: number; note: string }> {
-    const c = await currentCheckpoint(
-      this.d.store.ledger,
-      logSigner(this.id, this.d.keys.signing.privateKey),
-      logOrigin(this.id),
-      this.nowIso(),
+    // Never interleaved with a key rotation: each checkpoint is signed by the key its tree names.
+    const c = await withKeyLock(this.d.keys, () =>
+      currentCheckpoint(
+        this.d.store.ledger,
+        logSigner(this.id, this.d.keys.signing.privateKey),
+        logOrigin(this.id),
+        this.nowIso(),
+      ),
     );
     return { size: c.size, note: c.note };
   }
@@ -1073,8 +1102,9 @@ export class AccordNode {
       );
     if (desc.node_id === this.id)
       throw new AccordError("ERR_BAD_REQUEST", "a node cannot be its own partner");
-    const { signature, ...body } = desc;
-    if (!(await verifyJson(signature, body, desc.keys.signing)))
+    // The signature covers every member the node published, also those read here (key history).
+    const { signature: _signature, ...body } = raw as Record<string, unknown>;
+    if (!(await verifyJson(desc.signature, body, desc.keys.signing)))
       throw new AccordError(
         "ERR_SIGNATURE_INVALID",
         `the descriptor of \`${desc.node_id}\` is not signed by its own key`,
@@ -1088,6 +1118,7 @@ export class AccordNode {
     };
     await this.d.store.transaction(async (tx) => {
       // Key history is auditable (spec/log.md): a partner's key change is its own event.
+      await assertNotRevoked(tx, peer.nodeId, fingerprint);
       const before = await tx.peers.get(peer.nodeId);
       const previous =
         before === undefined

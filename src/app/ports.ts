@@ -221,6 +221,85 @@ export interface PeerKeyRepo {
   active(now: string): Promise<PeerKeyRecord[]>;
 }
 
+/** Where one of this node's own key pairs stands (spec/federation.md, "Key rotation"). */
+export type NodeKeyStatus = "current" | "previous" | "retired" | "revoked";
+
+/** One of this node's own key pairs, public halves only (the private keys live in 0600 files). */
+export interface NodeKeyRecord {
+  /** RFC 7638 thumbprint of the Ed25519 signing key. */
+  readonly fingerprint: string;
+  /** RFC 7638 thumbprint of the X25519 encryption key. */
+  readonly encryptionFingerprint: string;
+  readonly signingKey: Readonly<Record<string, string>>;
+  readonly encryptionKey: Readonly<Record<string, string>>;
+  readonly status: NodeKeyStatus;
+  /** RFC 3339: when the key became current. */
+  readonly activatedAt: string;
+  /** RFC 3339: the end of its overlap once rotated out; null while current. */
+  readonly retiresAt: string | null;
+  /** RFC 3339: when it was retired or revoked; null before. */
+  readonly endedAt: string | null;
+}
+
+/** A key announcement waiting for (or past) delivery to one partner: rotation's own outbox. */
+export interface KeyAnnouncementRecord {
+  /** Unique per (announcement, recipient). */
+  readonly id: string;
+  readonly recipient: NodeId;
+  readonly kind: "rotate" | "retire" | "revoke";
+  /** The signed announcement (JSON text) exactly as sent. */
+  readonly body: string;
+  /** Fingerprint of the key the delivery requests are signed with (the one the partner knows). */
+  readonly signer: string;
+  readonly status: "pending" | "delivered" | "refused";
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+}
+
+/** A partner key that partner announced revoked: never accepted again, whatever else says so. */
+export interface RevokedPeerKey {
+  readonly nodeId: NodeId;
+  readonly fingerprint: string;
+  readonly revokedAt: string;
+}
+
+/** This node's key history, its key announcements, and partners' revoked keys (migration 8). */
+export interface KeyRepo {
+  /** Insert or replace by fingerprint. */
+  putKey(rec: NodeKeyRecord): Promise<void>;
+  /** Every own key, oldest activation first. */
+  keys(): Promise<NodeKeyRecord[]>;
+  enqueueAnnouncement(a: {
+    id: string;
+    recipient: NodeId;
+    kind: KeyAnnouncementRecord["kind"];
+    body: string;
+    signer: string;
+    createdAt: string;
+  }): Promise<void>;
+  /** Announcements in the order they were enqueued, optionally only one status, at most `limit`. */
+  announcements(query: {
+    status?: KeyAnnouncementRecord["status"];
+    limit: number;
+  }): Promise<KeyAnnouncementRecord[]>;
+  /** Mark a pending announcement delivered or refused; false when it was not pending. */
+  settleAnnouncement(
+    id: string,
+    status: "delivered" | "refused",
+    error: string | null,
+  ): Promise<boolean>;
+  /** Record a failed attempt: attempts+1, lastError, nextAttemptAt. */
+  failAnnouncement(id: string, error: string, nextAttemptAt: string): Promise<void>;
+  /** Remember a partner's revoked key; the same (nodeId, fingerprint) again is a no-op. */
+  revokePeerKey(rec: RevokedPeerKey): Promise<void>;
+  /** Every partner key revoked, ordered by node id then fingerprint. */
+  revokedPeerKeys(): Promise<RevokedPeerKey[]>;
+  /** Every previous key of every partner ever recorded, whether or not its overlap has ended. */
+  peerKeyHistory(): Promise<PeerKeyRecord[]>;
+}
+
 /** What the recipient remembers about each envelope it accepted, for idempotent redelivery. */
 export interface InboxRecord {
   readonly envelopeId: string;
@@ -284,6 +363,23 @@ export interface AddedEntry {
   readonly stored: StoredObject;
 }
 
+/** An object version in date-added order as its stored JSON text, for serving without re-parsing. */
+export interface AddedJson {
+  readonly seq: number;
+  readonly dateAddedUs: number;
+  readonly id: string;
+  /** `versionOf(object)` ("" when the object has no version). */
+  readonly version: string;
+  /** The stored object as JSON text (a STIX object; not re-serialised). */
+  readonly json: string;
+}
+
+/** An object id as a partner sees it (re-issued under one agreement) and the id stored here. */
+export interface ReissuedId {
+  readonly reissuedId: string;
+  readonly originalId: string;
+}
+
 /** A keyset query over object versions in date-added order (spec/taxii.md, "Storage"). */
 export interface AddedQuery {
   /** Only entries with seq > afterSeq. */
@@ -328,6 +424,22 @@ export interface TaxiiStatusRecord {
 export interface TaxiiRepo {
   /** Object versions in date-added order, filtered, at most `limit`. */
   added(query: AddedQuery): Promise<AddedEntry[]>;
+  /** As `added`, but each version as its stored JSON text without provenance (the local collection). */
+  addedJson(query: AddedQuery): Promise<AddedJson[]>;
+  /**
+   * The re-issued id index (migration 9): how far it covers `agreementId` (the highest seq
+   * indexed, 0 when none), and the (seq, id) of versions beyond that, for the caller to map.
+   */
+  reissuedMark(agreementId: string): Promise<number>;
+  addedIds(afterSeq: number, limit: number): Promise<{ seq: number; id: string }[]>;
+  /** Record mappings and advance `agreementId`'s mark to `uptoSeq`, atomically. */
+  indexReissued(
+    agreementId: string,
+    entries: readonly ReissuedId[],
+    uptoSeq: number,
+  ): Promise<void>;
+  /** The stored ids that the given ids were re-issued from under any of `agreementIds`. */
+  originalIds(agreementIds: readonly string[], ids: readonly string[]): Promise<string[]>;
   /** Every stored version of `id` with its date added, oldest version first. */
   addedVersions(id: string): Promise<AddedEntry[]>;
   /** Delete the given versions of `id` (every version for "all"); returns how many were deleted. */
@@ -396,6 +508,22 @@ export interface AgreementStatusRecord {
   readonly since: string;
 }
 
+/**
+ * One signature exchange owed to a partner for one version (migration 11): pending until the
+ * partner's answer shows it holds what this node signed and recorded; retried with backoff.
+ */
+export interface AgreementExchangeRecord {
+  readonly agreement: string;
+  readonly version: number;
+  readonly partner: NodeId;
+  readonly status: "pending" | "done";
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+  readonly doneAt: string | null;
+}
+
 /** Signatures, lifecycle events, consents and recorded states of the agreements held here. */
 export interface AgreementStateRepo {
   /** Every held version of every agreement (or of `id`), ordered by id then version. */
@@ -406,7 +534,10 @@ export interface AgreementStateRepo {
   signatures(agreement: string, version?: number): Promise<AgreementSignatureRecord[]>;
   /** Keyed by `id`: idempotent. */
   putEvent(rec: AgreementEventRecord): Promise<PutResult>;
-  /** Events for `agreement` (or every agreement), ordered by their `at` instant then id. */
+  /**
+   * Events for `agreement` (or every agreement), ordered by their `at` instant, then by the order
+   * this node stored them (a durable sequence), so events at the same instant keep their order.
+   */
   events(agreement?: string): Promise<AgreementEventRecord[]>;
   /** Keyed by `id`: idempotent. */
   putConsent(rec: ConsentRecord): Promise<PutResult>;
@@ -415,6 +546,27 @@ export interface AgreementStateRepo {
   statuses(): Promise<AgreementStatusRecord[]>;
   /** Insert or replace by (agreement, version). */
   setStatus(rec: AgreementStatusRecord): Promise<void>;
+  /** Owe `partner` an exchange for a version: (re)pending, due at `at`; attempts are kept. */
+  oweExchange(req: {
+    agreement: string;
+    version: number;
+    partner: NodeId;
+    at: string;
+  }): Promise<void>;
+  /** Pending exchanges due at `now`, soonest first, at most `limit`. */
+  dueExchanges(now: string, limit: number): Promise<AgreementExchangeRecord[]>;
+  /** The partner holds everything: done (attempts + 1). False when it was not pending. */
+  exchangeDone(agreement: string, version: number, partner: NodeId, at: string): Promise<boolean>;
+  /** A failed attempt on a pending exchange: attempts + 1, the error, the next attempt. */
+  exchangeFailed(
+    agreement: string,
+    version: number,
+    partner: NodeId,
+    error: string,
+    nextAttemptAt: string,
+  ): Promise<void>;
+  /** The exchanges of one agreement, by version then partner. */
+  exchanges(agreement: string): Promise<AgreementExchangeRecord[]>;
 }
 
 /** One query budget window (spec/agreement.md "Query budgets"). */
@@ -522,7 +674,10 @@ export interface MatchRepo {
     status?: MatchRequestStatus;
     limit: number;
   }): Promise<MatchRequestRecord[]>;
-  /** Record the decision on a pending request; false (nothing written) when it is not pending. */
+  /**
+   * Record the decision on a pending request; false (nothing written) when it is not pending, or
+   * when it is claimed by another claim than `d.claim` (or claimed at all when `d.claim` is absent).
+   */
   decideRequest(
     id: string,
     direction: MatchRequestRecord["direction"],
@@ -533,8 +688,26 @@ export interface MatchRepo {
       decidedRole: string | null;
       reasons: readonly string[];
       released: readonly string[];
+      claim?: string;
     },
   ): Promise<boolean>;
+  /**
+   * Claim a pending request for deciding, one claimant at a time across processes (a conditional
+   * update): true when `claim` now holds it. While claimed it stays pending, with `decidedBy` =
+   * `claim` and `decidedAt` = `at`; a claim from before `staleBefore` (a crashed decider) may be
+   * taken over.
+   */
+  claimRequest(
+    id: string,
+    direction: MatchRequestRecord["direction"],
+    claim: { claim: string; at: string; staleBefore: string },
+  ): Promise<boolean>;
+  /** Give a claim back (its decision failed); nothing happens unless `claim` holds the request. */
+  releaseClaim(
+    id: string,
+    direction: MatchRequestRecord["direction"],
+    claim: string,
+  ): Promise<void>;
 }
 
 // ---------------------------------------------------------------- recall and correction (spec/recall.md)
@@ -660,6 +833,8 @@ export interface Repos {
   readonly agreements: AgreementRepo;
   readonly nonces: NonceRepo;
   readonly peerKeys: PeerKeyRepo;
+  /** Own key history, key announcements, partners' revoked keys (key rotation, migration 8). */
+  readonly keys: KeyRepo;
   readonly match: MatchRepo;
   readonly agreementState: AgreementStateRepo;
   readonly budgets: BudgetRepo;

@@ -20,16 +20,18 @@ import { versionOf } from "../core/stix/object.js";
 import { validateBundle } from "../core/stix/validate.js";
 import { PROVENANCE_EXTENSION_ID, splitProvenance } from "../core/provenance.js";
 import type { AccordNode } from "./node.js";
+import { GroupCommit } from "./group-commit.js";
 import type {
   AddedEntry,
+  AddedJson,
   AddedQuery,
   Clock,
   Logger,
   Random,
+  ReissuedId,
   Store,
   StoredObject,
   TaxiiCredential,
-  TaxiiStatusRecord,
 } from "./ports.js";
 
 export const TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1";
@@ -40,6 +42,8 @@ export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
 /** A partner page examines at most this many stored versions before answering (with more=true). */
 export const MAX_SCAN = 10_000;
+/** The re-issued id index is brought up to date this many stored versions per transaction. */
+const REISSUE_BATCH = 10_000;
 /** The reserved Basic username of the operator (password: the node's API token). */
 export const OPERATOR_USER = "operator";
 
@@ -69,9 +73,11 @@ export interface TaxiiQuery {
 }
 
 export interface TaxiiItem {
-  readonly object: StixObject;
+  readonly id: string;
   readonly version: string;
   readonly dateAdded: string;
+  /** The object as JSON text: stored text for the local collection, the released copy for a partner. */
+  readonly json: string;
 }
 
 export interface TaxiiPage {
@@ -119,15 +125,13 @@ interface PendingEntry {
 }
 
 /**
- * Group commit for TAXII's own log entries (reads, and the operator's adds after their objects
- * are stored): entries wait at most `delayMs` (or until 2,000 are waiting) and are appended to
- * the ledger in one transaction, so a page read costs no commit of its own (spec/taxii.md,
- * "Logging"). Statuses wait with them and are answered from memory meanwhile. `flush()` runs on
- * server close; a failed commit is retried at the next one, keeping order.
+ * Group commit for the log entries of reads: entries wait at most `delayMs` (or until 2,000 are
+ * waiting) and are appended to the ledger in one transaction, so a page read costs no commit of
+ * its own (spec/taxii.md, "Logging"). `flush()` runs on server close; a failed commit is retried
+ * at the next one, keeping order.
  */
 class AuditLog {
   private entries: PendingEntry[] = [];
-  private statuses = new Map<string, TaxiiStatusRecord>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> = Promise.resolve();
 
@@ -137,18 +141,13 @@ class AuditLog {
     private readonly delayMs: number,
   ) {}
 
-  record(entry: PendingEntry, status?: TaxiiStatusRecord): void {
+  record(entry: PendingEntry): void {
     this.entries.push(entry);
-    if (status !== undefined) this.statuses.set(status.id, status);
     if (this.entries.length >= AUDIT_BATCH) void this.flush();
     else if (this.timer === undefined) {
       this.timer = setTimeout(() => void this.flush(), this.delayMs);
       this.timer.unref();
     }
-  }
-
-  pendingStatus(id: string): TaxiiStatusRecord | undefined {
-    return this.statuses.get(id);
   }
 
   flush(): Promise<void> {
@@ -160,15 +159,12 @@ class AuditLog {
 
   private async commit(): Promise<void> {
     const entries = this.entries;
-    const statuses = [...this.statuses.values()];
-    if (entries.length === 0 && statuses.length === 0) return;
+    if (entries.length === 0) return;
     this.entries = [];
     try {
       await this.store.transaction(async (tx) => {
-        for (const s of statuses) await tx.taxii.putStatus(s);
         for (const e of entries) await tx.ledger.append(e);
       });
-      for (const s of statuses) this.statuses.delete(s.id);
     } catch (e) {
       this.entries = [...entries, ...this.entries];
       this.logger?.error(
@@ -196,11 +192,16 @@ export class TaxiiService {
   private readonly d: TaxiiDeps;
   private readonly operatorHash: Buffer;
   private readonly audit: AuditLog;
+  /** POSTs' writes: concurrent requests share one durable commit (src/app/group-commit.ts). */
+  readonly writes: GroupCommit;
+  /** Catch-ups of the re-issued id index under way, per agreement, so concurrent reads share one. */
+  private readonly indexing = new Map<string, Promise<void>>();
 
   constructor(deps: TaxiiDeps) {
     this.d = deps;
     this.operatorHash = sha256(deps.apiToken);
     this.audit = new AuditLog(deps.store, deps.logger, deps.auditDelayMs ?? AUDIT_DELAY_MS);
+    this.writes = new GroupCommit(deps.store);
   }
 
   // ------------------------------------------------------------------ credentials
@@ -272,15 +273,26 @@ export class TaxiiService {
   }
 
   async collection(p: TaxiiPrincipal, id: string): Promise<TaxiiCollection> {
+    // The collections a request names most (its own) are known without reading the credentials.
+    if (p.kind === "operator" && id === this.localId) return this.localCollection();
+    if (p.kind === "partner") {
+      const own = this.partnerCollection(p.credential, false);
+      if (own.id === id) return own;
+    }
     const found = (await this.collections(p)).find((c) => c.id === id);
     if (found === undefined)
       throw new AccordError("ERR_NOT_FOUND", `no collection \`${id}\` is available to you`);
     return found;
   }
 
+  private get localId(): string {
+    return (this.localIdMemo ??= collectionId(this.d.node.id, "local"));
+  }
+  private localIdMemo: string | undefined;
+
   private localCollection(): TaxiiCollection {
     return {
-      id: collectionId(this.d.node.id, "local"),
+      id: this.localId,
       title: `${this.d.node.id}: local`,
       description: "Every object stored on this node (operator only).",
       canRead: true,
@@ -349,13 +361,41 @@ export class TaxiiService {
   private async page(c: TaxiiCollection, q: TaxiiQuery, objectId?: string): Promise<TaxiiPage> {
     const limit = parseLimit(q.limit);
     const filters = parseFilters(q, objectId);
+    const cursor = parseNext(q.next);
     const cred = c.credential;
-    // A partner's copy may travel under a re-issued id (minimization profiles), so in a partner
-    // collection ids are matched on the released copy, not in the store.
+    if (cred === undefined) {
+      // The local collection: stored JSON text, served as is (no parse, no re-serialisation).
+      const rows = await this.d.store.taxii.addedJson({
+        ...filters,
+        afterSeq: cursor,
+        limit: limit + 1,
+      });
+      const more = rows.length > limit;
+      const items = (more ? rows.slice(0, limit) : rows).map(jsonItem);
+      return pageOf(items, more, more ? rows[limit - 1]?.seq : undefined);
+    }
+    return this.partnerPage(cred, filters, cursor, limit);
+  }
+
+  /**
+   * A page of a partner collection: stored versions in date-added order through `releaseFor`. A
+   * profile may re-issue ids, so `match[id]` names released ids: the stored ids they were
+   * re-issued from come from the index (migration 9), and the released copy's id is checked.
+   */
+  private async partnerPage(
+    cred: TaxiiCredential,
+    filters: Omit<AddedQuery, "afterSeq" | "limit">,
+    start: number,
+    limit: number,
+  ): Promise<TaxiiPage> {
     const { ids, ...rest } = filters;
-    const base = cred === undefined ? filters : rest;
-    const wanted = cred === undefined || ids === undefined ? undefined : new Set(ids);
-    let cursor = parseNext(q.next);
+    let base: Omit<AddedQuery, "afterSeq" | "limit"> = rest;
+    const wanted = ids === undefined ? undefined : new Set(ids);
+    if (ids !== undefined) {
+      const originals = ids.length === 0 ? [] : await this.originalIds(cred, ids);
+      base = { ...rest, ids: [...new Set([...ids, ...originals])] };
+    }
+    let cursor = start;
     const batch = limit + 1;
     const items: TaxiiItem[] = [];
     let scanned = 0;
@@ -370,22 +410,58 @@ export class TaxiiService {
         }
         cursor = row.seq;
         scanned++;
-        const item = cred === undefined ? plainItem(row) : this.releasedItem(row, cred, at);
-        if (item !== undefined && (wanted === undefined || wanted.has(item.object.id)))
-          items.push(item);
+        const item = this.releasedItem(row, cred, at);
+        if (item !== undefined && (wanted === undefined || wanted.has(item.id))) items.push(item);
       }
       if (rows.length < batch) break;
     }
-    const first = items[0];
-    const last = items.at(-1);
-    return {
-      items,
-      more,
-      ...(more ? { next: String(cursor) } : {}),
-      ...(first === undefined || last === undefined
-        ? {}
-        : { first: first.dateAdded, last: last.dateAdded }),
-    };
+    return pageOf(items, more, more ? cursor : undefined);
+  }
+
+  /**
+   * The stored ids that `ids` were re-issued from for this partner, after bringing the index up
+   * to date with every version stored so far (for each agreement that can govern the partner).
+   */
+  private async originalIds(c: TaxiiCredential, ids: readonly string[]): Promise<string[]> {
+    const now = this.d.clock.now();
+    const agreements =
+      c.agreementId !== null
+        ? [c.agreementId]
+        : this.d.node
+            .governedAgreements(now)
+            .filter((g) => g.agreement.doc.parties.some((p) => p.node === c.partner))
+            .map((g) => g.agreement.id);
+    if (agreements.length === 0) return [];
+    for (const a of agreements) await this.indexReissued(a);
+    return this.d.store.taxii.originalIds(agreements, ids);
+  }
+
+  private indexReissued(agreementId: string): Promise<void> {
+    let running = this.indexing.get(agreementId);
+    if (running === undefined) {
+      running = this.catchUpIndex(agreementId).finally(() => this.indexing.delete(agreementId));
+      this.indexing.set(agreementId, running);
+    }
+    return running;
+  }
+
+  /** Map every version stored after the agreement's mark, 10,000 per transaction. */
+  private async catchUpIndex(agreementId: string): Promise<void> {
+    const taxii = this.d.store.taxii;
+    let mark = await taxii.reissuedMark(agreementId);
+    for (;;) {
+      const rows = await taxii.addedIds(mark, REISSUE_BATCH);
+      const last = rows.at(-1);
+      if (last === undefined) return;
+      const entries: ReissuedId[] = [];
+      for (const r of rows) {
+        const reissued = this.d.node.reissuedId(agreementId, r.id);
+        if (reissued === undefined) return; // no minimization secret: ids are never re-issued
+        if (reissued !== r.id) entries.push({ reissuedId: reissued, originalId: r.id });
+      }
+      mark = last.seq;
+      await taxii.indexReissued(agreementId, entries, mark);
+    }
   }
 
   private releasedItem(row: AddedEntry, c: TaxiiCredential, at: Date): TaxiiItem | undefined {
@@ -400,12 +476,21 @@ export class TaxiiService {
     });
     if (r.effect === "deny") return undefined;
     const dateAdded = formatUs(row.dateAddedUs);
-    return { object: r.object, version: versionOf(r.object) || dateAdded, dateAdded };
+    return {
+      id: r.object.id,
+      version: versionOf(r.object) || dateAdded,
+      dateAdded,
+      json: JSON.stringify(r.object),
+    };
   }
 
   // ------------------------------------------------------------------ writes
 
-  /** POST an envelope: the whole request is refused when any object is not valid STIX 2.1. */
+  /**
+   * POST an envelope: the whole request is refused when any object is not valid STIX 2.1. The
+   * checks run first; the writes (objects, log entries, status) go through the group commit and
+   * the status is answered once they are durable.
+   */
   async add(p: TaxiiPrincipal, collection: string, envelope: unknown): Promise<TaxiiStatus> {
     const c = await this.collection(p, collection);
     if (!c.canWrite)
@@ -416,31 +501,28 @@ export class TaxiiService {
     const bundle = { type: "bundle", id: `bundle--${this.d.random.uuid()}`, objects };
     const statusId = this.d.random.uuid();
     const owner = p.kind === "operator" ? OPERATOR_USER : p.credential.id;
+    const entry = (accepted: number, rejected: number, digest: string) => ({
+      op: "add-objects",
+      principal: owner,
+      ...(c.credential === undefined ? {} : { partner: c.credential.partner }),
+      collection: c.id,
+      status: statusId,
+      objects: objects.length,
+      accepted,
+      rejected,
+      digest,
+    });
 
-    let status: TaxiiStatus;
     if (c.credential === undefined) {
-      await this.d.node.ingest(bundle);
+      const checked = this.d.node.checkIngest(bundle);
       const successes = objects.map((o) => ({ id: o.id, version: versionOf(o) }));
-      status = statusOf(statusId, atIso, successes, []);
-      // The objects and their `ingest` entry are committed; the status and this entry follow in
-      // the next group commit (see AuditLog).
-      this.audit.record(
-        {
-          kind: "taxii",
-          at: atIso,
-          data: {
-            op: "add-objects",
-            principal: owner,
-            collection: c.id,
-            status: statusId,
-            objects: objects.length,
-            accepted: objects.length,
-            rejected: 0,
-            digest: digestOf(successes),
-          },
-        },
-        { id: statusId, owner, createdAt: atIso, body: { ...status } },
-      );
+      const status = statusOf(statusId, atIso, successes, []);
+      const data = entry(objects.length, 0, digestOf(successes));
+      await this.writes.run(async (tx) => {
+        await this.d.node.ingestInto(tx, checked);
+        await tx.taxii.putStatus({ id: statusId, owner, createdAt: atIso, body: { ...status } });
+        await tx.ledger.append({ kind: "taxii", at: atIso, data });
+      }, objects.length);
       return status;
     }
 
@@ -471,27 +553,14 @@ export class TaxiiService {
         clauses: verdictOne.clauses,
       });
     }
-    status = statusOf(statusId, atIso, successes, failures);
-    await this.d.store.transaction(async (tx) => {
+    const status = statusOf(statusId, atIso, successes, failures);
+    const data = entry(successes.length, failures.length, digestOf(successes));
+    await this.writes.run(async (tx) => {
       for (const s of toStore) await tx.objects.put(s);
-      for (const data of decisions) await tx.ledger.append({ kind: "decision", at: atIso, data });
+      for (const d of decisions) await tx.ledger.append({ kind: "decision", at: atIso, data: d });
       await tx.taxii.putStatus({ id: statusId, owner, createdAt: atIso, body: { ...status } });
-      await tx.ledger.append({
-        kind: "taxii",
-        at: atIso,
-        data: {
-          op: "add-objects",
-          principal: owner,
-          partner: cred.partner,
-          collection: c.id,
-          status: statusId,
-          objects: objects.length,
-          accepted: successes.length,
-          rejected: failures.length,
-          digest: digestOf(successes),
-        },
-      });
-    });
+      await tx.ledger.append({ kind: "taxii", at: atIso, data });
+    }, objects.length);
     return status;
   }
 
@@ -596,7 +665,7 @@ export class TaxiiService {
   }
 
   async status(p: TaxiiPrincipal, id: string): Promise<Readonly<Record<string, unknown>>> {
-    const s = this.audit.pendingStatus(id) ?? (await this.d.store.taxii.getStatus(id));
+    const s = await this.d.store.taxii.getStatus(id);
     const owner = p.kind === "operator" ? OPERATOR_USER : p.credential.id;
     if (s === undefined || (s.owner !== owner && p.kind !== "operator"))
       throw new AccordError("ERR_NOT_FOUND", `no status \`${id}\``);
@@ -621,7 +690,7 @@ export class TaxiiService {
         collection: c.id,
         objects: page.items.length,
         more: page.more,
-        digest: digestOf(page.items.map((i) => ({ id: i.object.id, version: i.version }))),
+        digest: digestOf(page.items),
       },
     });
   }
@@ -723,12 +792,22 @@ function checkTimestamp(s: string, what: string): void {
   parseTimestampUs(s, what);
 }
 
-function plainItem(row: AddedEntry): TaxiiItem {
+function jsonItem(row: AddedJson): TaxiiItem {
   const dateAdded = formatUs(row.dateAddedUs);
+  return { id: row.id, version: row.version || dateAdded, dateAdded, json: row.json };
+}
+
+/** A page's envelope fields: `next` (the last seq examined) only when there is more. */
+function pageOf(items: TaxiiItem[], more: boolean, next: number | undefined): TaxiiPage {
+  const first = items[0];
+  const last = items.at(-1);
   return {
-    object: row.stored.object,
-    version: versionOf(row.stored.object) || dateAdded,
-    dateAdded,
+    items,
+    more,
+    ...(more && next !== undefined ? { next: String(next) } : {}),
+    ...(first === undefined || last === undefined
+      ? {}
+      : { first: first.dateAdded, last: last.dateAdded }),
   };
 }
 

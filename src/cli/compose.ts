@@ -9,7 +9,6 @@ import type { FastifyInstance } from "fastify";
 import { AccordNode } from "../app/node.js";
 import type { Clock, Random, Store } from "../app/ports.js";
 import { HttpPeerClient } from "../federation/http-peer-client.js";
-import { jwkThumbprint } from "../crypto/keys.js";
 import { sweepSunsets } from "../app/outbox-ops.js";
 import { buildServer } from "../server/http.js";
 import { openSqliteStore } from "../storage/sqlite/index.js";
@@ -19,12 +18,17 @@ import { loadApiToken, loadNodeKeys } from "./secrets.js";
 import { MatchService } from "../app/match.js";
 import { HttpMatchClient } from "../federation/match-client.js";
 import { loadOrCreateMatchSecret } from "./match-secret.js";
+import { startRistrettoBackend } from "./ristretto-backend.js";
 import { loadMinimizationSetup } from "./profiles.js";
 import { RecallService } from "../app/recall.js";
 import { WitnessService } from "../app/witness.js";
 import { HttpLogClient } from "../federation/log-client.js";
 import { HttpRecallClient } from "../federation/recall-client.js";
 import { HttpAgreementExchange } from "../federation/agreement-exchange.js";
+import { NodeKeyRing } from "../app/keyring.js";
+import { KeyService } from "../app/key-rotation.js";
+import { HttpKeyAnnouncementClient } from "../federation/key-client.js";
+import { fileKeyVault } from "./key-files.js";
 
 export const systemClock: Clock = { now: () => new Date() };
 export const systemRandom: Random = {
@@ -43,6 +47,8 @@ export interface RunningNode {
   readonly match: MatchService;
   /** Recall, correction and retention (spec/recall.md). */
   readonly recalls: RecallService;
+  /** Key rotation, retirement and revocation (spec/federation.md, "Key rotation"). */
+  readonly keys: KeyService;
   /** Run a delivery pass now (and again whenever one is already running). */
   deliverNow(): Promise<void>;
   stop(): Promise<void>;
@@ -79,9 +85,12 @@ export interface StartOptions {
 
 export async function startNode(config: NodeConfig, opts: StartOptions = {}): Promise<RunningNode> {
   const logger = opts.logger ?? makeLogger(config);
-  const keys = loadNodeKeys(config.keysFile);
+  // The keys as they change at run time: every service reads the current pair when it signs.
+  const keys = new NodeKeyRing(loadNodeKeys(config.keysFile));
+  const signer = keys.signer;
   const apiToken = loadApiToken(config.apiTokenFile);
   const matchSecret = loadOrCreateMatchSecret(config.keysFile);
+  await startRistrettoBackend(process.env, logger);
   const minimization = loadMinimizationSetup(config);
   const store = await openStore(config);
   let url = config.publicUrl;
@@ -94,16 +103,30 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     clock: opts.clock ?? systemClock,
     random: systemRandom,
     peerClient: new HttpPeerClient({
-      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      signer,
       now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
     }),
     logger,
     minimization,
     agreementExchange: new HttpAgreementExchange({
-      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      signer,
     }),
+    describeKeys: () => keyService.descriptorKeys(),
+  });
+  const keyService = new KeyService({
+    nodeId: config.nodeId,
+    ring: keys,
+    store,
+    clock: opts.clock ?? systemClock,
+    random: systemRandom,
+    vault: fileKeyVault(config.keysFile),
+    transport: new HttpKeyAnnouncementClient({
+      now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
+    }),
+    logger,
   });
   try {
+    await keyService.init();
     await node.init();
     for (const file of agreementFiles(config.agreementsDir))
       await node.addAgreement(readFileSync(file, "utf8"), file);
@@ -120,7 +143,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     random: systemRandom,
     logger,
     transport: new HttpRecallClient({
-      signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      signer,
       now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
     }),
   });
@@ -142,11 +165,16 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
             clock: opts.clock ?? systemClock,
             agreements: node.listAgreements(),
           });
+          // Key announcements first: a partner must know a new key before it sees it used.
+          await keyService.sweep();
+          if ((await keyService.deliverDue()).attempted === 1000) again = true;
           const r = await node.deliverDue();
           if (r.attempted === 50 || r.expedited > 0) again = true;
           // Recall notices and reports; then the retention purge (spec/recall.md).
           if ((await recalls.deliverDue()).attempted === 50) again = true;
           await recalls.purgeExpired();
+          // Signature exchanges a partner missed (spec/agreement.md "Signature exchange").
+          if ((await node.agreementBook.retryExchanges()) === 20) again = true;
         } catch (e) {
           logger.error({ err: e }, "delivery pass failed");
         }
@@ -167,7 +195,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     node,
     transport: new HttpMatchClient({
       nodeId: config.nodeId,
-      signingKey: keys.signing.privateKey,
+      signer,
       now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
     }),
     matchSecret,
@@ -182,19 +210,24 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     deliver: deliverNow,
     clock: opts.clock ?? systemClock,
     recalls,
+    keys: keyService,
     witness: new WitnessService({
       nodeId: config.nodeId,
-      signingKey: keys.signing.privateKey,
+      get signingKey() {
+        return keys.signing.privateKey;
+      },
       store,
       clock: opts.clock ?? systemClock,
       client: new HttpLogClient({
-        signer: { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+        signer,
       }),
     }),
     match: {
       service: match,
       nodeId: config.nodeId,
-      signingKey: keys.signing.privateKey,
+      get signingKey() {
+        return keys.signing.privateKey;
+      },
       store,
       clock: opts.clock ?? systemClock,
     },
@@ -225,6 +258,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     apiToken,
     match,
     recalls,
+    keys: keyService,
     deliverNow,
     async stop() {
       if (timer !== undefined) clearInterval(timer);

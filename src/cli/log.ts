@@ -141,7 +141,7 @@ export async function logCommand(
 function ownKey(
   dir: string,
   env: Readonly<Record<string, string | undefined>>,
-): { verifier: NoteVerifier; origin: string; vkey: string } {
+): { verifier: NoteVerifier; origin: string; vkey: string; fingerprint: string; raw: Uint8Array } {
   const config = loadConfig(dir, env);
   const keys = loadNodeKeys(config.keysFile);
   const raw = rawEd25519(keys.signing.publicJwk.x);
@@ -150,7 +150,30 @@ function ownKey(
     verifier: logVerifier(config.nodeId, raw),
     origin,
     vkey: encodeVerifierKey(origin, ED25519_TYPE, raw),
+    fingerprint: jwkThumbprint(keys.signing.publicJwk),
+    raw,
   };
+}
+
+/**
+ * The public keys a log's checkpoints may be signed with, by fingerprint (spec/log.md, "Key
+ * events"): which one a checkpoint needs is decided by the log's own key events, not here. Each
+ * key is checked to have the fingerprint it is listed under.
+ */
+function historyOf(
+  records: readonly { fingerprint: string; signingKey: Readonly<Record<string, unknown>> }[],
+  current: string,
+  currentRaw?: Uint8Array,
+): { keys: Map<string, Uint8Array>; current: string } {
+  const keys = new Map<string, Uint8Array>();
+  if (currentRaw !== undefined) keys.set(current, currentRaw);
+  for (const r of records) {
+    const x = r.signingKey.x;
+    if (typeof x !== "string") continue;
+    if (jwkThumbprint({ kty: "OKP", crv: "Ed25519", x }) !== r.fingerprint) continue;
+    keys.set(r.fingerprint, rawEd25519(x));
+  }
+  return { keys, current };
 }
 
 function rawEd25519(x: string): Uint8Array {
@@ -184,10 +207,21 @@ async function verify(
   if (values.db !== undefined) {
     where = values.db;
     const key = values.vkey !== undefined ? keyFromVkey(values.vkey) : maybeOwnKey(dir, env);
-    const { source, checkpoints, close } = sqliteSource(values.db);
+    const { source, checkpoints, nodeKeys, close } = sqliteSource(values.db);
     try {
       latest = checkpoints.at(-1);
-      verdict = await verifyLog(source, { checkpoints: [...checkpoints, ...known], ...key });
+      const current = nodeKeys.find((k) => k.status === "current");
+      // With the database's key history (migration 8), each checkpoint is checked against the
+      // key its size needs; without it, against the one key given.
+      const keyHistory =
+        current === undefined || key.origin === undefined
+          ? undefined
+          : historyOf(nodeKeys, current.fingerprint);
+      verdict = await verifyLog(source, {
+        checkpoints: [...checkpoints, ...known],
+        ...key,
+        ...(keyHistory === undefined ? {} : { keyHistory }),
+      });
     } finally {
       close();
     }
@@ -199,6 +233,7 @@ async function verify(
       checkpoints: [remote.checkpoint, ...known],
       origin: remote.origin,
       verifier: remote.verifier,
+      ...(remote.keyHistory === undefined ? {} : { keyHistory: remote.keyHistory }),
     });
   } else {
     const config = loadConfig(dir, env);
@@ -209,7 +244,13 @@ async function verify(
       const source = await storeLogSource(store.ledger);
       const notes = (await store.ledger.checkpoints(0, 1_000_000)).map((c) => c.note);
       latest = notes.at(-1);
-      verdict = await verifyLog(source, { checkpoints: [...notes, ...known], ...key });
+      // The key history: every key this node has had (public halves), the current one from its file.
+      const keyHistory = historyOf(await store.keys.keys(), key.fingerprint, key.raw);
+      verdict = await verifyLog(source, {
+        checkpoints: [...notes, ...known],
+        origin: key.origin,
+        keyHistory,
+      });
     } finally {
       await store.close();
     }
@@ -244,6 +285,7 @@ function readState(file: string): string {
 function sqliteSource(file: string): {
   source: LogSource;
   checkpoints: string[];
+  nodeKeys: { fingerprint: string; status: string; signingKey: Record<string, unknown> }[];
   close: () => void;
 } {
   if (!existsSync(file)) throw new AccordError("ERR_MALFORMED_INPUT", `no file \`${file}\``);
@@ -274,8 +316,27 @@ function sqliteSource(file: string): {
       .prepare<[], { note: string }>("SELECT note FROM log_checkpoints ORDER BY size")
       .all()
       .map((r) => r.note);
+    const hasKeys =
+      db
+        .prepare<[], { n: number }>(
+          "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'node_keys'",
+        )
+        .get()?.n === 1;
+    const nodeKeys = hasKeys
+      ? db
+          .prepare<[], { fingerprint: string; status: string; signing_key: string }>(
+            "SELECT fingerprint, status, signing_key FROM node_keys",
+          )
+          .all()
+          .map((r) => ({
+            fingerprint: r.fingerprint,
+            status: r.status,
+            signingKey: JSON.parse(r.signing_key) as Record<string, unknown>,
+          }))
+      : [];
     const utf8 = new TextEncoder();
     return {
+      nodeKeys,
       source: {
         size: state.size,
         frontier,
@@ -304,7 +365,13 @@ export async function openRemoteLog(
   dir: string,
   env: Readonly<Record<string, string | undefined>>,
   values: Values,
-): Promise<{ source: LogSource; checkpoint: string; origin: string; verifier: NoteVerifier }> {
+): Promise<{
+  source: LogSource;
+  checkpoint: string;
+  origin: string;
+  verifier: NoteVerifier;
+  keyHistory?: { keys: Map<string, Uint8Array>; current: string };
+}> {
   let base: URL;
   try {
     base = new URL(url);
@@ -330,16 +397,41 @@ export async function openRemoteLog(
   }
   // Whose log: the vkey given, or the node's self-signed descriptor (trust on first use).
   let key: { verifier: NoteVerifier; origin: string };
+  let keyHistory: { keys: Map<string, Uint8Array>; current: string } | undefined;
   if (values.vkey !== undefined) key = keyFromVkey(values.vkey);
   else {
     const desc = JSON.parse(
       Buffer.from(await fetchBytes(new URL("/.well-known/accord-node", base), {})).toString("utf8"),
-    ) as { node_id?: unknown; keys?: { signing?: { x?: unknown } } };
+    ) as {
+      node_id?: unknown;
+      keys?: { signing?: { x?: unknown } };
+      key_history?: unknown;
+    };
     const x = desc.keys?.signing?.x;
     if (typeof desc.node_id !== "string" || typeof x !== "string") {
       throw new AccordError("ERR_MALFORMED_INPUT", "the node descriptor names no signing key");
     }
     key = { verifier: logVerifier(desc.node_id, rawEd25519(x)), origin: logOrigin(desc.node_id) };
+    // The descriptor's key history (every signing key the node has had) lets checkpoints signed
+    // before a rotation verify; which key each needs still comes from the log's own entries.
+    const history = Array.isArray(desc.key_history)
+      ? (desc.key_history as unknown[]).flatMap((h) =>
+          typeof h === "object" &&
+          h !== null &&
+          typeof (h as { fingerprint?: unknown }).fingerprint === "string" &&
+          typeof (h as { signing?: unknown }).signing === "object"
+            ? [h as { fingerprint: string; signingKey: Record<string, unknown> }].map((r) => ({
+                fingerprint: r.fingerprint,
+                signingKey: (h as { signing: Record<string, unknown> }).signing,
+              }))
+            : [],
+        )
+      : [];
+    keyHistory = historyOf(
+      history,
+      jwkThumbprint({ kty: "OKP", crv: "Ed25519", x }),
+      rawEd25519(x),
+    );
   }
   const checkpoint = Buffer.from(await get("checkpoint")).toString("utf8");
   const size = openCheckpoint(checkpoint, { origin: key.origin, log: key.verifier }).checkpoint
@@ -363,7 +455,7 @@ export async function openRemoteLog(
       return get(tilePath({ level, index, width }));
     },
   };
-  return { source, checkpoint, ...key };
+  return { source, checkpoint, ...key, ...(keyHistory === undefined ? {} : { keyHistory }) };
 }
 
 async function fetchBytes(url: URL, headers: Record<string, string>): Promise<Uint8Array> {

@@ -35,6 +35,7 @@ import { agreementOnNode } from "./agreement-commands.js";
 import { minimizeCommand } from "./minimize.js";
 import { RECALL_COMMANDS, RECALL_HELP, recallCommand } from "./recall.js";
 import { logCommand } from "./log.js";
+import { KEYS_HELP, keysCommand } from "./keys.js";
 
 const VERSION = "0.1.0";
 
@@ -96,7 +97,7 @@ Commands:
                          each envelope's state, attempts, last error and next attempt
   outbox cancel ID [--dir DIR]
                          cancel a pending envelope: it is never sent (logged)
-${MATCH_HELP}${RECALL_HELP}Global options:
+${MATCH_HELP}${RECALL_HELP}${KEYS_HELP}Global options:
   --json                 print one JSON document instead of text
   --help, -h             this help
   --version              the version
@@ -158,6 +159,8 @@ export async function main(
   if (RECALL_COMMANDS.has(argv[0] ?? ""))
     return recallCommand(argv, env, io, (e, json) => report(e, json, io));
   if (argv[0] === "log") return logCommand(argv.slice(1), env, io);
+  if (argv[0] === "keys")
+    return keysCommand(argv.slice(1), env, io, (e, json) => report(e, json, io));
   let values: Values;
   let positionals: string[];
   try {

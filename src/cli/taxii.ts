@@ -19,7 +19,8 @@ import { AccordError } from "../errors.js";
 import { validateBundle } from "../core/stix/validate.js";
 import type { IngestResult } from "../app/node.js";
 import { issueTaxiiCredential, revokeTaxiiCredential } from "../app/taxii.js";
-import { TaxiiClient, type TaxiiAuth } from "../federation/taxii-client.js";
+import { TaxiiClient, type TaxiiAuth, type TaxiiObjectsPage } from "../federation/taxii-client.js";
+import type { StixObject } from "../core/stix/object.js";
 import { ApiClient } from "./api-client.js";
 import { loadConfig } from "./config.js";
 import { openStore, systemClock, systemRandom } from "./compose.js";
@@ -208,39 +209,30 @@ export async function pull(o: PullOptions): Promise<PullReport> {
   let stored = 0;
   let unchanged = 0;
   let complete = false;
-  for (;;) {
-    if (o.maxPages !== undefined && pages >= o.maxPages) break;
-    // Every page repeats the first request's filters with `next` (servers such as medallion
-    // refuse a `next` whose parameters changed).
-    const page = await client.objects(apiRoot, collection, {
+  // Every page repeats the first request's filters with `next` (servers such as medallion
+  // refuse a `next` whose parameters changed).
+  const fetchPage = (): Promise<TaxiiObjectsPage> => {
+    const p = client.objects(apiRoot, collection, {
       limit: o.limit,
       ...(afterDate === undefined ? {} : { addedAfter: afterDate }),
       ...(next === undefined ? {} : { next }),
     });
+    p.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    return p;
+  };
+  let pending: Promise<TaxiiObjectsPage> | undefined =
+    o.maxPages !== undefined && o.maxPages < 1 ? undefined : fetchPage();
+  while (pending !== undefined) {
+    const page = await pending;
     pages++;
+    pending = undefined;
+    // The next page is requested before this one is ingested, so the server's work and ours
+    // overlap; the bookmark still only moves after this page is stored.
+    const stuck = page.more && !advance(page);
+    if (page.more && !stuck && (o.maxPages === undefined || pages < o.maxPages))
+      pending = fetchPage();
     if (page.objects.length > 0) {
-      const bundle = {
-        type: "bundle",
-        id: `bundle--${crypto.randomUUID()}`,
-        objects: page.objects,
-      };
-      const verdict = validateBundle(bundle);
-      if (!verdict.valid) {
-        const f = verdict.issues[0];
-        throw new AccordError(
-          "ERR_STIX_INVALID",
-          `page ${pages} from the TAXII server is not valid STIX 2.1 (nothing from it was ingested; the bookmark stays at ${bookmark ?? "the start"})${f === undefined ? "" : `: ${f.objectId === undefined ? "" : `\`${f.objectId}\` `}${f.path}: ${f.message}`}`,
-          {
-            details: verdict.issues.slice(0, 100).map((i) => ({
-              path: i.path,
-              message: i.message,
-              code: i.code,
-              ...(i.objectId === undefined ? {} : { objectId: i.objectId }),
-            })),
-          },
-        );
-      }
-      const r = await o.api.call<IngestResult>("POST", "/bundles", { json: bundle });
+      const r = await ingestPage(o.api, page.objects, pages, bookmark);
       objects += page.objects.length;
       stored += r.stored;
       unchanged += r.unchanged;
@@ -251,20 +243,25 @@ export async function pull(o: PullOptions): Promise<PullReport> {
       marks[key] = { addedAfter: bookmark, updatedAt: new Date().toISOString() };
       writeBookmarks(o.bookmarks, marks);
     }
-    if (!page.more) {
-      complete = true;
-      break;
-    }
-    if (page.next !== undefined) next = page.next;
-    else if (page.dateAddedLast !== undefined && page.dateAddedLast !== afterDate) {
-      // A server that pages by added_after alone, without `next`.
-      next = undefined;
-      afterDate = page.dateAddedLast;
-    } else
+    if (stuck)
       throw new AccordError(
         "ERR_BAD_REQUEST",
         "the TAXII server says there is more but gives neither `next` nor a new X-TAXII-Date-Added-Last",
       );
+    if (!page.more) complete = true;
+  }
+
+  /**
+   * Move the cursor past `page`: its `next`, or (a server without `next`) its last date added;
+   * false when the server gives neither.
+   */
+  function advance(page: TaxiiObjectsPage): boolean {
+    if (page.next !== undefined) next = page.next;
+    else if (page.dateAddedLast !== undefined && page.dateAddedLast !== afterDate) {
+      next = undefined;
+      afterDate = page.dateAddedLast;
+    } else return false;
+    return true;
   }
   return {
     apiRoot,
@@ -277,6 +274,33 @@ export async function pull(o: PullOptions): Promise<PullReport> {
     bookmark,
     complete,
   };
+}
+
+/** Validate one page as STIX 2.1, whole, and ingest it through the node's API. */
+async function ingestPage(
+  api: ApiClient,
+  objects: readonly StixObject[],
+  page: number,
+  bookmark: string | null,
+): Promise<IngestResult> {
+  const bundle = { type: "bundle", id: `bundle--${crypto.randomUUID()}`, objects };
+  const verdict = validateBundle(bundle);
+  if (!verdict.valid) {
+    const f = verdict.issues[0];
+    throw new AccordError(
+      "ERR_STIX_INVALID",
+      `page ${page} from the TAXII server is not valid STIX 2.1 (nothing from it was ingested; the bookmark stays at ${bookmark ?? "the start"})${f === undefined ? "" : `: ${f.objectId === undefined ? "" : `\`${f.objectId}\` `}${f.path}: ${f.message}`}`,
+      {
+        details: verdict.issues.slice(0, 100).map((i) => ({
+          path: i.path,
+          message: i.message,
+          code: i.code,
+          ...(i.objectId === undefined ? {} : { objectId: i.objectId }),
+        })),
+      },
+    );
+  }
+  return api.call<IngestResult>("POST", "/bundles", { json: bundle });
 }
 
 async function chooseCollection(

@@ -22,7 +22,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ELEMENT_BYTES, loadGroup } from "../crypto/oprf/group.js";
+import { ELEMENT_BYTES, loadGroup, ristrettoBackendChoice } from "../crypto/oprf/group.js";
 import { checkPsiKey, psiDst, shufflePacked, type PsiOptions } from "../core/match/psi.js";
 import { AccordError, type ErrorCode, type ErrorDetail } from "../errors.js";
 
@@ -85,6 +85,8 @@ interface Queued {
  */
 function startWorker(name: string): Worker {
   const here = import.meta.url;
+  // The threads use the backend this thread's group follows (native or wasm, group.ts).
+  const workerData = { ristrettoBackend: ristrettoBackendChoice() };
   if (here.endsWith(".ts")) {
     const entry = new URL(`./${name}.ts`, here).href;
     // tsx's ESM API (the `tsx/esm/api` export) registers its loader in this thread.
@@ -94,9 +96,9 @@ function startWorker(name: string): Worker {
       `import(${JSON.stringify(api)})` +
       `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })` +
       `.catch((e) => { setImmediate(() => { throw e; }); });`;
-    return new Worker(code, { eval: true, execArgv: [] });
+    return new Worker(code, { eval: true, execArgv: [], workerData });
   }
-  return new Worker(new URL(`./${name}.js`, here));
+  return new Worker(new URL(`./${name}.js`, here), { workerData });
 }
 
 function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {

@@ -1,5 +1,6 @@
 /**
- * The worker-thread side of the PSI pool (psi-pool.ts): it loads libsodium once, then answers
+ * The worker-thread side of the PSI pool (psi-pool.ts): it loads libsodium once (on the backend
+ * the pool's thread chose, passed as `workerData.ristrettoBackend`), then answers
  * one task at a time with the pure functions of src/core/match/psi.ts, so a chunk computed here
  * is byte-identical to the same chunk computed on the main thread.
  *
@@ -11,14 +12,17 @@
  * Risks: the session key arrives in each task (a copy inside this process) and is wiped after
  * use; errors carry codes and positions, never element bytes or inputs.
  */
-import { parentPort } from "node:worker_threads";
-import { loadGroup } from "../crypto/oprf/group.js";
+import { parentPort, workerData } from "node:worker_threads";
+import { loadGroup, useRistrettoBackend } from "../crypto/oprf/group.js";
+import { backendChoice } from "../crypto/oprf/native.js";
 import { psiHashAndMultiply, psiMultiplyPeer } from "../core/match/psi.js";
 import { AccordError } from "../errors.js";
 import type { PsiTask, PsiAnswer } from "./psi-pool.js";
 
 const port = parentPort;
 if (port === null) throw new Error("psi-worker runs as a worker thread");
+const { ristrettoBackend } = (workerData ?? {}) as { ristrettoBackend?: string };
+useRistrettoBackend(backendChoice(ristrettoBackend));
 const g = await loadGroup();
 
 function answer(task: PsiTask): PsiAnswer {

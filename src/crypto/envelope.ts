@@ -80,8 +80,13 @@ export interface OpenEnvelopeOptions {
   readonly recipientKeys: NodeKeys;
   /** This node's id; an envelope for any other node is refused. */
   readonly expectedRecipient: string;
-  /** The sender's pinned Ed25519 public key, or undefined when the sender is not a partner. */
-  readonly senderKey: (sender: string) => Promise<PublicJwk | undefined>;
+  /**
+   * The sender's pinned Ed25519 public key, or undefined when the sender is not a partner. Called
+   * first with the sender only (before decrypting); when the content turns out to be signed by
+   * another key, called again with that key's thumbprint `kid`, so a caller that accepts a
+   * partner's previous keys during a rotation's overlap can return that key.
+   */
+  readonly senderKey: (sender: string, kid?: string) => Promise<PublicJwk | undefined>;
   readonly now: Date;
   /** How far `createdAt` may be from `now`, either way. */
   readonly maxSkewSeconds: number;
@@ -186,19 +191,28 @@ export async function openEnvelope(
   if (created === undefined || Math.abs(created - now.getTime()) > maxSkewSeconds * 1000) {
     throw envelopeInvalid("the envelope was created outside the accepted time window");
   }
-  const ownKid = thumbprintOfKey(recipientKeys.encryption.privateKey, "X25519");
-  if (outer.kid !== ownKid) throw decryptionFailed();
+  // The current key, or a previous one still inside its rotation overlap.
+  const own = (recipientKeys.decryptionKeys?.() ?? [recipientKeys.encryption.privateKey]).find(
+    (k) => thumbprintOfKey(k, "X25519") === outer.kid,
+  );
+  if (own === undefined) throw decryptionFailed();
 
   const pinned = await senderKey(outer.header.sender);
   if (pinned === undefined) throw envelopeInvalid("the envelope names an unknown sender");
-  const sender = publicKeyObject(pinned, "Ed25519");
+  let sender = publicKeyObject(pinned, "Ed25519");
 
-  const plaintext = decryptEcdhEs(outer, recipientKeys.encryption.privateKey);
+  const plaintext = decryptEcdhEs(outer, own);
   if (plaintext === undefined) throw decryptionFailed();
 
   // The plaintext is attacker-controlled too: anyone can encrypt to us.
   const inner = readInner(plaintext);
-  if (inner.kid !== sender.thumbprint) throw signatureInvalid();
+  if (inner.kid !== sender.thumbprint) {
+    // Signed with another key of the sender's: one of its previous keys, if the caller knows it.
+    const other = await senderKey(outer.header.sender, inner.kid);
+    if (other === undefined) throw signatureInvalid();
+    sender = publicKeyObject(other, "Ed25519");
+    if (inner.kid !== sender.thumbprint) throw signatureInvalid();
+  }
   // Verified with node:crypto over the exact signing input (segments already checked canonical).
   const [h = "", p = "", sig = ""] = inner.jws.split(".");
   const signature = decodeB64url(sig);

@@ -47,6 +47,11 @@ export interface NodeKeys {
   readonly signing: { readonly privateKey: KeyObject; readonly publicJwk: PublicJwk };
   /** X25519: envelopes are encrypted to it. */
   readonly encryption: { readonly privateKey: KeyObject; readonly publicJwk: PublicJwk };
+  /**
+   * Every X25519 private key an envelope to this node may be sealed to: the current one and,
+   * during a rotation's overlap, the previous ones (src/app/keyring.ts). Absent: the current only.
+   */
+  readonly decryptionKeys?: () => readonly KeyObject[];
 }
 
 /** The `format` member of a node key file; `version` is 1. */

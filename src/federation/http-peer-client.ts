@@ -38,6 +38,11 @@ export async function readPeerAnswer(
   peer: Pick<Peer, "nodeId">,
   what: string,
   maxBytes = 1 << 20,
+  /**
+   * `tooManyIsRefusal`: a 429 is the partner's refusal (its code, and `retryAt` from `retry_at`
+   * or `Retry-After`), not a transport failure to retry: a spent query budget (spec/match.md).
+   */
+  options: { readonly tooManyIsRefusal?: boolean } = {},
 ): Promise<unknown> {
   const text = await res.text();
   if (text.length > maxBytes)
@@ -49,9 +54,10 @@ export async function readPeerAnswer(
     body = null;
   }
   if (res.ok) return body;
-  const p = (body ?? {}) as { code?: unknown; detail?: unknown };
+  const p = (body ?? {}) as { code?: unknown; detail?: unknown; retry_at?: unknown };
   const detail = typeof p.detail === "string" ? p.detail.slice(0, 300) : `status ${res.status}`;
-  if (res.status >= 500 || res.status === 429)
+  const refusedForNow = res.status === 429 && options.tooManyIsRefusal === true;
+  if (res.status >= 500 || (res.status === 429 && !refusedForNow))
     throw new AccordError(
       "ERR_PEER_UNAVAILABLE",
       `\`${peer.nodeId}\` answered ${res.status}: ${detail}`,
@@ -60,7 +66,19 @@ export async function readPeerAnswer(
     typeof p.code === "string" && p.code in ERROR_STATUS
       ? (p.code as ErrorCode)
       : "ERR_BAD_REQUEST";
-  throw new AccordError(code, `\`${peer.nodeId}\` refused the ${what}: ${detail}`);
+  const retryAt = refusedForNow ? retryAtOf(p.retry_at, res.headers.get("retry-after")) : undefined;
+  throw new AccordError(code, `\`${peer.nodeId}\` refused the ${what}: ${detail}`, {
+    ...(retryAt === undefined ? {} : { retryAt }),
+  });
+}
+
+/** When a refusal may be retried: the problem's `retry_at`, else `Retry-After` seconds from now. */
+function retryAtOf(retryAt: unknown, retryAfter: string | null): string | undefined {
+  if (typeof retryAt === "string" && !Number.isNaN(Date.parse(retryAt)))
+    return new Date(Date.parse(retryAt)).toISOString();
+  if (retryAfter !== null && /^\d{1,9}$/.test(retryAfter))
+    return new Date(Date.now() + Number(retryAfter) * 1000).toISOString();
+  return undefined;
 }
 
 export async function signedFetch(
@@ -74,12 +92,15 @@ export async function signedFetch(
     readonly timeoutMs?: number;
     /** Seconds since the epoch for `created`; the system clock by default. */
     readonly now?: number;
+    /** The signature's nonce; random by default (the match client binds its answers to it). */
+    readonly nonce?: string;
   },
 ): Promise<Response> {
   const signed = signRequestHeaders(signer, {
     method: init.method,
     url: url.href,
     ...(init.now === undefined ? {} : { now: init.now }),
+    ...(init.nonce === undefined ? {} : { nonce: init.nonce }),
     ...(init.body === undefined ? {} : { body: init.body }),
     ...(init.contentType === undefined ? {} : { contentType: init.contentType }),
   });

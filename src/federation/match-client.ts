@@ -2,51 +2,29 @@
  * The match protocol's client side over HTTP (spec/match.md §HTTP): filters, online evaluations,
  * PSI sessions, follow-up requests and decisions between nodes, under `/federation/v1/match/`.
  *
- * Every request is signed by the sending node's Ed25519 key: a detached JWS (src/crypto/sign.ts)
- * over the RFC 8785 form of `{accord, method, path, sender, recipient, created, nonce, digest}`,
- * sent in `Accord-Signature` with `Accord-Node`, `Accord-Created` and `Accord-Nonce`. Every 2xx
- * answer is signed back by the responder over `{accord, responder, requester, nonce, status,
- * digest}`, so a requester knows which node answered which request. Everything the partner
- * answers is attacker-controlled: bodies are size-bounded and parsed by the app before use.
+ * Every request is a standard peer request, signed with RFC 9421 HTTP Message Signatures
+ * (`signedFetch`, spec/federation.md "Request signatures"). Every 2xx answer is signed back by the
+ * responder: a detached JWS in `Accord-Signature` over `{accord, responder, requester, nonce,
+ * status, digest}` with the nonce of the request's RFC 9421 signature, so a requester knows which
+ * node answered which request. Everything the partner answers is attacker-controlled: bodies are
+ * size-bounded (`readPeerAnswer`) and parsed by the app before use.
  */
-import { randomBytes, type KeyObject } from "node:crypto";
-import { AccordError, ERROR_STATUS, type ErrorCode } from "../errors.js";
+import { randomBytes } from "node:crypto";
+import { AccordError } from "../errors.js";
 import type { Peer } from "../app/ports.js";
 import type { MatchTransport } from "../app/match.js";
 import { sha256Hex } from "../crypto/hash.js";
 import { parsePublicJwk } from "../crypto/keys.js";
-import { signJson, verifyJson } from "../crypto/sign.js";
+import { verifyJson } from "../crypto/sign.js";
+import { readPeerAnswer, signedFetch } from "./http-peer-client.js";
+import type { RequestSigner } from "./request-signing.js";
 
 export const MATCH_PREFIX = "/federation/v1/match";
 export const FILTERS_PATH = `${MATCH_PREFIX}/filters`;
 export const EVALUATIONS_PATH = `${MATCH_PREFIX}/evaluations`;
 export const PSI_PATH = `${MATCH_PREFIX}/psi`;
 export const REQUESTS_PATH = `${MATCH_PREFIX}/requests`;
-/** Signed requests older or newer than this (seconds) are refused. */
-export const MAX_CLOCK_SKEW_SECONDS = 300;
 const MAX_RESPONSE_BYTES = 16 << 20;
-
-/** What a request signature covers. */
-export function requestSigningPayload(r: {
-  method: string;
-  path: string;
-  sender: string;
-  recipient: string;
-  created: number;
-  nonce: string;
-  body: string;
-}): Record<string, unknown> {
-  return {
-    accord: "match-request-signature/1",
-    method: r.method.toUpperCase(),
-    path: r.path,
-    sender: r.sender,
-    recipient: r.recipient,
-    created: r.created,
-    nonce: r.nonce,
-    digest: sha256Hex(r.body),
-  };
-}
 
 /** What a response signature covers. */
 export function responseSigningPayload(r: {
@@ -68,7 +46,8 @@ export function responseSigningPayload(r: {
 
 export interface HttpMatchClientOptions {
   readonly nodeId: string;
-  readonly signingKey: KeyObject;
+  /** This node's current signing key and its thumbprint (RFC 9421 `keyid`). */
+  readonly signer: RequestSigner;
   readonly timeoutMs?: number;
   /** Seconds since the epoch (injected for tests); the system clock by default. */
   readonly now?: () => number;
@@ -102,71 +81,42 @@ export class HttpMatchClient implements MatchTransport {
     return this.call(peer, "POST", `${REQUESTS_PATH}/${encodeURIComponent(id)}/decision`, body);
   }
 
-  /** One signed request; the answer's signature is checked before its body is returned. */
+  /** One signed request; a 2xx answer's signature is checked before its body is returned. */
   async call(
     peer: Peer,
     method: "GET" | "POST",
     path: string,
     body?: Readonly<Record<string, unknown>>,
   ): Promise<unknown> {
-    const text = body === undefined ? "" : JSON.stringify(body);
-    const created = Math.floor(this.o.now?.() ?? Date.now() / 1000);
-    const nonce = randomBytes(16).toString("base64url");
-    const signature = await signJson(
-      requestSigningPayload({
-        method,
-        path,
-        sender: this.o.nodeId,
-        recipient: peer.nodeId,
-        created,
-        nonce,
-        body: text,
-      }),
-      this.o.signingKey,
-    );
     let url: URL;
     try {
       url = new URL(path, peer.url);
     } catch {
       throw new AccordError("ERR_BAD_REQUEST", `\`${peer.url}\` is not a URL`);
     }
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers: {
-          accept: "application/json",
-          "accord-node": this.o.nodeId,
-          "accord-created": String(created),
-          "accord-nonce": nonce,
-          "accord-signature": signature,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: text }),
-        signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000),
-        redirect: "error",
-      });
-    } catch (e) {
-      throw new AccordError("ERR_PEER_UNAVAILABLE", `\`${peer.nodeId}\` could not be reached`, {
-        cause: e,
-      });
-    }
+    const nonce = randomBytes(16).toString("base64url");
+    const now = this.o.now?.();
+    const res = await signedFetch(this.o.signer, url, {
+      method,
+      nonce,
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), contentType: "application/json" }),
+      ...(now === undefined ? {} : { now: Math.floor(now) }),
+      ...(this.o.timeoutMs === undefined ? {} : { timeoutMs: this.o.timeoutMs }),
+    });
+    if (res.ok) await this.checkAnswer(res.clone(), peer, nonce);
+    return readPeerAnswer(res, peer, "match request", MAX_RESPONSE_BYTES, {
+      tooManyIsRefusal: true,
+    });
+  }
+
+  private async checkAnswer(res: Response, peer: Peer, nonce: string): Promise<void> {
     const answer = await res.text();
-    if (answer.length > MAX_RESPONSE_BYTES)
-      throw new AccordError(
-        "ERR_PEER_UNAVAILABLE",
-        `the answer of \`${peer.nodeId}\` is too large`,
-      );
-    let parsed: unknown = null;
-    try {
-      parsed = answer === "" ? null : JSON.parse(answer);
-    } catch {
-      parsed = null;
-    }
-    if (!res.ok) throw refusal(res.status, parsed, peer.nodeId, res.headers.get("retry-after"));
     const sig = res.headers.get("accord-signature");
     const ok =
       sig !== null &&
+      answer.length <= MAX_RESPONSE_BYTES &&
       (await verifyJson(
         sig,
         responseSigningPayload({
@@ -183,34 +133,5 @@ export class HttpMatchClient implements MatchTransport {
         "ERR_SIGNATURE_INVALID",
         `the answer is not signed by \`${peer.nodeId}\`'s key`,
       );
-    return parsed;
   }
-}
-
-/** A partner's problem document as an error with the partner's code (5xx: unavailable). */
-function refusal(
-  status: number,
-  body: unknown,
-  nodeId: string,
-  retryAfter: string | null,
-): AccordError {
-  const p = (body ?? {}) as { code?: unknown; detail?: unknown; retry_at?: unknown };
-  const text = typeof p.detail === "string" ? p.detail.slice(0, 500) : `status ${String(status)}`;
-  if (status >= 500)
-    return new AccordError(
-      "ERR_PEER_UNAVAILABLE",
-      `\`${nodeId}\` answered ${String(status)}: ${text}`,
-    );
-  const code: ErrorCode =
-    typeof p.code === "string" && p.code in ERROR_STATUS
-      ? (p.code as ErrorCode)
-      : "ERR_BAD_REQUEST";
-  let retryAt: string | undefined;
-  if (typeof p.retry_at === "string" && !Number.isNaN(Date.parse(p.retry_at)))
-    retryAt = new Date(Date.parse(p.retry_at)).toISOString();
-  else if (retryAfter !== null && /^\d{1,9}$/.test(retryAfter))
-    retryAt = new Date(Date.now() + Number(retryAfter) * 1000).toISOString();
-  return new AccordError(code, `\`${nodeId}\` refused: ${text}`, {
-    ...(retryAt === undefined ? {} : { retryAt }),
-  });
 }

@@ -58,7 +58,7 @@ export function signRequestHeaders(
     readonly contentType?: string;
     /** Seconds since the epoch; the system clock when left out. */
     readonly now?: number;
-    /** For tests only; random when left out. */
+    /** Random when left out; a caller that binds the answer to its request passes its own. */
     readonly nonce?: string;
   },
 ): Record<string, string> {
@@ -115,7 +115,7 @@ export interface VerifyRequestOptions {
 export async function verifyRequestSignature(
   msg: HttpMessageParts,
   opts: VerifyRequestOptions,
-): Promise<{ nodeId: string; keyId: string }> {
+): Promise<{ nodeId: string; keyId: string; nonce: string }> {
   const input = single(msg.headers["signature-input"]);
   const sig = single(msg.headers.signature);
   if (input === undefined || sig === undefined)
@@ -154,7 +154,7 @@ export async function verifyRequestSignature(
   const expiresAt = new Date((p.created + SIGNATURE_WINDOW_SECONDS + 1) * 1000).toISOString();
   if (!(await opts.remember(p.keyid, p.nonce, expiresAt)))
     throw new AccordError("ERR_REPLAY", "this signed request was already received (nonce seen)");
-  return { nodeId: known.nodeId, keyId: p.keyid };
+  return { nodeId: known.nodeId, keyId: p.keyid, nonce: p.nonce };
 }
 
 /** The SHA-256 a signed request's `content-digest` claims, or undefined when it has none readable. */

@@ -40,6 +40,8 @@ import { registerAgreementApi, registerAgreementFederation } from "./agreement-r
 import { registerOutboxApi } from "./outbox-routes.js";
 import { registerLogRoutes, registerWitnessApi } from "./log-routes.js";
 import type { WitnessService } from "../app/witness.js";
+import type { KeyService } from "../app/key-rotation.js";
+import { registerKeyApi, registerKeyFederation } from "./key-routes.js";
 
 export interface ServerOptions {
   readonly node: AccordNode;
@@ -63,6 +65,8 @@ export interface ServerOptions {
   readonly recalls?: RecallService;
   /** Witnessing partners' logs (spec/log.md, "Witnesses"); routes under /api/v1/log/witness. */
   readonly witness?: WitnessService;
+  /** Key rotation (spec/federation.md, "Key rotation"); routes under /api/v1/keys and /federation/v1/keys. */
+  readonly keys?: KeyService;
 }
 
 const PROBLEM = "application/problem+json";
@@ -136,6 +140,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   if (opts.recalls !== undefined) registerRecallFederation(app, opts.recalls);
   registerAgreementFederation(app, node);
   registerLogRoutes(app, "/federation/v1/log", { node, store });
+  if (opts.keys !== undefined) registerKeyFederation(app, opts.keys);
 
   // ------------------------------------------------------------ the node's own API
   void app.register(
@@ -394,6 +399,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       registerAgreementApi(api, node);
       registerLogRoutes(api, "/log", { node, store });
       if (opts.witness !== undefined) registerWitnessApi(api, "/log", opts.witness);
+      if (opts.keys !== undefined) registerKeyApi(api, { keys: opts.keys, store, deliver });
       done();
     },
     { prefix: "/api/v1" },

@@ -7,27 +7,22 @@
  *   POST /federation/v1/match/requests                    a sealed follow-up request after a hit
  *   POST /federation/v1/match/requests/:id/decision       the responder's decision, to the requester
  *
- * Every federation route authenticates the calling node by its signed request (a known partner's
- * Ed25519 key; fresh `created`; a nonce never seen within the skew window) and signs its 2xx
- * answers. The node's own API (bearer token, registered inside `/api/v1`):
+ * Every federation route is a standard peer route: the root hook of peer-auth.ts authenticates
+ * the calling partner by its RFC 9421 signature (durable nonces); these routes sign their 2xx
+ * answers back. The node's own API (bearer token, registered inside `/api/v1`):
  *
  *   POST /api/v1/match/queries | /api/v1/match/psi
  *   GET  /api/v1/match/requests[?direction&status&limit] | /api/v1/match/requests/:id
  *   POST /api/v1/match/requests | /api/v1/match/requests/:id/approve | .../refuse
  */
 import type { KeyObject } from "node:crypto";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { AccordError } from "../errors.js";
 import type { MatchService } from "../app/match.js";
 import type { Clock, Store } from "../app/ports.js";
-import { parsePublicJwk } from "../crypto/keys.js";
-import { signJson, verifyJson } from "../crypto/sign.js";
-import {
-  MATCH_PREFIX,
-  MAX_CLOCK_SKEW_SECONDS,
-  requestSigningPayload,
-  responseSigningPayload,
-} from "../federation/match-client.js";
+import { signJson } from "../crypto/sign.js";
+import { MATCH_PREFIX, responseSigningPayload } from "../federation/match-client.js";
+import { authenticatedPeer, peerRequestOf } from "./peer-auth.js";
 
 export interface MatchServerOptions {
   readonly service: MatchService;
@@ -37,88 +32,13 @@ export interface MatchServerOptions {
   readonly clock: Clock;
 }
 
-interface Authenticated {
-  readonly partner: string;
-  readonly nonce: string;
-}
-
-const authenticated = new WeakMap<FastifyRequest, Authenticated>();
-
-/** The partner that signed this request (set by the federation hook). */
-function partnerOf(req: FastifyRequest): string {
-  const a = authenticated.get(req);
-  if (a === undefined) throw new AccordError("ERR_UNAUTHENTICATED", "the request is not signed");
-  return a.partner;
-}
-
 export function registerMatchFederation(app: FastifyInstance, o: MatchServerOptions): void {
-  const seen = new Map<string, number>();
   void app.register(
     (fed, _opts, done) => {
-      // Raw JSON text: the signature covers the body's digest, so the body is kept as sent.
-      fed.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, next) => {
-        next(null, body);
-      });
-
-      fed.addHook("preHandler", async (req) => {
-        const h = (name: string): string => {
-          const v = req.headers[name];
-          return typeof v === "string" ? v : "";
-        };
-        const sender = h("accord-node");
-        const created = Number(h("accord-created"));
-        const nonce = h("accord-nonce");
-        const signature = h("accord-signature");
-        if (sender === "" || signature === "" || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce))
-          throw new AccordError("ERR_UNAUTHENTICATED", "the request is not signed by a node");
-        const peer = await o.store.peers.get(sender);
-        if (peer === undefined)
-          throw new AccordError(
-            "ERR_UNKNOWN_PARTNER",
-            `\`${sender.slice(0, 64)}\` is not a known partner of \`${o.nodeId}\``,
-          );
-        const now = Math.floor(o.clock.now().getTime() / 1000);
-        if (!Number.isSafeInteger(created) || Math.abs(now - created) > MAX_CLOCK_SKEW_SECONDS)
-          throw new AccordError(
-            "ERR_UNAUTHENTICATED",
-            "the request's signature time is outside the accepted window",
-          );
-        const body = typeof req.body === "string" ? req.body : "";
-        const ok = await verifyJson(
-          signature,
-          requestSigningPayload({
-            method: req.method,
-            path: req.url,
-            sender,
-            recipient: o.nodeId,
-            created,
-            nonce,
-            body,
-          }),
-          parsePublicJwk(peer.signingKey, "Ed25519"),
-        );
-        if (!ok)
-          throw new AccordError(
-            "ERR_UNAUTHENTICATED",
-            `the request is not signed by \`${sender}\`'s key`,
-          );
-        const key = `${sender}\n${nonce}`;
-        for (const [k, exp] of seen) if (exp < now) seen.delete(k);
-        if (seen.has(key))
-          throw new AccordError("ERR_REPLAY", "this signed request was already received");
-        seen.set(key, now + 2 * MAX_CLOCK_SKEW_SECONDS);
-        authenticated.set(req, { partner: sender, nonce });
-        if (body !== "") {
-          try {
-            req.body = JSON.parse(body) as unknown;
-          } catch {
-            throw new AccordError("ERR_MALFORMED_INPUT", "the body is not valid JSON");
-          }
-        }
-      });
-
+      // Requests are authenticated by the root RFC 9421 hook (peer-auth.ts); 2xx answers are
+      // signed back, bound to the request's signature nonce.
       fed.addHook("onSend", async (req, reply, payload) => {
-        const a = authenticated.get(req);
+        const a = peerRequestOf(req);
         if (a === undefined || reply.statusCode >= 300 || typeof payload !== "string")
           return payload;
         void reply.header(
@@ -126,7 +46,7 @@ export function registerMatchFederation(app: FastifyInstance, o: MatchServerOpti
           await signJson(
             responseSigningPayload({
               responder: o.nodeId,
-              requester: a.partner,
+              requester: a.nodeId,
               nonce: a.nonce,
               status: reply.statusCode,
               body: payload,
@@ -139,19 +59,19 @@ export function registerMatchFederation(app: FastifyInstance, o: MatchServerOpti
 
       fed.get("/filters/:agreement", async (req) => {
         const { agreement } = req.params as { agreement: string };
-        return o.service.publishFilter(partnerOf(req), agreement);
+        return o.service.publishFilter(authenticatedPeer(req), agreement);
       });
-      fed.post("/evaluations", async (req) => o.service.evaluate(partnerOf(req), req.body));
-      fed.post("/psi", async (req) => o.service.psiRespond(partnerOf(req), req.body));
+      fed.post("/evaluations", async (req) => o.service.evaluate(authenticatedPeer(req), req.body));
+      fed.post("/psi", async (req) => o.service.psiRespond(authenticatedPeer(req), req.body));
       fed.post("/requests", async (req, reply) =>
-        reply.code(201).send(await o.service.receiveRequest(partnerOf(req), req.body)),
+        reply.code(201).send(await o.service.receiveRequest(authenticatedPeer(req), req.body)),
       );
       fed.post("/requests/:id/decision", async (req) => {
         const { id } = req.params as { id: string };
         const body = req.body as Record<string, unknown> | null;
         if (body?.id !== id)
           throw new AccordError("ERR_BAD_REQUEST", "the decision names another request");
-        return o.service.receiveDecision(partnerOf(req), body);
+        return o.service.receiveDecision(authenticatedPeer(req), body);
       });
       done();
     },

@@ -9,11 +9,8 @@
  *   preParsing  the body is hashed as it streams in and must equal the signed `Content-Digest`;
  *               a mismatch fails the request before any handler runs
  *
- * A route reads the authenticated partner with `authenticatedPeer(req)`.
- *
- * Transitional: routes under `/federation/v1/match/` still carry their own signature scheme
- * (src/server/match-routes.ts). A request there without `Signature-Input` is passed to that
- * route's own check; one with it is verified here like any other.
+ * A route reads the authenticated partner with `authenticatedPeer(req)` (and the request's
+ * signature nonce with `peerRequestOf(req)`, to bind a signed answer to it).
  */
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
@@ -29,17 +26,27 @@ import {
   type KnownKey,
 } from "../federation/request-signing.js";
 
-const LEGACY_SIGNED_PREFIXES = ["/federation/v1/match/"];
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-const peers = new WeakMap<FastifyRequest, string>();
+/** A verified peer request: the signing partner and the nonce of its signature. */
+export interface PeerRequest {
+  readonly nodeId: string;
+  readonly nonce: string;
+}
+
+const peers = new WeakMap<FastifyRequest, PeerRequest>();
 
 /** The partner node that signed this request; throws when the request was not authenticated. */
 export function authenticatedPeer(req: FastifyRequest): string {
   const p = peers.get(req);
   if (p === undefined)
     throw new AccordError("ERR_UNAUTHENTICATED", "the request is not signed by a partner");
-  return p;
+  return p.nodeId;
+}
+
+/** The verified signer and nonce of this request, or undefined when it was not authenticated. */
+export function peerRequestOf(req: FastifyRequest): PeerRequest | undefined {
+  return peers.get(req);
 }
 
 /** Refuse an envelope whose (unauthenticated) sender is not the partner that signed the request. */
@@ -83,14 +90,9 @@ export function registerPeerAuth(
 
   app.addHook("onRequest", async (req) => {
     if (!req.url.startsWith(FEDERATION_PREFIX)) return;
-    if (
-      req.headers["signature-input"] === undefined &&
-      LEGACY_SIGNED_PREFIXES.some((p) => req.url.startsWith(p))
-    )
-      return;
     const now = clock.now();
     const host = req.headers.host ?? "";
-    const { nodeId } = await verifyRequestSignature(
+    const { nodeId, nonce } = await verifyRequestSignature(
       { method: req.method, url: `http://${host}${req.url}`, headers: req.headers },
       {
         now: Math.floor(now.getTime() / 1000),
@@ -99,7 +101,7 @@ export function registerPeerAuth(
         remember: (keyId, nonce, expiresAt) => store.nonces.remember(keyId, nonce, expiresAt),
       },
     );
-    peers.set(req, nodeId);
+    peers.set(req, { nodeId, nonce });
     if (now.getTime() - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now.getTime();
       await store.nonces.prune(now.toISOString());

@@ -178,7 +178,7 @@ export function registerTaxii(app: FastifyInstance, opts: TaxiiServerOptions): v
             ? {}
             : {
                 objects: page.items.map((i) => ({
-                  id: i.object.id,
+                  id: i.id,
                   date_added: i.dateAdded,
                   version: i.version,
                   media_type: "application/stix+json;version=2.1",
@@ -190,7 +190,7 @@ export function registerTaxii(app: FastifyInstance, opts: TaxiiServerOptions): v
       route("GET", `${coll}objects/`, async (req, reply) => {
         const { collection } = req.params as { collection: string };
         const page = await service.objects(who(req), collection, parseQuery(req));
-        return send(reply, envelope(reply, page));
+        return sendEnvelope(reply, page);
       });
 
       route("POST", `${coll}objects/`, async (req, reply) => {
@@ -201,7 +201,7 @@ export function registerTaxii(app: FastifyInstance, opts: TaxiiServerOptions): v
       route("GET", `${coll}objects/:object/`, async (req, reply) => {
         const { collection, object } = req.params as { collection: string; object: string };
         const page = await service.objects(who(req), collection, parseQuery(req), object);
-        return send(reply, envelope(reply, page));
+        return sendEnvelope(reply, page);
       });
 
       route("DELETE", `${coll}objects/:object/`, async (req, reply) => {
@@ -237,13 +237,19 @@ function collectionBody(c: TaxiiCollection): Record<string, unknown> {
   };
 }
 
-function envelope(reply: FastifyReply, page: TaxiiPage): Record<string, unknown> {
+/**
+ * The TAXII envelope of a page, written as text around the objects' JSON as the service holds it
+ * (stored text for the local collection), so objects are not parsed and serialised again.
+ */
+function sendEnvelope(reply: FastifyReply, page: TaxiiPage): FastifyReply {
   dateHeaders(reply, page);
-  return {
-    more: page.more,
-    ...(page.next === undefined ? {} : { next: page.next }),
-    ...(page.items.length === 0 ? {} : { objects: page.items.map((i) => i.object) }),
-  };
+  const next = page.next === undefined ? "" : `,"next":${JSON.stringify(page.next)}`;
+  const objects =
+    page.items.length === 0 ? "" : `,"objects":[${page.items.map((i) => i.json).join(",")}]`;
+  return reply
+    .code(200)
+    .header("content-type", TAXII_MEDIA_TYPE)
+    .send(`{"more":${String(page.more)}${next}${objects}}`);
 }
 
 function dateHeaders(reply: FastifyReply, page: TaxiiPage): void {

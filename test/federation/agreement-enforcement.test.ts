@@ -237,8 +237,10 @@ describe("agreement enforcement between three nodes", () => {
     );
 
     const expires = new Date(Date.now() + 86_400_000).toISOString();
+    // XA grants for its own (original) id; the consent names the id XB holds (re-issued or
+    // not) and is pushed to XB over a signed peer request: no operator hands it over.
     const grant = await api(xa, "POST", "/api/v1/consents/grant", {
-      object: heldId,
+      object: C2,
       holder: "XB",
       recipient: "XC",
       agreement: "onward-pilot",
@@ -246,14 +248,29 @@ describe("agreement enforcement between three nodes", () => {
       expires,
     });
     expect(grant.status).toBe(201);
+    expect(grant.body.consent.object).toBe(heldId);
+    expect(grant.body.original).toBe(C2);
+    expect(grant.body.pushed).toEqual({ node: "XB", ok: true });
+    const atXb = await xb.store.agreementState.consentsFor("XB", heldId);
+    expect(atXb.map((c) => c.jws)).toEqual([grant.body.consent.jws]);
     // A consent XA's key did not sign is refused at the holder, and nothing is kept.
     const forged = { ...grant.body.consent, recipient: "XA" };
     const refused = await api(xb, "POST", "/api/v1/consents", { consent: forged });
     expect(refused.status).toBe(401);
     expect(refused.body.detail).toContain("originator `XA`");
-    expect(await xb.store.agreementState.consentsFor("XB", heldId)).toEqual([]);
-    const added = await api(xb, "POST", "/api/v1/consents", { consent: grant.body.consent });
-    expect(added.status).toBe(201);
+    // Pushed by a partner that is not its originator: refused, nothing kept.
+    const relayed = await signedPost(
+      xb,
+      signerOf(dirs[2]!.dir),
+      "/federation/v1/consents",
+      JSON.stringify({ consent: grant.body.consent }),
+      "application/json",
+    );
+    expect(relayed.status).toBe(403);
+    expect(relayed.body.detail).toContain("signed by partner `XC`");
+    expect(await xb.store.agreementState.consentsFor("XB", heldId)).toHaveLength(1);
+    const again = await api(xb, "POST", "/api/v1/consents", { consent: grant.body.consent });
+    expect(again.status, "already held").toBe(200);
 
     const withConsent = await onwardShare();
     expect(withConsent.body.outcomes[0].sent).toBe(1);
@@ -266,6 +283,7 @@ describe("agreement enforcement between three nodes", () => {
     const logged = (await xa.store.ledger.list(0, 10_000)).filter((e) => e.kind === "consent");
     expect(logged).toHaveLength(1);
     expect(logged[0]!.data).toMatchObject({ holder: "XB", recipient: "XC", object: heldId });
+    if (heldId !== C2) expect(logged[0]!.data.original).toBe(C2);
   });
 
   it("a forged signature is refused with an error naming the party, and nothing is written", async () => {

@@ -11,8 +11,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { loadNodeKeys } from "../../src/cli/secrets.js";
 import { matchSecretPath } from "../../src/cli/match-secret.js";
-import { generateNodeKeys } from "../../src/crypto/keys.js";
-import { HttpMatchClient, EVALUATIONS_PATH } from "../../src/federation/match-client.js";
+import { generateNodeKeys, jwkThumbprint } from "../../src/crypto/keys.js";
+import {
+  HttpMatchClient,
+  EVALUATIONS_PATH,
+  FILTERS_PATH,
+} from "../../src/federation/match-client.js";
+import { signRequestHeaders } from "../../src/federation/request-signing.js";
 import { MatchService, type MatchTransport } from "../../src/app/match.js";
 import { AccordError } from "../../src/errors.js";
 import { main } from "../../src/cli/main.js";
@@ -98,6 +103,14 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         budgetAgreement("budget-burst", 6),
       );
       writeFileSync(join(d.dir, "agreements", "budget-day.yaml"), budgetAgreement("budget-day", 4));
+      // 20 a day (a default burst of 5) but an explicit burst of 1 a minute.
+      writeFileSync(
+        join(d.dir, "agreements", "small-burst.yaml"),
+        budgetAgreement("small-burst", 20).replace(
+          "budget_per_day: 20",
+          "budget_per_day: 20\n  budget_per_burst: 1",
+        ),
+      );
     }
     xa = await start(dirs[0]!, { clock });
     xb = await start(dirs[1]!, { clock });
@@ -360,7 +373,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect(filter.status).toBe(200);
       const client = new HttpMatchClient({
         nodeId: "XA",
-        signingKey: loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json")).signing.privateKey,
+        signer: signerOf(loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"))),
         now: () => nowMs / 1000,
       });
       const peer = (await xa.store.peers.get("XB"))!;
@@ -416,7 +429,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       const peer = (await xa.store.peers.get("XB"))!;
       const stranger = new HttpMatchClient({
         nodeId: "XC",
-        signingKey: generateNodeKeys().signing.privateKey,
+        signer: signerOf(generateNodeKeys()),
         now: () => nowMs / 1000,
       });
       const e1 = await stranger.fetchFilter(peer, "fiu-mou").catch((e: unknown) => e);
@@ -424,11 +437,13 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
 
       const forger = new HttpMatchClient({
         nodeId: "XA",
-        signingKey: generateNodeKeys().signing.privateKey,
+        signer: signerOf(generateNodeKeys()),
         now: () => nowMs / 1000,
       });
       const e2 = await forger.fetchFilter(peer, "fiu-mou").catch((e: unknown) => e);
-      expect((e2 as AccordError).code).toBe("ERR_UNAUTHENTICATED");
+      expect((e2 as AccordError).code, "a key that is not XA's pinned key").toBe(
+        "ERR_UNKNOWN_PARTNER",
+      );
 
       const unsigned = await fetch(new URL(EVALUATIONS_PATH, xb.url), {
         method: "POST",
@@ -436,21 +451,55 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         body: "{}",
       });
       expect(unsigned.status).toBe(401);
+      expect(((await unsigned.json()) as { code: string }).code).toBe("ERR_UNAUTHENTICATED");
+
+      // The same signed request twice: the nonce is remembered durably, the second is a replay.
+      const xaKeys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
+      const url = new URL(`${FILTERS_PATH}/fiu-mou`, xb.url);
+      const headers = signRequestHeaders(signerOf(xaKeys), {
+        method: "GET",
+        url: url.href,
+        now: Math.floor(nowMs / 1000),
+      });
+      const first = await fetch(url, { headers });
+      expect(first.status).toBe(200);
+      expect(first.headers.get("accord-signature"), "the answer is signed").toMatch(/\./);
+      const again = await fetch(url, { headers });
+      expect(again.status).toBe(409);
+      expect(((await again.json()) as { code: string }).code).toBe("ERR_REPLAY");
+
+      // A body that does not match its signed Content-Digest.
+      const body = JSON.stringify({ accord: "match-evaluate/1" });
+      const evalUrl = new URL(EVALUATIONS_PATH, xb.url);
+      const signed = signRequestHeaders(signerOf(xaKeys), {
+        method: "POST",
+        url: evalUrl.href,
+        body,
+        contentType: "application/json",
+        now: Math.floor(nowMs / 1000),
+      });
+      const altered = await fetch(evalUrl, {
+        method: "POST",
+        headers: signed,
+        body: body.replace("evaluate", "evaluatf"),
+      });
+      expect(altered.status).toBe(401);
+      expect(((await altered.json()) as { code: string }).code).toBe("ERR_SIGNATURE_INVALID");
 
       const stale = new HttpMatchClient({
         nodeId: "XA",
-        signingKey: loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json")).signing.privateKey,
+        signer: signerOf(loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"))),
         now: () => nowMs / 1000 - 3600,
       });
       const e3 = await stale.fetchFilter(peer, "fiu-mou").catch((e: unknown) => e);
-      expect((e3 as AccordError).code).toBe("ERR_UNAUTHENTICATED");
+      expect((e3 as AccordError).code, "an hour old").toBe("ERR_SIGNATURE_INVALID");
     });
 
     it("detects a tampered proof or evaluation: the requester finalizes nothing", async () => {
       const keys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
       const http = new HttpMatchClient({
         nodeId: "XA",
-        signingKey: keys.signing.privateKey,
+        signer: signerOf(keys),
         now: () => nowMs / 1000,
       });
       const flip = (s: string, at: number): string => {
@@ -537,7 +586,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       const keys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
       const raw = new HttpMatchClient({
         nodeId: "XA",
-        signingKey: keys.signing.privateKey,
+        signer: signerOf(keys),
         now: () => nowMs / 1000,
       });
       const peer = (await xa.store.peers.get("XB"))!;
@@ -573,6 +622,24 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       );
       expect(denials.map((e) => e.data.clauses)).toContainEqual([
         "budget-day v1 §queries.budget_per_day",
+      ]);
+    });
+
+    it("applies the agreement's own burst budget instead of a quarter of the day", async () => {
+      const ask = () => query({ agreement: "small-burst", value: OTHER_IBAN });
+      advance(60_000 - (nowMs % 60_000) + 1000);
+      expect((await ask()).status).toBe(200);
+      const refused = await ask();
+      expect(refused.status, "a burst of 1, not 20 / 4 = 5").toBe(429);
+      expect(refused.body.detail).toContain("burst");
+      advance(60_000);
+      expect((await ask()).status, "the next minute has its own burst").toBe(200);
+      const denials = (await ledgerOf(xb)).filter(
+        (e) =>
+          e.kind === "decision" && e.data.agreement === "small-burst" && e.data.effect === "deny",
+      );
+      expect(denials.map((e) => e.data.clauses)).toEqual([
+        ["small-burst v1 §queries.budget_per_burst"],
       ]);
     });
 
@@ -666,6 +733,11 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
     });
   });
 });
+
+/** The RFC 9421 signer of a node's keys. */
+function signerOf(keys: ReturnType<typeof generateNodeKeys>) {
+  return { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) };
+}
 
 /** POST a signed evaluation and return the raw response (to read its headers). */
 async function fetchSigned(

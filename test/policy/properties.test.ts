@@ -1,14 +1,20 @@
 /**
  * Properties of the decision engine over random agreements, objects and contexts (fast-check):
- * decisions are deterministic, an agreement denies what it does not mention, and adding a
- * prohibition never turns a deny into a permit.
+ * decisions are deterministic, an agreement denies what it does not mention, adding a
+ * prohibition never turns a deny into a permit, and a list of agreements decides as its members
+ * one by one (the indexed fast path of decide() changes no answer and no reason).
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { stringify } from "yaml";
 import { parseAgreement, type Agreement } from "../../src/core/agreement/parse.js";
 import { PURPOSES, TLP_LEVELS } from "../../src/core/agreement/schema.js";
-import { ACTIONS, decide, type DecisionContext } from "../../src/core/policy/decide.js";
+import {
+  ACTIONS,
+  decide,
+  type Decision,
+  type DecisionContext,
+} from "../../src/core/policy/decide.js";
 import type { StixObject } from "../../src/core/stix/object.js";
 import { TLP2_IDS } from "../../src/core/stix/tlp.js";
 
@@ -164,6 +170,32 @@ describe("decision properties", () => {
           if (ctx.purpose === purpose) expect(after.effect, "the prohibited purpose").toBe("deny");
         },
       ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("decides a list as its agreements one by one: first permit, else every denial in order", () => {
+    const listArb = fc.array(fc.tuple(docArb, fc.boolean()), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(listArb, objectArb, ctxArb, (docs, object, ctx) => {
+        // Some members past their sunset: the list is then not live as a whole (slow path).
+        const list = docs.map(([doc, ended], i) =>
+          parse({
+            ...doc,
+            agreement: `random-accord-${String(i)}`,
+            ...(ended ? { sunset: "2026-03-01" } : {}),
+          }),
+        );
+        const each = list.map((a) => decide(object, ctx, [a]));
+        const permit = each.find((d) => d.effect === "permit");
+        const want: Decision =
+          permit ??
+          (each.length === 1 && each[0] !== undefined
+            ? each[0]
+            : { effect: "deny", reasons: each.flatMap((d) => d.reasons) });
+        expect(decide(object, ctx, list), "first decision over the list").toEqual(want);
+        expect(decide(object, ctx, list), "again, from the memo").toEqual(want);
+      }),
       { numRuns: 500 },
     );
   });

@@ -164,6 +164,89 @@ export function describeAgreementStateConformance(
       expect((await s.events()).map((e) => e.id)).toEqual(["o1", "e1", "e2", "e3"]);
     });
 
+    it("keeps events at the same instant in the order they were stored (migration 11)", async () => {
+      const store = await fresh();
+      const s = store.agreementState;
+      // Ids whose spelling sorts against the order of storage: the order must not come from ids.
+      const at = "2026-03-01T12:00:00.000Z";
+      await s.putEvent(event("zz-suspend", at));
+      await s.putEvent(event("mm-resume", "2026-03-01T13:00:00+01:00", { kind: "resume" }));
+      await s.putEvent(event("aa-suspend-again", at));
+      await s.putEvent(event("zz-suspend", at)); // idempotent: keeps its place
+      expect((await s.events("regional-cyber-accord")).map((e) => e.id)).toEqual([
+        "zz-suspend",
+        "mm-resume",
+        "aa-suspend-again",
+      ]);
+      expect((await s.events()).map((e) => e.id)).toEqual([
+        "zz-suspend",
+        "mm-resume",
+        "aa-suspend-again",
+      ]);
+    });
+
+    it("keeps the exchanges owed to partners until done, retrying failed ones when due", async () => {
+      const store = await fresh();
+      const s = store.agreementState;
+      const owe = (partner: string, at: string) =>
+        s.oweExchange({ agreement: "regional-cyber-accord", version: 1, partner, at });
+      await owe("XB", "2026-03-01T10:00:00.000Z");
+      await owe("XC", "2026-03-01T10:00:01.000Z");
+      expect(await s.dueExchanges("2026-03-01T09:59:59.000Z", 10)).toEqual([]);
+      const due = await s.dueExchanges("2026-03-01T10:00:05.000Z", 10);
+      expect(due.map((d) => d.partner)).toEqual(["XB", "XC"]);
+      expect(due[0]).toEqual({
+        agreement: "regional-cyber-accord",
+        version: 1,
+        partner: "XB",
+        status: "pending",
+        attempts: 0,
+        nextAttemptAt: "2026-03-01T10:00:00.000Z",
+        lastError: null,
+        createdAt: "2026-03-01T10:00:00.000Z",
+        doneAt: null,
+      });
+      expect(await s.dueExchanges("2026-03-01T10:00:05.000Z", 1)).toHaveLength(1);
+
+      // XB unreachable: retried at the next attempt, not before (ordered by instant, not spelling).
+      await s.exchangeFailed(
+        "regional-cyber-accord",
+        1,
+        "XB",
+        "connection refused",
+        "2026-03-01T11:00:30+01:00",
+      );
+      expect((await s.dueExchanges("2026-03-01T10:00:10.000Z", 10)).map((d) => d.partner)).toEqual([
+        "XC",
+      ]);
+      const later = await s.dueExchanges("2026-03-01T10:00:30.000Z", 10);
+      expect(later.map((d) => [d.partner, d.attempts, d.lastError])).toEqual([
+        ["XC", 0, null],
+        ["XB", 1, "connection refused"],
+      ]);
+
+      expect(
+        await s.exchangeDone("regional-cyber-accord", 1, "XB", "2026-03-01T10:00:31.000Z"),
+      ).toBe(true);
+      expect(
+        await s.exchangeDone("regional-cyber-accord", 1, "XB", "2026-03-01T10:00:32.000Z"),
+      ).toBe(false);
+      const all = await s.exchanges("regional-cyber-accord");
+      expect(all.map((d) => [d.partner, d.status, d.attempts, d.doneAt])).toEqual([
+        ["XB", "done", 2, "2026-03-01T10:00:31.000Z"],
+        ["XC", "pending", 0, null],
+      ]);
+      expect((await s.dueExchanges("2026-03-02T00:00:00.000Z", 10)).map((d) => d.partner)).toEqual([
+        "XC",
+      ]);
+      // Owed again (news for XB): pending once more, attempts kept.
+      await owe("XB", "2026-03-01T12:00:00.000Z");
+      const again = (await s.exchanges("regional-cyber-accord"))[0];
+      expect([again?.status, again?.attempts, again?.doneAt]).toEqual(["pending", 2, null]);
+      await expect(owe("XD", "yesterday")).rejects.toThrow();
+      expect(await s.exchanges("other-accord")).toEqual([]);
+    });
+
     it("refuses an event whose time is not RFC 3339 and writes nothing", async () => {
       const store = await fresh();
       await expect(

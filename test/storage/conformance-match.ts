@@ -146,6 +146,41 @@ export function describeMatchConformance(
       expect(results.filter(Boolean)).toHaveLength(1);
     });
 
+    it("claims a pending request once, gives a claim back, and decides only with the claim", async () => {
+      const store = await fresh();
+      const a = request("e0000000-0000-4000-8000-000000000001");
+      await store.match.putRequest(a);
+      const at = "2026-03-01T11:00:00.000Z";
+      const staleBefore = "2026-03-01T10:50:00.000Z";
+      const claim = (c: string, when = at, stale = staleBefore) =>
+        store.match.claimRequest(a.id, "incoming", { claim: c, at: when, staleBefore: stale });
+      expect(await claim("claim:one")).toBe(true);
+      expect(await claim("claim:two"), "held by another claim").toBe(false);
+      const held = await store.match.getRequest(a.id, "incoming");
+      expect(held?.status).toBe("pending");
+      expect(held?.decidedBy).toBe("claim:one");
+      expect(await store.match.decideRequest(a.id, "incoming", decision), "no claim").toBe(false);
+      expect(
+        await store.match.decideRequest(a.id, "incoming", { ...decision, claim: "claim:two" }),
+      ).toBe(false);
+      await store.match.releaseClaim(a.id, "incoming", "claim:two");
+      expect((await store.match.getRequest(a.id, "incoming"))?.decidedBy, "not its claim").toBe(
+        "claim:one",
+      );
+      await store.match.releaseClaim(a.id, "incoming", "claim:one");
+      expect(await store.match.getRequest(a.id, "incoming")).toEqual(a);
+      expect(await claim("claim:two")).toBe(true);
+      // A claim older than staleBefore (its decider crashed) may be taken over.
+      expect(
+        await claim("claim:three", "2026-03-01T11:20:00.000Z", "2026-03-01T11:10:00.000Z"),
+      ).toBe(true);
+      expect(
+        await store.match.decideRequest(a.id, "incoming", { ...decision, claim: "claim:three" }),
+      ).toBe(true);
+      expect(await store.match.getRequest(a.id, "incoming")).toEqual({ ...a, ...decision });
+      expect(await claim("claim:four", at, "2099-01-01T00:00:00.000Z"), "decided").toBe(false);
+    });
+
     it("writes nothing when its transaction fails", async () => {
       const store = await fresh();
       const a = request("d0000000-0000-4000-8000-000000000001");

@@ -1,6 +1,7 @@
 /**
- * Storage contract for TAXII (migration 7; TaxiiRepo in src/app/ports.ts): object versions in
- * date-added order with keyset pages and filters, credentials (hashes only) and status records.
+ * Storage contract for TAXII (migrations 7 and 9; TaxiiRepo in src/app/ports.ts): object versions
+ * in date-added order with keyset pages and filters, as entries and as stored JSON text; the
+ * re-issued id index of partner collections; credentials (hashes only) and status records.
  * Every adapter runs exactly these tests: see test/storage/{sqlite,postgres}.test.ts.
  */
 import { afterEach, describe, expect, it } from "vitest";
@@ -154,6 +155,81 @@ export function describeTaxiiConformance(name: string, open: Open, cleanup?: () 
       expect(
         (await s.taxii.added({ afterSeq: 0, limit: 10 })).map((e) => e.stored.object.id),
       ).toEqual([ID(2)]);
+    });
+
+    it("serves the stored JSON text of versions with the same order, pages and filters", async () => {
+      const s = await fresh();
+      await put(s, obj(ID(1), M(2)), "2026-03-10T00:00:00.000Z");
+      await put(s, obj(ID(2), M(1), "malware"), "2026-03-10T00:00:01.000Z");
+      await put(s, obj(ID(1), M(3)), "2026-03-10T00:00:02.000Z");
+      await put(s, { ...obj(ID(4), M(1)), confidence: 0.5, labels: ["é", "\u2028"] }, M(9));
+      for (const f of [
+        {},
+        { versions: ["all"] },
+        { ids: [ID(1)], versions: ["first"] },
+        { types: ["malware"] },
+        { addedAfterUs: Date.parse("2026-03-10T00:00:00.500Z") * 1000 },
+      ]) {
+        const entries = await s.taxii.added({ afterSeq: 0, limit: 100, ...f });
+        const json = await s.taxii.addedJson({ afterSeq: 0, limit: 100, ...f });
+        expect(json.map((j) => [j.seq, j.dateAddedUs, j.id, j.version])).toEqual(
+          entries.map((e) => [e.seq, e.dateAddedUs, e.stored.object.id, e.stored.object.modified]),
+        );
+        // The text is the object, whatever spacing or key order the adapter keeps.
+        expect(json.map((j) => JSON.parse(j.json) as unknown)).toEqual(
+          entries.map((e) => e.stored.object),
+        );
+      }
+      const first = await s.taxii.addedJson({ afterSeq: 0, limit: 1, versions: ["all"] });
+      const rest = await s.taxii.addedJson({
+        afterSeq: first[0]!.seq,
+        limit: 10,
+        versions: ["all"],
+      });
+      expect([...first, ...rest].map((j) => j.id)).toEqual([ID(1), ID(2), ID(1), ID(4)]);
+      await expect(s.taxii.addedJson({ afterSeq: 0, limit: 0 })).rejects.toThrow(RangeError);
+    });
+
+    it("keeps the re-issued id index per agreement, with a mark of how far it covers (migration 9)", async () => {
+      const s = await fresh();
+      await put(s, obj(ID(1), M(1)), M(9));
+      await put(s, obj(ID(2), M(1)), M(9));
+      await put(s, obj(ID(1), M(2)), M(9));
+      const ids = await s.taxii.addedIds(0, 10);
+      expect(ids.map((r) => r.id)).toEqual([ID(1), ID(2), ID(1)]);
+      expect(await s.taxii.addedIds(ids[0]!.seq, 1)).toEqual([ids[1]]);
+      expect(await s.taxii.reissuedMark("acc-1")).toBe(0);
+
+      const R = (n: number, a: string) => `indicator--${a}-${String(n)}`;
+      await s.taxii.indexReissued(
+        "acc-1",
+        [
+          { reissuedId: R(1, "a"), originalId: ID(1) },
+          { reissuedId: R(2, "a"), originalId: ID(2) },
+        ],
+        ids[1]!.seq,
+      );
+      // Indexing again (a later version of the same id, or a concurrent catch-up) is harmless,
+      // and a mark never moves back.
+      await s.taxii.indexReissued(
+        "acc-1",
+        [{ reissuedId: R(1, "a"), originalId: ID(1) }],
+        ids[2]!.seq,
+      );
+      await s.taxii.indexReissued("acc-1", [], ids[0]!.seq);
+      await s.taxii.indexReissued("acc-2", [{ reissuedId: R(1, "b"), originalId: ID(1) }], 1);
+      expect(await s.taxii.reissuedMark("acc-1")).toBe(ids[2]!.seq);
+      expect(await s.taxii.reissuedMark("acc-2")).toBe(1);
+
+      expect(await s.taxii.originalIds(["acc-1"], [R(1, "a")])).toEqual([ID(1)]);
+      expect((await s.taxii.originalIds(["acc-1"], [R(1, "a"), R(2, "a"), "x"])).sort()).toEqual([
+        ID(1),
+        ID(2),
+      ]);
+      // Per agreement: an id re-issued under one agreement means nothing under another.
+      expect(await s.taxii.originalIds(["acc-2"], [R(1, "a")])).toEqual([]);
+      expect(await s.taxii.originalIds(["acc-1", "acc-2"], [R(1, "b")])).toEqual([ID(1)]);
+      expect(await s.taxii.originalIds([], [R(1, "a")])).toEqual([]);
     });
 
     it("keeps credentials (hash only) and status records", async () => {

@@ -15,6 +15,7 @@ import { describeAgreementStateConformance } from "./conformance-agreements.js";
 import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
 import { describeRetentionConformance } from "./conformance-retention.js";
 import { describeMatchConformance } from "./conformance-match.js";
+import { describeKeyConformance } from "./conformance-keys.js";
 
 const url = process.env.ACCORD_TEST_PG_URL;
 const freshSchema = (): string => `accord_test_${randomBytes(6).toString("hex")}`;
@@ -66,6 +67,11 @@ describe.skipIf(url === undefined)(
       nextSchema,
     );
     describePeerProtocolConformance(
+      "postgres",
+      () => openPostgresStore({ connectionString: url!, schema }),
+      nextSchema,
+    );
+    describeKeyConformance(
       "postgres",
       () => openPostgresStore({ connectionString: url!, schema }),
       nextSchema,

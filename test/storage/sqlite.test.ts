@@ -13,6 +13,7 @@ import { describeAgreementStateConformance } from "./conformance-agreements.js";
 import { describePeerProtocolConformance } from "./conformance-peer-protocol.js";
 import { describeRetentionConformance } from "./conformance-retention.js";
 import { describeMatchConformance } from "./conformance-match.js";
+import { describeKeyConformance } from "./conformance-keys.js";
 
 const dir = mkdtempSync(join(tmpdir(), "accord-sqlite-"));
 afterAll(() => {
@@ -41,6 +42,7 @@ describeStoreConformance(
 describeLogConformance("sqlite file", ...sqliteLogHarness(dir));
 describeAgreementStateConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describePeerProtocolConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
+describeKeyConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describeRetentionConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describeMatchConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));
 describeTaxiiConformance("sqlite :memory:", () => openSqliteStore({ path: ":memory:" }));

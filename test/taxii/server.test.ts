@@ -446,6 +446,49 @@ describe("partner collections", () => {
     expect(JSON.stringify(reads)).not.toContain("soc@example.org");
   });
 
+  it("finds an object by its re-issued id through the index, also for objects added later", async () => {
+    const byId = (id: string) =>
+      taxii(xa.url, `${ROOT}collections/${partnerCollection}/objects/${id}/`, {
+        auth: partnerToken,
+      });
+    const first = indicator(50);
+    expect((await post(local, [first])).status).toBe(202);
+    // The id the partner knows: re-issued under the agreement's key (profile cyber-default).
+    const reissued = xa.node.reissuedId("regional-cyber-accord", first.id as string) ?? "";
+    expect(reissued).not.toBe(first.id);
+    const one = await byId(reissued);
+    expect(one.status).toBe(200);
+    expect(one.body.objects.map((o: { name: string }) => o.name)).toEqual(["scanner 50"]);
+    expect(await xa.store.taxii.originalIds(["regional-cyber-accord"], [reissued])).toEqual([
+      first.id,
+    ]);
+    // The stored id is not what the partner sees.
+    expect((await byId(first.id as string)).status).toBe(404);
+    const markBefore = await xa.store.taxii.reissuedMark("regional-cyber-accord");
+
+    // An object added after the index was brought up to date is found too (the index catches up).
+    const later = indicator(51);
+    expect((await post(local, [later])).status).toBe(202);
+    const laterId = xa.node.reissuedId("regional-cyber-accord", later.id as string) ?? "";
+    const matched = await taxii(
+      xa.url,
+      `${ROOT}collections/${partnerCollection}/objects/?match[id]=${laterId},${reissued}`,
+      { auth: partnerToken },
+    );
+    expect(matched.status).toBe(200);
+    expect(matched.body.objects.map((o: { id: string }) => o.id).sort()).toEqual(
+      [reissued, laterId].sort(),
+    );
+    expect(await xa.store.taxii.reissuedMark("regional-cyber-accord")).toBeGreaterThan(markBefore);
+    const vers = await taxii(
+      xa.url,
+      `${ROOT}collections/${partnerCollection}/objects/${laterId}/versions/`,
+      { auth: partnerToken },
+    );
+    expect(vers.status).toBe(200);
+    expect(vers.body.versions).toEqual([later.modified]);
+  });
+
   it("refuses a POST from a read-only credential and a DELETE from a partner", async () => {
     const r = await post(partnerCollection, [indicator(30)], partnerToken);
     expect(r.status).toBe(403);

@@ -109,13 +109,15 @@ export async function signAgreement(
 }
 
 /**
- * Check the signatures offered for `a` against the parties' keys (`keys`: node -> Ed25519 public
- * JWK, as this node knows them). Never throws on attacker input.
+ * Check the signatures offered for `a` against the parties' keys (`keys`: node -> its Ed25519
+ * public JWK as this node knows it, or every key it has had: a signature made with an earlier key
+ * of the party still counts after a rotation, spec/agreement.md "Keys"). Never throws on
+ * attacker input.
  */
 export async function verifySignatures(
   a: Agreement,
   offered: readonly AgreementSignature[],
-  keys: ReadonlyMap<string, PublicJwk>,
+  keys: ReadonlyMap<string, PublicJwk | readonly PublicJwk[]>,
 ): Promise<SignatureCheck> {
   const payload = signingPayload(a);
   const signed: string[] = [];
@@ -123,14 +125,17 @@ export async function verifySignatures(
   for (const party of a.doc.parties) {
     const mine = offered.filter((s) => s.node === party.node);
     if (mine.length === 0) continue;
-    const jwk = keys.get(party.node);
+    const known = keys.get(party.node);
+    const all: readonly PublicJwk[] = known === undefined ? [] : isKeyList(known) ? known : [known];
+    const candidates = all.filter(
+      (jwk) => party.key === undefined || safeThumbprint(jwk) === party.key,
+    );
     let ok = false;
-    if (jwk !== undefined && (party.key === undefined || safeThumbprint(jwk) === party.key)) {
+    for (const jwk of candidates)
       for (const s of mine) {
         if (s.agreement !== a.id || s.version !== a.version || s.hash !== a.hash) continue;
         if (typeof s.jws === "string" && (await safeVerify(s.jws, payload, jwk))) ok = true;
       }
-    }
     (ok ? signed : invalid).push(party.node);
   }
   const missing = a.doc.parties.map((p) => p.node).filter((n) => !signed.includes(n));
@@ -161,6 +166,7 @@ export function lifecycleState(
     .filter((e) => e.agreement === a.id && authorities.has(e.by))
     .map((e) => ({ e, t: Date.parse(e.at) }))
     .filter((x) => !Number.isNaN(x.t) && x.t <= t)
+    // Stable: events at the same instant keep the order given (the store's durable sequence).
     .sort((x, y) => x.t - y.t);
   for (const { e } of ordered) {
     if (terminated !== undefined) break;
@@ -204,7 +210,7 @@ export function lifecycleState(
  */
 export async function governAll(
   versions: readonly { agreement: Agreement; signatures: readonly AgreementSignature[] }[],
-  keys: ReadonlyMap<string, PublicJwk>,
+  keys: ReadonlyMap<string, PublicJwk | readonly PublicJwk[]>,
   events: readonly LifecycleEvent[],
   at: Date,
 ): Promise<GovernedAgreement[]> {
@@ -283,6 +289,10 @@ async function safeVerify(jws: string, value: unknown, jwk: PublicJwk): Promise<
   } catch {
     return false;
   }
+}
+
+function isKeyList(k: PublicJwk | readonly PublicJwk[]): k is readonly PublicJwk[] {
+  return Array.isArray(k);
 }
 
 function safeThumbprint(jwk: PublicJwk): string | undefined {

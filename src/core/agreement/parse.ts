@@ -10,7 +10,16 @@
  * "billion laughs" documents grow), and the node count and nesting depth are capped. Dates are
  * strings in YAML 1.2's core schema, so `2026-1-1` or a timestamp is a schema error, not a guess.
  */
-import { LineCounter, parseDocument, isNode, isAlias, isCollection, isScalar, visit } from "yaml";
+import {
+  LineCounter,
+  parseDocument,
+  isNode,
+  isAlias,
+  isCollection,
+  isMap,
+  isScalar,
+  visit,
+} from "yaml";
 import { AccordError, type ErrorDetail } from "../../errors.js";
 import { canonicalize } from "../../crypto/jcs.js";
 import { sha256Hex } from "../../crypto/hash.js";
@@ -104,7 +113,7 @@ export function parseAgreement(source: string, file = "<agreement>"): Agreement 
   const raw: unknown = yamlDoc.toJS({ maxAliasCount: 0 });
   const result = agreementSchema.safeParse(raw);
   if (!result.success) {
-    const details: ErrorDetail[] = result.error.issues.map((issue) => {
+    const details: ErrorDetail[] = result.error.issues.flatMap((issue) => {
       // Walk back up the path until a node with a source position is found.
       let node: unknown;
       const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
@@ -114,7 +123,14 @@ export function parseAgreement(source: string, file = "<agreement>"): Agreement 
       }
       const offset = isNode(node) && node.range ? node.range[0] : 0;
       const dotted = path.length === 0 ? "(document)" : path.join(".");
-      return { path: at(offset), message: `${dotted}: ${issue.message}` };
+      // An unknown key is reported where the key is written, not where its mapping starts.
+      if (issue.code === "unrecognized_keys" && isMap(node))
+        return issue.keys.map((k) => {
+          const pair = node.items.find((p) => isScalar(p.key) && p.key.value === k);
+          const keyAt = isScalar(pair?.key) ? (pair.key.range?.[0] ?? offset) : offset;
+          return { path: at(keyAt), message: `${dotted}: unknown key "${k}"` };
+        });
+      return [{ path: at(offset), message: `${dotted}: ${issue.message}` }];
     });
     throw new AccordError(
       "ERR_AGREEMENT_INVALID",

@@ -188,6 +188,12 @@ export const agreementSchema = z
       .strictObject({
         types: list(stixType).default([]).describe("types that may be matched hit/no-hit"),
         budget_per_day: z.int().min(0).max(10_000_000).default(0),
+        budget_per_burst: z
+          .int()
+          .min(0)
+          .max(10_000_000)
+          .optional()
+          .describe("per partner per UTC minute; absent: a quarter of budget_per_day, at least 1"),
         release: z
           .enum(["never", "on-approval", "automatic"])
           .default("on-approval")

@@ -123,7 +123,12 @@ const DAY_MS = 86_400_000;
 // ------------------------------------------------------------------ compilation
 
 interface CompiledType {
+  readonly name: string;
   readonly allowed: ReadonlySet<string>;
+  /** `allowed` with the properties every object carries: what travels, in one look-up. */
+  readonly travels: ReadonlySet<string>;
+  /** The drop reason per refused property, built once (bounded; frozen reasons). */
+  readonly dropReasons: Map<string, Reason>;
   readonly retentionMs: number;
   readonly propertyPath: string;
   readonly propertyClause: string;
@@ -181,7 +186,10 @@ export function compileAgreement(a: Agreement): CompiledAgreement {
   for (const [name, rule] of Object.entries(d.data.types)) {
     const propertyPath = `data.types.${name}.properties`;
     types.set(name, {
+      name,
       allowed: new Set(rule.properties),
+      travels: new Set([...ALWAYS_PERMITTED, ...rule.properties]),
+      dropReasons: new Map(),
       retentionMs: (rule.retention_days ?? d.retention.default_days) * DAY_MS,
       propertyPath,
       propertyClause: prefix + propertyPath,
@@ -273,15 +281,54 @@ interface Entry {
   readonly state: GovernedAgreement["state"] | undefined;
 }
 
-/** Compiled entries per agreement list: callers pass the same list for many decisions. */
-const lists = new WeakMap<readonly (Agreement | GovernedAgreement)[], readonly Entry[]>();
+/**
+ * The static part of every agreement's answer for one (self, partner, purpose): whether the
+ * parties and purpose clauses pass, and the shared denial when they do not. It depends on names
+ * only, so it is built once per triple and reused by every decision with that triple.
+ */
+interface Gate {
+  /** Indices of the entries whose parties and purpose clauses pass. */
+  readonly candidates: readonly number[];
+  /** Per entry: its parties or purpose denial (frozen), undefined for a candidate. */
+  readonly denials: readonly (Decision | undefined)[];
+  /** When there is no candidate: the whole answer, every denial in agreement order (frozen). */
+  readonly allDenied: Decision | undefined;
+  /**
+   * The static denials' reasons before the first candidate, between candidates and after the
+   * last (candidates + 1 runs, frozen): a denial with candidates concatenates them in order.
+   */
+  readonly runs: readonly (readonly Reason[])[];
+  /** The permit reason per candidate type, built on first use (the triple fixes its words). */
+  readonly permitReasons: Map<CompiledType, Reason>;
+}
 
-function entriesOf(agreements: readonly (Agreement | GovernedAgreement)[]): readonly Entry[] {
+/**
+ * One agreement list, compiled: its entries, an index by id, and the gates built so far. Callers
+ * pass the same list for many decisions, so this is cached per list.
+ */
+interface ListIndex {
+  readonly entries: readonly Entry[];
+  readonly byId: ReadonlyMap<string, readonly Entry[]>;
+  /**
+   * [from, until): the instants at which every entry is in force by its state and dates and no
+   * party is suspended. Inside it, lifecycle cannot deny and the gates decide parties and purpose.
+   */
+  readonly liveFrom: number;
+  readonly liveUntil: number;
+  readonly gates: Map<string, Map<string, Map<string, Gate>>>;
+  gateCount: number;
+}
+
+/** Compiled indices per agreement list. */
+const lists = new WeakMap<readonly (Agreement | GovernedAgreement)[], ListIndex>();
+
+function indexOf(agreements: readonly (Agreement | GovernedAgreement)[]): ListIndex {
   const cached = lists.get(agreements);
   // The list is readonly by type; check its members anyway, by identity (cheap).
-  if (cached?.length === agreements.length) {
+  if (cached?.entries.length === agreements.length) {
+    const es = cached.entries;
     let same = true;
-    for (let i = 0; i < cached.length && same; i++) same = cached[i]?.src === agreements[i];
+    for (let i = 0; i < es.length && same; i++) same = es[i]?.src === agreements[i];
     if (same) return cached;
   }
   const entries = agreements.map((e) =>
@@ -289,25 +336,141 @@ function entriesOf(agreements: readonly (Agreement | GovernedAgreement)[]): read
       ? { src: e, c: compileAgreement(e.agreement), state: e.state }
       : { src: e, c: compileAgreement(e), state: undefined },
   );
-  lists.set(agreements, entries);
-  return entries;
+  const byId = new Map<string, Entry[]>();
+  let liveFrom = -Infinity;
+  let liveUntil = Infinity;
+  for (const e of entries) {
+    const list = byId.get(e.c.ref.id);
+    if (list === undefined) byId.set(e.c.ref.id, [e]);
+    else list.push(e);
+    const s = e.state;
+    if (s !== undefined && (s.status !== "in-force" || s.suspendedParties.length > 0))
+      liveUntil = -Infinity;
+    liveFrom = Math.max(liveFrom, e.c.source.effectiveFromMs);
+    liveUntil = Math.min(liveUntil, e.c.source.sunsetMs);
+  }
+  const index: ListIndex = { entries, byId, liveFrom, liveUntil, gates: new Map(), gateCount: 0 };
+  lists.set(agreements, index);
+  return index;
 }
+
+/** The static denial of `c` for (self, partner, purpose), in the order evaluate() checks them. */
+function staticDenial(
+  c: CompiledAgreement,
+  self: string,
+  partner: string,
+  purpose: string,
+): Decision | undefined {
+  if (!c.parties.has(self)) return cachedDeny(c, "parties", self, "is not a party");
+  if (!c.parties.has(partner)) return cachedDeny(c, "parties", partner, "is not a party");
+  if (c.prohibited.has(purpose))
+    return cachedDeny(c, "purposes.prohibited", purpose, "is prohibited", "purpose ");
+  if (!c.permitted.has(purpose))
+    return cachedDeny(c, "purposes.permitted", purpose, "is not permitted", "purpose ");
+  return undefined;
+}
+
+function buildGate(index: ListIndex, self: string, partner: string, purpose: string): Gate {
+  const candidates: number[] = [];
+  const denials: (Decision | undefined)[] = [];
+  const reasons: Reason[] = [];
+  const runs: Reason[][] = [[]];
+  index.entries.forEach((e, i) => {
+    const d = staticDenial(e.c, self, partner, purpose);
+    denials.push(d);
+    if (d === undefined) {
+      candidates.push(i);
+      runs.push([]);
+    } else
+      for (const r of d.reasons) {
+        reasons.push(r);
+        runs[runs.length - 1]?.push(r);
+      }
+  });
+  let allDenied: Decision | undefined;
+  if (candidates.length === 0) {
+    allDenied = denials.length === 1 ? denials[0] : { effect: "deny", reasons };
+    if (allDenied !== undefined) deepFreezeDecision(allDenied);
+  }
+  for (const r of runs) Object.freeze(r);
+  return Object.freeze({
+    candidates: Object.freeze(candidates),
+    denials: Object.freeze(denials),
+    allDenied,
+    runs: Object.freeze(runs),
+    permitReasons: new Map(),
+  });
+}
+
+/** The gate for a triple, from the bounded memo (names come from peers: the memo is capped). */
+function gateOf(index: ListIndex, self: string, partner: string, purpose: string): Gate {
+  let bySelf = index.gates.get(self);
+  let byPartner = bySelf?.get(partner);
+  const hit = byPartner?.get(purpose);
+  if (hit !== undefined) return hit;
+  const gate = buildGate(index, self, partner, purpose);
+  if (index.gateCount >= MAX_GATES) return gate;
+  if (bySelf === undefined) index.gates.set(self, (bySelf = new Map<string, Map<string, Gate>>()));
+  if (byPartner === undefined) bySelf.set(partner, (byPartner = new Map<string, Gate>()));
+  byPartner.set(purpose, gate);
+  index.gateCount++;
+  return gate;
+}
+
+const MAX_GATES = 4096;
 
 export function decide(
   object: StixObject,
   ctx: DecisionContext,
   agreements: readonly (Agreement | GovernedAgreement)[],
 ): Decision {
+  const index = indexOf(agreements);
+  const q = normalize(ctx);
+  const only = q.agreementId;
+  if (only !== undefined) {
+    const held = index.byId.get(only);
+    if (held === undefined) return notHeld(ctx);
+    return held.length === 1 && held[0] !== undefined
+      ? evaluateEntry(object, q, held[0])
+      : combine(object, q, held);
+  }
+  if (index.entries.length === 0) return notHeld(ctx);
+  const t = q.t;
+  if (!(t >= index.liveFrom && t < index.liveUntil)) return combine(object, q, index.entries);
+
+  // Every agreement is live at t: parties and purpose are settled by the gate, so only the
+  // candidates are evaluated further, and an answer with no candidate is shared as it is.
+  const gate = gateOf(index, q.self, q.partner, q.purpose);
+  if (gate.allDenied !== undefined) return gate.allDenied;
+  const cs = gate.candidates;
+  const runs = gate.runs;
+  let reasons: Reason[] | undefined;
+  for (let k = 0; k < cs.length; k++) {
+    const e = index.entries[cs[k] ?? 0];
+    if (e === undefined) continue;
+    const d = byAction(object, q, e.c, gate);
+    if (d.effect === "permit") return d;
+    if (index.entries.length === 1) return d;
+    // Denied: its reasons join the static ones in agreement order (the next run follows it).
+    reasons ??= pushAll([], runs[0]);
+    pushAll(pushAll(reasons, d.reasons), runs[k + 1]);
+  }
+  return { effect: "deny", reasons: reasons ?? [] };
+}
+
+function pushAll(to: Reason[], from: readonly Reason[] | undefined): Reason[] {
+  if (from !== undefined) for (const r of from) to.push(r);
+  return to;
+}
+
+/** Every entry evaluated in full, in order: the first permit, else every denial. */
+function combine(object: StixObject, q: Norm, entries: readonly Entry[]): Decision {
   let denials: Reason[] | undefined;
   let only: Decision | undefined;
   let tried = 0;
-  const entries = entriesOf(agreements);
-  const q = normalize(ctx);
-  const only1 = q.agreementId;
   for (const e of entries) {
-    if (only1 !== undefined && e.c.ref.id !== only1) continue;
     tried++;
-    const d = evaluate(object, q, e.c, e.state?.status, e.state);
+    const d = evaluateEntry(object, q, e);
     if (d.effect === "permit") return d;
     if (tried === 1) only = d;
     else {
@@ -319,23 +482,28 @@ export function decide(
     }
   }
   if (tried === 1 && only !== undefined) return only;
-  if (tried === 0) {
-    const which =
-      ctx.agreementId === undefined
-        ? "no agreement is held"
-        : `agreement \`${ctx.agreementId}\` is not held`;
-    return {
-      effect: "deny",
-      reasons: [
-        {
-          effect: "deny",
-          clause: "default",
-          message: `denied by default: ${which} by \`${ctx.self}\``,
-        },
-      ],
-    };
-  }
   return { effect: "deny", reasons: denials ?? [] };
+}
+
+function notHeld(ctx: DecisionContext): Decision {
+  const which =
+    ctx.agreementId === undefined
+      ? "no agreement is held"
+      : `agreement \`${ctx.agreementId}\` is not held`;
+  return {
+    effect: "deny",
+    reasons: [
+      {
+        effect: "deny",
+        clause: "default",
+        message: `denied by default: ${which} by \`${ctx.self}\``,
+      },
+    ],
+  };
+}
+
+function evaluateEntry(object: StixObject, q: Norm, e: Entry): Decision {
+  return evaluate(object, q, e.c, e.state?.status, e.state);
 }
 
 /** Evaluate one agreement. */
@@ -381,6 +549,11 @@ function evaluate(
   if (!c.permitted.has(ctx.purpose))
     return cachedDeny(c, "purposes.permitted", ctx.purpose, "is not permitted", "purpose ");
 
+  return byAction(object, ctx, c);
+}
+
+/** The clauses of the action, once lifecycle, parties and purpose have passed. */
+function byAction(object: StixObject, ctx: Norm, c: CompiledAgreement, gate?: Gate): Decision {
   switch (ctx.action) {
     case "query":
       return query(object, ctx, c);
@@ -395,19 +568,19 @@ function evaluate(
           "decision_rights.release",
           `a release needs the approval of ${c.releaseRoles.size === 0 ? "a role the agreement does not name" : [...c.releaseRoles].map((r) => `\`${r}\``).join(" or ")}`,
         );
-      return transfer(object, ctx, c);
+      return transfer(object, ctx, c, gate);
     case "onward-share":
-      return releaseOnly(object, c) ?? onward(object, ctx, c) ?? transfer(object, ctx, c);
+      return releaseOnly(object, c) ?? onward(object, ctx, c) ?? transfer(object, ctx, c, gate);
     case "share":
       {
         const held = releaseOnly(object, c);
         if (held !== undefined) return held;
       }
       if (ctx.originator !== undefined && ctx.originator !== ctx.self)
-        return onward(object, ctx, c) ?? transfer(object, ctx, c);
-      return transfer(object, ctx, c);
+        return onward(object, ctx, c) ?? transfer(object, ctx, c, gate);
+      return transfer(object, ctx, c, gate);
     case "accept":
-      return transfer(object, ctx, c);
+      return transfer(object, ctx, c, gate);
     default:
       return denyOne(c, "(action)", `action \`${String(ctx.action)}\` is not one the engine knows`);
   }
@@ -621,7 +794,7 @@ function use(object: StixObject, ctx: Norm, c: CompiledAgreement): Decision {
 }
 
 /** share, accept, release and onward-share: what may cross the border, and with what removed. */
-function transfer(object: StixObject, ctx: Norm, c: CompiledAgreement): Decision {
+function transfer(object: StixObject, ctx: Norm, c: CompiledAgreement, gate?: Gate): Decision {
   let denials: Reason[] | undefined;
   const type = c.types.get(object.type);
   if (type === undefined)
@@ -767,9 +940,9 @@ function transfer(object: StixObject, ctx: Norm, c: CompiledAgreement): Decision
     return { effect: "deny", reasons: denials ?? [] };
 
   // Properties outside the allowlist: dropped on the way out, refused on the way in.
-  const allowed = type.allowed;
+  const travels = type.travels;
   for (const p in object) {
-    if (ALWAYS_PERMITTED.has(p) || allowed.has(p)) continue;
+    if (travels.has(p)) continue;
     if (ctx.action === "accept")
       return {
         effect: "deny",
@@ -784,17 +957,9 @@ function transfer(object: StixObject, ctx: Norm, c: CompiledAgreement): Decision
       };
     if (drop?.includes(p) === true) continue;
     (drop ??= []).push(p);
-    (dropReasons ??= []).push({
-      effect: "drop",
-      clause: type.propertyClause,
-      message: `refused: property \`${p}\` is not permitted for \`${object.type}\` under ${c.label} §${type.propertyPath}`,
-    });
+    (dropReasons ??= []).push(dropReason(c, type, p));
   }
-  const permitReason: Reason = {
-    effect: "permit",
-    clause: type.typeClause,
-    message: `permitted: \`${object.type}\` for purpose \`${ctx.purpose}\` between \`${ctx.self}\` and \`${ctx.partner}\` under ${c.label} §data.types.${object.type}`,
-  };
+  const permitReason = transferPermitReason(ctx, c, type, gate);
   return permit(
     c,
     ctx,
@@ -802,6 +967,39 @@ function transfer(object: StixObject, ctx: Norm, c: CompiledAgreement): Decision
     type.retentionMs,
     dropReasons === undefined ? [permitReason] : [permitReason, ...dropReasons],
   );
+}
+
+/** Why `p` is dropped: the same words for every object of the type, so built once. */
+function dropReason(c: CompiledAgreement, type: CompiledType, p: string): Reason {
+  let r = type.dropReasons.get(p);
+  if (r === undefined) {
+    r = Object.freeze({
+      effect: "drop" as const,
+      clause: type.propertyClause,
+      message: `refused: property \`${p}\` is not permitted for \`${type.name}\` under ${c.label} §${type.propertyPath}`,
+    });
+    if (type.dropReasons.size < MAX_CACHED) type.dropReasons.set(p, r);
+  }
+  return r;
+}
+
+/** The permit reason of a transfer; shared through the gate, whose triple fixes its words. */
+function transferPermitReason(
+  ctx: Norm,
+  c: CompiledAgreement,
+  type: CompiledType,
+  gate: Gate | undefined,
+): Reason {
+  let r = gate?.permitReasons.get(type);
+  if (r === undefined) {
+    r = Object.freeze({
+      effect: "permit" as const,
+      clause: type.typeClause,
+      message: `permitted: \`${type.name}\` for purpose \`${ctx.purpose}\` between \`${ctx.self}\` and \`${ctx.partner}\` under ${c.label} §data.types.${type.name}`,
+    });
+    gate?.permitReasons.set(type, r);
+  }
+  return r;
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);

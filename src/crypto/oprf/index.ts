@@ -14,6 +14,7 @@ export {
   Voprf,
   createPoprfServer,
   loadOprfSuite,
+  oprfSuiteOf,
   type BlindOptions,
   type BlindedInput,
   type OprfKeyPair,
@@ -24,4 +25,15 @@ export {
   type ProofOptions,
   type ProvenEvaluation,
 } from "./oprf.js";
-export { ELEMENT_BYTES, SCALAR_BYTES, Ristretto255, expandMessageXmd, loadGroup } from "./group.js";
+export {
+  ELEMENT_BYTES,
+  SCALAR_BYTES,
+  Ristretto255,
+  expandMessageXmd,
+  loadGroup,
+  loadGroupOn,
+  loadSodium,
+  ristrettoBackendChoice,
+  useRistrettoBackend,
+} from "./group.js";
+export { backendChoice, loadNativeAddon, type BackendChoice } from "./native.js";

@@ -612,19 +612,23 @@ export interface OprfSuite {
   readonly poprf: Poprf;
 }
 
-let suite: Promise<OprfSuite> | undefined;
+let suite: { readonly of: Promise<Ristretto255>; readonly suite: Promise<OprfSuite> } | undefined;
 
-/** Loads libsodium once and returns the suite; every call after the first is cheap. */
+/** The three modes over one group (the process-wide one is `loadOprfSuite`'s). */
+export function oprfSuiteOf(g: Ristretto255): OprfSuite {
+  return Object.freeze({
+    name: OPRF_SUITE,
+    oprf: new Oprf(g),
+    voprf: new Voprf(g),
+    poprf: new Poprf(g),
+  });
+}
+
+/** Loads libsodium once and returns the suite over the process-wide group (`loadGroup`). */
 export function loadOprfSuite(): Promise<OprfSuite> {
-  suite ??= loadGroup().then((g) =>
-    Object.freeze({
-      name: OPRF_SUITE,
-      oprf: new Oprf(g),
-      voprf: new Voprf(g),
-      poprf: new Poprf(g),
-    }),
-  );
-  return suite;
+  const of = loadGroup();
+  if (suite?.of !== of) suite = { of, suite: of.then(oprfSuiteOf) };
+  return suite.suite;
 }
 
 /** A POPRF responder bound to one secret key, caching the tweak per public info. */
@@ -644,9 +648,15 @@ export interface PoprfServer {
 
 const TWEAK_CACHE_SIZE = 64;
 
-/** Builds a POPRF server for `secretKey` (awaits libsodium once). */
-export async function createPoprfServer(secretKey: Uint8Array): Promise<PoprfServer> {
-  const { poprf } = await loadOprfSuite();
+/**
+ * Builds a POPRF server for `secretKey` (awaits libsodium once), over the process-wide group or
+ * over `group` (the benches and tests compare backends).
+ */
+export async function createPoprfServer(
+  secretKey: Uint8Array,
+  group?: Ristretto255,
+): Promise<PoprfServer> {
+  const { poprf } = group === undefined ? await loadOprfSuite() : oprfSuiteOf(group);
   const key = new Uint8Array(secretKey);
   const publicKey = poprf.publicKeyOf(key);
   const cache = new Map<string, Tweak>();

@@ -10,6 +10,7 @@
 import type { QueryResultRow } from "pg";
 import type {
   AgreementEventRecord,
+  AgreementExchangeRecord,
   AgreementRecord,
   AgreementSignatureRecord,
   AgreementStateRepo,
@@ -44,6 +45,46 @@ interface SignatureRow {
   jws: string;
   received_at: string;
 }
+
+/**
+ * Migration 11: events keep the order this node stored them in (`seq`, a durable sequence that
+ * breaks ties between events at the same instant; existing rows are numbered as they lie), and
+ * signature exchanges owed to partners are kept until done.
+ */
+export const AGREEMENT_EXCHANGE_MIGRATION_SQL = `
+  ALTER TABLE agreement_events ADD COLUMN seq bigserial;
+  CREATE INDEX agreement_events_by_seq ON agreement_events (agreement, at_key, seq);
+
+  CREATE TABLE agreement_exchanges (
+    agreement       text COLLATE "C" NOT NULL,
+    version         integer NOT NULL,
+    partner         text COLLATE "C" NOT NULL,
+    status          text NOT NULL CHECK (status IN ('pending', 'done')),
+    attempts        integer NOT NULL CHECK (attempts >= 0),
+    next_attempt_at text NOT NULL,
+    next_key        text COLLATE "C" NOT NULL,
+    last_error      text,
+    created_at      text NOT NULL,
+    done_at         text,
+    PRIMARY KEY (agreement, version, partner)
+  );
+  CREATE INDEX agreement_exchanges_due ON agreement_exchanges (status, next_key);
+`;
+
+interface ExchangeRow {
+  agreement: string;
+  version: number;
+  partner: string;
+  status: "pending" | "done";
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  done_at: string | null;
+}
+
+const EXCHANGE_COLUMNS =
+  "agreement, version, partner, status, attempts, next_attempt_at, last_error, created_at, done_at";
 
 interface EventRow {
   id: string;
@@ -103,11 +144,11 @@ const S = {
   ),
   eventsAll: sql<EventRow>(
     "events_all",
-    `SELECT ${EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, id`,
+    `SELECT ${EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, seq`,
   ),
   eventsOf: sql<EventRow>(
     "events_of",
-    `SELECT ${EVENT_COLUMNS} FROM agreement_events WHERE agreement = $1 ORDER BY at_key, id`,
+    `SELECT ${EVENT_COLUMNS} FROM agreement_events WHERE agreement = $1 ORDER BY at_key, seq`,
   ),
   consentInsert: sql(
     "consent_insert",
@@ -121,6 +162,37 @@ const S = {
   statusAll: sql<StatusRow>(
     "status_all",
     "SELECT agreement, version, status, since FROM agreement_status ORDER BY agreement, version",
+  ),
+  exchangeOwe: sql(
+    "exchange_owe",
+    `INSERT INTO agreement_exchanges (agreement, version, partner, status, attempts,
+       next_attempt_at, next_key, created_at)
+     VALUES ($1, $2, $3, 'pending', 0, $4, $5, $4)
+     ON CONFLICT (agreement, version, partner) DO UPDATE SET status = 'pending',
+       next_attempt_at = EXCLUDED.next_attempt_at, next_key = EXCLUDED.next_key, done_at = NULL`,
+  ),
+  exchangesDue: sql<ExchangeRow>(
+    "exchanges_due",
+    `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges
+     WHERE status = 'pending' AND next_key <= $1 ORDER BY next_key, agreement, version, partner
+     LIMIT $2`,
+  ),
+  exchangeDone: sql(
+    "exchange_done",
+    `UPDATE agreement_exchanges SET status = 'done', attempts = attempts + 1, done_at = $1,
+       last_error = NULL
+     WHERE agreement = $2 AND version = $3 AND partner = $4 AND status = 'pending'`,
+  ),
+  exchangeFailed: sql(
+    "exchange_failed",
+    `UPDATE agreement_exchanges SET attempts = attempts + 1, last_error = $1,
+       next_attempt_at = $2, next_key = $3
+     WHERE agreement = $4 AND version = $5 AND partner = $6 AND status = 'pending'`,
+  ),
+  exchangesOf: sql<ExchangeRow>(
+    "exchanges_of",
+    `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges WHERE agreement = $1
+     ORDER BY version, partner`,
   ),
   statusPut: sql(
     "status_put",
@@ -262,6 +334,62 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
         rec.since,
       ]);
     },
+    async oweExchange(req) {
+      const key = instantKey(req.at, "the exchange's time");
+      await query("could not record the exchange owed", S.exchangeOwe, [
+        req.agreement,
+        req.version,
+        req.partner,
+        req.at,
+        key,
+      ]);
+    },
+    async dueExchanges(now, limit) {
+      const key = instantKey(now, "the time");
+      const { rows } = await query("could not read the exchanges due", S.exchangesDue, [
+        key,
+        limit,
+      ]);
+      return rows.map(exchangeRecord);
+    },
+    async exchangeDone(agreement, version, partner, at) {
+      const r = await query("could not record the exchange", S.exchangeDone, [
+        at,
+        agreement,
+        version,
+        partner,
+      ]);
+      return r.rowCount === 1;
+    },
+    async exchangeFailed(agreement, version, partner, error, nextAttemptAt) {
+      const key = instantKey(nextAttemptAt, "the next attempt");
+      await query("could not record the exchange", S.exchangeFailed, [
+        error,
+        nextAttemptAt,
+        key,
+        agreement,
+        version,
+        partner,
+      ]);
+    },
+    async exchanges(agreement) {
+      const { rows } = await query("could not read the exchanges", S.exchangesOf, [agreement]);
+      return rows.map(exchangeRecord);
+    },
+  };
+}
+
+function exchangeRecord(r: ExchangeRow): AgreementExchangeRecord {
+  return {
+    agreement: r.agreement,
+    version: r.version,
+    partner: r.partner,
+    status: r.status,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    doneAt: r.done_at,
   };
 }
 

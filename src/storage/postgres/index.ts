@@ -34,6 +34,7 @@ import type {
   TaxiiRepo,
   NonceRepo,
   PeerKeyRepo,
+  KeyRepo,
 } from "../../app/ports.js";
 import { AccordError, isAccordError } from "../../errors.js";
 import { applyMigrations } from "./migrations.js";
@@ -104,6 +105,7 @@ class PostgresStore implements Store {
   readonly recalls: RecallRepo;
   readonly nonces: NonceRepo;
   readonly peerKeys: PeerKeyRepo;
+  readonly keys: KeyRepo;
 
   readonly #pool: pg.Pool;
   readonly #schema: string;
@@ -127,6 +129,7 @@ class PostgresStore implements Store {
     this.recalls = repos.recalls;
     this.nonces = repos.nonces;
     this.peerKeys = repos.peerKeys;
+    this.keys = repos.keys;
   }
 
   async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {

@@ -90,7 +90,19 @@ const S = {
     "decide_request",
     `UPDATE match_requests SET status = $1, decided_at = $2, decided_by = $3, decided_role = $4,
        reasons = $5::jsonb, released = $6::jsonb
-     WHERE id = $7 AND direction = $8 AND status = 'pending'`,
+     WHERE id = $7 AND direction = $8 AND status = 'pending'
+       AND decided_by IS NOT DISTINCT FROM $9`,
+  ),
+  claimRequest: sql(
+    "claim_request",
+    `UPDATE match_requests SET decided_by = $1, decided_at = $2
+     WHERE id = $3 AND direction = $4 AND status = 'pending'
+       AND (decided_by IS NULL OR decided_at < $5)`,
+  ),
+  releaseClaim: sql(
+    "release_claim",
+    `UPDATE match_requests SET decided_by = NULL, decided_at = NULL
+     WHERE id = $1 AND direction = $2 AND status = 'pending' AND decided_by = $3`,
   ),
 };
 
@@ -215,9 +227,27 @@ export function matchRepo({ query }: Exec): MatchRepo {
           JSON.stringify(d.released),
           id,
           direction,
+          d.claim ?? null,
         ],
       );
       return rowCount === 1;
+    },
+    async claimRequest(id, direction, c) {
+      const { rowCount } = await query("could not claim the follow-up request", S.claimRequest, [
+        c.claim,
+        c.at,
+        id,
+        direction,
+        c.staleBefore,
+      ]);
+      return rowCount === 1;
+    },
+    async releaseClaim(id, direction, claim) {
+      await query("could not release the claim on the follow-up request", S.releaseClaim, [
+        id,
+        direction,
+        claim,
+      ]);
     },
   };
 }

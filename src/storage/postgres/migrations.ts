@@ -12,7 +12,10 @@ import type { PoolClient } from "pg";
 import { GENESIS_HASH } from "../../core/ledger.js";
 import { AccordError } from "../../errors.js";
 import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
+import { AGREEMENT_EXCHANGE_MIGRATION_SQL } from "./agreement-state.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
+import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
+import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
 
 interface Migration {
   readonly version: number;
@@ -327,6 +330,25 @@ const MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: "recall-and-retention",
     sql: RECALL_MIGRATION_SQL,
+  },
+  {
+    // Key rotation (spec/federation.md, "Key rotation"): this node's key history (public halves),
+    // the durable outbox of key announcements to partners, partners' revoked keys.
+    version: 8,
+    name: "key-rotation",
+    sql: NODE_KEYS_MIGRATION_SQL,
+  },
+  {
+    version: 9,
+    name: "taxii-reissued-ids",
+    // Partner collections: re-issued id -> original id, per agreement (spec/taxii.md, "Storage").
+    sql: TAXII_REISSUED_MIGRATION_SQL,
+  },
+  {
+    version: 11,
+    name: "agreement-event-order-and-exchanges",
+    // Events ordered by a durable sequence at equal instants; exchanges owed to partners.
+    sql: AGREEMENT_EXCHANGE_MIGRATION_SQL,
   },
   {
     // Copies read through a partner's TAXII collection, named by credential, so recalls reach

@@ -39,6 +39,11 @@ const S = {
     `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
      WHERE retires_key > $1 ORDER BY node_id, fingerprint`,
   ),
+  peerKeysAll: sql<PeerKeyRow>(
+    "peer_keys_all",
+    `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
+     ORDER BY node_id, fingerprint`,
+  ),
 };
 
 export function nonceRepo({ query }: Exec): NonceRepo {
@@ -79,13 +84,23 @@ export function peerKeyRepo({ query }: Exec): PeerKeyRepo {
       const { rows } = await query("could not read partners' previous keys", S.peerKeysActive, [
         key,
       ]);
-      return rows.map((r): PeerKeyRecord => ({
-        nodeId: r.node_id,
-        fingerprint: r.fingerprint,
-        signingKey: r.signing_key,
-        encryptionKey: r.encryption_key,
-        retiresAt: r.retires_at,
-      }));
+      return rows.map(toPeerKey);
     },
+  };
+}
+
+/** Every previous key of every partner, whether or not its overlap has ended (key rotation). */
+export async function peerKeyHistory({ query }: Exec): Promise<PeerKeyRecord[]> {
+  const { rows } = await query("could not read partners' key history", S.peerKeysAll, []);
+  return rows.map(toPeerKey);
+}
+
+function toPeerKey(r: PeerKeyRow): PeerKeyRecord {
+  return {
+    nodeId: r.node_id,
+    fingerprint: r.fingerprint,
+    signingKey: r.signing_key,
+    encryptionKey: r.encryption_key,
+    retiresAt: r.retires_at,
   };
 }

@@ -32,6 +32,7 @@ import { agreementStateRepo, budgetRepo } from "./agreement-state.js";
 import { taxiiRepo } from "./taxii.js";
 import { objectRetention, recallRepo } from "./recall.js";
 import { nonceRepo, peerKeyRepo } from "./peer-protocol.js";
+import { keyRepo } from "./node-keys.js";
 import type { Exec, Sql } from "./sql.js";
 
 /** A statement with no rows of interest. */
@@ -244,6 +245,7 @@ export function makeRepos(exec: Exec): Omit<Repos, "ledger"> {
     taxii: taxiiRepo(exec),
     nonces: nonceRepo(exec),
     peerKeys: peerKeyRepo(exec),
+    keys: keyRepo(exec),
   };
 }
 

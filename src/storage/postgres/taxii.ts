@@ -78,54 +78,126 @@ const S = {
   statusPut: q(
     "INSERT INTO taxii_status (id, owner, created_at, body) VALUES ($1, $2, $3, $4::jsonb)",
   ),
+  reissuedMark: q<{ seq: string }>("SELECT seq FROM taxii_reissued_mark WHERE agreement_id = $1"),
+  addedIds: q<{ seq: string; id: string }>(
+    "SELECT seq, id FROM object_added WHERE seq > $1 ORDER BY seq LIMIT $2",
+  ),
+  reissuedPut: q(
+    `INSERT INTO taxii_reissued (agreement_id, reissued_id, original_id)
+     SELECT $1, r, o FROM unnest($2::text[], $3::text[]) AS u(r, o)
+     ON CONFLICT DO NOTHING`,
+  ),
+  reissuedMarkPut: q(
+    `INSERT INTO taxii_reissued_mark (agreement_id, seq) VALUES ($1, $2)
+     ON CONFLICT (agreement_id) DO UPDATE
+       SET seq = greatest(taxii_reissued_mark.seq, excluded.seq)`,
+  ),
+  originalIds: q<{ original_id: string }>(
+    `SELECT DISTINCT original_id FROM taxii_reissued
+     WHERE agreement_id = ANY($1::text[]) AND reissued_id = ANY($2::text[])`,
+  ),
   statusGet: q<{ id: string; owner: string; created_at: string; body: Record<string, unknown> }>(
     "SELECT id, owner, created_at, body FROM taxii_status WHERE id = $1",
   ),
 };
 
 export function taxiiRepo({ query, atomic }: Exec): TaxiiRepo {
+  /** The WHERE clause and its values (the limit goes last) for a keyset query. */
+  const filter = async (aq: AddedQuery): Promise<{ where: string; values: unknown[] }> => {
+    if (!Number.isSafeInteger(aq.limit) || aq.limit < 1)
+      throw new RangeError("limit must be a positive integer");
+    let afterSeq = aq.afterSeq;
+    if (aq.addedAfterUs !== undefined) {
+      const { rows } = await query("could not read the date-added index", S.seqAtOrBefore, [
+        aq.addedAfterUs,
+      ]);
+      afterSeq = Math.max(afterSeq, Number(rows[0]?.s ?? 0));
+    }
+    const values: unknown[] = [afterSeq];
+    const where = ["a.seq > $1"];
+    const param = (v: unknown): string => {
+      values.push(v);
+      return `$${values.length}`;
+    };
+    if (aq.ids !== undefined) where.push(`a.id = ANY(${param(aq.ids)}::text[])`);
+    if (aq.types !== undefined) where.push(`a.type = ANY(${param(aq.types)}::text[])`);
+    if (aq.specVersions !== undefined)
+      where.push(`a.spec_version = ANY(${param(aq.specVersions)}::text[])`);
+    const versions = aq.versions ?? ["last"];
+    if (!versions.includes("all")) {
+      const any: string[] = [];
+      if (versions.includes("last")) any.push(IS_LAST);
+      if (versions.includes("first")) any.push(IS_FIRST);
+      const explicit = versions.filter((v) => v !== "last" && v !== "first");
+      if (explicit.length > 0)
+        any.push(`o.version_key = ANY(${param(explicit.map((v) => objectVersionKey(v)))}::text[])`);
+      where.push(`(${any.join(" OR ")})`);
+    }
+    return { where: where.join(" AND "), values };
+  };
   return {
     async added(aq: AddedQuery) {
-      if (!Number.isSafeInteger(aq.limit) || aq.limit < 1)
-        throw new RangeError("limit must be a positive integer");
-      let afterSeq = aq.afterSeq;
-      if (aq.addedAfterUs !== undefined) {
-        const { rows } = await query("could not read the date-added index", S.seqAtOrBefore, [
-          aq.addedAfterUs,
-        ]);
-        afterSeq = Math.max(afterSeq, Number(rows[0]?.s ?? 0));
-      }
-      const values: unknown[] = [afterSeq];
-      const where = ["a.seq > $1"];
-      const param = (v: unknown): string => {
-        values.push(v);
-        return `$${values.length}`;
-      };
-      if (aq.ids !== undefined) where.push(`a.id = ANY(${param(aq.ids)}::text[])`);
-      if (aq.types !== undefined) where.push(`a.type = ANY(${param(aq.types)}::text[])`);
-      if (aq.specVersions !== undefined)
-        where.push(`a.spec_version = ANY(${param(aq.specVersions)}::text[])`);
-      const versions = aq.versions ?? ["last"];
-      if (!versions.includes("all")) {
-        const any: string[] = [];
-        if (versions.includes("last")) any.push(IS_LAST);
-        if (versions.includes("first")) any.push(IS_FIRST);
-        const explicit = versions.filter((v) => v !== "last" && v !== "first");
-        if (explicit.length > 0)
-          any.push(
-            `o.version_key = ANY(${param(explicit.map((v) => objectVersionKey(v)))}::text[])`,
-          );
-        where.push(`(${any.join(" OR ")})`);
-      }
-      const limit = param(aq.limit);
+      const { where, values } = await filter(aq);
       const { rows } = await query(
         "could not list objects in date-added order",
         q<AddedRow>(
-          `SELECT ${COLUMNS} ${FROM} WHERE ${where.join(" AND ")} ORDER BY a.seq LIMIT ${limit}`,
+          `SELECT ${COLUMNS} ${FROM} WHERE ${where} ORDER BY a.seq LIMIT $${values.length + 1}`,
         ),
-        values,
+        [...values, aq.limit],
       );
       return rows.map(toEntry);
+    },
+    async addedJson(aq: AddedQuery) {
+      const { where, values } = await filter(aq);
+      const { rows } = await query(
+        "could not list objects in date-added order",
+        q<{ seq: string; date_added_us: string; id: string; version: string; json: string }>(
+          `SELECT a.seq, a.date_added_us, a.id, a.version, o.object::text AS json
+           ${FROM} WHERE ${where} ORDER BY a.seq LIMIT $${values.length + 1}`,
+        ),
+        [...values, aq.limit],
+      );
+      return rows.map((r) => ({
+        seq: Number(r.seq),
+        dateAddedUs: Number(r.date_added_us),
+        id: r.id,
+        version: r.version,
+        json: r.json,
+      }));
+    },
+    async reissuedMark(agreementId) {
+      const { rows } = await query("could not read the re-issued id index", S.reissuedMark, [
+        agreementId,
+      ]);
+      return Number(rows[0]?.seq ?? 0);
+    },
+    async addedIds(afterSeq, limit) {
+      const { rows } = await query("could not read the date-added index", S.addedIds, [
+        afterSeq,
+        limit,
+      ]);
+      return rows.map((r) => ({ seq: Number(r.seq), id: r.id }));
+    },
+    async indexReissued(agreementId, entries, uptoSeq) {
+      await atomic(async (qy) => {
+        if (entries.length > 0)
+          await qy("could not update the re-issued id index", S.reissuedPut, [
+            agreementId,
+            entries.map((e) => e.reissuedId),
+            entries.map((e) => e.originalId),
+          ]);
+        await qy("could not update the re-issued id index", S.reissuedMarkPut, [
+          agreementId,
+          uptoSeq,
+        ]);
+      });
+    },
+    async originalIds(agreementIds, ids) {
+      const { rows } = await query("could not read the re-issued id index", S.originalIds, [
+        agreementIds,
+        ids,
+      ]);
+      return rows.map((r) => r.original_id);
     },
     async addedVersions(id) {
       const { rows } = await query("could not read the object's versions", S.versions, [id]);
@@ -190,6 +262,20 @@ export function taxiiRepo({ query, atomic }: Exec): TaxiiRepo {
     },
   };
 }
+
+/** Migration 9: the re-issued id index of partner collections (see the SQLite adapter). */
+export const TAXII_REISSUED_MIGRATION_SQL = `
+  CREATE TABLE taxii_reissued (
+    agreement_id text COLLATE "C" NOT NULL,
+    reissued_id  text COLLATE "C" NOT NULL,
+    original_id  text COLLATE "C" NOT NULL,
+    PRIMARY KEY (agreement_id, reissued_id, original_id)
+  );
+  CREATE TABLE taxii_reissued_mark (
+    agreement_id text COLLATE "C" PRIMARY KEY,
+    seq          bigint NOT NULL
+  );
+`;
 
 function toEntry(row: AddedRow): AddedEntry {
   return {

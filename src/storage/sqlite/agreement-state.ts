@@ -10,6 +10,7 @@
 import type { Database } from "better-sqlite3";
 import type {
   AgreementEventRecord,
+  AgreementExchangeRecord,
   AgreementRecord,
   AgreementSignatureRecord,
   AgreementStateRepo,
@@ -54,6 +55,47 @@ interface EventRow {
 
 type ConsentRow = Omit<ConsentRecord, "storedAt"> & { stored_at: string };
 
+interface ExchangeRow {
+  agreement: string;
+  version: number;
+  partner: string;
+  status: "pending" | "done";
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  done_at: string | null;
+}
+
+/**
+ * Migration 11: events keep the order this node stored them in (`seq`, a durable sequence that
+ * breaks ties between events at the same instant; existing rows take their insertion order,
+ * the rowid), and signature exchanges owed to partners are kept until done.
+ */
+export const AGREEMENT_EXCHANGE_MIGRATION_SQL = `
+  ALTER TABLE agreement_events ADD COLUMN seq INTEGER;
+  UPDATE agreement_events SET seq = rowid;
+  CREATE INDEX agreement_events_by_seq ON agreement_events (agreement, at_key, seq);
+
+  CREATE TABLE agreement_exchanges (
+    agreement       TEXT NOT NULL,
+    version         INTEGER NOT NULL,
+    partner         TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'done')),
+    attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+    next_attempt_at TEXT NOT NULL,
+    next_key        TEXT NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    done_at         TEXT,
+    PRIMARY KEY (agreement, version, partner)
+  ) STRICT;
+  CREATE INDEX agreement_exchanges_due ON agreement_exchanges (status, next_key);
+`;
+
+const EXCHANGE_COLUMNS =
+  "agreement, version, partner, status, attempts, next_attempt_at, last_error, created_at, done_at";
+
 const EVENT_COLUMNS =
   "id, agreement, kind, at, by_whom, party, reason, recorded_by, jws, recorded_at";
 const CONSENT_COLUMNS =
@@ -95,14 +137,15 @@ function prepare(db: Database) {
       ]
     >(
       `INSERT INTO agreement_events (id, agreement, kind, at, at_key, by_whom, party, reason,
-         recorded_by, jws, recorded_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+         recorded_by, jws, recorded_at, seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+         (SELECT coalesce(max(seq), 0) + 1 FROM agreement_events)) ON CONFLICT DO NOTHING`,
     ),
     eventsAll: db.prepare<[], EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, id`,
+      `SELECT ${EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, seq`,
     ),
     eventsOf: db.prepare<[string], EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM agreement_events WHERE agreement = ? ORDER BY at_key, id`,
+      `SELECT ${EVENT_COLUMNS} FROM agreement_events WHERE agreement = ? ORDER BY at_key, seq`,
     ),
     consentInsert: db.prepare<
       [string, string, string, string, string, string, string, string, string, string]
@@ -119,6 +162,32 @@ function prepare(db: Database) {
     statusPut: db.prepare<[string, number, string, string]>(
       `INSERT INTO agreement_status (agreement, version, status, since) VALUES (?, ?, ?, ?)
        ON CONFLICT (agreement, version) DO UPDATE SET status = excluded.status, since = excluded.since`,
+    ),
+    exchangeOwe: db.prepare<[string, number, string, string, string, string]>(
+      `INSERT INTO agreement_exchanges (agreement, version, partner, status, attempts,
+         next_attempt_at, next_key, created_at)
+       VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)
+       ON CONFLICT (agreement, version, partner) DO UPDATE SET status = 'pending',
+         next_attempt_at = excluded.next_attempt_at, next_key = excluded.next_key, done_at = NULL`,
+    ),
+    exchangesDue: db.prepare<[string, number], ExchangeRow>(
+      `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges
+       WHERE status = 'pending' AND next_key <= ? ORDER BY next_key, agreement, version, partner
+       LIMIT ?`,
+    ),
+    exchangeDone: db.prepare<[string, string, number, string]>(
+      `UPDATE agreement_exchanges SET status = 'done', attempts = attempts + 1, done_at = ?,
+         last_error = NULL
+       WHERE agreement = ? AND version = ? AND partner = ? AND status = 'pending'`,
+    ),
+    exchangeFailed: db.prepare<[string, string, string, string, number, string]>(
+      `UPDATE agreement_exchanges SET attempts = attempts + 1, last_error = ?,
+         next_attempt_at = ?, next_key = ?
+       WHERE agreement = ? AND version = ? AND partner = ? AND status = 'pending'`,
+    ),
+    exchangesOf: db.prepare<[string], ExchangeRow>(
+      `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges WHERE agreement = ?
+       ORDER BY version, partner`,
     ),
     budgetGet: db.prepare<[string, string, string, string], { used: number }>(
       `SELECT used FROM query_budgets
@@ -259,6 +328,51 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
         s.statusPut.run(rec.agreement, rec.version, rec.status, rec.since),
       );
     },
+    async oweExchange(req) {
+      const key = timeKey(req.at, "the exchange's time");
+      await exec.run("could not record the exchange owed", () =>
+        s.exchangeOwe.run(req.agreement, req.version, req.partner, req.at, key, req.at),
+      );
+    },
+    async dueExchanges(now, limit) {
+      const key = timeKey(now, "the time");
+      const rows = await exec.run("could not read the exchanges due", () =>
+        s.exchangesDue.all(key, limit),
+      );
+      return rows.map(exchangeRecord);
+    },
+    async exchangeDone(agreement, version, partner, at) {
+      return exec.run(
+        "could not record the exchange",
+        () => s.exchangeDone.run(at, agreement, version, partner).changes === 1,
+      );
+    },
+    async exchangeFailed(agreement, version, partner, error, nextAttemptAt) {
+      const key = timeKey(nextAttemptAt, "the next attempt");
+      await exec.run("could not record the exchange", () =>
+        s.exchangeFailed.run(error, nextAttemptAt, key, agreement, version, partner),
+      );
+    },
+    async exchanges(agreement) {
+      const rows = await exec.run("could not read the exchanges", () =>
+        s.exchangesOf.all(agreement),
+      );
+      return rows.map(exchangeRecord);
+    },
+  };
+}
+
+function exchangeRecord(r: ExchangeRow): AgreementExchangeRecord {
+  return {
+    agreement: r.agreement,
+    version: r.version,
+    partner: r.partner,
+    status: r.status,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    doneAt: r.done_at,
   };
 }
 

@@ -36,6 +36,7 @@ import type {
   TaxiiRepo,
   NonceRepo,
   PeerKeyRepo,
+  KeyRepo,
 } from "../../app/ports.js";
 import { AccordError, isAccordError } from "../../errors.js";
 import { applyMigrations } from "./migrations.js";
@@ -88,6 +89,11 @@ function open(options: SqliteStoreOptions): Store {
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${synchronous === "normal" ? "NORMAL" : "FULL"}`);
     db.pragma("foreign_keys = ON");
+    // Large stores: keyset pages join object_added to objects by random-looking ids, and inserts
+    // touch several id-keyed indexes. A 64 MiB page cache and the file mapped into memory keep
+    // those lookups off read(2) as the store grows (the default cache is 2 MiB).
+    db.pragma("cache_size = -65536");
+    db.pragma("mmap_size = 1073741824");
     applyMigrations(db);
     carryOverLedgerV1(db);
     return new SqliteStore(db);
@@ -113,6 +119,7 @@ class SqliteStore implements Store {
   readonly taxii: TaxiiRepo;
   readonly nonces: NonceRepo;
   readonly peerKeys: PeerKeyRepo;
+  readonly keys: KeyRepo;
   readonly recalls: RecallRepo;
 
   readonly #db: Connection;
@@ -145,6 +152,7 @@ class SqliteStore implements Store {
     this.taxii = repos.taxii;
     this.nonces = repos.nonces;
     this.peerKeys = repos.peerKeys;
+    this.keys = repos.keys;
     this.recalls = repos.recalls;
   }
 

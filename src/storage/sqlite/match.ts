@@ -216,7 +216,7 @@ export function matchRepo(db: Database, exec: Exec): MatchRepo {
             db,
             `UPDATE match_requests SET status = ?, decided_at = ?, decided_by = ?, decided_role = ?,
                reasons = ?, released = ?
-             WHERE id = ? AND direction = ? AND status = 'pending'`,
+             WHERE id = ? AND direction = ? AND status = 'pending' AND decided_by IS ?`,
           ).run(
             d.status,
             d.decidedAt,
@@ -226,8 +226,30 @@ export function matchRepo(db: Database, exec: Exec): MatchRepo {
             JSON.stringify(d.released),
             id,
             direction,
+            d.claim ?? null,
           ).changes === 1,
       );
+    },
+    claimRequest(id, direction, c) {
+      return exec.run(
+        "could not claim the follow-up request",
+        () =>
+          prepared(
+            db,
+            `UPDATE match_requests SET decided_by = ?, decided_at = ?
+             WHERE id = ? AND direction = ? AND status = 'pending'
+               AND (decided_by IS NULL OR decided_at < ?)`,
+          ).run(c.claim, c.at, id, direction, c.staleBefore).changes === 1,
+      );
+    },
+    releaseClaim(id, direction, claim) {
+      return exec.run("could not release the claim on the follow-up request", () => {
+        prepared(
+          db,
+          `UPDATE match_requests SET decided_by = NULL, decided_at = NULL
+           WHERE id = ? AND direction = ? AND status = 'pending' AND decided_by = ?`,
+        ).run(id, direction, claim);
+      });
     },
   };
 }

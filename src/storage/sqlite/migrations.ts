@@ -7,7 +7,10 @@
 import type { Database } from "better-sqlite3";
 import { AccordError } from "../../errors.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
+import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
+import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
+import { AGREEMENT_EXCHANGE_MIGRATION_SQL } from "./agreement-state.js";
 
 export interface Migration {
   readonly version: number;
@@ -296,17 +299,36 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: RECALL_MIGRATION_SQL,
   },
   {
+    version: 6,
+    name: "match-queries-and-requests",
+    // Hit/no-hit queries as each side remembers them and follow-up requests (spec/match.md).
+    sql: MATCH_MIGRATION_SQL,
+  },
+  {
+    // Key rotation (spec/federation.md, "Key rotation"): this node's key history (public halves),
+    // the durable outbox of key announcements to partners, partners' revoked keys.
+    version: 8,
+    name: "key-rotation",
+    sql: NODE_KEYS_MIGRATION_SQL,
+  },
+  {
+    version: 9,
+    name: "taxii-reissued-ids",
+    // Partner collections: re-issued id -> original id, per agreement (spec/taxii.md, "Storage").
+    sql: TAXII_REISSUED_MIGRATION_SQL,
+  },
+  {
+    version: 11,
+    name: "agreement-event-order-and-exchanges",
+    // Events ordered by a durable sequence at equal instants; exchanges owed to partners.
+    sql: AGREEMENT_EXCHANGE_MIGRATION_SQL,
+  },
+  {
     // Copies read through a partner's TAXII collection, named by credential, so recalls reach
     // them (spec/recall.md, "Copies read by TAXII").
     version: 12,
     name: "taxii-copies",
     sql: RECALL_TAXII_MIGRATION_SQL,
-  },
-  {
-    version: 6,
-    name: "match-queries-and-requests",
-    // Hit/no-hit queries as each side remembers them and follow-up requests (spec/match.md).
-    sql: MATCH_MIGRATION_SQL,
   },
 ];
 

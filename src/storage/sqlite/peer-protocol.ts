@@ -33,6 +33,10 @@ function prepare(db: Database) {
       `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
        WHERE retires_key > ? ORDER BY node_id, fingerprint`,
     ),
+    peerKeysAll: db.prepare<[], PeerKeyRow>(
+      `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
+       ORDER BY node_id, fingerprint`,
+    ),
   };
 }
 
@@ -84,13 +88,24 @@ export function peerKeyRepo(db: Database, exec: Exec): PeerKeyRepo {
       const rows = await exec.run("could not read partners' previous keys", () =>
         s.peerKeysActive.all(key),
       );
-      return rows.map((r): PeerKeyRecord => ({
-        nodeId: r.node_id,
-        fingerprint: r.fingerprint,
-        signingKey: JSON.parse(r.signing_key) as Record<string, string>,
-        encryptionKey: JSON.parse(r.encryption_key) as Record<string, string>,
-        retiresAt: r.retires_at,
-      }));
+      return rows.map(toPeerKey);
     },
+  };
+}
+
+/** Every previous key of every partner, whether or not its overlap has ended (key rotation). */
+export async function peerKeyHistory(db: Database, exec: Exec): Promise<PeerKeyRecord[]> {
+  const s = statements(db);
+  const rows = await exec.run("could not read partners' key history", () => s.peerKeysAll.all());
+  return rows.map(toPeerKey);
+}
+
+function toPeerKey(r: PeerKeyRow): PeerKeyRecord {
+  return {
+    nodeId: r.node_id,
+    fingerprint: r.fingerprint,
+    signingKey: JSON.parse(r.signing_key) as Record<string, string>,
+    encryptionKey: JSON.parse(r.encryption_key) as Record<string, string>,
+    retiresAt: r.retires_at,
   };
 }

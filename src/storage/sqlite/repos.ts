@@ -28,6 +28,7 @@ import { matchRepo } from "./match.js";
 import { agreementStateRepo, budgetRepo } from "./agreement-state.js";
 import { taxiiRepo } from "./taxii.js";
 import { nonceRepo, peerKeyRepo } from "./peer-protocol.js";
+import { keyRepo } from "./node-keys.js";
 import { objectRetention, recallRepo } from "./recall.js";
 import { toStoredObject, type Exec, type ObjectRow } from "./rows.js";
 
@@ -226,6 +227,7 @@ export function makeRepos(s: Statements, exec: Exec): Omit<Repos, "ledger"> {
     taxii: taxiiRepo(s.objectCount.database, exec),
     nonces: nonceRepo(s.objectCount.database, exec),
     peerKeys: peerKeyRepo(s.objectCount.database, exec),
+    keys: keyRepo(s.objectCount.database, exec),
   };
 }
 

@@ -9,6 +9,7 @@
 import type { Database, Statement } from "better-sqlite3";
 import type {
   AddedEntry,
+  AddedJson,
   AddedQuery,
   TaxiiCredential,
   TaxiiRepo,
@@ -59,56 +60,128 @@ function prepared(db: Database, text: string): Statement {
   return st;
 }
 
+/**
+ * Migration 9: the re-issued id index of partner collections (spec/taxii.md, "Storage"). A
+ * profile may re-issue ids per agreement (an HMAC of the original id), so the original cannot be
+ * computed back from the id a partner asks for; the index maps it, per agreement, and a mark
+ * says up to which date-added seq each agreement's mapping is complete.
+ */
+export const TAXII_REISSUED_MIGRATION_SQL = `
+  CREATE TABLE taxii_reissued (
+    agreement_id TEXT NOT NULL,
+    reissued_id  TEXT NOT NULL,
+    original_id  TEXT NOT NULL,
+    PRIMARY KEY (agreement_id, reissued_id, original_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE taxii_reissued_mark (
+    agreement_id TEXT PRIMARY KEY,
+    seq          INTEGER NOT NULL
+  ) STRICT;
+`;
+
 export function taxiiRepo(db: Database, exec: Exec): TaxiiRepo {
   const all = <R>(text: string, args: readonly unknown[], failure: string): Promise<R[]> =>
     exec.run(failure, () => prepared(db, text).all(...args) as R[]);
+  /** The WHERE clause and its arguments (without the limit) for a keyset query. */
+  const filter = async (q: AddedQuery): Promise<{ where: string; args: unknown[] }> => {
+    if (!Number.isSafeInteger(q.limit) || q.limit < 1)
+      throw new RangeError("limit must be a positive integer");
+    const where: string[] = ["a.seq > ?"];
+    const args: unknown[] = [];
+    let afterSeq = q.afterSeq;
+    if (q.addedAfterUs !== undefined) {
+      const rows = await all<{ s: number | null }>(
+        "SELECT max(seq) AS s FROM object_added WHERE date_added_us <= ?",
+        [q.addedAfterUs],
+        "could not read the date-added index",
+      );
+      afterSeq = Math.max(afterSeq, rows[0]?.s ?? 0);
+    }
+    args.push(afterSeq);
+    if (q.ids !== undefined) {
+      where.push("a.id IN (SELECT value FROM json_each(?))");
+      args.push(JSON.stringify(q.ids));
+    }
+    if (q.types !== undefined) {
+      where.push("a.type IN (SELECT value FROM json_each(?))");
+      args.push(JSON.stringify(q.types));
+    }
+    if (q.specVersions !== undefined) {
+      where.push("a.spec_version IN (SELECT value FROM json_each(?))");
+      args.push(JSON.stringify(q.specVersions));
+    }
+    const versions = q.versions ?? ["last"];
+    if (!versions.includes("all")) {
+      const any: string[] = [];
+      if (versions.includes("last")) any.push(IS_LAST);
+      if (versions.includes("first")) any.push(IS_FIRST);
+      const explicit = versions.filter((v) => v !== "last" && v !== "first");
+      if (explicit.length > 0) {
+        any.push("o.version_key IN (SELECT value FROM json_each(?))");
+        args.push(JSON.stringify(explicit.map((v) => versionKey(v))));
+      }
+      where.push(`(${any.join(" OR ")})`);
+    }
+    return { where: where.join(" AND "), args };
+  };
   return {
     async added(q: AddedQuery) {
-      if (!Number.isSafeInteger(q.limit) || q.limit < 1)
-        throw new RangeError("limit must be a positive integer");
-      const where: string[] = ["a.seq > ?"];
-      const args: unknown[] = [];
-      let afterSeq = q.afterSeq;
-      if (q.addedAfterUs !== undefined) {
-        const rows = await all<{ s: number | null }>(
-          "SELECT max(seq) AS s FROM object_added WHERE date_added_us <= ?",
-          [q.addedAfterUs],
-          "could not read the date-added index",
-        );
-        afterSeq = Math.max(afterSeq, rows[0]?.s ?? 0);
-      }
-      args.push(afterSeq);
-      if (q.ids !== undefined) {
-        where.push("a.id IN (SELECT value FROM json_each(?))");
-        args.push(JSON.stringify(q.ids));
-      }
-      if (q.types !== undefined) {
-        where.push("a.type IN (SELECT value FROM json_each(?))");
-        args.push(JSON.stringify(q.types));
-      }
-      if (q.specVersions !== undefined) {
-        where.push("a.spec_version IN (SELECT value FROM json_each(?))");
-        args.push(JSON.stringify(q.specVersions));
-      }
-      const versions = q.versions ?? ["last"];
-      if (!versions.includes("all")) {
-        const any: string[] = [];
-        if (versions.includes("last")) any.push(IS_LAST);
-        if (versions.includes("first")) any.push(IS_FIRST);
-        const explicit = versions.filter((v) => v !== "last" && v !== "first");
-        if (explicit.length > 0) {
-          any.push("o.version_key IN (SELECT value FROM json_each(?))");
-          args.push(JSON.stringify(explicit.map((v) => versionKey(v))));
-        }
-        where.push(`(${any.join(" OR ")})`);
-      }
-      args.push(q.limit);
+      const { where, args } = await filter(q);
       const rows = await all<AddedRow>(
-        `SELECT ${COLUMNS} ${FROM} WHERE ${where.join(" AND ")} ORDER BY a.seq LIMIT ?`,
-        args,
+        `SELECT ${COLUMNS} ${FROM} WHERE ${where} ORDER BY a.seq LIMIT ?`,
+        [...args, q.limit],
         "could not list objects in date-added order",
       );
       return rows.map(toEntry);
+    },
+    async addedJson(q: AddedQuery) {
+      const { where, args } = await filter(q);
+      return all<AddedJson>(
+        `SELECT a.seq, a.date_added_us AS dateAddedUs, a.id, a.version, o.object AS json
+         ${FROM} WHERE ${where} ORDER BY a.seq LIMIT ?`,
+        [...args, q.limit],
+        "could not list objects in date-added order",
+      );
+    },
+    async reissuedMark(agreementId) {
+      const rows = await all<{ seq: number }>(
+        "SELECT seq FROM taxii_reissued_mark WHERE agreement_id = ?",
+        [agreementId],
+        "could not read the re-issued id index",
+      );
+      return rows[0]?.seq ?? 0;
+    },
+    async addedIds(afterSeq, limit) {
+      return all<{ seq: number; id: string }>(
+        "SELECT seq, id FROM object_added WHERE seq > ? ORDER BY seq LIMIT ?",
+        [afterSeq, limit],
+        "could not read the date-added index",
+      );
+    },
+    async indexReissued(agreementId, entries, uptoSeq) {
+      await exec.atomic("could not update the re-issued id index", () => {
+        const put = prepared(
+          db,
+          `INSERT INTO taxii_reissued (agreement_id, reissued_id, original_id) VALUES (?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+        );
+        for (const e of entries) put.run(agreementId, e.reissuedId, e.originalId);
+        prepared(
+          db,
+          `INSERT INTO taxii_reissued_mark (agreement_id, seq) VALUES (?, ?)
+           ON CONFLICT (agreement_id) DO UPDATE SET seq = max(seq, excluded.seq)`,
+        ).run(agreementId, uptoSeq);
+      });
+    },
+    async originalIds(agreementIds, ids) {
+      const rows = await all<{ original_id: string }>(
+        `SELECT DISTINCT original_id FROM taxii_reissued
+         WHERE agreement_id IN (SELECT value FROM json_each(?))
+           AND reissued_id IN (SELECT value FROM json_each(?))`,
+        [JSON.stringify(agreementIds), JSON.stringify(ids)],
+        "could not read the re-issued id index",
+      );
+      return rows.map((r) => r.original_id);
     },
     async addedVersions(id) {
       const rows = await all<AddedRow>(
