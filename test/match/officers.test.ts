@@ -13,7 +13,9 @@ import { AccordError } from "../../src/errors.js";
 import { createNodeDir, makeTempDir, removeDir } from "../support/nodes.js";
 
 const root = makeTempDir();
-afterAll(() => removeDir(root));
+afterAll(() => {
+  removeDir(root);
+});
 
 async function accord(dir: string, args: string[]) {
   let out = "";
