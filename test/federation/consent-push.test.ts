@@ -36,9 +36,10 @@ describe("consents pushed to their holders", () => {
   let xa: RunningNode;
   let xb: RunningNode | undefined;
   let offsetMs = 0;
-  // Only XA's clock moves (its retries fall due); XB keeps real time, and signed requests are
-  // dated by real time.
-  const clock = { now: () => new Date(Date.now() + offsetMs) };
+  // XA's clock stands still unless the test moves it (so what is due never depends on how long
+  // a step took); XB keeps real time, and signed requests are dated by real time.
+  const base = Date.now();
+  const clock = { now: () => new Date(base + offsetMs) };
 
   beforeAll(async () => {
     root = makeTempDir("accord-consent-push-");
