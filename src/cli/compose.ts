@@ -179,6 +179,8 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
           await recalls.purgeExpired();
           // Signature exchanges a partner missed (spec/agreement.md "Signature exchange").
           if ((await node.agreementBook.retryExchanges()) === 20) again = true;
+          // Consents not yet acknowledged by their holders (spec/agreement.md).
+          if ((await node.agreementBook.retryConsentPushes()) === 20) again = true;
         } catch (e) {
           logger.error({ err: e }, "delivery pass failed");
         }
