@@ -15,8 +15,9 @@ const RFC3339 =
 /** The sort key of an RFC 3339 timestamp; RangeError when `ts` is not one. */
 export function timeKey(ts: string, what: string): string {
   const m = RFC3339.exec(ts);
-  const invalid = new RangeError(`${what} must be an RFC 3339 timestamp`);
-  if (m === null) throw invalid;
+  // Built only when needed: an Error captures a stack, which costs more than the parse.
+  const invalid = (): RangeError => new RangeError(`${what} must be an RFC 3339 timestamp`);
+  if (m === null) throw invalid();
   const field = (i: number): number => Number(m[i] ?? "0");
   const [year, month, day, hour, minute, second] = [
     field(1),
@@ -27,16 +28,17 @@ export function timeKey(ts: string, what: string): string {
     field(6),
   ];
   const [offsetHours, offsetMinutes] = [field(9), field(10)];
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) throw invalid;
-  if (offsetHours > 23 || offsetMinutes > 59) throw invalid;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60)
+    throw invalid();
+  if (offsetHours > 23 || offsetMinutes > 59) throw invalid();
 
   const t = new Date(0);
   t.setUTCFullYear(year, month - 1, day);
-  if (t.getUTCDate() !== day) throw invalid; // 2023-02-30 and the like
+  if (t.getUTCDate() !== day) throw invalid(); // 2023-02-30 and the like
   t.setUTCHours(hour, minute, second, 0); // a leap second (:60) sorts as the next minute's first
   const east = m[8] === "+" ? 1 : m[8] === "-" ? -1 : 0;
   const utc = new Date(t.getTime() - east * (offsetHours * 60 + offsetMinutes) * 60_000);
-  if (utc.getUTCFullYear() < 0 || utc.getUTCFullYear() > 9999) throw invalid;
+  if (utc.getUTCFullYear() < 0 || utc.getUTCFullYear() > 9999) throw invalid();
 
   const fraction = m[7] ?? "";
   return `${utc.toISOString().slice(0, 19)}.${fraction.padEnd(9, "0")}`;
