@@ -24,9 +24,8 @@ import { versionOf } from "../core/stix/object.js";
 import { parseRfc3339 } from "../crypto/rfc3339.js";
 import { sha256Hex } from "../crypto/hash.js";
 import { parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
-import { parseProtectedHeader } from "../crypto/compact.js";
 import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
-import { signJson, verifyJson } from "../crypto/sign.js";
+import { signJson, signatureKeyId, verifyJson } from "../crypto/sign.js";
 import { isNodeId, isUuid } from "../crypto/fields.js";
 import { ENVELOPE_MAX_AGE_SECONDS, type AccordNode, type PreparedShare } from "./node.js";
 import { nextAttemptAt } from "./retry.js";
@@ -493,15 +492,9 @@ export class RecallService {
    * acknowledgement signed before a rotation, delivered or returned again after it).
    */
   private async signedBy(peer: Peer, jws: string, value: unknown): Promise<boolean> {
-    const kid = parseProtectedHeader(jws.split(".", 1)[0] ?? "")?.kid;
     let key: PublicJwk | undefined;
     try {
-      key = await partnerSigningKey(
-        this.d.store,
-        peer,
-        typeof kid === "string" ? kid : undefined,
-        this.d.clock.now(),
-      );
+      key = await partnerSigningKey(this.d.store, peer, signatureKeyId(jws), this.d.clock.now());
     } catch {
       return false; // a malformed stored key verifies nothing
     }
