@@ -151,7 +151,9 @@ export async function run(): Promise<BenchResult[]> {
 
 async function postBench(root: string, script: string): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  const node = await start(createNodeDir(root, { id: "XP" }));
+  // XP is a party to no agreement: the operator's POST to `local` is an ingest, which needs none
+  // (the example agreements name XA, XB and XC, and a node refuses one it is not a party to).
+  const node = await start(createNodeDir(root, { id: "XP", agreements: [] }));
   try {
     const base = `${node.url}/taxii2/api/collections/${collectionId("XP", "local")}/`;
     const op = `Bearer ${node.apiToken}`;

@@ -37,13 +37,16 @@ import { sha256Hex } from "../crypto/hash.js";
 import { parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
 import { signingKeyHistory, type KnownSigningKey } from "./key-rotation.js";
+import { nextAttemptAt } from "./retry.js";
 import type {
   AgreementEventRecord,
   AgreementExchangeRecord,
   AgreementSignatureRecord,
   Clock,
+  ConsentPushRecord,
   Logger,
   Peer,
+  Random,
   Store,
 } from "./ports.js";
 
@@ -137,6 +140,8 @@ export interface AgreementBookDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly exchange?: AgreementExchange | undefined;
+  /** Jitter for the retry schedule of consent pushes (src/app/retry.ts); none without it. */
+  readonly random?: Random | undefined;
 }
 
 interface Held {
@@ -598,8 +603,10 @@ export class AgreementBook {
       { type: "accord-consent/1", originator: this.d.nodeId, ...req, object: heldAs },
       this.d.keys.signing.privateKey,
     );
-    await this.storeConsent(consent, req.object);
-    return { consent, original: req.object, pushed: await this.pushConsent(consent) };
+    // The consent and the push owed to its holder are written together: a push that fails now
+    // is retried by the delivery pass (`retryConsentPushes`) until the holder acknowledges it.
+    const { id } = await this.keepConsent(consent, { original: req.object, push: true });
+    return { consent, original: req.object, pushed: await this.attemptPush(consent, id, 0) };
   }
 
   /** The id `holder` holds this node's object `id` under: the latest copy sent to it. */
@@ -609,23 +616,85 @@ export class AgreementBook {
     return copies[copies.length - 1]?.sentAs ?? id;
   }
 
-  /** Hand a consent to its holder over a signed peer request; the answer is reported, not thrown. */
-  private async pushConsent(c: Consent): Promise<PushResult> {
+  /**
+   * Retry the consent pushes whose next attempt is due (the node's delivery pass calls this); a
+   * push whose consent has expired ends (`expired`, logged) without being sent. Returns how many
+   * were due.
+   */
+  async retryConsentPushes(limit = 20): Promise<number> {
+    const due = await this.d.store.agreementState.dueConsentPushes(this.nowIso(), limit);
+    for (const p of due) {
+      const c = consentOf(p);
+      if (!(Date.parse(c.expires) > this.d.clock.now().getTime())) {
+        await this.endPush(c, p.consent.id, "expired", p.attempts);
+        continue;
+      }
+      await this.attemptPush(c, p.consent.id, p.attempts);
+    }
+    return due.length;
+  }
+
+  /** The consents this node pushed to their holders, oldest first: pending, done or expired. */
+  consentPushes(): Promise<ConsentPushRecord[]> {
+    return this.d.store.agreementState.consentPushes();
+  }
+
+  /**
+   * Hand a consent to its holder over a signed peer request. Done (logged `consent-push`) when
+   * the holder acknowledges it: a 2xx answer naming this consent. Otherwise the failure is kept
+   * with the next attempt (the shared schedule, src/app/retry.ts) and logged; never thrown.
+   */
+  private async attemptPush(c: Consent, id: string, attempts: number): Promise<PushResult> {
     const node = c.holder;
+    let error: string;
     try {
       const exchange = this.d.exchange;
       if (exchange === undefined) throw new Error("no exchange configured");
       const peer = await this.d.store.peers.get(node);
       if (peer === undefined) throw new Error("not a known partner of this node");
-      await exchange.pushConsent(peer, c);
+      const answer = (await exchange.pushConsent(peer, c)) as { consent?: unknown } | null;
+      if (answer?.consent !== id)
+        throw new Error("the holder's answer does not acknowledge this consent");
+      await this.endPush(c, id, "done", attempts + 1);
       return { node, ok: true };
     } catch (e) {
-      this.d.logger.warn(
-        { agreement: c.agreement, holder: node },
-        "consent not delivered; hand it over with POST /api/v1/consents",
-      );
-      return { node, ok: false, error: e instanceof Error ? e.message : "failed" };
+      error = e instanceof Error ? e.message.slice(0, 500) : "failed";
     }
+    const next = nextAttemptAt(this.d.clock.now(), attempts, this.d.random?.bytes(1)[0] ?? 0);
+    await this.d.store.agreementState.consentPushFailed(id, error, next);
+    this.d.logger.warn(
+      { agreement: c.agreement, holder: node, attempts: attempts + 1, next },
+      "consent not delivered to its holder; it will be retried",
+    );
+    return { node, ok: false, error };
+  }
+
+  private async endPush(
+    c: Consent,
+    id: string,
+    status: "done" | "expired",
+    attempts: number,
+  ): Promise<void> {
+    const at = this.nowIso();
+    await this.d.store.transaction(async (tx) => {
+      if (!(await tx.agreementState.endConsentPush(id, status, at))) return;
+      await tx.ledger.append({
+        kind: "consent-push",
+        at,
+        data: {
+          consent: id,
+          holder: c.holder,
+          agreement: c.agreement,
+          outcome: status === "done" ? "acknowledged" : "expired",
+          attempts,
+        },
+      });
+    });
+    if (status === "expired")
+      this.d.logger.warn(
+        { agreement: c.agreement, holder: c.holder, attempts },
+        "consent expired before its holder acknowledged it; no longer pushed",
+      );
   }
 
   /**
@@ -635,7 +704,7 @@ export class AgreementBook {
   async receiveConsent(
     signer: string,
     raw: unknown,
-  ): Promise<{ consent: Consent; added: boolean }> {
+  ): Promise<{ consent: Consent; id: string; added: boolean }> {
     const c = parseConsent(raw);
     if (c.originator !== signer)
       throw new AccordError(
@@ -646,7 +715,7 @@ export class AgreementBook {
   }
 
   /** As the holder: verify a consent under its originator's known key and keep it. */
-  async addConsent(raw: unknown): Promise<{ consent: Consent; added: boolean }> {
+  async addConsent(raw: unknown): Promise<{ consent: Consent; id: string; added: boolean }> {
     const c = parseConsent(raw);
     if (c.holder !== this.d.nodeId)
       throw new AccordError(
@@ -669,7 +738,8 @@ export class AgreementBook {
         "ERR_NOT_FOUND",
         `no agreement \`${c.agreement}\` is held by \`${this.d.nodeId}\``,
       );
-    return { consent: c, added: await this.storeConsent(c) };
+    const kept = await this.keepConsent(c);
+    return { consent: c, id: kept.id, added: kept.added };
   }
 
   /** The consents held here that let this node pass `objectId` on (verified when stored). */
@@ -721,10 +791,18 @@ export class AgreementBook {
     return false;
   }
 
-  private async storeConsent(c: Consent, original?: string): Promise<boolean> {
+  /**
+   * Keep a verified consent and log it (once); with `push`, as its originator, owe its holder the
+   * push in the same transaction. Returns the consent's id and whether it was new here.
+   */
+  private async keepConsent(
+    c: Consent,
+    opts: { original?: string; push?: boolean } = {},
+  ): Promise<{ id: string; added: boolean }> {
     const id = sha256Hex(canonicalize(c));
     const at = this.nowIso();
-    return this.d.store.transaction(async (tx) => {
+    const original = opts.original;
+    const added = await this.d.store.transaction(async (tx) => {
       const put = await tx.agreementState.putConsent({
         id,
         originator: c.originator,
@@ -737,6 +815,7 @@ export class AgreementBook {
         jws: c.jws,
         storedAt: at,
       });
+      if (opts.push === true) await tx.agreementState.oweConsentPush(id, at);
       if (put !== "inserted") return false;
       await tx.ledger.append({
         kind: "consent",
@@ -755,6 +834,7 @@ export class AgreementBook {
       });
       return true;
     });
+    return { id, added };
   }
 
   // ---------------------------------------------------------------- internals
@@ -1122,6 +1202,21 @@ function fromWire(
     party: e.party,
     reason: e.reason,
     recordedBy: e.recorded_by,
+  };
+}
+
+function consentOf(p: ConsentPushRecord): Consent {
+  const r = p.consent;
+  return {
+    type: "accord-consent/1",
+    originator: r.originator,
+    object: r.object,
+    holder: r.holder,
+    recipient: r.recipient,
+    agreement: r.agreement,
+    purpose: r.purpose,
+    expires: r.expires,
+    jws: r.jws,
   };
 }
 

@@ -481,12 +481,13 @@ export class MatchService {
     const limits = { day: daily, burst: burstLimit(a) };
     const clause = (w: "day" | "burst") =>
       `${a.id} v${String(a.version)} §queries.${w === "day" ? "budget_per_day" : "budget_per_burst"}`;
-    const exhausted = (w: "day" | "burst", resetAt: string) =>
+    // `because`: the engine's own sentence when decide() refused (it quotes what was spent).
+    const exhausted = (w: "day" | "burst", resetAt: string, because?: string) =>
       deny(
         [clause(w)],
         new AccordError(
           "ERR_BUDGET_EXHAUSTED",
-          `the ${w === "day" ? "daily" : "burst (per minute)"} hit/no-hit budget of \`${partner}\` under \`${agreementId}\` (${String(limits[w])}) does not cover ${String(what.cost)} more; it resets at ${resetAt}`,
+          `the ${w === "day" ? "daily" : "burst (per minute)"} hit/no-hit budget of \`${partner}\` under \`${agreementId}\` (${String(limits[w])}) does not cover ${String(what.cost)} more; it resets at ${resetAt}${because === undefined ? "" : ` (${because})`}`,
           { retryAt: resetAt, details: [{ path: clause(w), message: `resets at ${resetAt}` }] },
         ),
       );
@@ -513,7 +514,7 @@ export class MatchService {
     );
     if (decision.effect === "deny") {
       if (decision.reasons.every((x) => x.clause === clause("day")))
-        return exhausted("day", budgetWindow("day", at).end);
+        return exhausted("day", budgetWindow("day", at).end, decision.reasons[0]?.message);
       return deny(
         decision.reasons.map((x) => x.clause),
         refused(decision.reasons),

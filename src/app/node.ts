@@ -229,6 +229,7 @@ export class AccordNode {
       clock: deps.clock,
       logger: deps.logger,
       exchange: deps.agreementExchange,
+      random: deps.random,
     });
     this.minimizer = new Minimizer(deps.nodeId, deps.minimization);
   }

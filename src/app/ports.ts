@@ -524,6 +524,21 @@ export interface AgreementExchangeRecord {
   readonly doneAt: string | null;
 }
 
+/**
+ * A consent this node signed as originator, owed to its holder until the holder acknowledges it
+ * (migration 19, spec/agreement.md "Consent to an onward hop"); retried with backoff.
+ */
+export interface ConsentPushRecord {
+  readonly consent: ConsentRecord;
+  /** `expired`: the consent expired before the holder acknowledged it; nothing more is sent. */
+  readonly status: "pending" | "done" | "expired";
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+  readonly endedAt: string | null;
+}
+
 /** Signatures, lifecycle events, consents and recorded states of the agreements held here. */
 export interface AgreementStateRepo {
   /** Every held version of every agreement (or of `id`), ordered by id then version. */
@@ -567,6 +582,19 @@ export interface AgreementStateRepo {
   ): Promise<void>;
   /** The exchanges of one agreement, by version then partner. */
   exchanges(agreement: string): Promise<AgreementExchangeRecord[]>;
+  /** Owe the push of consent `consent` (held here) to its holder, due at `at`; a held push is kept. */
+  oweConsentPush(consent: string, at: string): Promise<void>;
+  /** Pending pushes due at `now` with their consents, soonest first, at most `limit`. */
+  dueConsentPushes(now: string, limit: number): Promise<ConsentPushRecord[]>;
+  /** A failed attempt on a pending push: attempts + 1, the error, the next attempt. */
+  consentPushFailed(consent: string, error: string, nextAttemptAt: string): Promise<void>;
+  /**
+   * End a pending push: `done` (acknowledged; attempts + 1) or `expired`. False when it was not
+   * pending, so the caller logs the end once.
+   */
+  endConsentPush(consent: string, status: "done" | "expired", at: string): Promise<boolean>;
+  /** Every consent push, oldest first. */
+  consentPushes(): Promise<ConsentPushRecord[]>;
 }
 
 /** One query budget window (spec/agreement.md "Query budgets"). */

@@ -18,7 +18,8 @@
  * partner's key as this node knows it (its peer record), the proof is checked, never trusted.
  */
 import type { KeyObject } from "node:crypto";
-import { AccordError } from "../errors.js";
+import { jwkThumbprint } from "../crypto/keys.js";
+import { AccordError, isAccordError } from "../errors.js";
 import {
   addNoteSignatures,
   checkConsistency,
@@ -29,7 +30,7 @@ import {
   type Checkpoint,
 } from "../tlog/index.js";
 import { logOrigin, logVerifier } from "./log.js";
-import type { Clock, Peer, Store } from "./ports.js";
+import type { Clock, Logger, Peer, Store } from "./ports.js";
 
 /** Reads a partner's log (signed peer requests to `/federation/v1/log/<path>`). */
 export interface PartnerLogClient {
@@ -42,6 +43,8 @@ export interface WitnessDeps {
   readonly store: Store;
   readonly clock: Clock;
   readonly client: PartnerLogClient;
+  /** Operational log of the scheduled pass (codes and partner ids only). */
+  readonly logger?: Logger;
 }
 
 export type WitnessResult =
@@ -75,6 +78,34 @@ interface Seen {
   readonly note: string;
 }
 
+/**
+ * The Ed25519 public keys (32 bytes each) a partner may sign with: its current key and every
+ * earlier key this node has recorded for it (a rotation's previous keys, whether or not the
+ * overlap has ended: spec/federation.md "Key rotation"), except any the partner announced
+ * revoked. A checkpoint or a cosignature made before a rotation still verifies; one made with a
+ * revoked key never does.
+ */
+export async function partnerSigningKeys(store: Store, peer: Peer): Promise<Uint8Array[]> {
+  const revoked = new Set(
+    (await store.keys.revokedPeerKeys())
+      .filter((r) => r.nodeId === peer.nodeId)
+      .map((r) => r.fingerprint),
+  );
+  const out = new Map<string, Uint8Array>();
+  const add = (jwk: Readonly<Record<string, string>>): void => {
+    const x = jwk.x;
+    if (x === undefined || jwk.kty !== "OKP" || jwk.crv !== "Ed25519") return;
+    const fingerprint = jwkThumbprint({ kty: "OKP", crv: "Ed25519", x });
+    if (revoked.has(fingerprint) || out.has(fingerprint)) return;
+    const raw = new Uint8Array(Buffer.from(x, "base64url"));
+    if (raw.length === 32) out.set(fingerprint, raw);
+  };
+  add(peer.signingKey);
+  for (const k of await store.keys.peerKeyHistory())
+    if (k.nodeId === peer.nodeId) add(k.signingKey);
+  return [...out.values()];
+}
+
 /** The name under which a node cosigns partners' checkpoints. */
 export function witnessName(nodeId: string): string {
   return `accord.witness/${nodeId}`;
@@ -83,24 +114,68 @@ export function witnessName(nodeId: string): string {
 export class WitnessService {
   readonly #d: WitnessDeps;
   #seen: Map<string, Seen> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(deps: WitnessDeps) {
     this.#d = deps;
   }
 
-  /** Fetch, check, and cosign or refuse a partner's current checkpoint. */
-  async observe(partnerId: string): Promise<WitnessResult> {
+  /**
+   * Witness every partner's log once (the node's scheduled pass, spec/log.md "Witnesses"). A
+   * partner that cannot be reached or serves something unusable is logged (code and message, no
+   * key material, no note) and skipped; the others are still witnessed.
+   */
+  async observeAll(): Promise<WitnessResult[]> {
+    const out: WitnessResult[] = [];
+    for (const peer of await this.#d.store.peers.list()) {
+      try {
+        const r = await this.observe(peer.nodeId);
+        out.push(r);
+        if (!r.consistent) {
+          this.#d.logger?.error(
+            { partner: r.partner, reason: r.reason, size: r.size, previousSize: r.previousSize },
+            "a partner's checkpoint is not consistent with the last one seen: witness-alarm logged",
+          );
+        }
+      } catch (e) {
+        this.#d.logger?.warn(
+          {
+            partner: peer.nodeId,
+            code: isAccordError(e) ? e.code : "ERR_INTERNAL",
+            error: e instanceof Error ? e.message : String(e),
+          },
+          "witnessing a partner's log failed",
+        );
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Fetch, check, and cosign or refuse a partner's current checkpoint. Observations run one at a
+   * time (the schedule and the API may ask at once), so the latest seen never goes backwards.
+   */
+  observe(partnerId: string): Promise<WitnessResult> {
+    const run = this.#queue.then(
+      () => this.#observe(partnerId),
+      () => this.#observe(partnerId),
+    );
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #observe(partnerId: string): Promise<WitnessResult> {
     const peer = await this.#d.store.peers.get(partnerId);
     if (peer === undefined) {
       throw new AccordError("ERR_UNKNOWN_PARTNER", `\`${partnerId}\` is not a partner`);
     }
-    const x = peer.signingKey.x;
-    if (x === undefined)
-      throw new AccordError("ERR_KEYS_INVALID", "the partner has no signing key");
+    const keys = await partnerSigningKeys(this.#d.store, peer);
+    if (keys.length === 0)
+      throw new AccordError("ERR_KEYS_INVALID", "the partner has no usable signing key");
     const origin = logOrigin(peer.nodeId);
-    const verifier = logVerifier(peer.nodeId, new Uint8Array(Buffer.from(x, "base64url")));
+    const verifiers = keys.map((k) => logVerifier(peer.nodeId, k));
     const note = Buffer.from(await this.#d.client.get(peer, "checkpoint")).toString("utf8");
-    const next = openCheckpoint(note, { origin, log: verifier }).checkpoint;
+    const next = openCheckpoint(note, { origin, log: verifiers }).checkpoint;
     const seen = (await this.#latestSeen()).get(peer.nodeId);
     let proof: Uint8Array[] = [];
     if (seen !== undefined && seen.checkpoint.size > 0 && next.size > seen.checkpoint.size) {
@@ -149,20 +224,24 @@ export class WitnessService {
       Math.floor(this.#d.clock.now().getTime() / 1000),
     );
     const cosigned = addNoteSignatures(note, [cosigner]);
-    await this.#d.store.transaction(async (tx) => {
-      await tx.ledger.append({
-        kind: "witness",
-        at,
-        data: {
-          partner: peer.nodeId,
-          size: next.size,
-          root: encodeBase64(next.rootHash),
-          previousSize,
-          note,
-        },
+    // The same checkpoint again (same size, and consistent, so same root) is cosigned afresh but
+    // not logged again: the log records each checkpoint witnessed once.
+    if (seen?.checkpoint.size !== next.size) {
+      await this.#d.store.transaction(async (tx) => {
+        await tx.ledger.append({
+          kind: "witness",
+          at,
+          data: {
+            partner: peer.nodeId,
+            size: next.size,
+            root: encodeBase64(next.rootHash),
+            previousSize,
+            note,
+          },
+        });
       });
-    });
-    (await this.#latestSeen()).set(peer.nodeId, { checkpoint: next, note });
+      (await this.#latestSeen()).set(peer.nodeId, { checkpoint: next, note });
+    }
     return { partner: peer.nodeId, consistent: true, size: next.size, previousSize, cosigned };
   }
 

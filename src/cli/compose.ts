@@ -51,6 +51,8 @@ export interface RunningNode {
   readonly keys: KeyService;
   /** Run a delivery pass now (and again whenever one is already running). */
   deliverNow(): Promise<void>;
+  /** Witness every partner's log now (joining a pass already running). */
+  witnessNow(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -81,6 +83,8 @@ export interface StartOptions {
   readonly logger?: pino.Logger;
   /** Run the background delivery loop (default true). */
   readonly deliveryLoop?: boolean;
+  /** Witness partners' logs every `witness.interval_ms` (default true; 0 in the config is off). */
+  readonly witnessLoop?: boolean;
 }
 
 export async function startNode(config: NodeConfig, opts: StartOptions = {}): Promise<RunningNode> {
@@ -175,6 +179,8 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
           await recalls.purgeExpired();
           // Signature exchanges a partner missed (spec/agreement.md "Signature exchange").
           if ((await node.agreementBook.retryExchanges()) === 20) again = true;
+          // Consents not yet acknowledged by their holders (spec/agreement.md).
+          if ((await node.agreementBook.retryConsentPushes()) === 20) again = true;
         } catch (e) {
           logger.error({ err: e }, "delivery pass failed");
         }
@@ -201,6 +207,33 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     matchSecret,
     deliver: deliverNow,
   });
+  const witness = new WitnessService({
+    nodeId: config.nodeId,
+    get signingKey() {
+      return keys.signing.privateKey;
+    },
+    store,
+    clock: opts.clock ?? systemClock,
+    client: new HttpLogClient({
+      signer,
+    }),
+    logger,
+  });
+  // Witnessing (spec/log.md, "Witnesses"): a background pass over every partner's log; one at a
+  // time, a pass asked for while one runs joins it.
+  let witnessing: Promise<void> | undefined;
+  const witnessNow = (): Promise<void> =>
+    (witnessing ??= witness
+      .observeAll()
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          logger.error({ err: e }, "witness pass failed");
+        },
+      )
+      .finally(() => {
+        witnessing = undefined;
+      }));
   const server = buildServer({
     node,
     store,
@@ -211,17 +244,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     clock: opts.clock ?? systemClock,
     recalls,
     keys: keyService,
-    witness: new WitnessService({
-      nodeId: config.nodeId,
-      get signingKey() {
-        return keys.signing.privateKey;
-      },
-      store,
-      clock: opts.clock ?? systemClock,
-      client: new HttpLogClient({
-        signer,
-      }),
-    }),
+    witness,
     match: {
       service: match,
       nodeId: config.nodeId,
@@ -246,6 +269,11 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
       ? undefined
       : setInterval(() => void deliverNow(), config.deliveryIntervalMs);
   timer?.unref();
+  const witnessTimer =
+    opts.witnessLoop === false || config.witnessIntervalMs === 0
+      ? undefined
+      : setInterval(() => void witnessNow(), config.witnessIntervalMs);
+  witnessTimer?.unref();
 
   return {
     config,
@@ -260,10 +288,13 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     recalls,
     keys: keyService,
     deliverNow,
+    witnessNow,
     async stop() {
       if (timer !== undefined) clearInterval(timer);
+      if (witnessTimer !== undefined) clearInterval(witnessTimer);
       await server.close();
       if (running !== undefined) await running;
+      if (witnessing !== undefined) await witnessing;
       await store.close();
     },
   };

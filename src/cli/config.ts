@@ -81,6 +81,18 @@ const configSchema = z.strictObject({
   delivery: z
     .strictObject({ interval_ms: z.int().min(50).max(3_600_000).default(2000) })
     .default({ interval_ms: 2000 }),
+  // Witnessing (spec/log.md, "Witnesses"): every partner's log is witnessed this often; 0 turns
+  // the schedule off (POST /api/v1/log/witness/<partner> still works).
+  witness: z
+    .strictObject({
+      interval_ms: z
+        .int()
+        .refine((n) => n === 0 || (n >= 1000 && n <= 86_400_000), {
+          error: "expected 0 (off) or 1000..86400000 milliseconds",
+        })
+        .default(900_000),
+    })
+    .default({ interval_ms: 900_000 }),
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
@@ -115,6 +127,8 @@ export interface NodeConfig {
   readonly epoch: number;
   readonly epochs: Readonly<Record<string, number>>;
   readonly deliveryIntervalMs: number;
+  /** How often every partner's log is witnessed; 0 when the schedule is off. */
+  readonly witnessIntervalMs: number;
   readonly logLevel: string;
   readonly logFile: string | undefined;
 }
@@ -214,6 +228,7 @@ function freeze(root: string, c: Parsed, flags: ConfigFlags): NodeConfig {
     epoch: c.minimization.epoch,
     epochs: Object.freeze({ ...c.minimization.epochs }),
     deliveryIntervalMs: c.delivery.interval_ms,
+    witnessIntervalMs: c.witness.interval_ms,
     logLevel: c.log.level,
     logFile: c.log.file === undefined ? undefined : within(c.log.file),
   });

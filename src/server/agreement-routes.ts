@@ -11,7 +11,9 @@
  *   POST /api/v1/agreements/:id/suspend|resume|terminate
  *   POST /federation/v1/consents                 an originator's consent pushed to its holder
  *   POST /api/v1/consents/grant                  as originator: sign a consent to one onward hop
- *                                               and push it to the holder
+ *                                               and push it to the holder (retried until
+ *                                               the holder acknowledges it)
+ *   GET  /api/v1/consents/pushes                 as originator: consents pushed, pending or done
  *   POST /api/v1/consents                        as holder: verify and keep a consent
  *
  * The offline CLI forms, over the API (a YAML body, `application/yaml`; errors carry
@@ -56,7 +58,8 @@ export function registerAgreementFederation(app: FastifyInstance, node: AccordNo
         signer,
         (req.body as { consent: unknown }).consent,
       );
-      return reply.code(r.added ? 201 : 200).send({ added: r.added });
+      // The acknowledgement names the consent (its id), so the originator's push is done.
+      return reply.code(r.added ? 201 : 200).send({ consent: r.id, added: r.added });
     },
   );
 }
@@ -223,6 +226,7 @@ export function registerAgreementApi(api: FastifyInstance, node: AccordNode): vo
       return reply.code(201).send(await book.grantConsent(b));
     },
   );
+  api.get("/consents/pushes", async () => ({ pushes: await book.consentPushes() }));
   api.post(
     "/consents",
     { schema: { body: { type: "object", required: ["consent"], properties: { consent: {} } } } },

@@ -85,19 +85,25 @@ export interface OpenedCheckpoint {
 
 /**
  * Opens a signed checkpoint (attacker-controlled): `log` must have signed it and its origin must
- * be `origin`; signatures of `cosigners` are verified too and listed in `note.verified`.
+ * be `origin`; signatures of `cosigners` are verified too and listed in `note.verified`. `log` may
+ * be several keys of the same log (its key history across rotations): one of them must have
+ * signed, and any of them that did must verify.
  */
 export function openCheckpoint(
   signed: string | Uint8Array,
   options: {
     readonly origin: string;
-    readonly log: NoteVerifier;
+    readonly log: NoteVerifier | readonly NoteVerifier[];
     readonly cosigners?: readonly NoteVerifier[];
     readonly limits?: NoteLimits;
   },
 ): OpenedCheckpoint {
-  const note = openNote(signed, [options.log, ...(options.cosigners ?? [])], options.limits);
-  if (!note.verified.some((s) => s.name === options.log.name && s.keyId === options.log.keyId)) {
+  const logKeys: readonly NoteVerifier[] = Array.isArray(options.log)
+    ? options.log
+    : [options.log as NoteVerifier];
+  if (logKeys.length === 0) throw new TypeError("a log needs at least one key");
+  const note = openNote(signed, [...logKeys, ...(options.cosigners ?? [])], options.limits);
+  if (!note.verified.some((s) => logKeys.some((k) => s.name === k.name && s.keyId === k.keyId))) {
     throw new AccordError("ERR_SIGNATURE_INVALID", "the checkpoint is not signed by the log");
   }
   const checkpoint = parseCheckpoint(note.text);

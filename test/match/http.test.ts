@@ -111,6 +111,14 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
           "budget_per_day: 20\n  budget_per_burst: 1",
         ),
       );
+      // 3 a day, and a burst that never binds: only the day can refuse.
+      writeFileSync(
+        join(d.dir, "agreements", "budget-port.yaml"),
+        budgetAgreement("budget-port", 3).replace(
+          "budget_per_day: 3",
+          "budget_per_day: 3\n  budget_per_burst: 100",
+        ),
+      );
     }
     xa = await start(dirs[0]!, { clock });
     xb = await start(dirs[1]!, { clock });
@@ -622,6 +630,45 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       );
       expect(denials.map((e) => e.data.clauses)).toContainEqual([
         "budget-day v1 §queries.budget_per_day",
+      ]);
+    });
+
+    it("feeds decide() what the budget port says was spent today: past the day, denied quoting §queries.budget_per_day", async () => {
+      const ask = () => query({ agreement: "budget-port", value: OTHER_IBAN });
+      const spent = () =>
+        xb.store.budgets.used({
+          agreementId: "budget-port",
+          partner: "XA",
+          window: "day",
+          at: clock.now().toISOString(),
+        });
+      // Two of the three spent today, recorded through the port (as earlier queries would).
+      const pre = await xb.store.budgets.consume({
+        agreementId: "budget-port",
+        partner: "XA",
+        window: "day",
+        limit: 3,
+        at: clock.now().toISOString(),
+        cost: 2,
+      });
+      expect(pre.allowed).toBe(true);
+      expect((await ask()).status, "the third query of the day").toBe(200);
+      expect(await spent()).toBe(3);
+
+      const refused = await ask();
+      expect(refused.status).toBe(429);
+      expect(refused.body.code).toBe("ERR_BUDGET_EXHAUSTED");
+      // decide() refused, not the atomic consume: its sentence quotes the count it was given.
+      expect(refused.body.detail).toContain(
+        "(denied: `XA` has used 3 of 3 hit/no-hit queries today under `budget-port` v1 §queries.budget_per_day)",
+      );
+      expect(await spent(), "a refusal spends nothing").toBe(3);
+      const denials = (await ledgerOf(xb)).filter(
+        (e) =>
+          e.kind === "decision" && e.data.agreement === "budget-port" && e.data.effect === "deny",
+      );
+      expect(denials.map((e) => e.data.clauses)).toEqual([
+        ["budget-port v1 §queries.budget_per_day"],
       ]);
     });
 

@@ -247,6 +247,79 @@ export function describeAgreementStateConformance(
       expect(await s.exchanges("other-accord")).toEqual([]);
     });
 
+    it("keeps consent pushes owed to holders until acknowledged or expired (migration 19)", async () => {
+      const store = await fresh();
+      const s = store.agreementState;
+      // A push row and its consent are written in one transaction; a failure writes neither.
+      await store.transaction(async (tx) => {
+        await tx.agreementState.putConsent(consent("c1"));
+        await tx.agreementState.oweConsentPush("c1", "2026-03-01T10:00:00.000Z");
+      });
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.agreementState.putConsent(consent("c2", { holder: "XC", recipient: "XB" }));
+          await tx.agreementState.oweConsentPush("c2", "2026-03-01T10:00:01.000Z");
+          throw new Error("abort");
+        }),
+      ).rejects.toThrow("abort");
+      expect((await s.consentPushes()).map((p) => p.consent.id)).toEqual(["c1"]);
+      await s.putConsent(consent("c3", { holder: "XC", recipient: "XB" }));
+      await s.oweConsentPush("c3", "2026-03-01T10:00:01.000Z");
+      // A push for a consent not held is refused (foreign key).
+      await expect(s.oweConsentPush("nope", "2026-03-01T10:00:01.000Z")).rejects.toThrow();
+
+      expect(await s.dueConsentPushes("2026-03-01T09:59:59.000Z", 10)).toEqual([]);
+      const due = await s.dueConsentPushes("2026-03-01T10:00:05.000Z", 10);
+      expect(due.map((d) => d.consent.id)).toEqual(["c1", "c3"]);
+      expect(due[0]).toEqual({
+        consent: consent("c1"),
+        status: "pending",
+        attempts: 0,
+        nextAttemptAt: "2026-03-01T10:00:00.000Z",
+        lastError: null,
+        createdAt: "2026-03-01T10:00:00.000Z",
+        endedAt: null,
+      });
+      expect(await s.dueConsentPushes("2026-03-01T10:00:05.000Z", 1)).toHaveLength(1);
+
+      // The holder unreachable: due again at the next attempt (an instant, not a spelling).
+      await s.consentPushFailed("c1", "connection refused", "2026-03-01T11:00:30+01:00");
+      expect(
+        (await s.dueConsentPushes("2026-03-01T10:00:10.000Z", 10)).map((d) => d.consent.id),
+      ).toEqual(["c3"]);
+      const later = await s.dueConsentPushes("2026-03-01T10:00:30.000Z", 10);
+      expect(later.map((d) => [d.consent.id, d.attempts, d.lastError])).toEqual([
+        ["c3", 0, null],
+        ["c1", 1, "connection refused"],
+      ]);
+
+      // Owing again keeps the held push as it is.
+      await s.oweConsentPush("c1", "2026-03-01T09:00:00.000Z");
+      expect((await s.consentPushes())[0]).toMatchObject({
+        attempts: 1,
+        lastError: "connection refused",
+      });
+
+      expect(await s.endConsentPush("c1", "done", "2026-03-01T10:00:31.000Z")).toBe(true);
+      expect(await s.endConsentPush("c1", "done", "2026-03-01T10:00:32.000Z")).toBe(false);
+      expect(await s.endConsentPush("c3", "expired", "2026-03-01T10:00:33.000Z")).toBe(true);
+      await s.consentPushFailed("c1", "late failure", "2026-03-01T12:00:00.000Z");
+      expect(
+        (await s.consentPushes()).map((p) => [
+          p.consent.id,
+          p.status,
+          p.attempts,
+          p.lastError,
+          p.endedAt,
+        ]),
+      ).toEqual([
+        ["c1", "done", 2, "connection refused", "2026-03-01T10:00:31.000Z"],
+        ["c3", "expired", 0, null, "2026-03-01T10:00:33.000Z"],
+      ]);
+      expect(await s.dueConsentPushes("2026-03-02T00:00:00.000Z", 10)).toEqual([]);
+      await expect(s.oweConsentPush("c1", "yesterday")).rejects.toThrow();
+    });
+
     it("refuses an event whose time is not RFC 3339 and writes nothing", async () => {
       const store = await fresh();
       await expect(

@@ -16,6 +16,7 @@ import type {
   AgreementStateRepo,
   AgreementStatusRecord,
   BudgetRepo,
+  ConsentPushRecord,
   ConsentRecord,
   PutResult,
 } from "../../app/ports.js";
@@ -71,6 +72,25 @@ export const AGREEMENT_EXCHANGE_MIGRATION_SQL = `
   CREATE INDEX agreement_exchanges_due ON agreement_exchanges (status, next_key);
 `;
 
+/**
+ * Migration 19: consents this node signed, owed to their holders until acknowledged (the push
+ * row is written in the transaction that stores the consent).
+ */
+export const CONSENT_PUSH_MIGRATION_SQL = `
+  CREATE TABLE consent_pushes (
+    consent         text COLLATE "C" PRIMARY KEY REFERENCES consents (id),
+    status          text NOT NULL CHECK (status IN ('pending', 'done', 'expired')),
+    attempts        integer NOT NULL CHECK (attempts >= 0),
+    next_attempt_at text NOT NULL,
+    next_key        text COLLATE "C" NOT NULL,
+    last_error      text,
+    created_at      text NOT NULL,
+    created_n       bigserial NOT NULL,
+    ended_at        text
+  );
+  CREATE INDEX consent_pushes_due ON consent_pushes (status, next_key);
+`;
+
 interface ExchangeRow {
   agreement: string;
   version: number;
@@ -106,6 +126,20 @@ interface StatusRow {
   status: string;
   since: string;
 }
+
+interface ConsentPushRow extends ConsentRow {
+  push_status: ConsentPushRecord["status"];
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  ended_at: string | null;
+}
+
+const PUSH_SELECT = `SELECT c.id, c.originator, c.object, c.holder, c.recipient, c.agreement,
+    c.purpose, c.expires, c.jws, c.stored_at, p.status AS push_status, p.attempts,
+    p.next_attempt_at, p.last_error, p.created_at, p.ended_at
+  FROM consent_pushes p JOIN consents c ON c.id = p.consent`;
 
 const EVENT_COLUMNS =
   "id, agreement, kind, at, by_whom, party, reason, recorded_by, jws, recorded_at";
@@ -194,6 +228,28 @@ const S = {
     `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges WHERE agreement = $1
      ORDER BY version, partner`,
   ),
+  pushOwe: sql(
+    "push_owe",
+    `INSERT INTO consent_pushes (consent, status, attempts, next_attempt_at, next_key, created_at)
+     VALUES ($1, 'pending', 0, $2, $3, $2) ON CONFLICT (consent) DO NOTHING`,
+  ),
+  pushesDue: sql<ConsentPushRow>(
+    "pushes_due",
+    `${PUSH_SELECT} WHERE p.status = 'pending' AND p.next_key <= $1
+     ORDER BY p.next_key, p.created_n LIMIT $2`,
+  ),
+  pushFailed: sql(
+    "push_failed",
+    `UPDATE consent_pushes SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,
+       next_key = $3
+     WHERE consent = $4 AND status = 'pending'`,
+  ),
+  pushEnd: sql(
+    "push_end",
+    `UPDATE consent_pushes SET status = $1, attempts = attempts + $2, ended_at = $3
+     WHERE consent = $4 AND status = 'pending'`,
+  ),
+  pushesAll: sql<ConsentPushRow>("pushes_all", `${PUSH_SELECT} ORDER BY p.created_n`),
   statusPut: sql(
     "status_put",
     `INSERT INTO agreement_status (agreement, version, status, since) VALUES ($1, $2, $3, $4)
@@ -376,6 +432,63 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
       const { rows } = await query("could not read the exchanges", S.exchangesOf, [agreement]);
       return rows.map(exchangeRecord);
     },
+    async oweConsentPush(consent, at) {
+      const key = instantKey(at, "the push's time");
+      await query("could not record the consent push owed", S.pushOwe, [consent, at, key]);
+    },
+    async dueConsentPushes(now, limit) {
+      const key = instantKey(now, "the time");
+      const { rows } = await query("could not read the consent pushes due", S.pushesDue, [
+        key,
+        limit,
+      ]);
+      return rows.map(pushRecord);
+    },
+    async consentPushFailed(consent, error, nextAttemptAt) {
+      const key = instantKey(nextAttemptAt, "the next attempt");
+      await query("could not record the consent push", S.pushFailed, [
+        error,
+        nextAttemptAt,
+        key,
+        consent,
+      ]);
+    },
+    async endConsentPush(consent, status, at) {
+      const r = await query("could not record the consent push", S.pushEnd, [
+        status,
+        status === "done" ? 1 : 0,
+        at,
+        consent,
+      ]);
+      return r.rowCount === 1;
+    },
+    async consentPushes() {
+      const { rows } = await query("could not read the consent pushes", S.pushesAll, []);
+      return rows.map(pushRecord);
+    },
+  };
+}
+
+function pushRecord(r: ConsentPushRow): ConsentPushRecord {
+  return {
+    consent: {
+      id: r.id,
+      originator: r.originator,
+      object: r.object,
+      holder: r.holder,
+      recipient: r.recipient,
+      agreement: r.agreement,
+      purpose: r.purpose,
+      expires: r.expires,
+      jws: r.jws,
+      storedAt: r.stored_at,
+    },
+    status: r.push_status,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    endedAt: r.ended_at,
   };
 }
 

@@ -189,13 +189,20 @@ class PostgresStore implements Store {
   async migrate(): Promise<number> {
     this.#refuseInsideTransaction();
     const client = await this.#connect();
+    let version: number;
     try {
-      const version = await applyMigrations(client, this.#schema);
+      version = await applyMigrations(client, this.#schema);
       client.release();
+    } catch (e) {
+      client.release(true);
+      throw isAccordError(e)
+        ? e
+        : new AccordError("ERR_STORAGE", "could not migrate the postgres schema", { cause: e });
+    }
+    try {
       await carryOverLedgerV1(this.#poolExec());
       return version;
     } catch (e) {
-      client.release(true);
       throw isAccordError(e)
         ? e
         : new AccordError("ERR_STORAGE", "could not migrate the postgres schema", { cause: e });

@@ -288,10 +288,13 @@ export async function carryOverLedgerV1(exec: Exec): Promise<void> {
       "legacy_exists",
       "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'ledger_v1'",
     );
+    // The log's row lock first, then the look for the legacy table: two stores opening the same
+    // schema at once queue here, and the second sees the table already renamed by the first
+    // (each statement reads the latest committed state).
+    const { rows: lock } = await q("could not carry the ledger over", S.lock, []);
     if (Number((await q("could not carry the ledger over", legacy, [])).rows[0]?.n ?? 0) === 0) {
       return;
     }
-    const { rows: lock } = await q("could not carry the ledger over", S.lock, []);
     const at = Number(lock[0]?.size ?? missingState());
     const rows = (
       await q(

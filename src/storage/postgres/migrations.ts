@@ -12,7 +12,7 @@ import type { PoolClient } from "pg";
 import { GENESIS_HASH } from "../../core/ledger.js";
 import { AccordError } from "../../errors.js";
 import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
-import { AGREEMENT_EXCHANGE_MIGRATION_SQL } from "./agreement-state.js";
+import { AGREEMENT_EXCHANGE_MIGRATION_SQL, CONSENT_PUSH_MIGRATION_SQL } from "./agreement-state.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
@@ -23,7 +23,7 @@ interface Migration {
   readonly sql: string;
 }
 
-const MIGRATIONS: readonly Migration[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "initial",
@@ -356,6 +356,12 @@ const MIGRATIONS: readonly Migration[] = [
     version: 12,
     name: "taxii-copies",
     sql: RECALL_TAXII_MIGRATION_SQL,
+  },
+  {
+    // Consents pushed to their holders, owed until acknowledged (spec/agreement.md).
+    version: 19,
+    name: "consent-pushes",
+    sql: CONSENT_PUSH_MIGRATION_SQL,
   },
 ];
 

@@ -16,6 +16,7 @@ import type {
   AgreementStateRepo,
   AgreementStatusRecord,
   BudgetRepo,
+  ConsentPushRecord,
   ConsentRecord,
   PutResult,
 } from "../../app/ports.js";
@@ -92,6 +93,39 @@ export const AGREEMENT_EXCHANGE_MIGRATION_SQL = `
   ) STRICT;
   CREATE INDEX agreement_exchanges_due ON agreement_exchanges (status, next_key);
 `;
+
+/**
+ * Migration 19: consents this node signed, owed to their holders until acknowledged (the push
+ * row is written in the transaction that stores the consent).
+ */
+export const CONSENT_PUSH_MIGRATION_SQL = `
+  CREATE TABLE consent_pushes (
+    consent         TEXT PRIMARY KEY REFERENCES consents (id),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'done', 'expired')),
+    attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+    next_attempt_at TEXT NOT NULL,
+    next_key        TEXT NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    created_n       INTEGER NOT NULL,
+    ended_at        TEXT
+  ) STRICT;
+  CREATE INDEX consent_pushes_due ON consent_pushes (status, next_key);
+`;
+
+interface ConsentPushRow extends ConsentRow {
+  push_status: ConsentPushRecord["status"];
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  ended_at: string | null;
+}
+
+const PUSH_SELECT = `SELECT c.id, c.originator, c.object, c.holder, c.recipient, c.agreement,
+    c.purpose, c.expires, c.jws, c.stored_at, p.status AS push_status, p.attempts,
+    p.next_attempt_at, p.last_error, p.created_at, p.ended_at
+  FROM consent_pushes p JOIN consents c ON c.id = p.consent`;
 
 const EXCHANGE_COLUMNS =
   "agreement, version, partner, status, attempts, next_attempt_at, last_error, created_at, done_at";
@@ -189,6 +223,27 @@ function prepare(db: Database) {
       `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges WHERE agreement = ?
        ORDER BY version, partner`,
     ),
+    pushOwe: db.prepare<[string, string, string, string]>(
+      `INSERT INTO consent_pushes (consent, status, attempts, next_attempt_at, next_key,
+         created_at, created_n)
+       VALUES (?, 'pending', 0, ?, ?, ?,
+         (SELECT coalesce(max(created_n), 0) + 1 FROM consent_pushes))
+       ON CONFLICT (consent) DO NOTHING`,
+    ),
+    pushesDue: db.prepare<[string, number], ConsentPushRow>(
+      `${PUSH_SELECT} WHERE p.status = 'pending' AND p.next_key <= ?
+       ORDER BY p.next_key, p.created_n LIMIT ?`,
+    ),
+    pushFailed: db.prepare<[string, string, string, string]>(
+      `UPDATE consent_pushes SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+         next_key = ?
+       WHERE consent = ? AND status = 'pending'`,
+    ),
+    pushEnd: db.prepare<[string, number, string, string]>(
+      `UPDATE consent_pushes SET status = ?, attempts = attempts + ?, ended_at = ?
+       WHERE consent = ? AND status = 'pending'`,
+    ),
+    pushesAll: db.prepare<[], ConsentPushRow>(`${PUSH_SELECT} ORDER BY p.created_n`),
     budgetGet: db.prepare<[string, string, string, string], { used: number }>(
       `SELECT used FROM query_budgets
        WHERE agreement = ? AND partner = ? AND win = ? AND window_start = ?`,
@@ -359,6 +414,58 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
       );
       return rows.map(exchangeRecord);
     },
+    async oweConsentPush(consent, at) {
+      const key = timeKey(at, "the push's time");
+      await exec.run("could not record the consent push owed", () =>
+        s.pushOwe.run(consent, at, key, at),
+      );
+    },
+    async dueConsentPushes(now, limit) {
+      const key = timeKey(now, "the time");
+      const rows = await exec.run("could not read the consent pushes due", () =>
+        s.pushesDue.all(key, limit),
+      );
+      return rows.map(pushRecord);
+    },
+    async consentPushFailed(consent, error, nextAttemptAt) {
+      const key = timeKey(nextAttemptAt, "the next attempt");
+      await exec.run("could not record the consent push", () =>
+        s.pushFailed.run(error, nextAttemptAt, key, consent),
+      );
+    },
+    async endConsentPush(consent, status, at) {
+      return exec.run(
+        "could not record the consent push",
+        () => s.pushEnd.run(status, status === "done" ? 1 : 0, at, consent).changes === 1,
+      );
+    },
+    async consentPushes() {
+      const rows = await exec.run("could not read the consent pushes", () => s.pushesAll.all());
+      return rows.map(pushRecord);
+    },
+  };
+}
+
+function pushRecord(r: ConsentPushRow): ConsentPushRecord {
+  return {
+    consent: {
+      id: r.id,
+      originator: r.originator,
+      object: r.object,
+      holder: r.holder,
+      recipient: r.recipient,
+      agreement: r.agreement,
+      purpose: r.purpose,
+      expires: r.expires,
+      jws: r.jws,
+      storedAt: r.stored_at,
+    },
+    status: r.push_status,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    endedAt: r.ended_at,
   };
 }
 

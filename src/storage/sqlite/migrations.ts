@@ -10,7 +10,7 @@ import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
 import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
-import { AGREEMENT_EXCHANGE_MIGRATION_SQL } from "./agreement-state.js";
+import { AGREEMENT_EXCHANGE_MIGRATION_SQL, CONSENT_PUSH_MIGRATION_SQL } from "./agreement-state.js";
 
 export interface Migration {
   readonly version: number;
@@ -329,6 +329,12 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 12,
     name: "taxii-copies",
     sql: RECALL_TAXII_MIGRATION_SQL,
+  },
+  {
+    // Consents pushed to their holders, owed until acknowledged (spec/agreement.md).
+    version: 19,
+    name: "consent-pushes",
+    sql: CONSENT_PUSH_MIGRATION_SQL,
   },
 ];
 
