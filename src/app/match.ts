@@ -54,6 +54,7 @@ import { sha256Hex } from "../crypto/hash.js";
 import { parsePublicJwk, type NodeKeys } from "../crypto/keys.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
 import type { AccordNode, ShareOutcome } from "./node.js";
+import type { Officer, OfficerDirectory } from "./officers.js";
 import type {
   Clock,
   Logger,
@@ -110,6 +111,15 @@ export interface MatchDeps {
   readonly epochSeconds?: number;
   /** How long a requester reuses a responder's filter, in ms (default 60 s; 0: fetch every time). */
   readonly filterTtlMs?: number;
+  /** The officers who may decide follow-up requests (none: every decision is refused). */
+  readonly officers?: OfficerDirectory;
+}
+
+/** Who decides a follow-up request: an officer's own token (never logged), and reasons. */
+export interface DecisionInput {
+  /** The officer's token as presented; undefined when none was. */
+  readonly token: string | undefined;
+  readonly reasons?: readonly string[];
 }
 
 /** The signed filter a responder publishes per agreement and epoch (spec/match.md §filter). */
@@ -1107,15 +1117,94 @@ export class MatchService {
   }
 
   /**
-   * Approve an incoming request as `role` (the agreement's decision rights decide whether that
-   * role may): the records this node originated that hold the identifier are released through the
-   * share path with action `release` (decide, minimize, seal, outbox, ledger).
+   * Approve an incoming request as the officer whose token is presented: the officer's roles that
+   * the agreement's `decision_rights.release` names approve (none: refused and logged). The
+   * records this node originated that hold the identifier are released through the share path
+   * with action `release` (decide, minimize, seal, outbox, ledger).
    */
   async approve(
     id: string,
-    by: { officer: string; role: string; reasons?: readonly string[] },
+    by: DecisionInput,
   ): Promise<{ request: RequestView; share: ShareOutcome | undefined }> {
-    return this.exclusively(id, (r, claim) => this.approveNow(r, claim, by));
+    const officer = await this.officer(id, "release", by.token);
+    return this.exclusively(id, (r, claim) => this.approveNow(r, claim, officer, by.reasons ?? []));
+  }
+
+  /**
+   * The officer whose token this is; a missing or unknown token is refused
+   * (`ERR_UNAUTHENTICATED`) and logged as a denied decision naming no one.
+   */
+  private async officer(
+    id: string,
+    action: "release" | "refuse",
+    token: string | undefined,
+  ): Promise<Officer> {
+    const officer =
+      token === undefined || token === "" ? undefined : this.d.officers?.authenticate(token);
+    if (officer !== undefined) return officer;
+    const message =
+      token === undefined || token === ""
+        ? "an officer's own token is required to decide a follow-up request (header `Accord-Officer-Token`)"
+        : "the officer token is not one this node knows (accord.yaml `officers`)";
+    await this.d.store.ledger.append({
+      kind: "decision",
+      at: this.d.clock.now().toISOString(),
+      data: {
+        action,
+        request: id.slice(0, 64),
+        officer: null,
+        effect: "deny",
+        code: "ERR_UNAUTHENTICATED",
+        clauses: ["officer-credential"],
+      },
+    });
+    throw new AccordError("ERR_UNAUTHENTICATED", message);
+  }
+
+  /**
+   * The officer's roles the agreement gives this decision, in the officer's order; none is
+   * refused (`ERR_POLICY_DENIED`) and logged with the officer's name. Approving needs a role of
+   * `decision_rights.release`; refusing one of those or of the escalation ladder.
+   */
+  private async rolesFor(
+    r: MatchRequestRecord,
+    a: Agreement,
+    officer: Officer,
+    action: "release" | "refuse",
+  ): Promise<string[]> {
+    const rights = a.doc.decision_rights;
+    const allowed = new Set(
+      action === "release"
+        ? rights.release
+        : [...rights.release, ...rights.escalation.map((e) => e.role)],
+    );
+    const granted = officer.roles.filter((x) => allowed.has(x));
+    if (granted.length > 0) return granted;
+    const clause = `${a.id} v${String(a.version)} §decision_rights.${action === "release" ? "release" : "release, §decision_rights.escalation"}`;
+    const needs =
+      allowed.size === 0
+        ? "a role the agreement does not name"
+        : [...allowed].map((x) => `\`${x}\``).join(" or ");
+    const holds =
+      officer.roles.length === 0 ? "no role" : officer.roles.map((x) => `\`${x}\``).join(", ");
+    const message = `denied: ${action === "release" ? "a release" : "refusing a request"} under \`${a.id}\` v${String(a.version)} needs ${needs}; officer \`${officer.name}\` holds ${holds}`;
+    await this.d.store.ledger.append({
+      kind: "decision",
+      at: this.d.clock.now().toISOString(),
+      data: {
+        action,
+        request: r.id,
+        partner: r.partner,
+        agreement: a.id,
+        officer: officer.name,
+        roles: [...officer.roles],
+        effect: "deny",
+        clauses: [clause],
+      },
+    });
+    throw new AccordError("ERR_POLICY_DENIED", message, {
+      details: [{ path: clause, message }],
+    });
   }
 
   /**
@@ -1152,32 +1241,12 @@ export class MatchService {
   private async approveNow(
     r: MatchRequestRecord,
     claim: string,
-    by: { officer: string; role: string; reasons?: readonly string[] },
+    officer: Officer,
+    reasons: readonly string[],
   ): Promise<{ request: RequestView; share: ShareOutcome | undefined }> {
     const id = r.id;
-    const officer = checkName(by.officer, "officer");
-    const role = checkName(by.role, "role");
     const a = this.held(r.agreementId, r.partner, this.d.clock.now()).agreement;
-    const rights = a.doc.decision_rights.release;
-    if (!rights.includes(role)) {
-      const message = `denied: a release under \`${a.id}\` v${String(a.version)} needs the approval of ${rights.length === 0 ? "a role the agreement does not name" : rights.map((x) => `\`${x}\``).join(" or ")}, not \`${role}\``;
-      await this.d.store.ledger.append({
-        kind: "decision",
-        at: this.d.clock.now().toISOString(),
-        data: {
-          action: "release",
-          request: id,
-          partner: r.partner,
-          agreement: a.id,
-          role,
-          effect: "deny",
-          clauses: [`${a.id} v${String(a.version)} §decision_rights.release`],
-        },
-      });
-      throw new AccordError("ERR_POLICY_DENIED", message, {
-        details: [{ path: `${a.id} v${String(a.version)} §decision_rights.release`, message }],
-      });
-    }
+    const roles = await this.rolesFor(r, a, officer, "release");
     const kind = r.kind as IdentifierKind;
     const holders = [
       ...new Set(
@@ -1197,7 +1266,7 @@ export class MatchService {
       agreementId: r.agreementId,
       objectIds: holders,
       action: "release",
-      approvedBy: [role],
+      approvedBy: roles,
     });
     if (share === undefined || share.sent === 0) {
       const reasons =
@@ -1213,31 +1282,50 @@ export class MatchService {
       .map((v) => (v as { sentAs?: string }).sentAs ?? v.id);
     const decided = await this.decide(r, claim, {
       status: "approved",
-      officer,
-      role,
-      reasons: by.reasons ?? [],
+      officer: officer.name,
+      role: roles[0] ?? null,
+      reasons,
       released,
     });
     if (this.d.deliver !== undefined) await this.d.deliver();
     return { request: decided, share };
   }
 
-  /** Refuse an incoming request; reasons are required and travel to the requester. */
-  async refuse(
-    id: string,
-    by: { officer: string; role?: string; reasons: readonly string[] },
-  ): Promise<RequestView> {
-    const reasons = by.reasons.map((x) => x.trim()).filter((x) => x !== "");
+  /**
+   * Refuse an incoming request as the officer whose token is presented (a role of the agreement's
+   * decision rights or escalation ladder); reasons are required and travel to the requester.
+   */
+  async refuse(id: string, by: DecisionInput): Promise<RequestView> {
+    const officer = await this.officer(id, "refuse", by.token);
+    const reasons = (by.reasons ?? []).map((x) => x.trim()).filter((x) => x !== "");
     if (reasons.length === 0 || reasons.some((x) => x.length > MAX_TEXT))
       throw new AccordError(
         "ERR_BAD_REQUEST",
         "a refusal states its reasons (each 1 to 2000 characters)",
       );
-    const officer = checkName(by.officer, "officer");
-    const role = by.role === undefined ? null : checkName(by.role, "role");
-    return this.exclusively(id, (r, claim) =>
-      this.decide(r, claim, { status: "refused", officer, role, reasons, released: [] }),
-    );
+    return this.exclusively(id, async (r, claim) => {
+      // A refusal stays possible after the agreement has lapsed: its decision rights still say who.
+      const a = this.d.node
+        .listAgreements()
+        .filter((x) => x.id === r.agreementId)
+        .reduce<Agreement | undefined>(
+          (m, x) => (m === undefined || x.version > m.version ? x : m),
+          undefined,
+        );
+      if (a === undefined)
+        throw new AccordError(
+          "ERR_AGREEMENT_NOT_IN_FORCE",
+          `agreement \`${r.agreementId}\` is not held by \`${this.d.nodeId}\``,
+        );
+      const roles = await this.rolesFor(r, a, officer, "refuse");
+      return this.decide(r, claim, {
+        status: "refused",
+        officer: officer.name,
+        role: roles[0] ?? null,
+        reasons,
+        released: [],
+      });
+    });
   }
 
   private async decide(
@@ -1272,6 +1360,7 @@ export class MatchService {
           partner: r.partner,
           agreement: r.agreementId,
           status: d.status,
+          officer: d.officer,
           role: d.role,
           reasons: d.reasons.length,
           released: [...d.released],
@@ -1382,13 +1471,6 @@ export function burstLimit(a: Agreement): number {
 /** The PSI session context bound into the hash-to-group DST (spec/match.md §bulk). */
 function psiContext(agreementId: string, kind: string, sessionId: string): string {
   return `${agreementId}/${kind}/${sessionId}`;
-}
-
-function checkName(v: string, what: string): string {
-  const s = v.trim();
-  if (s.length === 0 || s.length > 200)
-    throw new AccordError("ERR_BAD_REQUEST", `name the ${what} (1 to 200 characters)`);
-  return s;
 }
 
 /** What the ledger keeps of a request: never the identifier or the free-text justification. */

@@ -37,9 +37,8 @@ import {
   SOURCE_GRADE_EXTENSION_ID,
   type Change,
 } from "../core/minimize/index.js";
-import { canonicalize } from "../crypto/jcs.js";
 import { currentCheckpoint, logOrigin, logSigner, verifyStoredLog } from "./log.js";
-import { sha256Hex } from "../crypto/hash.js";
+import { canonicalSha256Hex, sha256Hex } from "../crypto/hash.js";
 import { jwkThumbprint, parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
 import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
 import { signReceipt, verifyReceipt, type ReceiptClaims } from "../crypto/receipt.js";
@@ -319,7 +318,7 @@ export class AccordNode {
     );
     if (badGrades.length > 0)
       throw stixError(badGrades, "the bundle carries a malformed source grade");
-    return { id: b.id, objects, digest: sha256Hex(canonicalize(bundle)) };
+    return { id: b.id, objects, digest: canonicalSha256Hex(bundle) };
   }
 
   /** Store a checked bundle's objects as originated here, and its `ingest` log entry, in `tx`. */

@@ -17,8 +17,10 @@ export class ApiClient {
     method: "GET" | "POST",
     path: string,
     body?: { json: unknown } | { text: string; type: string },
+    extraHeaders: Readonly<Record<string, string>> = {},
   ): Promise<T> {
     const headers: Record<string, string> = {
+      ...extraHeaders,
       authorization: `Bearer ${this.token}`,
       accept: "application/json",
     };

@@ -16,6 +16,7 @@ import { openPostgresStore } from "../storage/postgres/index.js";
 import type { NodeConfig } from "./config.js";
 import { loadApiToken, loadNodeKeys } from "./secrets.js";
 import { MatchService } from "../app/match.js";
+import { OfficerDirectory } from "../app/officers.js";
 import { HttpMatchClient } from "../federation/match-client.js";
 import { loadOrCreateMatchSecret } from "./match-secret.js";
 import { startRistrettoBackend } from "./ristretto-backend.js";
@@ -71,7 +72,14 @@ export function makeLogger(config: NodeConfig): pino.Logger {
   const options: pino.LoggerOptions = {
     level: config.logLevel,
     base: { node: config.nodeId },
-    redact: { paths: ["req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
+    redact: {
+      paths: [
+        "req.headers.authorization",
+        "req.headers.cookie",
+        'req.headers["accord-officer-token"]',
+      ],
+      censor: "[redacted]",
+    },
   };
   return config.logFile === undefined
     ? pino(options)
@@ -206,6 +214,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     }),
     matchSecret,
     deliver: deliverNow,
+    officers: new OfficerDirectory(config.officers),
   });
   const witness = new WitnessService({
     nodeId: config.nodeId,

@@ -10,6 +10,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { AccordError } from "../errors.js";
 import { GRADE_SCHEMES, parseGrade, type SourceGrade } from "../core/minimize/grades.js";
+import type { OfficerEntry } from "../app/officers.js";
 
 export const CONFIG_FILE = "accord.yaml";
 
@@ -99,6 +100,42 @@ const configSchema = z.strictObject({
       file: z.string().optional(),
     })
     .default({ level: "info" }),
+  // The officers who decide follow-up requests after a hit (spec/match.md "Decision rights"):
+  // each with the roles the agreements' decision rights name and the SHA-256 of their own token.
+  officers: z
+    .array(
+      z.strictObject({
+        name: z.string().trim().min(1).max(200),
+        roles: z
+          .array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$/, "expected a role slug"))
+          .min(1)
+          .max(20),
+        token_sha256: z
+          .string()
+          .regex(
+            /^[0-9a-f]{64}$/,
+            "expected the SHA-256 of the officer's token: 64 lower-case hex digits (`accord officer add`)",
+          ),
+      }),
+    )
+    .max(1000)
+    .default([])
+    .superRefine((list, ctx) => {
+      const names = new Set<string>();
+      const hashes = new Set<string>();
+      list.forEach((o, i) => {
+        if (names.has(o.name))
+          ctx.addIssue({ code: "custom", path: [i, "name"], message: "named twice" });
+        if (hashes.has(o.token_sha256))
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "token_sha256"],
+            message: "the same token as another officer",
+          });
+        names.add(o.name);
+        hashes.add(o.token_sha256);
+      });
+    }),
 });
 
 export type ConfigFile = z.input<typeof configSchema>;
@@ -131,6 +168,8 @@ export interface NodeConfig {
   readonly witnessIntervalMs: number;
   readonly logLevel: string;
   readonly logFile: string | undefined;
+  /** The officers who decide follow-up requests (token hashes only). */
+  readonly officers: readonly OfficerEntry[];
 }
 
 /** Flags a command may set; they win over everything else. */
@@ -151,7 +190,18 @@ export function loadConfig(
       "ERR_CONFIG_INVALID",
       `no \`${CONFIG_FILE}\` in \`${root}\`; create one with \`accord init --node-id ID --dir ${dir}\``,
     );
-  const doc = parseDocument(readFileSync(file, "utf8"));
+  return parseConfig(root, file, readFileSync(file, "utf8"), env, flags);
+}
+
+/** Validate and freeze the text of `file` (the node directory `root`) as `loadConfig` does. */
+export function parseConfig(
+  root: string,
+  file: string,
+  text: string,
+  env: Readonly<Record<string, string | undefined>>,
+  flags: ConfigFlags = {},
+): NodeConfig {
+  const doc = parseDocument(text);
   if (doc.errors.length > 0)
     throw new AccordError(
       "ERR_MALFORMED_INPUT",
@@ -231,5 +281,10 @@ function freeze(root: string, c: Parsed, flags: ConfigFlags): NodeConfig {
     witnessIntervalMs: c.witness.interval_ms,
     logLevel: c.log.level,
     logFile: c.log.file === undefined ? undefined : within(c.log.file),
+    officers: Object.freeze(
+      c.officers.map((o) =>
+        Object.freeze({ name: o.name, roles: [...o.roles], tokenSha256: o.token_sha256 }),
+      ),
+    ),
   });
 }

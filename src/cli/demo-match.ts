@@ -5,6 +5,7 @@
  * and a minimized record reaches XA through the share path. Narrates and returns checks.
  */
 import { AccordError } from "../errors.js";
+import { newOfficerToken, officerTokenHash } from "../app/officers.js";
 import type { RunningNode } from "./compose.js";
 
 const SUSPECT = "identity--91b322a3-331d-4bac-94c2-019caaf4b63a";
@@ -31,6 +32,25 @@ function xbRecord(iban: string): unknown {
       },
     ],
   };
+}
+
+/** XB's two officers, each with their own token (fresh for each run of the demo). */
+const OFFICERS = {
+  analyst: {
+    name: "duty analyst of XB's FIU",
+    roles: ["analyst-supervisor"],
+    token: newOfficerToken(),
+  },
+  head: { name: "releasing officer of XB's FIU", roles: ["head-of-fiu"], token: newOfficerToken() },
+};
+
+/** The `officers` section of XB's accord.yaml: names, roles and token hashes, never tokens. */
+export function demoOfficers(): { name: string; roles: string[]; token_sha256: string }[] {
+  return Object.values(OFFICERS).map((o) => ({
+    name: o.name,
+    roles: o.roles,
+    token_sha256: officerTokenHash(o.token),
+  }));
 }
 
 export async function playMatchStep(
@@ -97,25 +117,20 @@ export async function playMatchStep(
       Date.parse(incoming.dueAt) === Date.parse(incoming.hitAt) + 48 * 3_600_000,
   );
 
-  const analyst = await xb.match
-    .approve(filed.id, { officer: "duty analyst", role: "analyst-supervisor" })
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+  const analyst = await xb.match.approve(filed.id, { token: OFFICERS.analyst.token }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (analyst instanceof AccordError)
-    say(`  XB's analyst supervisor tries to approve: ${analyst.message}`);
+    say(`  XB's analyst supervisor tries to approve with their own token: ${analyst.message}`);
   check(
     "an approval outside the decision rights is refused",
     analyst instanceof AccordError && analyst.code === "ERR_POLICY_DENIED",
   );
-  const approved = await xb.match.approve(filed.id, {
-    officer: "releasing officer of XB's FIU",
-    role: "head-of-fiu",
-  });
+  const approved = await xb.match.approve(filed.id, { token: OFFICERS.head.token });
   const released = approved.request.released;
   say(
-    `  XB's releasing officer (head-of-fiu) approves; the record leaves through the share path (decide release, minimize with profile fiu-release, seal to XA):`,
+    `  XB's releasing officer approves with their own token (role head-of-fiu, from the credential); the record leaves through the share path (decide release, minimize with profile fiu-release, seal to XA):`,
   );
   for (const v of approved.share?.verdicts ?? [])
     say(

@@ -23,7 +23,7 @@ import { loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets } from "./secrets.js";
 import { startNode, type RunningNode } from "./compose.js";
 import { DEMO_GRADE, narrateMinimization } from "./demo-minimize.js";
-import { playMatchStep } from "./demo-match.js";
+import { demoOfficers, playMatchStep } from "./demo-match.js";
 import { playOnwardStep } from "./demo-onward.js";
 import { playRecallStep } from "./demo-recall.js";
 import { signAgreementsStep } from "./demo-agreements.js";
@@ -95,6 +95,7 @@ export async function runDemo(
         delivery: { interval_ms: 500 },
         log: { level: "info", file: "node.log" },
         ...(spec.id === "XA" ? { minimization: { source_grade: DEMO_GRADE } } : {}),
+        ...(spec.id === "XB" ? { officers: demoOfficers() } : {}),
       };
       mkdirSync(join(dir, "agreements"), { recursive: true });
       writeFileSync(join(dir, "accord.yaml"), stringify(config));

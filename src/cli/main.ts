@@ -155,7 +155,8 @@ export async function main(
     return taxiiCommand(argv.slice(1), env, io).catch((e: unknown) =>
       report(e, argv.includes("--json"), io),
     );
-  if (argv[0] === "match" || argv[0] === "request") return runMatchCli(argv, env, io, exitCodeFor);
+  if (argv[0] === "match" || argv[0] === "request" || argv[0] === "officer")
+    return runMatchCli(argv, env, io, exitCodeFor);
   if (RECALL_COMMANDS.has(argv[0] ?? ""))
     return recallCommand(argv, env, io, (e, json) => report(e, json, io));
   if (argv[0] === "log") return logCommand(argv.slice(1), env, io);

@@ -10,6 +10,9 @@ import { AccordError, isAccordError, type ErrorCode } from "../errors.js";
 import type { QueryResult, PsiResult, RequestView } from "../app/match.js";
 import { loadConfig } from "./config.js";
 import { ApiClient } from "./api-client.js";
+import { readSecret } from "./secrets.js";
+import { OFFICER_TOKEN_HEADER } from "../server/match-routes.js";
+import { addOfficer, listOfficers } from "./officers.js";
 
 export const MATCH_HELP = `  match query --partner ID --agreement A --kind K VALUE... [--purpose P]
                          ask a partner whether it holds each identifier: one bit each, nothing revealed
@@ -18,8 +21,15 @@ export const MATCH_HELP = `  match query --partner ID --agreement A --kind K VAL
   request file --query QID --legal-basis TEXT VALUE [--urgent] [--purpose P] [--justification T]
                          after a hit: ask the partner for the record (deadline 48 h, urgent 8 h)
   request list [--incoming|--outgoing] [--status pending|approved|refused] | request show ID
-  request approve ID --role R --officer NAME [--reason T]...
-  request refuse ID --officer NAME --reason T... [--role R]
+  match approve ID [--reason T]...          (also: request approve ID)
+  match deny ID --reason T...               (also: request refuse ID)
+                         decide a partner's follow-up request as an officer: the officer and role come
+                         from the officer's own token, read from $ACCORD_OFFICER_TOKEN or
+                         --officer-token-file F (0600), never from a flag
+  officer add NAME --role R... [--token-file F]
+                         give an officer a new token: its SHA-256 goes into accord.yaml \`officers\`, the
+                         token into F (0600) or printed once; restart the node to apply
+  officer list           the officers in accord.yaml (names and roles)
 `;
 
 interface Io {
@@ -44,10 +54,30 @@ const options = {
   incoming: { type: "boolean" },
   outgoing: { type: "boolean" },
   status: { type: "string" },
-  role: { type: "string" },
+  role: { type: "string", multiple: true },
   officer: { type: "string" },
+  "officer-token-file": { type: "string" },
+  "token-file": { type: "string" },
   reason: { type: "string", multiple: true },
 } as const;
+
+/** The officer's own token: $ACCORD_OFFICER_TOKEN or a 0600 file, never a command-line value. */
+function officerToken(
+  file: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
+  if (file !== undefined) {
+    const token = readSecret(file, "officer token").trim();
+    if (token === "") throw new AccordError("ERR_CONFIG_INVALID", `\`${file}\` is empty`);
+    return token;
+  }
+  const token = env.ACCORD_OFFICER_TOKEN?.trim();
+  if (token === undefined || token === "")
+    throw new UsageError(
+      "deciding a request needs the officer's own token: set ACCORD_OFFICER_TOKEN or give --officer-token-file F",
+    );
+  return token;
+}
 
 function need(v: string | undefined, flag: string): string {
   if (v === undefined || v === "") throw new UsageError(`${flag} is required`);
@@ -99,7 +129,42 @@ export async function runMatchCli(
   };
   const [command, sub, ...rest] = positionals;
   try {
-    const api = ApiClient.forConfig(loadConfig(values.dir ?? env.ACCORD_DIR ?? ".", env));
+    const dir = values.dir ?? env.ACCORD_DIR ?? ".";
+    if (command === "officer") {
+      if (sub === "add") {
+        const name = rest[0];
+        if (name === undefined || rest.length > 1)
+          throw new UsageError(
+            "expected `accord officer add NAME --role R...` (quote a NAME with spaces)",
+          );
+        const roles = values.role ?? [];
+        if (roles.length === 0) throw new UsageError("--role is required (one or more)");
+        const r = addOfficer(dir, env, name, roles, values["token-file"]);
+        print(
+          r.token === undefined
+            ? `officer ${r.name} (${r.roles.join(", ")}) added to ${r.configFile}; token written to ${values["token-file"] ?? ""} (0600). Restart the node to apply.`
+            : `officer ${r.name} (${r.roles.join(", ")}) added to ${r.configFile}; restart the node to apply.\ntoken: ${r.token}\nHand it to the officer over a secure channel; it is not shown again. They use it as ACCORD_OFFICER_TOKEN.`,
+          {
+            name: r.name,
+            roles: r.roles,
+            configFile: r.configFile,
+            ...(r.token === undefined ? {} : { token: r.token }),
+          },
+        );
+        return 0;
+      }
+      if (sub === "list") {
+        const list = listOfficers(dir, env);
+        print(
+          list.map((o) => `${o.name}  ${o.roles.join(", ")}`).join("\n") ||
+            "no officers: add one with `accord officer add NAME --role R`",
+          { officers: list },
+        );
+        return 0;
+      }
+      throw new UsageError("expected `accord officer add|list`");
+    }
+    const api = ApiClient.forConfig(loadConfig(dir, env));
     if (command === "match" && (sub === "query" || sub === "psi")) {
       const partner = need(values.partner, "--partner");
       const agreement = need(values.agreement, "--agreement");
@@ -186,19 +251,35 @@ export async function runMatchCli(
         print(describeRequest(r), r);
         return 0;
       }
-      if (sub === "approve") {
-        if (id === "") throw new UsageError("expected `accord request approve ID`");
+    }
+    const decision =
+      (command === "match" && sub === "approve") || (command === "request" && sub === "approve")
+        ? "approve"
+        : (command === "match" && sub === "deny") || (command === "request" && sub === "refuse")
+          ? "refuse"
+          : undefined;
+    if (decision !== undefined) {
+      const id = rest[0] ?? "";
+      if (id === "") throw new UsageError(`expected \`accord ${command} ${sub ?? ""} ID\``);
+      if (values.officer !== undefined || values.role !== undefined)
+        throw new UsageError(
+          "the officer and the role come from the officer's own token ($ACCORD_OFFICER_TOKEN or --officer-token-file), not from --officer or --role",
+        );
+      const headers = {
+        [OFFICER_TOKEN_HEADER]: officerToken(values["officer-token-file"], env),
+      };
+      const path = `/match/requests/${encodeURIComponent(id)}/${decision}`;
+      if (decision === "approve") {
         const r = await api.call<{
           request: RequestView;
           released: { id: string; dropped: string[] }[];
           refused: { id: string; reasons: string[] }[];
-        }>("POST", `/match/requests/${encodeURIComponent(id)}/approve`, {
-          json: {
-            role: need(values.role, "--role"),
-            officer: need(values.officer, "--officer"),
-            ...(values.reason === undefined ? {} : { reasons: values.reason }),
-          },
-        });
+        }>(
+          "POST",
+          path,
+          { json: values.reason === undefined ? {} : { reasons: values.reason } },
+          headers,
+        );
         print(
           [
             describeRequest(r.request),
@@ -212,25 +293,17 @@ export async function runMatchCli(
         );
         return 0;
       }
-      if (sub === "refuse") {
-        if (id === "") throw new UsageError("expected `accord request refuse ID`");
-        const r = await api.call<RequestView>(
-          "POST",
-          `/match/requests/${encodeURIComponent(id)}/refuse`,
-          {
-            json: {
-              officer: need(values.officer, "--officer"),
-              reasons: values.reason ?? [],
-              ...(values.role === undefined ? {} : { role: values.role }),
-            },
-          },
-        );
-        print(describeRequest(r), r);
-        return 0;
-      }
+      const r = await api.call<RequestView>(
+        "POST",
+        path,
+        { json: { reasons: values.reason ?? [] } },
+        headers,
+      );
+      print(describeRequest(r), r);
+      return 0;
     }
     throw new UsageError(
-      "expected `accord match query|psi` or `accord request file|list|show|approve|refuse`",
+      "expected `accord match query|psi|approve|deny`, `accord request file|list|show|approve|refuse` or `accord officer add|list`",
     );
   } catch (e) {
     if (e instanceof UsageError) {

@@ -16,69 +16,100 @@
  */
 
 export function canonicalize(value: unknown): string {
-  const out: string[] = [];
-  write(value, out, new Set());
-  return out.join("");
+  const chunks: string[] = [];
+  const sink = new Sink((s) => chunks.push(s));
+  write(value, new Set(), sink);
+  sink.end();
+  return chunks.join("");
 }
 
 export function canonicalBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(canonicalize(value));
 }
 
-/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function writeString(s: string, out: string[]): void {
-  if (LONE_SURROGATE.test(s)) throw new RangeError("jcs: a string holds a lone surrogate");
-  out.push(JSON.stringify(s));
+/**
+ * Feed the canonical form of `value` to `emit` in pieces of about 64 KiB, in order, without ever
+ * holding the whole text: `canonicalDigest` hashes a large bundle this way. Errors are thrown
+ * before or while emitting, so a caller must discard what it received when one is thrown.
+ */
+export function canonicalStream(value: unknown, emit: (piece: string) => void): void {
+  const sink = new Sink(emit);
+  write(value, new Set(), sink);
+  sink.end();
 }
 
-function write(value: unknown, out: string[], ancestors: Set<object>): void {
+/**
+ * Output is appended to a short string (V8 joins such ropes cheaply) and handed on every 64 KiB:
+ * one string for a whole large bundle made the garbage collector do most of the work.
+ */
+class Sink {
+  s = "";
+  constructor(private readonly emit: (piece: string) => void) {}
+  add(piece: string): void {
+    this.s += piece;
+    if (this.s.length > 65_536) this.end();
+  }
+  end(): void {
+    if (this.s !== "") this.emit(this.s);
+    this.s = "";
+  }
+}
+
+/** `String.prototype.isWellFormed` (ES2024, Node 20): false when a string holds a lone surrogate. */
+type WellFormed = string & { isWellFormed(): boolean };
+
+function quote(s: string): string {
+  if (!(s as WellFormed).isWellFormed())
+    throw new RangeError("jcs: a string holds a lone surrogate");
+  return JSON.stringify(s);
+}
+
+function write(value: unknown, ancestors: Set<object>, out: Sink): void {
   if (value === null) {
-    out.push("null");
+    out.add("null");
     return;
   }
   switch (typeof value) {
     case "boolean":
-      out.push(value ? "true" : "false");
+      out.add(value ? "true" : "false");
       return;
     case "number":
       if (!Number.isFinite(value))
         throw new RangeError("jcs: non-finite numbers have no canonical form");
-      out.push(JSON.stringify(value));
+      out.add(JSON.stringify(value));
       return;
     case "string":
-      writeString(value, out);
+      out.add(quote(value));
       return;
     case "object": {
       if (ancestors.has(value)) throw new TypeError("jcs: a cyclic value is not JSON");
       ancestors.add(value);
       if (Array.isArray(value)) {
-        out.push("[");
+        out.add("[");
         for (let i = 0; i < value.length; i++) {
-          if (i > 0) out.push(",");
+          if (i > 0) out.add(",");
           const item: unknown = value[i];
           if (item === undefined) throw new TypeError("jcs: an array holds undefined");
-          write(item, out, ancestors);
+          write(item, ancestors, out);
         }
-        out.push("]");
+        out.add("]");
       } else {
         const proto: unknown = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) {
           throw new TypeError("jcs: only plain objects and arrays are JSON");
         }
         const obj = value as Record<string, unknown>;
-        const keys = Object.keys(obj)
-          .filter((k) => obj[k] !== undefined)
-          .sort();
-        out.push("{");
-        keys.forEach((k, i) => {
-          if (i > 0) out.push(",");
-          writeString(k, out);
-          out.push(":");
-          write(obj[k], out, ancestors);
-        });
-        out.push("}");
+        const keys = Object.keys(obj).sort();
+        let first = true;
+        out.add("{");
+        for (const k of keys) {
+          const v = obj[k];
+          if (v === undefined) continue;
+          out.add(first ? `${quote(k)}:` : `,${quote(k)}:`);
+          first = false;
+          write(v, ancestors, out);
+        }
+        out.add("}");
       }
       ancestors.delete(value);
       return;

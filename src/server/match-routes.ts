@@ -14,11 +14,14 @@
  *   POST /api/v1/match/queries | /api/v1/match/psi
  *   GET  /api/v1/match/requests[?direction&status&limit] | /api/v1/match/requests/:id
  *   POST /api/v1/match/requests | /api/v1/match/requests/:id/approve | .../refuse
+ *
+ * Approving or refusing a follow-up request also needs an officer's own token in the
+ * `Accord-Officer-Token` header: the officer and the role that decide come from it (app/officers.ts).
  */
 import type { KeyObject } from "node:crypto";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AccordError } from "../errors.js";
-import type { MatchService } from "../app/match.js";
+import type { DecisionInput, MatchService } from "../app/match.js";
 import type { Clock, Store } from "../app/ports.js";
 import { signJson } from "../crypto/sign.js";
 import { MATCH_PREFIX, responseSigningPayload } from "../federation/match-client.js";
@@ -80,6 +83,9 @@ export function registerMatchFederation(app: FastifyInstance, o: MatchServerOpti
 }
 
 const name = { type: "string", minLength: 1, maxLength: 64 } as const;
+
+/** The header an officer's own token travels in (lower case, as Node presents headers). */
+export const OFFICER_TOKEN_HEADER = "accord-officer-token";
 
 /** The node's own match API; call inside the bearer-authenticated `/api/v1` plugin. */
 export function registerMatchApi(api: FastifyInstance, service: MatchService): void {
@@ -215,8 +221,9 @@ export function registerMatchApi(api: FastifyInstance, service: MatchService): v
       additionalProperties: false,
       required,
       properties: {
-        officer: { type: "string", minLength: 1, maxLength: 200 },
-        role: name,
+        // Not accepted: named here only to refuse them with a clear message (below).
+        officer: { type: "string" },
+        role: { type: "string" },
         reasons: {
           type: "array",
           maxItems: 20,
@@ -224,42 +231,42 @@ export function registerMatchApi(api: FastifyInstance, service: MatchService): v
         },
       },
     }) as const;
+  /** The officer's own token and the reasons; a role or name in the body is refused. */
+  const decisionOf = (req: FastifyRequest): DecisionInput => {
+    const b = (req.body ?? {}) as { officer?: string; role?: string; reasons?: string[] };
+    if (b.officer !== undefined || b.role !== undefined)
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        `the officer and the role come from the officer's own token (header \`${OFFICER_TOKEN_HEADER}\`), not from the body`,
+      );
+    const h = req.headers[OFFICER_TOKEN_HEADER];
+    return {
+      token: typeof h === "string" ? h : undefined,
+      ...(b.reasons === undefined ? {} : { reasons: b.reasons }),
+    };
+  };
 
-  api.post(
-    "/match/requests/:id/approve",
-    { schema: { body: decisionBody(["officer", "role"]) } },
-    async (req) => {
-      const { id } = req.params as { id: string };
-      const b = req.body as { officer: string; role: string; reasons?: string[] };
-      const r = await service.approve(id, {
-        officer: b.officer,
-        role: b.role,
-        ...(b.reasons === undefined ? {} : { reasons: b.reasons }),
-      });
-      return {
-        request: r.request,
-        released: r.share?.verdicts
-          .filter((v) => v.effect === "permit")
-          .map((v) => ({ id: v.id, dropped: v.dropped })),
-        refused: r.share?.verdicts
-          .filter((v) => v.effect === "deny")
-          .map((v) => ({ id: v.id, reasons: v.reasons.map((x) => x.message) })),
-        envelopes: r.share?.envelopes ?? [],
-      };
-    },
-  );
+  api.post("/match/requests/:id/approve", { schema: { body: decisionBody([]) } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const r = await service.approve(id, decisionOf(req));
+    return {
+      request: r.request,
+      released: r.share?.verdicts
+        .filter((v) => v.effect === "permit")
+        .map((v) => ({ id: v.id, dropped: v.dropped })),
+      refused: r.share?.verdicts
+        .filter((v) => v.effect === "deny")
+        .map((v) => ({ id: v.id, reasons: v.reasons.map((x) => x.message) })),
+      envelopes: r.share?.envelopes ?? [],
+    };
+  });
 
   api.post(
     "/match/requests/:id/refuse",
-    { schema: { body: decisionBody(["officer", "reasons"]) } },
+    { schema: { body: decisionBody(["reasons"]) } },
     async (req) => {
       const { id } = req.params as { id: string };
-      const b = req.body as { officer: string; role?: string; reasons: string[] };
-      return service.refuse(id, {
-        officer: b.officer,
-        reasons: b.reasons,
-        ...(b.role === undefined ? {} : { role: b.role }),
-      });
+      return service.refuse(id, decisionOf(req));
     },
   );
 }

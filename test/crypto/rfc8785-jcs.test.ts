@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalBytes, canonicalize } from "../../src/crypto/jcs.js";
+import { canonicalSha256Hex, sha256Hex } from "../../src/crypto/hash.js";
 import { readVector, toHex } from "./helpers.js";
 
 interface Vectors {
@@ -125,5 +126,29 @@ describe("canonicalize properties", () => {
         expect(canonicalize(reversed), "order-free").toBe(canonicalize(obj));
       }),
     );
+  });
+});
+
+describe("canonicalSha256Hex (hashed as written, in pieces)", () => {
+  it("equals the SHA-256 of the canonical text, also past the 64 KiB piece size", () => {
+    const big = {
+      objects: Array.from({ length: 3000 }, (_, i) => ({
+        z: i,
+        name: `naïve 名前 😀 ${String(i)}`,
+        a: [true, null, 1.5e-7, { y: "\u2028", x: "\u0001" }],
+      })),
+    };
+    expect(JSON.stringify(big).length).toBeGreaterThan(200_000);
+    expect(canonicalSha256Hex(big)).toBe(sha256Hex(canonicalize(big)));
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(canonicalSha256Hex(value)).toBe(sha256Hex(canonicalize(value)));
+      }),
+    );
+  });
+
+  it("refuses what canonicalize refuses", () => {
+    expect(() => canonicalSha256Hex({ a: "\ud800" })).toThrow(RangeError);
+    expect(() => canonicalSha256Hex({ a: Number.NaN })).toThrow(RangeError);
   });
 });

@@ -23,6 +23,7 @@ import { AccordError } from "../../src/errors.js";
 import { main } from "../../src/cli/main.js";
 import { loadOprfSuite } from "../../src/crypto/oprf/index.js";
 import { matchInfo, matchInput, normalizeIdentifier } from "../../src/core/match/index.js";
+import { newOfficerToken, officerTokenHash } from "../../src/app/officers.js";
 import {
   api,
   createNodeDir,
@@ -67,6 +68,25 @@ function budgetAgreement(id: string, perDay: number): string {
     .replace("budget_per_day: 20", `budget_per_day: ${String(perDay)}`);
 }
 
+/** XB's officers: each with their own token; the roles come from accord.yaml, never the request. */
+const OFFICERS = {
+  analyst: { name: "A. Analyst", roles: ["analyst-supervisor"], token: newOfficerToken() },
+  head: { name: "H. Head", roles: ["head-of-fiu"], token: newOfficerToken() },
+  deputy: {
+    name: "Deputy Head",
+    roles: ["analyst-supervisor", "head-of-fiu"],
+    token: newOfficerToken(),
+  },
+  clerk: { name: "C. Clerk", roles: ["registry-clerk"], token: newOfficerToken() },
+};
+type OfficerKey = keyof typeof OFFICERS;
+const officerConfig = Object.values(OFFICERS).map((o) => ({
+  name: o.name,
+  roles: o.roles,
+  token_sha256: officerTokenHash(o.token),
+}));
+const as = (who: OfficerKey) => ({ "accord-officer-token": OFFICERS[who].token });
+
 const variants = [
   { name: "SQLite", xbOnPostgres: false },
   ...(PG_URL === undefined ? [] : [{ name: "XB on PostgreSQL", xbOnPostgres: true }]),
@@ -95,6 +115,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         agreements: ["fiu-mou.yaml"],
         port: xbPort,
         postgres: xbOnPostgres,
+        officers: officerConfig,
       }),
     ];
     for (const d of dirs) {
@@ -149,17 +170,17 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
   const ledgerOf = async (n: RunningNode) => n.store.ledger.list(0, 100_000);
 
   /** The `accord` CLI in-process against node `i`'s directory. */
-  const accord = async (i: number, args: string[]) => {
+  const accord = async (
+    i: number,
+    args: string[],
+    env: Record<string, string | undefined> = {},
+  ) => {
     let out = "";
     let err = "";
-    const code = await main(
-      [...args, "--dir", dirs[i]!.dir],
-      {},
-      {
-        out: (t) => (out += t),
-        err: (t) => (err += t),
-      },
-    );
+    const code = await main([...args, "--dir", dirs[i]!.dir], env, {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+    });
     return { code, out, err };
   };
 
@@ -196,18 +217,19 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect(Date.parse(filed.body.dueAt)).toBe(nowMs + 8 * 3_600_000);
       const id = filed.body.id as string;
 
-      const analyst = await api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {
-        officer: "A. Analyst",
-        role: "analyst",
-      });
+      const analyst = await api(
+        xb,
+        "POST",
+        `/api/v1/match/requests/${id}/approve`,
+        {},
+        as("analyst"),
+      );
       expect(analyst.status).toBe(403);
       expect(analyst.body.detail).toContain("`head-of-fiu`");
+      expect(analyst.body.detail).toContain("officer `A. Analyst` holds `analyst-supervisor`");
       expect((await api(xb, "GET", `/api/v1/match/requests/${id}`)).body.status).toBe("pending");
 
-      const ok = await api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {
-        officer: "H. Head",
-        role: "head-of-fiu",
-      });
+      const ok = await api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {}, as("head"));
       expect(ok.status, JSON.stringify(ok.body)).toBe(200);
       expect(ok.body.request.status).toBe("approved");
       const released = ok.body.request.released as string[];
@@ -227,9 +249,18 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         (e) => e.kind === "decision" && e.data.action === "release",
       );
       expect(releases.some((e) => e.data.effect === "permit")).toBe(true);
-      expect(releases.some((e) => e.data.effect === "deny" && e.data.role === "analyst")).toBe(
-        true,
+      expect(
+        releases.some((e) => e.data.effect === "deny" && e.data.officer === "A. Analyst"),
+      ).toBe(true);
+      const decided = (await ledgerOf(xb)).find(
+        (e) => e.kind === "match-request-decision" && e.data.request === id,
       );
+      expect(decided?.data).toMatchObject({
+        status: "approved",
+        officer: "H. Head",
+        role: "head-of-fiu",
+      });
+      expect(ok.body.request).toMatchObject({ decidedBy: "H. Head", decidedRole: "head-of-fiu" });
     });
     it("decides a request once when two officers approve it at the same moment", async () => {
       const hit = await query({ value: HELD_IBAN });
@@ -241,8 +272,8 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       const id = filed.body.id as string;
       const before = (await xb.store.outbox.list({ limit: 1000 })).length;
       const both = await Promise.all(
-        ["H. Head", "Deputy Head"].map((officer) =>
-          api(xb, "POST", `/api/v1/match/requests/${id}/approve`, { officer, role: "head-of-fiu" }),
+        (["head", "deputy"] as const).map((who) =>
+          api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {}, as(who)),
         ),
       );
       expect(both.map((r) => r.status).sort()).toEqual([200, 400]);
@@ -281,18 +312,28 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       const pending = await accord(1, ["request", "list", "--incoming", "--status", "pending"]);
       expect(pending.out).toContain(`${id}  from XA under fiu-mou: pending — OVERDUE`);
 
-      const noReasons = await api(xb, "POST", `/api/v1/match/requests/${id}/refuse`, {
-        officer: "R. Officer",
-        reasons: [" "],
-      });
+      const noReasons = await api(
+        xb,
+        "POST",
+        `/api/v1/match/requests/${id}/refuse`,
+        { reasons: [" "] },
+        as("head"),
+      );
       expect(noReasons.status).toBe(400);
-      const refused = await api(xb, "POST", `/api/v1/match/requests/${id}/refuse`, {
-        officer: "R. Officer",
-        role: "head-of-fiu",
-        reasons: ["the legal basis cited does not cover a release to a police unit"],
+      const refused = await api(
+        xb,
+        "POST",
+        `/api/v1/match/requests/${id}/refuse`,
+        { reasons: ["the legal basis cited does not cover a release to a police unit"] },
+        as("analyst"), // the escalation ladder's first role may refuse (not approve)
+      );
+      expect(refused.status, JSON.stringify(refused.body)).toBe(200);
+      expect(refused.body).toMatchObject({
+        status: "refused",
+        overdue: false,
+        decidedBy: "A. Analyst",
+        decidedRole: "analyst-supervisor",
       });
-      expect(refused.status).toBe(200);
-      expect(refused.body).toMatchObject({ status: "refused", overdue: false });
       const mine = await api(xa, "GET", `/api/v1/match/requests/${id}`);
       expect(mine.body).toMatchObject({
         status: "refused",
@@ -305,11 +346,88 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect(listed.out).toContain("reason: the legal basis cited does not cover");
       const shown = await accord(0, ["request", "show", id, "--json"]);
       expect(JSON.parse(shown.out)).toMatchObject({ id, status: "refused", direction: "outgoing" });
-      const again = await api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {
-        officer: "R. Officer",
-        role: "head-of-fiu",
-      });
+      const again = await api(xb, "POST", `/api/v1/match/requests/${id}/approve`, {}, as("head"));
       expect(again.status).toBe(400);
+    });
+
+    it("takes the deciding officer and role from the officer's own token, refuses and logs anything else", async () => {
+      const hit = await query({ value: HELD_IBAN });
+      const filed = await api(xa, "POST", "/api/v1/match/requests", {
+        query: hit.body.queryId,
+        value: HELD_IBAN,
+        legal_basis: "Directive (EU) 2019/1153 art. 8",
+      });
+      const id = filed.body.id as string;
+      const path = `/api/v1/match/requests/${id}`;
+      const before = (await ledgerOf(xb)).length;
+
+      // The operator's bearer token alone decides nothing.
+      const none = await api(xb, "POST", `${path}/approve`, {});
+      expect(none.status).toBe(401);
+      expect(none.body.code).toBe("ERR_UNAUTHENTICATED");
+      expect(none.body.detail).toContain("Accord-Officer-Token");
+      const forged = newOfficerToken();
+      const wrong = await api(
+        xb,
+        "POST",
+        `${path}/refuse`,
+        { reasons: ["no"] },
+        {
+          "accord-officer-token": forged,
+        },
+      );
+      expect(wrong.status).toBe(401);
+      expect(wrong.body.detail).toContain("not one this node knows");
+      // A role or a name in the body is not how an officer is named.
+      const claimed = await api(
+        xb,
+        "POST",
+        `${path}/approve`,
+        { officer: "H. Head", role: "head-of-fiu" },
+        as("analyst"),
+      );
+      expect(claimed.status).toBe(400);
+      expect(claimed.body.detail).toContain("officer's own token");
+      // A role that neither the decision rights nor the escalation ladder name may not refuse.
+      const clerk = await api(xb, "POST", `${path}/refuse`, { reasons: ["no"] }, as("clerk"));
+      expect(clerk.status).toBe(403);
+      expect(clerk.body.code).toBe("ERR_POLICY_DENIED");
+      expect(clerk.body.detail).toContain("`analyst-supervisor`");
+      expect(clerk.body.detail).toContain("officer `C. Clerk` holds `registry-clerk`");
+      expect((await api(xb, "GET", path)).body.status).toBe("pending");
+
+      const logged = (await ledgerOf(xb)).slice(before).map((e) => e.data);
+      expect(logged).toEqual([
+        expect.objectContaining({ action: "release", request: id, officer: null, effect: "deny" }),
+        expect.objectContaining({ action: "refuse", request: id, officer: null, effect: "deny" }),
+        expect.objectContaining({
+          action: "refuse",
+          request: id,
+          officer: "C. Clerk",
+          effect: "deny",
+          clauses: ["fiu-mou v1 §decision_rights.release, §decision_rights.escalation"],
+        }),
+      ]);
+
+      // The CLI reads the token from the environment (or a 0600 file), never from a flag.
+      const flag = await accord(1, ["match", "approve", id, "--role", "head-of-fiu"], {
+        ACCORD_OFFICER_TOKEN: OFFICERS.head.token,
+      });
+      expect(flag.code).toBe(2);
+      expect(flag.err).toContain("come from the officer's own token");
+      const missing = await accord(1, ["match", "approve", id]);
+      expect(missing.code).toBe(2);
+      expect(missing.err).toContain("ACCORD_OFFICER_TOKEN");
+      const approved = await accord(1, ["match", "approve", id], {
+        ACCORD_OFFICER_TOKEN: OFFICERS.deputy.token,
+      });
+      expect(approved.code, approved.err).toBe(0);
+      expect(approved.out).toContain("approved");
+      expect(approved.out).toContain("by Deputy Head (head-of-fiu)");
+      const text = JSON.stringify(await ledgerOf(xb));
+      for (const o of Object.values(OFFICERS)) expect(text).not.toContain(o.token);
+      expect(text).not.toContain(forged);
+      expect(text).not.toContain(officerTokenHash(OFFICERS.head.token));
     });
   });
 

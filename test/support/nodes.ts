@@ -20,6 +20,8 @@ export interface NodeSpec {
   readonly port?: number;
   /** Use PostgreSQL (a fresh schema) instead of SQLite. */
   readonly postgres?: boolean;
+  /** accord.yaml `officers` (spec/match.md "Decision rights"). */
+  readonly officers?: readonly { name: string; roles: string[]; token_sha256: string }[];
 }
 
 export interface TestNodeDir {
@@ -51,6 +53,7 @@ export function createNodeDir(root: string, spec: NodeSpec): TestNodeDir {
         : { driver: "postgres", url: PG_URL ?? "", schema },
     delivery: { interval_ms: 60_000 },
     log: { level: "silent" },
+    ...(spec.officers === undefined ? {} : { officers: [...spec.officers] }),
   };
   writeFileSync(join(dir, "accord.yaml"), stringify(config));
   createNodeSecrets(join(dir, "keys", "node-keys.json"), join(dir, "keys", "api-token"));
