@@ -126,14 +126,19 @@ const decisionQuery = z.strictObject({
     .optional(),
 });
 
-/** A release refused before any object is considered (the role may not release). */
-const decisionReleaseRefused = z.strictObject({
-  action: z.literal("release"),
+/**
+ * An officer's decision on a follow-up request refused before any object is considered: no valid
+ * officer token (`officer` null, `code`), or none of the officer's roles may take it (`roles`).
+ */
+const decisionOfficer = z.strictObject({
+  action: z.enum(["release", "refuse"]),
   request: id,
-  partner: node,
-  agreement: agreementRef,
-  role: name,
-  effect: z.enum(["permit", "deny"]),
+  partner: node.optional(),
+  agreement: agreementRef.optional(),
+  officer: name.nullable(),
+  roles: z.array(name).max(64).optional(),
+  effect: z.literal("deny"),
+  code: code.optional(),
   clauses,
 });
 
@@ -166,8 +171,11 @@ const KINDS: readonly LogKind[] = [
     "ingest",
     z.strictObject({ bundle: id, objects: count, stored: count, digest: hex64 }),
   ),
-  kind("decision", 1, "share, accept, TAXII accept, hit/no-hit query, release", (d) =>
-    d.action === "release" && "request" in d ? decisionReleaseRefused : decisionByAction,
+  kind(
+    "decision",
+    1,
+    "share, accept, TAXII accept, hit/no-hit query, release, an officer's refused decision",
+    (d) => ("request" in d ? decisionOfficer : decisionByAction),
   ),
   kind(
     "share",
@@ -298,6 +306,18 @@ const KINDS: readonly LogKind[] = [
       object: id,
       original: id.optional(),
       expires: time,
+    }),
+  ),
+  kind(
+    "consent-push",
+    1,
+    "a consent handed to its holder, or expired first",
+    z.strictObject({
+      consent: hex64,
+      holder: node,
+      agreement: token,
+      outcome: z.enum(["acknowledged", "expired"]),
+      attempts: count,
     }),
   ),
   // ---- keys (src/app/node.ts, src/app/key-rotation.ts)
@@ -586,6 +606,7 @@ const KINDS: readonly LogKind[] = [
       partner: node,
       agreement: token,
       status: z.enum(["pending", "approved", "refused"]),
+      officer: name.optional(),
       role: name.nullable(),
       reasons: count,
       released: ids,
