@@ -142,6 +142,42 @@ const decisionOfficer = z.strictObject({
   clauses,
 });
 
+/**
+ * `decisions` (src/app/decision-log.ts): the decisions of one share, or of one received envelope,
+ * in one entry; what they share is said once, each member has the rest of a `decision`'s fields.
+ */
+const batchShare = z.strictObject({
+  action: z.enum(["share", "onward-share", "use", "release"]),
+  partner: node,
+  purpose: token,
+  decisions: z
+    .array(
+      z.strictObject({
+        object: id,
+        version,
+        effect: z.enum(["permit", "deny"]),
+        agreement: agreementRef.nullable(),
+        clauses,
+        dropped: decisionShare.shape.dropped,
+        profile: token.nullable().optional(),
+        minimized: decisionShare.shape.minimized,
+        sentAs: id.nullable().optional(),
+      }),
+    )
+    .min(1)
+    .max(10_000),
+});
+
+const batchAccept = z.strictObject({
+  action: z.literal("accept"),
+  partner: node,
+  envelope: id,
+  decisions: z
+    .array(z.strictObject({ object: id, version, effect: z.enum(["permit", "deny"]), clauses }))
+    .min(1)
+    .max(10_000),
+});
+
 /** The definition of one kind: what writes it, its schema version and its `data` schema. */
 export interface LogKind {
   readonly kind: string;
@@ -176,6 +212,12 @@ const KINDS: readonly LogKind[] = [
     1,
     "share, accept, TAXII accept, hit/no-hit query, release, an officer's refused decision",
     (d) => ("request" in d ? decisionOfficer : decisionByAction),
+  ),
+  kind(
+    "decisions",
+    1,
+    "share, accept (many decisions to an entry)",
+    z.discriminatedUnion("action", [batchShare, batchAccept]),
   ),
   kind(
     "share",
