@@ -100,7 +100,7 @@ const decisionAccept = z.strictObject({
   version,
   partner: node,
   purpose: token.optional(),
-  via: z.literal("taxii").optional(),
+  via: z.enum(["taxii", "taxii-pull"]).optional(),
   effect: z.enum(["permit", "deny"]),
   clauses,
 });
@@ -690,6 +690,21 @@ const KINDS: readonly LogKind[] = [
         versions: count,
       }),
     ]),
+  ),
+  kind(
+    "taxii-pull",
+    1,
+    "a page pulled from a partner's TAXII server",
+    z.strictObject({
+      from: node,
+      apiRoot: z.string().max(2048).nullable(),
+      collection: id.nullable(),
+      objects: count,
+      stored: count,
+      unchanged: count,
+      rejected: count,
+      digest: hex64,
+    }),
   ),
   kind(
     "taxii-credential",
