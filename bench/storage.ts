@@ -15,6 +15,15 @@ import type { Store, StoredObject } from "../src/app/ports.js";
 import { openPostgresStore } from "../src/storage/postgres/index.js";
 import { openSqliteStore } from "../src/storage/sqlite/index.js";
 
+/** A registered `ingest` entry (src/core/log-kinds.ts), distinct per `i`. */
+function benchEntry(i: number): { kind: string; at: string; data: Record<string, unknown> } {
+  return {
+    kind: "ingest",
+    at: "2024-05-01T00:00:00.000Z",
+    data: { bundle: `bundle--${String(i)}`, objects: i, stored: i, digest: "f".repeat(64) },
+  };
+}
+
 export interface BenchRow {
   bench: string;
   value: number;
@@ -92,11 +101,7 @@ async function measure(
 
   const single = await rate(sizes.appends, async () => {
     for (let i = 0; i < sizes.appends; i++) {
-      await store.ledger.append({
-        kind: "ingest",
-        at: "2024-05-01T00:00:00.000Z",
-        data: { i, objectHash: "f".repeat(64) },
-      });
+      await store.ledger.append(benchEntry(i));
     }
   });
   rows.push({
@@ -110,13 +115,7 @@ async function measure(
 
   const concurrent = await rate(sizes.appends, async () => {
     await Promise.all(
-      Array.from({ length: sizes.appends }, (_, i) =>
-        store.ledger.append({
-          kind: "share",
-          at: "2024-05-01T00:00:00.000Z",
-          data: { i, objectHash: "e".repeat(64) },
-        }),
-      ),
+      Array.from({ length: sizes.appends }, (_, i) => store.ledger.append(benchEntry(i))),
     );
   });
   rows.push({
@@ -132,7 +131,7 @@ async function measure(
     for (let start = 0; start < sizes.puts; start += BATCH) {
       await store.transaction(async (tx) => {
         for (let i = start; i < Math.min(start + BATCH, sizes.puts); i++) {
-          await tx.ledger.append({ kind: "decision", at: "2024-05-01T00:00:00.000Z", data: { i } });
+          await tx.ledger.append(benchEntry(i));
         }
       });
     }

@@ -50,6 +50,7 @@ import {
   type PoprfServer,
 } from "../crypto/oprf/index.js";
 import { openEnvelope, sealEnvelope } from "../crypto/envelope.js";
+import { sha256Hex } from "../crypto/hash.js";
 import { parsePublicJwk, type NodeKeys } from "../crypto/keys.js";
 import { signJson, signatureKeyId, verifyJson } from "../crypto/sign.js";
 import type { AccordNode, ShareOutcome } from "./node.js";
@@ -1496,7 +1497,7 @@ function requestLog(r: MatchRequestRecord): Record<string, unknown> {
     query: r.queryId,
     kind: r.kind,
     purpose: r.purpose,
-    legalBasis: r.legalBasis,
+    legalBasisDigest: sha256Hex(r.legalBasis),
     urgency: r.urgency,
     dueAt: r.dueAt,
   };

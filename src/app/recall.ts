@@ -166,8 +166,8 @@ export interface OnwardRefusal {
   readonly originator: string;
   readonly partner: string;
   readonly purpose: string;
+  /** The clause paths that refused it (the log keeps paths, never messages). */
   readonly clauses: readonly string[];
-  readonly reasons: readonly string[];
 }
 
 export class RecallService {
@@ -968,7 +968,6 @@ export class RecallService {
           partner: String(d.partner),
           purpose: String(d.purpose),
           clauses: Array.isArray(d.clauses) ? d.clauses.map(String) : [],
-          reasons: Array.isArray(d.reasons) ? d.reasons.map(String) : [],
         });
         if (out.length >= limit) break;
       }

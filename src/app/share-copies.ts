@@ -60,7 +60,6 @@ export async function recordShare(tx: Repos, share: ShareRecord): Promise<void> 
         partner: share.recipient,
         purpose: share.purpose,
         clauses: v.reasons.filter((r) => r.effect === "deny").map((r) => r.clause),
-        reasons: v.reasons.filter((r) => r.effect === "deny").map((r) => r.message),
       },
     });
   }

@@ -72,7 +72,7 @@ export async function recallCommand(
         refusals
           .map(
             (r) =>
-              `${r.at}  ${r.object} (from ${r.originator}) to ${r.partner} for ${r.purpose}: refused\n${r.reasons.map((m) => `    ${m}`).join("\n")}`,
+              `${r.at}  ${r.object} (from ${r.originator}) to ${r.partner} for ${r.purpose}: refused\n${r.clauses.map((m) => `    ${m}`).join("\n")}`,
           )
           .join("\n") || "no refused onward hops",
         { refusals },

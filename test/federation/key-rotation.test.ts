@@ -31,6 +31,7 @@ import {
   type TestNodeDir,
 } from "../support/nodes.js";
 import { signedPost, signerFor } from "../support/peer-requests.js";
+import { testEntry } from "../support/log-entries.js";
 
 const bundle = JSON.parse(
   readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
@@ -266,7 +267,7 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
     expect(out.join("")).toContain("log intact");
 
     // A checkpoint for a new size signed by a key the history does not know.
-    await xa.store.ledger.append({ kind: "test-marker", at: new Date().toISOString(), data: {} });
+    await xa.store.ledger.append(testEntry(0, { tag: "marker" }));
     const head = await logHead(xa.store.ledger);
     const stranger = generateKeyPairSync("ed25519").privateKey;
     const note = signCheckpoint(

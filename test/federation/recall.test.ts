@@ -417,7 +417,9 @@ describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
     expect(refusals.status).toBe(200);
     const r = (refusals.body.refusals as Record<string, unknown>[]).find((x) => x.object === held);
     expect(r).toMatchObject({ originator: "XA", partner: "XD", purpose: "cyber-defence" });
-    expect((r!.reasons as string[]).join(" ")).toMatch(/onward sharing|not a party|XD/);
+    // Clause paths only: the log never holds the refusal's message text.
+    expect((r!.clauses as string[]).length).toBeGreaterThan(0);
+    expect(r).not.toHaveProperty("reasons");
     const logged = (await xc.store.ledger.list(0, 10_000)).filter(
       (e) => e.kind === "onward-refused",
     );

@@ -15,6 +15,7 @@ import type { Store } from "../../src/app/ports.js";
 import { encodeLogEntry } from "../../src/core/log-entry.js";
 import { openSqliteStore } from "../../src/storage/sqlite/index.js";
 import { leafHash, verifyInclusion } from "../../src/tlog/index.js";
+import { testEntry } from "../support/log-entries.js";
 
 const AT = "2026-05-01T10:00:00.000Z";
 const header = { action: "share", partner: "XB", purpose: "cyber-defence" };
@@ -73,7 +74,7 @@ describe("decisions in batches", () => {
     let store: Store;
     beforeAll(async () => {
       store = await openSqliteStore({ path: ":memory:" });
-      await store.ledger.append({ kind: "ingest", at: AT, data: { objects: 2000 } });
+      await store.ledger.append(testEntry(2000, { at: AT }));
       await store.transaction(async (tx) => {
         for (const e of entries) await tx.ledger.append(e);
       });

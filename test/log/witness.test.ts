@@ -22,6 +22,7 @@ import {
   start,
   type TestNodeDir,
 } from "../support/nodes.js";
+import { testEntry } from "../support/log-entries.js";
 
 const T = "2026-05-01T00:00:00.000Z";
 const raw = (dir: string): Uint8Array =>
@@ -65,7 +66,7 @@ describe("witnessing a partner's log", () => {
 
     // XB grows: the next checkpoint extends the first, proven by a consistency proof.
     for (let i = 0; i < 5; i++) {
-      await xb.store.ledger.append({ kind: "decision", at: T, data: { i } });
+      await xb.store.ledger.append(testEntry(i, { at: T }));
     }
     const second = await api(xa, "POST", "/api/v1/log/witness/XB");
     expect(second.body).toMatchObject({ consistent: true, previousSize: size1, size: size1 + 5 });
@@ -82,7 +83,7 @@ describe("witnessing a partner's log", () => {
       db.close();
     }
     for (let i = 0; i < size1 + 9; i++) {
-      await xb.store.ledger.append({ kind: "decision", at: T, data: { other: i } });
+      await xb.store.ledger.append(testEntry(i, { at: T, tag: "other" }));
     }
     const third = await api(xa, "POST", "/api/v1/log/witness/XB");
     expect(third.status).toBe(200);

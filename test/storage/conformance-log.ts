@@ -23,6 +23,8 @@ import type { Store } from "../../src/app/ports.js";
 import { encodeLogEntry } from "../../src/core/log-entry.js";
 import { canonicalize } from "../../src/crypto/jcs.js";
 import { AccordError } from "../../src/errors.js";
+import { LOG_KINDS } from "../../src/core/log-kinds.js";
+import { kindVectors, testEntry } from "../support/log-entries.js";
 import {
   MemoryTree,
   leafHash,
@@ -39,11 +41,8 @@ export interface LogHarness {
 }
 
 const T0 = "2026-05-01T00:00:00.000Z";
-const entry = (i: number) => ({
-  kind: i % 3 === 0 ? "decision" : i % 3 === 1 ? "share" : "receipt",
-  at: T0,
-  data: { i, digest: (i * 7919).toString(16).padStart(64, "0") },
-});
+const entry = (i: number) =>
+  testEntry(i, { at: T0, kind: i % 3 === 0 ? "ingest" : i % 3 === 1 ? "share" : "receipt" });
 
 /** Appends entries [from, to) in transactions of `batch`. */
 async function fill(store: Store, from: number, to: number, batch: number): Promise<void> {
@@ -184,8 +183,19 @@ export function describeLogConformance(
 
     it("refuses an entry over 65535 bytes or of a malformed kind and writes nothing", async () => {
       const { store } = await fresh();
+      const big = {
+        action: "share",
+        object: "indicator--1",
+        version: "",
+        partner: "XB",
+        purpose: "testing",
+        effect: "deny",
+        agreement: null,
+        clauses: ["default"],
+        dropped: Array.from({ length: 300 }, () => "x".repeat(250)),
+      };
       await expect(
-        store.ledger.append({ kind: "share", at: T0, data: { pad: "x".repeat(70_000) } }),
+        store.ledger.append({ kind: "decision", at: T0, data: big }),
       ).rejects.toBeInstanceOf(AccordError);
       await expect(
         store.ledger.append({ kind: "Bad Kind", at: T0, data: {} }),
@@ -194,13 +204,66 @@ export function describeLogConformance(
       expect(await store.ledger.entries(0, 10)).toEqual([]);
     });
 
+    it("appends a sample of every registered kind, reproducing the vectors' leaf hashes", async () => {
+      const { store } = await fresh();
+      const samples = kindVectors.entries;
+      await store.transaction(async (tx) => {
+        for (const v of samples) await tx.ledger.append(v.entry);
+      });
+      const stored = await store.ledger.list(0, samples.length + 1);
+      expect(stored.map((e) => e.leafHash)).toEqual(samples.map((v) => v.leafHash));
+      expect(new Set(stored.map((e) => e.kind))).toEqual(new Set(LOG_KINDS.keys()));
+    });
+
+    it("refuses an unregistered kind or data its kind's schema refuses, naming both, and writes nothing", async () => {
+      const { store } = await fresh();
+      await fill(store, 0, 2, 2);
+      const before = await store.ledger.state();
+      const good = testEntry(5, { at: T0, kind: "share" });
+      const cases: [Record<string, unknown>, string, RegExp][] = [
+        [{ ...good, kind: "shared" }, "an unknown kind", /`shared` is not registered/],
+        [
+          { ...good, data: { ...good.data, contents: "the IBAN" } },
+          "an extra field",
+          /`share` v1: data\.contents is not a field/,
+        ],
+        [
+          { ...good, data: { ...good.data, objects: "11" } },
+          "a mistyped field",
+          /`share` v1: data\.objects /,
+        ],
+        [
+          { ...good, data: { ...good.data, recipient: undefined } },
+          "a missing field",
+          /`share` v1: data\.recipient /,
+        ],
+      ];
+      for (const [e, what, message] of cases) {
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.ledger.append(testEntry(6, { at: T0 }));
+            await tx.ledger.append(e as never);
+          }),
+          what,
+        ).rejects.toMatchObject({
+          code: "ERR_MALFORMED_INPUT",
+          message: expect.stringMatching(message),
+        });
+        await expect(store.ledger.append(e as never), what).rejects.toMatchObject({
+          code: "ERR_MALFORMED_INPUT",
+        });
+      }
+      expect(await store.ledger.state()).toStrictEqual(before);
+      expect((await store.ledger.entries(0, 10)).length).toBe(2);
+    });
+
     it("writes entries as RFC 8785 canonical JSON that reproduces the leaf hash", async () => {
       const { store } = await fresh();
-      const data = { z: 1, a: [true, null, 1.5e-7, "é\u2028"], m: { y: "", b: -0 } };
-      const e = await store.ledger.append({ kind: "decision", at: T0, data });
+      const data = { reason: "fork", partner: "XB", previous: 'é\u2028"\\\n', offered: "" };
+      const e = await store.ledger.append({ kind: "witness-alarm", at: T0, data });
       const [row] = await store.ledger.entries(0, 1);
       const text = Buffer.from(row!.bytes).toString("utf8");
-      expect(text).toBe(canonicalize({ at: T0, data, kind: "decision", v: 1 }));
+      expect(text).toBe(canonicalize({ at: T0, data, kind: "witness-alarm", v: 1 }));
       expect(e.leafHash).toBe(hex(leafHash(row!.bytes)));
     });
 
@@ -260,14 +323,14 @@ export function describeLogConformance(
 
       it("an entry's content changed", async () => {
         const v = await tampered([
-          `UPDATE log_entries SET entry = replace(entry, '"i":300', '"i":301') WHERE idx = 300`,
+          `UPDATE log_entries SET entry = replace(entry, '"objects":300', '"objects":301') WHERE idx = 300`,
         ]);
         expect(v).toMatchObject({ ok: false, firstBad: 300 });
       });
 
       it("an entry's content and its stored leaf hash changed together", async () => {
         const v = await tampered([
-          `UPDATE log_entries SET entry = replace(entry, '"kind":"decision"', '"kind":"share"'),
+          `UPDATE log_entries SET entry = replace(entry, '"kind":"ingest"', '"kind":"share"'),
              leaf_hash = (SELECT leaf_hash FROM log_entries WHERE idx = 1) WHERE idx = 3`,
         ]);
         expect(v).toMatchObject({ ok: false, firstBad: 3 });

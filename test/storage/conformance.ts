@@ -22,6 +22,7 @@ import type {
 import { verifyStoredLog } from "../../src/app/log.js";
 import { encodeLogEntry } from "../../src/core/log-entry.js";
 import { leafHash } from "../../src/tlog/index.js";
+import { entryNumber, testEntry } from "../support/log-entries.js";
 import type { JsonValue, StixObject } from "../../src/core/stix/object.js";
 import { AccordError } from "../../src/errors.js";
 
@@ -456,7 +457,7 @@ function ledgerTests(fresh: Open): void {
     const store = await fresh();
     expect(await store.ledger.size()).toBe(0);
     expect(await store.ledger.list(0, 10)).toEqual([]);
-    const data = { objectId: `indicator--${uuid(1)}`, decision: "permit" };
+    const { data } = testEntry(1);
     const entry = await store.ledger.append({ kind: "ingest", at: T0, data });
     expect(entry).toStrictEqual({
       seq: 0,
@@ -472,7 +473,7 @@ function ledgerTests(fresh: Open): void {
     const store = await fresh();
     const appended: LedgerEntry[] = [];
     for (const i of range(7)) {
-      appended.push(await store.ledger.append({ kind: "decision", at: at(i), data: { i } }));
+      appended.push(await store.ledger.append(testEntry(i, { at: at(i) })));
     }
     const entries = await expectIntactLedger(store, 7);
     expect(entries).toStrictEqual(appended);
@@ -486,20 +487,20 @@ function ledgerTests(fresh: Open): void {
   it("keeps one tree under 50 concurrent appends", async () => {
     const store = await fresh();
     const appended = await Promise.all(
-      range(50).map((i) => store.ledger.append({ kind: "share", at: T0, data: { i } })),
+      range(50).map((i) => store.ledger.append(testEntry(i, { at: T0, kind: "share" }))),
     );
     expect(new Set(appended.map((e) => e.seq)).size, "no seq is shared").toBe(50);
     const entries = await expectIntactLedger(store, 50);
     for (const e of appended) expect(entries[e.seq], `entry ${e.seq}`).toStrictEqual(e);
-    expect(new Set(entries.map((e) => e.data.i)).size, "every append recorded").toBe(50);
+    expect(new Set(entries.map((e) => entryNumber(e))).size, "every append recorded").toBe(50);
   });
 
   it("keeps one tree under concurrent appends inside one transaction", async () => {
     const store = await fresh();
-    await store.ledger.append({ kind: "ingest", at: T0, data: { before: true } });
+    await store.ledger.append(testEntry(0, { at: T0, tag: "before" }));
     await store.transaction(async (tx) => {
       await Promise.all(
-        range(10).map((i) => tx.ledger.append({ kind: "share", at: T0, data: { i } })),
+        range(10).map((i) => tx.ledger.append(testEntry(i, { at: T0, kind: "share" }))),
       );
     });
     await expectIntactLedger(store, 11);
@@ -511,7 +512,7 @@ function ledgerTests(fresh: Open): void {
       range(10).map((t) =>
         store.transaction(async (tx) => {
           for (const i of range(5)) {
-            await tx.ledger.append({ kind: "share", at: T0, data: { t, i } });
+            await tx.ledger.append(testEntry(t * 5 + i, { at: T0, kind: "share" }));
           }
         }),
       ),
@@ -521,9 +522,15 @@ function ledgerTests(fresh: Open): void {
 
   it("stores entry data exactly, so every stored leaf hash recomputes", async () => {
     const store = await fresh();
-    const data = { ...AWKWARD, objectHash: "f".repeat(64) };
+    // The one kind whose data holds free text: a partner's signed notes (evidence of a fork).
+    const data = {
+      partner: "XB",
+      reason: "fork",
+      previous: AWKWARD.name as string,
+      offered: JSON.stringify(AWKWARD),
+    };
     const entry = await store.ledger.append({
-      kind: "receipt",
+      kind: "witness-alarm",
       at: "2024-05-01T02:00:00+02:00",
       data,
     });
@@ -725,7 +732,7 @@ function transactionTests(fresh: Open): void {
     const object = stored(indicator(`indicator--${uuid(1)}`, at(1)), receivedVia("env-1"));
     const result = await store.transaction(async (tx) => {
       await tx.objects.put(object);
-      await tx.ledger.append({ kind: "accept", at: T0, data: { envelopeId: "env-1" } });
+      await tx.ledger.append(testEntry(1, { at: T0, kind: "receipt" }));
       await tx.outbox.enqueue(outboxItem("env-2", T0));
       expect(await tx.objects.get(object.object.id), "reads its own writes").toStrictEqual(object);
       return "done";
@@ -738,11 +745,11 @@ function transactionTests(fresh: Open): void {
 
   it("writes nothing when the body throws, and rethrows the same error", async () => {
     const store = await fresh();
-    const committed = await store.ledger.append({ kind: "ingest", at: T0, data: {} });
+    const committed = await store.ledger.append(testEntry(0, { at: T0 }));
     const boom = new Error("boom");
     const outcome = store.transaction(async (tx) => {
       await tx.objects.put(stored(indicator(`indicator--${uuid(1)}`, at(1))));
-      await tx.ledger.append({ kind: "share", at: T0, data: { lost: true } });
+      await tx.ledger.append(testEntry(9, { at: T0, kind: "share", tag: "lost" }));
       await tx.outbox.enqueue(outboxItem("env-1", T0));
       await tx.inbox.record({
         envelopeId: "env-2",
@@ -764,7 +771,7 @@ function transactionTests(fresh: Open): void {
     expect(await store.agreements.listLatest()).toEqual([]);
 
     // The log continues from the committed tree: the rolled-back seq is not burned.
-    const next = await store.ledger.append({ kind: "share", at: T0, data: {} });
+    const next = await store.ledger.append(testEntry(1, { at: T0, kind: "share" }));
     expect(next.seq).toBe(1);
     expect((await store.ledger.list(0, 1))[0]).toStrictEqual(committed);
     await expectIntactLedger(store, 2);
@@ -810,7 +817,7 @@ function transactionTests(fresh: Open): void {
     const boom = new Error("rolled back");
     const tx = store.transaction(async (t) => {
       await t.objects.put(stored(indicator(id, at(1))));
-      await t.ledger.append({ kind: "ingest", at: T0, data: {} });
+      await t.ledger.append(testEntry(0, { at: T0 }));
       entered();
       await gate;
       throw boom;
@@ -836,7 +843,7 @@ function transactionTests(fresh: Open): void {
       names.map((name, i) =>
         store.transaction(async (tx) => {
           trace.push(`${name}:begin`);
-          await tx.ledger.append({ kind: "share", at: T0, data: { name } });
+          await tx.ledger.append(testEntry(i, { at: T0, kind: "share", tag: name }));
           await sleep(5);
           await tx.objects.put(stored(indicator(`indicator--${uuid(i)}`, at(1))));
           trace.push(`${name}:end`);
@@ -856,7 +863,7 @@ function transactionTests(fresh: Open): void {
     const store = await fresh();
     await expect(store.transaction(() => store.objects.get("x"))).rejects.toBeInstanceOf(TypeError);
     await expect(
-      store.transaction(() => store.ledger.append({ kind: "k", at: T0, data: {} })),
+      store.transaction(() => store.ledger.append(testEntry(0, { at: T0 }))),
     ).rejects.toBeInstanceOf(TypeError);
     await expect(
       store.transaction(() => store.transaction(() => Promise.resolve(1))),
@@ -867,12 +874,10 @@ function transactionTests(fresh: Open): void {
       return Promise.resolve();
     });
     await expect(leaked!.objects.count()).rejects.toBeInstanceOf(TypeError);
-    await expect(leaked!.ledger.append({ kind: "k", at: T0, data: {} })).rejects.toBeInstanceOf(
-      TypeError,
-    );
+    await expect(leaked!.ledger.append(testEntry(0, { at: T0 }))).rejects.toBeInstanceOf(TypeError);
     // And the store still works.
     expect(await store.ledger.size()).toBe(0);
-    await store.ledger.append({ kind: "k", at: T0, data: {} });
+    await store.ledger.append(testEntry(0, { at: T0 }));
     await expectIntactLedger(store, 1);
   });
 }
@@ -899,7 +904,7 @@ function lifecycleTests(fresh: Open, persistent: boolean): void {
     await store.close();
     await store.close();
     await expectCode(store.objects.count(), "ERR_STORAGE");
-    await expectCode(store.ledger.append({ kind: "k", at: T0, data: {} }), "ERR_STORAGE");
+    await expectCode(store.ledger.append(testEntry(0, { at: T0 })), "ERR_STORAGE");
     await expectCode(
       store.transaction(() => Promise.resolve(1)),
       "ERR_STORAGE",
@@ -915,11 +920,7 @@ function lifecycleTests(fresh: Open, persistent: boolean): void {
         receivedVia("env-1"),
       );
       await first.objects.put(object);
-      const entry = await first.ledger.append({
-        kind: "ingest",
-        at: T0,
-        data: { id: object.object.id },
-      });
+      const entry = await first.ledger.append(testEntry(1, { at: T0 }));
       await first.outbox.enqueue(outboxItem("env-2", T0));
       await first.peers.upsert(peer("node-b", "https://b.example"));
       await first.agreements.put(agreement("agreement-ab", 1));
@@ -935,7 +936,7 @@ function lifecycleTests(fresh: Open, persistent: boolean): void {
       expect(await second.agreements.get("agreement-ab", 1)).toStrictEqual(
         agreement("agreement-ab", 1),
       );
-      const next = await second.ledger.append({ kind: "share", at: T0, data: {} });
+      const next = await second.ledger.append(testEntry(1, { at: T0, kind: "share" }));
       expect(next.seq).toBe(entry.seq + 1);
       await expectIntactLedger(second, entry.seq + 2);
     },
@@ -947,7 +948,7 @@ function lifecycleTests(fresh: Open, persistent: boolean): void {
       const [a, b] = await Promise.all([fresh(), fresh()]);
       await Promise.all(
         range(20).map((i) =>
-          (i % 2 === 0 ? a : b).ledger.append({ kind: "share", at: T0, data: { i } }),
+          (i % 2 === 0 ? a : b).ledger.append(testEntry(i, { at: T0, kind: "share" })),
         ),
       );
       await expectIntactLedger(a, 20);

@@ -14,6 +14,7 @@ import { describePeerProtocolConformance } from "./conformance-peer-protocol.js"
 import { describeRetentionConformance } from "./conformance-retention.js";
 import { describeMatchConformance } from "./conformance-match.js";
 import { describeKeyConformance } from "./conformance-keys.js";
+import { testEntry } from "../support/log-entries.js";
 
 const dir = mkdtempSync(join(tmpdir(), "accord-sqlite-"));
 afterAll(() => {
@@ -50,7 +51,7 @@ describeTaxiiConformance("sqlite :memory:", () => openSqliteStore({ path: ":memo
 it("creates a new database file readable by its owner only", async () => {
   const path = join(dir, "private.db");
   const store = await openSqliteStore({ path });
-  await store.ledger.append({ kind: "ingest", at: "2024-05-01T00:00:00Z", data: {} });
+  await store.ledger.append(testEntry(0));
   for (const file of [path, `${path}-wal`]) expect(statSync(file).mode & 0o777, file).toBe(0o600);
   await store.close();
 });

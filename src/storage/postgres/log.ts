@@ -18,6 +18,7 @@
 import type { QueryResultRow } from "pg";
 import type { LedgerEntry, LedgerRepo, StoredCheckpoint } from "../../app/ports.js";
 import { decodeLogEntry, logEntryText } from "../../core/log-entry.js";
+import { checkLogEntry } from "../../core/log-kinds.js";
 import { AccordError } from "../../errors.js";
 import { CompactTree, leafHash } from "../../tlog/index.js";
 import type { Exec, Query, Sql } from "./sql.js";
@@ -112,6 +113,7 @@ export function postgresLog(exec: Exec, inTransaction: boolean): PostgresLog {
 
   const repo: LedgerRepo = {
     async append(entry) {
+      checkLogEntry(entry);
       const text = logEntryText(entry);
       const leaf = leafHash(utf8.encode(text));
       const parsed = JSON.parse(text) as { data: Record<string, unknown> };

@@ -18,6 +18,7 @@
 import type { Database } from "better-sqlite3";
 import type { LedgerEntry, LedgerRepo, StoredCheckpoint } from "../../app/ports.js";
 import { decodeLogEntry, logEntryText } from "../../core/log-entry.js";
+import { checkLogEntry } from "../../core/log-kinds.js";
 import { AccordError } from "../../errors.js";
 import { CompactTree, leafHash } from "../../tlog/index.js";
 import type { Exec } from "./rows.js";
@@ -109,6 +110,7 @@ export function sqliteLog(s: LogStatements, exec: Exec, inTransaction: boolean):
 
   const repo: LedgerRepo = {
     async append(entry) {
+      checkLogEntry(entry);
       const text = logEntryText(entry);
       const leaf = leafHash(utf8.encode(text));
       const parsed = JSON.parse(text) as { data: Record<string, unknown> };
