@@ -14,8 +14,9 @@
  * - An object without it (any other TAXII server) is accepted only when the operator names the
  *   purpose (`--purpose`): decide(accept) for the partner and that purpose (and `--agreement`),
  *   stored with the partner as originator and the permitting agreement's retention deadline.
- * - One transaction: the stored objects, one `decision` entry per object and one `taxii-pull`
- *   entry (partner, source, counts, digest of the id/version pairs). Metadata only.
+ * - One transaction: the stored objects, one `decision` entry per object (`via: "taxii"`) and one
+ *   `taxii-pull` entry (partner, collection id, counts, digest of the id/version pairs). Metadata
+ *   only: never contents, nor the server's URL (it can carry credentials).
  */
 import { createHash } from "node:crypto";
 import { AccordError, type ErrorDetail } from "../errors.js";
@@ -109,7 +110,8 @@ export async function acceptPulled(
       object: raw.id,
       version,
       partner: page.from,
-      via: "taxii-pull",
+      ...(r.stored?.provenance.purpose == null ? {} : { purpose: r.stored.provenance.purpose }),
+      via: "taxii",
       effect: r.stored === undefined ? "deny" : "permit",
       clauses: r.reasons.map((x) => x.clause),
     });
@@ -140,7 +142,7 @@ export async function acceptPulled(
       at,
       data: {
         from: page.from,
-        apiRoot: page.source?.apiRoot ?? null,
+        // The collection id only: a server URL can carry credentials and is not logged.
         collection: page.source?.collection ?? null,
         objects: result.objects,
         stored: result.stored,

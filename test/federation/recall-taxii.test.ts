@@ -310,6 +310,7 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
     expect(entries.length).toBe(Number(report.pages));
     expect(entries[0]!.data).toMatchObject({ from: "XA", collection: xaPartnerCollection });
     expect(JSON.stringify(entries)).not.toContain("pattern");
+    expect(JSON.stringify(entries)).not.toContain(xa.url);
   });
 
   it("XA's recall purges the pulled copy at XB, whose acknowledgement covers the credentials that read it", async () => {
