@@ -697,7 +697,9 @@ const KINDS: readonly LogKind[] = [
     "a page pulled from a partner's TAXII server",
     z.strictObject({
       from: node,
-      apiRoot: z.string().max(2048).nullable(),
+      // Written only by builds before 2026-12-03: a server URL can carry credentials, so the
+      // pull now logs the collection id alone (spec/taxii.md).
+      apiRoot: z.string().max(2048).nullable().optional(),
       collection: id.nullable(),
       objects: count,
       stored: count,
