@@ -4,15 +4,18 @@
  * bundle. share: objects/s from XA to XB over loopback HTTP, from the share call to the verified
  * receipt: decide, minimize, seal, outbox, deliver, open, validate, decide, store, receipt.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { fork, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { AccordNode } from "../src/app/node.js";
-import { generateNodeKeys } from "../src/crypto/keys.js";
+import { exportNodeKeys, generateNodeKeys } from "../src/crypto/keys.js";
 import { openSqliteStore } from "../src/storage/sqlite/index.js";
 import { HttpPeerClient } from "../src/federation/http-peer-client.js";
-import { systemClock, systemRandom } from "../src/cli/compose.js";
-import { createNodeDir, introduce, makeTempDir, start } from "../test/support/nodes.js";
+import { systemClock, systemRandom, type RunningNode } from "../src/cli/compose.js";
+import { createNodeDir, makeTempDir, signAgreements, start } from "../test/support/nodes.js";
 import { syntheticBundle } from "./synthetic.js";
 import type { BenchResult } from "./run.js";
 
@@ -98,48 +101,165 @@ export async function ingestBench(): Promise<BenchResult[]> {
   return results;
 }
 
+/** A forked bench/share-peer.ts: the receiving node in a process of its own. */
+class PeerProcess {
+  private next = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }
+  >();
+  private readonly child: ChildProcess;
+
+  constructor(dir: string, id: string) {
+    // ACCORD_BENCH_PEER_ARGS adds node flags to the peer only (e.g. --cpu-prof).
+    const extra = (process.env.ACCORD_BENCH_PEER_ARGS ?? "").split(" ").filter((a) => a !== "");
+    this.child = fork(new URL("./share-peer.ts", import.meta.url).pathname, [dir, id], {
+      execArgv: [...process.execArgv, ...extra],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.child.on("message", (m: { id: number; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (m.error !== undefined) w?.reject(new Error(`share peer: ${m.error}`));
+      else w?.resolve(m);
+    });
+    this.child.on("exit", (code) => {
+      for (const w of this.waiting.values())
+        w.reject(new Error(`share peer exited (${String(code)})`));
+      this.waiting.clear();
+    });
+  }
+
+  call(op: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const id = ++this.next;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.child.send({ id, op, ...args });
+    });
+  }
+
+  async cpuMicros(): Promise<number> {
+    const u = await this.call("cpu");
+    return Number(u.user) + Number(u.system);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    await this.call("stop").catch(() => undefined);
+    await exited;
+  }
+}
+
+/**
+ * ACCORD_BENCH_PROFILE=DIR: a V8 CPU profile of each node over the timed part of each run only
+ * (DIR/share-XA-RUN.cpuprofile, DIR/share-XB-RUN.cpuprofile), for `node --cpu-prof`-style analysis.
+ */
+export async function profiled<T>(file: string | undefined, body: () => Promise<T>): Promise<T> {
+  if (file === undefined) return body();
+  const session = new Session();
+  session.connect();
+  const post = (method: string): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      session.post(method, (err, res) => {
+        if (err) reject(err);
+        else resolve(res);
+      });
+    });
+  await post("Profiler.enable");
+  await post("Profiler.start");
+  try {
+    return await body();
+  } finally {
+    const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+const cpuMicros = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/**
+ * XA (this process) shares n objects with XB (a process of its own, bench/share-peer.ts) over
+ * loopback HTTP, from the share call until every envelope's receipt is verified. Reports the wall
+ * rate (median of 3 runs), the CPU each side spent per object and the rate that CPU time allows.
+ */
 export async function shareBench(): Promise<BenchResult[]> {
-  const n = 5_000;
+  const n = Number(process.env.ACCORD_BENCH_SHARE_N ?? 5_000);
   const root = makeTempDir("accord-bench-");
   const xaDir = createNodeDir(root, { id: "XA" });
   const xbDir = createNodeDir(root, { id: "XB" });
-  const xa = await start(xaDir);
-  const xb = await start(xbDir);
+  const peer = new PeerProcess(xbDir.dir, "XB");
+  let xa: RunningNode | undefined;
   const results: BenchResult[] = [];
   try {
-    await introduce([xa, xb]);
-    const runs: number[] = [];
+    const xb = (await peer.call("start")) as { url: string; fingerprint: string };
+    xa = await start(xaDir);
+    await xa.node.addPeer(xb.url, xb.fingerprint);
+    await peer.call("peer", { url: xa.url, fingerprint: xa.node.fingerprint() });
+    // Parties without a node here (XC) sign on paper with keys both processes share.
+    const paper = generateNodeKeys();
+    await signAgreements([xa], { elsewhere: ["XB"], paperKeys: new Map([["XC", paper]]) });
+    await peer.call("sign", { elsewhere: ["XA"], paperKeys: { XC: exportNodeKeys(paper) } });
+
+    const runs: { rate: number; xaUs: number; xbUs: number }[] = [];
     for (let run = 0; run < 3; run++) {
       const bundle = syntheticBundle(n, 100 + run);
       await xa.node.ingest(bundle);
       const ids = bundle.objects.map((o) => o.id as string);
+      const profile = process.env.ACCORD_BENCH_PROFILE;
+      if (profile !== undefined)
+        await peer.call("profile", { file: join(profile, `share-XB-${String(run)}.cpuprofile`) });
+      const xb0 = await peer.cpuMicros();
+      const xa0 = cpuMicros();
       const t0 = performance.now();
-      const [outcome] = await xa.node.share({
-        recipients: ["XB"],
-        purpose: "cyber-defence",
-        objectIds: ids,
-      });
-      await xa.deliverNow();
+      const node = xa;
+      const [outcome] = await profiled(
+        profile === undefined ? undefined : join(profile, `share-XA-${String(run)}.cpuprofile`),
+        async () => {
+          const out = await node.node.share({
+            recipients: ["XB"],
+            purpose: "cyber-defence",
+            objectIds: ids,
+          });
+          await node.deliverNow();
+          return out;
+        },
+      );
       const ms = performance.now() - t0;
+      const xaUs = cpuMicros() - xa0;
+      const xbUs = (await peer.cpuMicros()) - xb0;
+      if (profile !== undefined) await peer.call("profileEnd");
       const pending = await xa.store.outbox.list({ status: "pending", limit: 10 });
       if (pending.length > 0 || outcome?.sent !== n)
         throw new Error(
           `share bench: ${outcome?.sent ?? 0} of ${n} sent, ${pending.length} pending`,
         );
-      runs.push(n / (ms / 1000));
+      runs.push({ rate: n / (ms / 1000), xaUs, xbUs });
     }
-    runs.sort((a, b) => a - b);
+    runs.sort((a, b) => a.rate - b.rate);
+    const mid = runs[1] ?? { rate: 0, xaUs: 0, xbUs: 0 };
     results.push({
       bench: "share",
-      value: Math.round(runs[1] ?? 0),
+      value: Math.round(mid.rate),
       unit: "objects/s",
       n,
-      runs: runs.map(Math.round),
-      path: "XA->XB loopback HTTP, SQLite both sides, to verified receipt",
+      runs: runs.map((r) => Math.round(r.rate)),
+      xaCpuUsPerObject: Math.round(mid.xaUs / n),
+      xbCpuUsPerObject: Math.round(mid.xbUs / n),
+      // The rate if each node had a core of its own and waited for nothing: n / the busier side's CPU.
+      cpuBoundRate: Math.round(n / (Math.max(mid.xaUs, mid.xbUs) / 1e6)),
+      loadavg: loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" "),
+      path: "XA->XB loopback HTTP, XB in its own process, SQLite both sides, to verified receipt",
     });
   } finally {
-    await xa.stop();
-    await xb.stop();
+    await xa?.stop();
+    await peer.stop();
     rmSync(root, { recursive: true, force: true });
   }
   return results;

@@ -54,7 +54,17 @@ export const EXCHANGE_TYPE = "accord-agreement-exchange/1";
 export const EVENT_TYPE = "accord-agreement-event/1";
 /** An exchange message dated further than this from the receiver's clock is refused. */
 export const EXCHANGE_MAX_SKEW_MS = 3_600_000;
+/**
+ * Signatures (one per party: at most 64) and events per message. More events than this travel
+ * in pages (`page`/`pages`), one signed message each.
+ */
 const MAX_ITEMS = 256;
+/**
+ * A partner's answer is followed page by page only while its pages carry events, and never past
+ * this many pages (2^20 events on one agreement): a bound on one exchange's work, not on what an
+ * agreement may hold; an exchange that hits it stays pending and says so.
+ */
+const MAX_PAGES = 4096;
 const EVENT_KINDS = ["suspend", "resume", "suspend-party", "resume-party", "terminate"] as const;
 type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -94,6 +104,13 @@ export interface ExchangeMessage {
   readonly hash: string;
   readonly signatures: readonly WireSignature[];
   readonly events: readonly WireEvent[];
+  /**
+   * Which page of the sender's events this message carries, and which page of the receiver's
+   * events its answer should carry (default 0); `pages`: how many the sender has (default 1).
+   * Both are present only when the sender has more than one page or asks for a later one.
+   */
+  readonly page?: number;
+  readonly pages?: number;
   /** Detached JWS by `from` over every other member. */
   readonly jws: string;
 }
@@ -454,9 +471,25 @@ export class AgreementBook {
     try {
       const peer = await this.d.store.peers.get(node);
       if (peer === undefined) throw new Error("not a known partner of this node");
-      const answer = await exchange.exchange(peer, await this.message(a, node));
-      const { message } = await this.accept(answer, { expectFrom: node, expect: a });
-      const lacking = await this.lacking(a, message);
+      // Page by page while either side has more: this node's pages, then the partner's while
+      // they carry events. Each page is one signed message, verified and stored on its own.
+      const mine = pagesOf((await this.d.store.agreementState.events(a.id)).length);
+      const held = { signatures: new Set<string>(), events: new Set<string>() };
+      let page = 0;
+      let more: boolean;
+      do {
+        const answer = await exchange.exchange(peer, await this.message(a, node, page));
+        const { message } = await this.accept(answer, { expectFrom: node, expect: a, page });
+        for (const s of message.signatures) held.signatures.add(s.node);
+        for (const e of message.events) held.events.add(e.jws);
+        page++;
+        more = page < mine || (page < (message.pages ?? 1) && message.events.length > 0);
+        if (more && page >= MAX_PAGES)
+          throw new Error(
+            `the exchange needs more than ${String(MAX_PAGES)} pages of events; not followed further`,
+          );
+      } while (more);
+      const lacking = await this.lacking(a, held);
       if (lacking === undefined) {
         await this.exchangeDone(a, node);
         return { node, ok: true };
@@ -474,15 +507,20 @@ export class AgreementBook {
     return { node, ok: false, error };
   }
 
-  /** What of this node's own signature and events on `a` the partner's message lacks. */
-  private async lacking(a: Agreement, m: ExchangeMessage): Promise<string | undefined> {
+  /**
+   * What of this node's own signature and events on `a` the partner lacks, judged by what it
+   * sent (signing nodes, event JWSs).
+   */
+  private async lacking(
+    a: Agreement,
+    theirs: { signatures: ReadonlySet<string>; events: ReadonlySet<string> },
+  ): Promise<string | undefined> {
     const self = this.d.nodeId;
     const mine = await this.d.store.agreementState.signatures(a.id, a.version);
-    if (mine.some((s) => s.node === self) && !m.signatures.some((s) => s.node === self))
+    if (mine.some((s) => s.node === self) && !theirs.signatures.has(self))
       return `the signature of \`${self}\``;
-    const theirs = new Set(m.events.map((e) => e.jws));
     const events = await this.d.store.agreementState.events(a.id);
-    const missing = events.filter((e) => e.recordedBy === self && !theirs.has(e.jws)).length;
+    const missing = events.filter((e) => e.recordedBy === self && !theirs.events.has(e.jws)).length;
     return missing === 0 ? undefined : `${String(missing)} event(s) recorded by \`${self}\``;
   }
 
@@ -507,10 +545,15 @@ export class AgreementBook {
   /** The federation endpoint: verify and record a partner's message, answer with what is held here. */
   async receive(raw: unknown): Promise<ExchangeMessage> {
     const { agreement, message } = await this.accept(raw);
-    // A partner that writes with everything this node owes it needs no retry from here.
-    if ((await this.lacking(agreement, message)) === undefined)
+    // A partner that writes with everything this node owes it needs no retry from here (judged
+    // on this page alone: with several pages, this node's own retry settles it).
+    const theirs = {
+      signatures: new Set(message.signatures.map((s) => s.node)),
+      events: new Set(message.events.map((e) => e.jws)),
+    };
+    if ((await this.lacking(agreement, theirs)) === undefined)
       await this.exchangeDone(agreement, message.from);
-    return this.message(agreement, message.from);
+    return this.message(agreement, message.from, message.page ?? 0);
   }
 
   // ---------------------------------------------------------------- lifecycle events
@@ -877,9 +920,12 @@ export class AgreementBook {
     return keys;
   }
 
-  private async message(a: Agreement, to: string): Promise<ExchangeMessage> {
+  /** This node's signed message to `to` on `a`, with page `page` of its events. */
+  private async message(a: Agreement, to: string, page = 0): Promise<ExchangeMessage> {
     const sigs = await this.d.store.agreementState.signatures(a.id, a.version);
-    const events = (await this.d.store.agreementState.events(a.id)).slice(-MAX_ITEMS);
+    const all = await this.d.store.agreementState.events(a.id);
+    const pages = pagesOf(all.length);
+    const events = all.slice(page * MAX_ITEMS, (page + 1) * MAX_ITEMS);
     const body = {
       type: EXCHANGE_TYPE,
       from: this.d.nodeId,
@@ -898,6 +944,7 @@ export class AgreementBook {
         recorded_by: e.recordedBy,
         jws: e.jws,
       })),
+      ...(pages > 1 || page > 0 ? { page, pages } : {}),
     } as const;
     return { ...body, jws: await signJson(body, this.d.keys.signing.privateKey) };
   }
@@ -909,9 +956,14 @@ export class AgreementBook {
    */
   private async accept(
     raw: unknown,
-    opts: { expectFrom?: string; expect?: Agreement } = {},
+    opts: { expectFrom?: string; expect?: Agreement; page?: number } = {},
   ): Promise<{ agreement: Agreement; added: number; message: ExchangeMessage }> {
     const m = parseMessage(raw);
+    if (opts.page !== undefined && (m.page ?? 0) !== opts.page)
+      throw new AccordError(
+        "ERR_BAD_REQUEST",
+        `the answer carries page ${String(m.page ?? 0)} of the events, not page ${String(opts.page)}`,
+      );
     if (m.to !== this.d.nodeId)
       throw new AccordError(
         "ERR_BAD_REQUEST",
@@ -946,7 +998,12 @@ export class AgreementBook {
         "ERR_NOT_FOUND",
         `\`${m.agreement}\` v${String(m.version)} is not held by \`${this.d.nodeId}\`; add that version first`,
       );
-    if (a.hash !== m.hash || (opts.expect !== undefined && opts.expect !== a))
+    // (`expect` by content: each page of an exchange reloads the held versions.)
+    const e = opts.expect;
+    if (
+      a.hash !== m.hash ||
+      (e !== undefined && (e.id !== a.id || e.version !== a.version || e.hash !== a.hash))
+    )
       throw new AccordError(
         "ERR_AGREEMENT_INVALID",
         `\`${m.agreement}\` v${String(m.version)} has hash ${a.hash.slice(0, 12)}… here, not ${m.hash.slice(0, 12)}…: the parties hold different texts`,
@@ -1299,9 +1356,17 @@ export function parseMessage(raw: unknown): ExchangeMessage {
     "hash",
     "signatures",
     "events",
+    "page",
+    "pages",
     "jws",
   ];
   for (const k of Object.keys(r)) if (!allowed.includes(k)) throw bad(`unknown member \`${k}\``);
+  const count = (v: unknown, min: number) =>
+    typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= MAX_PAGES;
+  if (r.page !== undefined && !count(r.page, 0))
+    throw bad(`\`page\` must be an integer from 0 to ${String(MAX_PAGES)}`);
+  if (r.pages !== undefined && !count(r.pages, 1))
+    throw bad(`\`pages\` must be an integer from 1 to ${String(MAX_PAGES)}`);
   if (r.type !== EXCHANGE_TYPE) throw bad(`\`type\` must be \`${EXCHANGE_TYPE}\``);
   for (const f of ["from", "to"] as const)
     if (typeof r[f] !== "string" || !NODE_ID.test(r[f])) throw bad(`\`${f}\` must be a node id`);
@@ -1372,6 +1437,13 @@ export function parseMessage(raw: unknown): ExchangeMessage {
     hash: r.hash,
     signatures,
     events,
+    ...(r.page === undefined ? {} : { page: r.page as number }),
+    ...(r.pages === undefined ? {} : { pages: r.pages as number }),
     jws: r.jws,
   };
+}
+
+/** How many pages of events `n` events make (at least one, which may be empty). */
+function pagesOf(n: number): number {
+  return Math.max(1, Math.ceil(n / MAX_ITEMS));
 }

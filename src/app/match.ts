@@ -51,9 +51,10 @@ import {
 } from "../crypto/oprf/index.js";
 import { openEnvelope, sealEnvelope } from "../crypto/envelope.js";
 import { parsePublicJwk, type NodeKeys } from "../crypto/keys.js";
-import { signJson, verifyJson } from "../crypto/sign.js";
+import { signJson, signatureKeyId, verifyJson } from "../crypto/sign.js";
 import type { AccordNode, ShareOutcome } from "./node.js";
 import type { Officer, OfficerDirectory } from "./officers.js";
+import { partnerSigningKey } from "./key-rotation.js";
 import type {
   Clock,
   Logger,
@@ -678,9 +679,21 @@ export class MatchService {
     if (!fresh && hit !== undefined && now - hit.at < ttl) return hit;
     const raw = obj(await this.d.transport.fetchFilter(peer, agreementId), "the filter document");
     const { signature, ...body } = raw;
+    // The pinned key, or a previous key of the partner's inside its rotation overlap.
+    const signer =
+      typeof signature === "string"
+        ? await partnerSigningKey(
+            this.d.store,
+            // As pinned now: the partner may have rotated since `peer` was read.
+            (await this.d.store.peers.get(peer.nodeId)) ?? peer,
+            signatureKeyId(signature),
+            this.d.clock.now(),
+          )
+        : undefined;
     if (
       typeof signature !== "string" ||
-      !(await verifyJson(signature, body, parsePublicJwk(peer.signingKey, "Ed25519")))
+      signer === undefined ||
+      !(await verifyJson(signature, body, signer))
     )
       throw new AccordError(
         "ERR_SIGNATURE_INVALID",
@@ -1004,10 +1017,11 @@ export class MatchService {
     const opened = await openEnvelope(envelope, {
       recipientKeys: this.d.keys,
       expectedRecipient: this.d.nodeId,
-      senderKey: (sender) =>
-        Promise.resolve(
-          sender === peer.nodeId ? parsePublicJwk(peer.signingKey, "Ed25519") : undefined,
-        ),
+      // The pinned key, or a previous one inside its rotation overlap and never revoked.
+      senderKey: (sender, kid) =>
+        sender === peer.nodeId
+          ? partnerSigningKey(this.d.store, peer, kid, now)
+          : Promise.resolve(undefined),
       now,
       maxSkewSeconds: 3600,
     });

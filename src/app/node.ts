@@ -56,6 +56,7 @@ import type {
   StoredObject,
 } from "./ports.js";
 import { recordShare } from "./share-copies.js";
+import { decisionEntries, type LoggedDecision } from "./decision-log.js";
 import { nextAttemptAt } from "./retry.js";
 import { assertNotRevoked, partnerSigningKey } from "./key-rotation.js";
 import { ownKeyFor, withKeyLock } from "./keyring.js";
@@ -475,7 +476,7 @@ export class AccordNode {
       string,
       { agreement: { id: string; version: number; hash: string }; objects: StixObject[] }
     >();
-    const ledger: { kind: string; at: string; data: Record<string, unknown> }[] = [];
+    const decisions: LoggedDecision[] = [];
 
     for (const stored of objects) {
       const o = stored.object;
@@ -513,28 +514,27 @@ export class AccordNode {
         ...(release.changes === undefined ? {} : { changes: release.changes }),
         ...(release.effect === "permit" ? { sentAs: release.object.id } : {}),
       });
-      ledger.push({
-        kind: "decision",
-        at: atIso,
-        data: {
-          action: req.action ?? "share",
-          object: o.id,
-          version: versionOf(o),
-          partner: recipient,
-          purpose: req.purpose,
-          effect: release.effect,
-          agreement:
-            release.effect === "permit"
-              ? `${release.agreement.id} v${release.agreement.version}`
-              : null,
-          clauses: release.reasons.map((r) => r.clause),
-          dropped: [...release.dropped],
-          profile: release.profile ?? null,
-          minimized: loggedChanges(release.changes ?? []),
-          sentAs: release.effect === "permit" ? release.object.id : null,
-        },
+      decisions.push({
+        object: o.id,
+        version: versionOf(o),
+        effect: release.effect,
+        agreement:
+          release.effect === "permit"
+            ? `${release.agreement.id} v${release.agreement.version}`
+            : null,
+        clauses: release.reasons.map((r) => r.clause),
+        dropped: [...release.dropped],
+        profile: release.profile ?? null,
+        minimized: loggedChanges(release.changes ?? []),
+        sentAs: release.effect === "permit" ? release.object.id : null,
       });
     }
+    // Many decisions to a log entry, each still provable on its own (./decision-log.ts).
+    const ledger = decisionEntries(
+      atIso,
+      { action: req.action ?? "share", partner: recipient, purpose: req.purpose },
+      decisions,
+    );
 
     // Seal outside the transaction (CPU work); write outbox and ledger together.
     const sealed: {
@@ -848,7 +848,7 @@ export class AccordNode {
     const atIso = now.toISOString();
     const outcomes: ReceiptClaims["objects"][number][] = [];
     const toStore: StoredObject[] = [];
-    const ledger: { kind: string; at: string; data: Record<string, unknown> }[] = [];
+    const decisions: LoggedDecision[] = [];
     for (const raw of objects) {
       if (raw.id === PROVENANCE_EXTENSION_ID || raw.id === SOURCE_GRADE_EXTENSION_ID) continue;
       const consented = await this.onwardConsented(raw, header.sender, now);
@@ -861,19 +861,18 @@ export class AccordNode {
       );
       outcomes.push(outcome);
       if (stored !== undefined) toStore.push(stored);
-      ledger.push({
-        kind: "decision",
-        at: atIso,
-        data: {
-          action: "accept",
-          object: raw.id,
-          version: versionOf(raw),
-          partner: header.sender,
-          effect: stored === undefined ? "deny" : "permit",
-          clauses: reasons.map((r) => r.clause),
-        },
+      decisions.push({
+        object: raw.id,
+        version: versionOf(raw),
+        effect: stored === undefined ? "deny" : "permit",
+        clauses: reasons.map((r) => r.clause),
       });
     }
+    const ledger = decisionEntries(
+      atIso,
+      { action: "accept", partner: header.sender, envelope: header.id },
+      decisions,
+    );
 
     try {
       return await this.d.store.transaction(async (tx) => {

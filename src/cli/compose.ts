@@ -28,7 +28,7 @@ import { HttpLogClient } from "../federation/log-client.js";
 import { HttpRecallClient } from "../federation/recall-client.js";
 import { HttpAgreementExchange } from "../federation/agreement-exchange.js";
 import { NodeKeyRing } from "../app/keyring.js";
-import { KeyService } from "../app/key-rotation.js";
+import { KeyService, partnerSigningKey } from "../app/key-rotation.js";
 import { HttpKeyAnnouncementClient } from "../federation/key-client.js";
 import { fileKeyVault } from "./key-files.js";
 
@@ -212,6 +212,14 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
       nodeId: config.nodeId,
       signer,
       now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
+      // As pinned now (the peer may have rotated since the request was sent).
+      peerKey: async (peer, kid) =>
+        partnerSigningKey(
+          store,
+          (await store.peers.get(peer.nodeId)) ?? peer,
+          kid,
+          (opts.clock ?? systemClock).now(),
+        ),
     }),
     matchSecret,
     deliver: deliverNow,

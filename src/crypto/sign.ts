@@ -40,6 +40,12 @@ export async function signJson(value: unknown, key: KeyObject): Promise<string> 
   return `${header ?? ""}..${signature ?? ""}`;
 }
 
+/** The `kid` of a detached JWS's protected header (which key signed it), if it names one. */
+export function signatureKeyId(jws: string): string | undefined {
+  const kid = parseProtectedHeader(jws.split(".", 1)[0] ?? "")?.kid;
+  return typeof kid === "string" ? kid : undefined;
+}
+
 /** True iff `jws` is a signature by `jwk` over exactly the canonical bytes of `value`. */
 export async function verifyJson(jws: string, value: unknown, jwk: PublicJwk): Promise<boolean> {
   const signer = publicKeyObject(jwk, "Ed25519");

@@ -14,8 +14,8 @@ import { AccordError } from "../errors.js";
 import type { Peer } from "../app/ports.js";
 import type { MatchTransport } from "../app/match.js";
 import { sha256Hex } from "../crypto/hash.js";
-import { parsePublicJwk } from "../crypto/keys.js";
-import { verifyJson } from "../crypto/sign.js";
+import { parsePublicJwk, type PublicJwk } from "../crypto/keys.js";
+import { signatureKeyId, verifyJson } from "../crypto/sign.js";
 import { readPeerAnswer, signedFetch } from "./http-peer-client.js";
 import type { RequestSigner } from "./request-signing.js";
 
@@ -51,6 +51,12 @@ export interface HttpMatchClientOptions {
   readonly timeoutMs?: number;
   /** Seconds since the epoch (injected for tests); the system clock by default. */
   readonly now?: () => number;
+  /**
+   * The partner's signing key with this thumbprint (`kid` of an answer's signature): its pinned
+   * key, or a previous one inside its rotation overlap and never revoked
+   * (app/key-rotation.ts `partnerSigningKey`). Without it only the pinned key is accepted.
+   */
+  readonly peerKey?: (peer: Peer, kid: string | undefined) => Promise<PublicJwk | undefined>;
 }
 
 export class HttpMatchClient implements MatchTransport {
@@ -114,8 +120,17 @@ export class HttpMatchClient implements MatchTransport {
   private async checkAnswer(res: Response, peer: Peer, nonce: string): Promise<void> {
     const answer = await res.text();
     const sig = res.headers.get("accord-signature");
+    // Signed by the partner's pinned key, or (an answer signed just before the partner rotated)
+    // by a previous key of its still inside the overlap.
+    const key =
+      sig === null
+        ? undefined
+        : this.o.peerKey === undefined
+          ? parsePublicJwk(peer.signingKey, "Ed25519")
+          : await this.o.peerKey(peer, signatureKeyId(sig));
     const ok =
       sig !== null &&
+      key !== undefined &&
       answer.length <= MAX_RESPONSE_BYTES &&
       (await verifyJson(
         sig,
@@ -126,7 +141,7 @@ export class HttpMatchClient implements MatchTransport {
           status: res.status,
           body: answer,
         }),
-        parsePublicJwk(peer.signingKey, "Ed25519"),
+        key,
       ));
     if (!ok)
       throw new AccordError(

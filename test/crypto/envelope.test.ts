@@ -451,7 +451,9 @@ describe("failures say little", () => {
       // One tag character changed for certain (replacing the last two with a fixed "AA" left the
       // envelope intact whenever it already ended so: about 1 run in 256).
       () =>
-        open(envelope.slice(0, -2) + (envelope.at(-2) === "A" ? "B" : "A") + envelope.slice(-1)),
+        open(
+          envelope.slice(0, -2) + (envelope.at(-2) === "A" ? "B" : "A") + (envelope.at(-1) ?? ""),
+        ),
     ];
     for (const attempt of attempts) {
       const e = await attempt().then(

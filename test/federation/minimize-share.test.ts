@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import type { RunningNode } from "../../src/cli/compose.js";
 import type { ShareOutcome } from "../../src/app/node.js";
+import { expandDecisions } from "../../src/app/decision-log.js";
 import {
   SOURCE_GRADE_EXTENSION_DEFINITION,
   SOURCE_GRADE_EXTENSION_ID,
@@ -198,9 +199,9 @@ describe("minimization on the share path", () => {
 
   it("logs what minimization did as paths and kinds, never values", async () => {
     const log = await xa.store.ledger.list(0, 10_000);
-    const decision = log.find(
-      (e) => e.kind === "decision" && e.data.object === EMAIL_ID && e.data.partner === "XB",
-    );
+    const decision = log
+      .flatMap(expandDecisions)
+      .find((e) => e.data.object === EMAIL_ID && e.data.partner === "XB");
     expect(decision?.data).toMatchObject({
       effect: "permit",
       profile: "cyber-default",
@@ -246,7 +247,8 @@ describe("minimization on the share path", () => {
     expect((await xa.store.outbox.list({ limit: 1000 })).length).toBe(before);
     const log = await xa.store.ledger.list(0, 10_000);
     const entry = log
-      .filter((e) => e.kind === "decision" && e.data.object === IBAN_INDICATOR)
+      .flatMap(expandDecisions)
+      .filter((e) => e.data.object === IBAN_INDICATOR)
       .at(-1);
     expect(entry?.data).toMatchObject({ effect: "deny", sentAs: null });
     expect(entry?.data.clauses).toContain("cyber-one v1 §minimization.profile");

@@ -12,6 +12,7 @@ import { generateNodeKeys } from "../../src/crypto/keys.js";
 import { loadNodeKeys } from "../../src/cli/secrets.js";
 import { verifyReceipt } from "../../src/crypto/receipt.js";
 import { verifyLedger } from "../../src/app/node.js";
+import { expandDecisions } from "../../src/app/decision-log.js";
 import { PROVENANCE_EXTENSION_DEFINITION, withProvenance } from "../../src/core/provenance.js";
 import type { RunningNode } from "../../src/cli/compose.js";
 import {
@@ -162,9 +163,16 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
 
   it("records every decision, the share and the receipt on the sender, and every acceptance on the recipient", async () => {
     const xaLedger = await xa.store.ledger.list(0, 1000);
-    const decisions = xaLedger.filter((e) => e.kind === "decision");
+    // The share's twelve decisions are batched into one `decisions` entry, each expandable.
+    expect(xaLedger.filter((e) => e.kind === "decision")).toHaveLength(0);
+    const batches = xaLedger.filter((e) => e.kind === "decisions");
+    expect(batches).toHaveLength(1);
+    const decisions = xaLedger.flatMap(expandDecisions);
     expect(decisions).toHaveLength(12);
     expect(decisions.filter((e) => e.data.effect === "deny")).toHaveLength(1);
+    expect(decisions.map((d) => d.index)).toEqual([...Array(12).keys()]);
+    for (const d of decisions)
+      expect(d.data).toMatchObject({ action: "share", partner: "XB", purpose: "cyber-defence" });
     const shareEntry = xaLedger.find((e) => e.kind === "share");
     const receiptEntry = xaLedger.find((e) => e.kind === "receipt");
     expect(receiptEntry?.data.envelope).toBe(shareEntry?.data.envelope);
@@ -176,6 +184,15 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
       accepted: 11,
       rejected: 0,
     });
+    const accepted = xbLedger.flatMap(expandDecisions);
+    expect(accepted).toHaveLength(11);
+    for (const d of accepted)
+      expect(d.data).toMatchObject({
+        action: "accept",
+        partner: "XA",
+        envelope: shareEntry?.data.envelope,
+        effect: "permit",
+      });
     // Metadata only: no ledger entry carries the IBAN or the suspect's e-mail.
     const all = JSON.stringify([xaLedger, xbLedger]);
     expect(all).not.toContain("DE89");

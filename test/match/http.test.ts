@@ -884,6 +884,100 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
   });
 
   describe("keys", () => {
+    /**
+     * Runs `during` in the middle of the first request whose URL contains `path`: after the
+     * answer has been made (`after`), or before the request is sent (`before`). The messages in
+     * flight were signed with the key current before `during` ran.
+     */
+    const inTheMiddle = async <T>(
+      path: string,
+      when: "before" | "after",
+      during: () => Promise<void>,
+      run: () => Promise<T>,
+    ): Promise<T> => {
+      const original = globalThis.fetch;
+      let pending = true;
+      globalThis.fetch = async (...args: Parameters<typeof fetch>) => {
+        const url = args[0] instanceof Request ? args[0].url : String(args[0]);
+        if (!pending || !url.includes(path)) return original(...args);
+        pending = false;
+        if (when === "before") await during();
+        const res = await original(...args);
+        if (when === "after") await during();
+        return res;
+      };
+      try {
+        return await run();
+      } finally {
+        globalThis.fetch = original;
+      }
+    };
+    const rotate = async (n: RunningNode) => {
+      const r = await api(n, "POST", "/api/v1/keys/rotate", { overlap: "7d" });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      await n.deliverNow();
+    };
+
+    it("accepts a filter and answers XB signed just before it rotated, and refuses them once that key is revoked", async () => {
+      const before = xb.node.fingerprint();
+      const r = await inTheMiddle(
+        `${FILTERS_PATH}/fiu-mou`,
+        "after",
+        () => rotate(xb),
+        () => query({ value: HELD_IBAN }),
+      );
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.hits).toEqual([true]);
+      const pinned = (await xa.store.peers.get("XB"))!;
+      expect(jwkThumbprint(pinned.signingKey as never), "XA pinned XB's new key").toBe(
+        xb.node.fingerprint(),
+      );
+      expect(xb.node.fingerprint()).not.toBe(before);
+
+      // Again, but XB revokes the key that signed the answers while they are in flight.
+      advance(61_000); // past XA's filter cache
+      const signedBy = xb.node.fingerprint();
+      const refused = await inTheMiddle(
+        `${FILTERS_PATH}/fiu-mou`,
+        "after",
+        async () => {
+          await rotate(xb);
+          const k = await api(xb, "POST", "/api/v1/keys/revoke", { fingerprint: signedBy });
+          expect(k.status, JSON.stringify(k.body)).toBe(200);
+          await xb.deliverNow();
+        },
+        () => query({ value: HELD_IBAN }),
+      );
+      expect(refused.status).toBe(401);
+      expect(refused.body.code).toBe("ERR_SIGNATURE_INVALID");
+      expect((await query({ value: HELD_IBAN })).body.hits, "the new key answers").toEqual([true]);
+    });
+
+    it("opens a follow-up request XA sealed with the key it rotated away from while the request was on its way", async () => {
+      const hit = await query({ value: HELD_IBAN });
+      expect(hit.body.hits).toEqual([true]);
+      const before = xa.node.fingerprint();
+      const filed = await inTheMiddle(
+        `${xb.url}/federation/v1/match/requests`,
+        "before",
+        () => rotate(xa),
+        () =>
+          api(xa, "POST", "/api/v1/match/requests", {
+            query: hit.body.queryId,
+            value: HELD_IBAN,
+            legal_basis: "Directive (EU) 2019/1153 art. 8",
+          }),
+      );
+      expect(xa.node.fingerprint()).not.toBe(before);
+      expect(filed.status, JSON.stringify(filed.body)).toBe(201);
+      const id = filed.body.id as string;
+      expect((await api(xb, "GET", `/api/v1/match/requests/${id}`)).body.status).toBe("pending");
+      const pinned = (await xb.store.peers.get("XA"))!;
+      expect(jwkThumbprint(pinned.signingKey as never), "XB pinned XA's new key").toBe(
+        xa.node.fingerprint(),
+      );
+    });
+
     it("detects a responder that evaluates with another key than the one it published", async () => {
       const cached = await query({ value: HELD_IBAN }); // XA now holds XB's filter and key
       expect(cached.body.hits).toEqual([true]);

@@ -88,16 +88,23 @@ const paperKeys = new Map<string, NodeKeys>();
  */
 export async function signAgreements(
   nodes: readonly RunningNode[],
-  opts: { readonly paper?: boolean } = {},
+  opts: {
+    readonly paper?: boolean;
+    /** Parties whose nodes run elsewhere (another process): they sign there, not on paper. */
+    readonly elsewhere?: readonly string[];
+    /** Paper keys to use (shared with another process), instead of this module's own. */
+    readonly paperKeys?: Map<string, NodeKeys>;
+  } = {},
 ): Promise<void> {
-  const running = new Set(nodes.map((n) => n.node.id));
+  const running = new Set([...nodes.map((n) => n.node.id), ...(opts.elsewhere ?? [])]);
+  const keysOnPaper = opts.paperKeys ?? paperKeys;
   if (opts.paper !== false) {
     for (const n of nodes) {
       for (const a of n.node.agreementBook.versions())
         for (const p of a.doc.parties) {
           if (running.has(p.node)) continue;
-          let keys = paperKeys.get(p.node);
-          if (keys === undefined) paperKeys.set(p.node, (keys = generateNodeKeys()));
+          let keys = keysOnPaper.get(p.node);
+          if (keys === undefined) keysOnPaper.set(p.node, (keys = generateNodeKeys()));
           if ((await n.store.peers.get(p.node)) === undefined)
             await n.store.peers.upsert({
               nodeId: p.node,

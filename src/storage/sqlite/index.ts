@@ -94,6 +94,9 @@ function open(options: SqliteStoreOptions): Store {
     // those lookups off read(2) as the store grows (the default cache is 2 MiB).
     db.pragma("cache_size = -65536");
     db.pragma("mmap_size = 1073741824");
+    // Statement journals (every insert that fires a trigger, inside a transaction) and transient
+    // indexes live in memory, not in temporary files: a write to a file per statement otherwise.
+    db.pragma("temp_store = MEMORY");
     applyMigrations(db);
     carryOverLedgerV1(db);
     return new SqliteStore(db);
