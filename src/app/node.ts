@@ -954,10 +954,29 @@ export class AccordNode {
     });
   }
 
+  /**
+   * The inbox's check of one object for an object that arrived another way, such as a pull from
+   * `sender`'s TAXII server (src/app/taxii-pull.ts): the onward hop's consent, the accept
+   * decision, provenance and retention, exactly as for a sealed envelope. Writes nothing.
+   */
+  async acceptArrived(
+    raw: StixObject,
+    sender: string,
+    now: Date,
+  ): Promise<{
+    outcome: ReceiptClaims["objects"][number];
+    stored?: StoredObject;
+    reasons: readonly Reason[];
+  }> {
+    await this.agreementBook.refresh(now);
+    const consented = await this.onwardConsented(raw, sender, now);
+    return this.acceptOne(raw, sender, null, now, consented);
+  }
+
   private acceptOne(
     raw: StixObject,
     sender: string,
-    envelopeId: string,
+    envelopeId: string | null,
     now: Date,
     onwardConsented = false,
   ): {

@@ -23,12 +23,13 @@ import { AccordError } from "../errors.js";
 import { versionOf } from "../core/stix/object.js";
 import { parseRfc3339 } from "../crypto/rfc3339.js";
 import { sha256Hex } from "../crypto/hash.js";
-import { parsePublicJwk, type NodeKeys } from "../crypto/keys.js";
+import { parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
 import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
-import { signJson, verifyJson } from "../crypto/sign.js";
+import { signJson, signatureKeyId, verifyJson } from "../crypto/sign.js";
 import { isNodeId, isUuid } from "../crypto/fields.js";
 import { ENVELOPE_MAX_AGE_SECONDS, type AccordNode, type PreparedShare } from "./node.js";
 import { nextAttemptAt } from "./retry.js";
+import { partnerSigningKey } from "./key-rotation.js";
 import type {
   Clock,
   Logger,
@@ -485,13 +486,28 @@ export class RecallService {
     return { attempted: due.length, delivered, failed: due.length - delivered };
   }
 
+  /**
+   * True iff `jws` is `peer`'s signature over `value` under the key its header names: the pinned
+   * key, or a previous key still inside its rotation overlap and never revoked (a notice or an
+   * acknowledgement signed before a rotation, delivered or returned again after it).
+   */
+  private async signedBy(peer: Peer, jws: string, value: unknown): Promise<boolean> {
+    let key: PublicJwk | undefined;
+    try {
+      key = await partnerSigningKey(this.d.store, peer, signatureKeyId(jws), this.d.clock.now());
+    } catch {
+      return false; // a malformed stored key verifies nothing
+    }
+    return key !== undefined && verifyJson(jws, value, key);
+  }
+
   private async acknowledged(m: RecallMessage, peer: Peer, answer: unknown): Promise<void> {
     const ack = parseAck((answer as { ack?: unknown } | null)?.ack);
     if (
       ack?.claims.recall !== m.recallId ||
       ack.claims.node !== peer.nodeId ||
       ack.claims.to !== this.self ||
-      !(await verifyJson(ack.signature, ack.claims, parsePublicJwk(peer.signingKey, "Ed25519")))
+      !(await this.signedBy(peer, ack.signature, ack.claims))
     )
       throw new AccordError(
         "ERR_SIGNATURE_INVALID",
@@ -620,10 +636,12 @@ export class RecallService {
     const opened = await openEnvelope(envelope, {
       recipientKeys: this.d.keys,
       expectedRecipient: this.self,
-      senderKey: (s) =>
-        Promise.resolve(
-          s === sender.nodeId ? parsePublicJwk(sender.signingKey, "Ed25519") : undefined,
-        ),
+      // The pinned key, or a previous one inside its rotation overlap and never revoked: a
+      // notice sealed before the sender rotated still opens (spec/federation.md "Key rotation").
+      senderKey: (s, kid) =>
+        s === sender.nodeId
+          ? partnerSigningKey(this.d.store, sender, kid, this.d.clock.now())
+          : Promise.resolve(undefined),
       now: this.d.clock.now(),
       maxSkewSeconds: ENVELOPE_MAX_AGE_SECONDS,
     });
@@ -660,10 +678,7 @@ export class RecallService {
     // from an originator this node has never met rests on the relaying node's envelope signature.
     const originator =
       c.originator === sender.nodeId ? sender : await this.d.store.peers.get(c.originator);
-    if (
-      originator !== undefined &&
-      !(await verifyJson(notice.signature, c, parsePublicJwk(originator.signingKey, "Ed25519")))
-    )
+    if (originator !== undefined && !(await this.signedBy(originator, notice.signature, c)))
       throw new AccordError(
         "ERR_SIGNATURE_INVALID",
         `the notice is not signed by its originator \`${c.originator}\``,
@@ -798,10 +813,7 @@ export class RecallService {
       const ack = parseAck(raw);
       if (ack?.claims.recall !== recallId || ack.claims.to !== sender.nodeId) continue;
       const signer = await this.d.store.peers.get(ack.claims.node);
-      if (
-        signer !== undefined &&
-        !(await verifyJson(ack.signature, ack.claims, parsePublicJwk(signer.signingKey, "Ed25519")))
-      )
+      if (signer !== undefined && !(await this.signedBy(signer, ack.signature, ack.claims)))
         continue;
       accepted.push({ ack, attested: signer === undefined });
     }

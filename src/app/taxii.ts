@@ -19,8 +19,10 @@ import type { StixObject } from "../core/stix/object.js";
 import { versionOf } from "../core/stix/object.js";
 import { validateBundle } from "../core/stix/validate.js";
 import { PROVENANCE_EXTENSION_ID, splitProvenance } from "../core/provenance.js";
+import type { Consent } from "../core/agreement/lifecycle.js";
 import type { AccordNode } from "./node.js";
 import { GroupCommit } from "./group-commit.js";
+import { TAXII_TARGET_PREFIX } from "./recall.js";
 import type {
   AddedEntry,
   AddedJson,
@@ -29,6 +31,7 @@ import type {
   Logger,
   Random,
   ReissuedId,
+  SharedCopy,
   Store,
   StoredObject,
   TaxiiCredential,
@@ -321,16 +324,18 @@ export class TaxiiService {
     objectId?: string,
   ): Promise<TaxiiPage> {
     const c = await this.readable(p, collection);
-    const page = await this.page(c, q, objectId);
+    const { page, copies } = await this.page(c, q, objectId);
     if (objectId !== undefined && page.items.length === 0 && !page.more)
       throw new AccordError("ERR_NOT_FOUND", `no object \`${objectId}\` in this collection`);
+    await this.recordCopies(p, copies);
     this.logRead(p, c, objectId === undefined ? "get-objects" : "get-object", page);
     return page;
   }
 
   async manifest(p: TaxiiPrincipal, collection: string, q: TaxiiQuery): Promise<TaxiiPage> {
     const c = await this.readable(p, collection);
-    const page = await this.page(c, q);
+    // A manifest shows ids and versions, not objects: no copy leaves, none is recorded.
+    const { page } = await this.page(c, q);
     this.logRead(p, c, "get-manifest", page);
     return page;
   }
@@ -344,11 +349,23 @@ export class TaxiiService {
   ): Promise<TaxiiPage> {
     const c = await this.readable(p, collection);
     const match = { ...(q.match ?? {}), version: ["all"] };
-    const page = await this.page(c, { ...q, match }, objectId);
+    const { page, copies } = await this.page(c, { ...q, match }, objectId);
     if (page.items.length === 0 && !page.more)
       throw new AccordError("ERR_NOT_FOUND", `no object \`${objectId}\` in this collection`);
+    await this.recordCopies(p, copies);
     this.logRead(p, c, "get-versions", page);
     return page;
+  }
+
+  /**
+   * Who got what, for recall (spec/recall.md, "Copies read by TAXII"): the copies a partner read
+   * from its collection, one row per object version, written in one statement per page through
+   * the group commit (concurrent reads share a durable commit) and durable before the page is
+   * answered. The operator's preview of a partner collection is not a copy leaving the node.
+   */
+  private async recordCopies(p: TaxiiPrincipal, copies: readonly SharedCopy[]): Promise<void> {
+    if (p.kind !== "partner" || copies.length === 0) return;
+    await this.writes.run((tx) => tx.recalls.recordCopies(copies), copies.length);
   }
 
   private async readable(p: TaxiiPrincipal, collection: string): Promise<TaxiiCollection> {
@@ -358,7 +375,11 @@ export class TaxiiService {
     return c;
   }
 
-  private async page(c: TaxiiCollection, q: TaxiiQuery, objectId?: string): Promise<TaxiiPage> {
+  private async page(
+    c: TaxiiCollection,
+    q: TaxiiQuery,
+    objectId?: string,
+  ): Promise<{ page: TaxiiPage; copies: readonly SharedCopy[] }> {
     const limit = parseLimit(q.limit);
     const filters = parseFilters(q, objectId);
     const cursor = parseNext(q.next);
@@ -372,7 +393,7 @@ export class TaxiiService {
       });
       const more = rows.length > limit;
       const items = (more ? rows.slice(0, limit) : rows).map(jsonItem);
-      return pageOf(items, more, more ? rows[limit - 1]?.seq : undefined);
+      return { page: pageOf(items, more, more ? rows[limit - 1]?.seq : undefined), copies: [] };
     }
     return this.partnerPage(cred, filters, cursor, limit);
   }
@@ -387,7 +408,7 @@ export class TaxiiService {
     filters: Omit<AddedQuery, "afterSeq" | "limit">,
     start: number,
     limit: number,
-  ): Promise<TaxiiPage> {
+  ): Promise<{ page: TaxiiPage; copies: SharedCopy[] }> {
     const { ids, ...rest } = filters;
     let base: Omit<AddedQuery, "afterSeq" | "limit"> = rest;
     const wanted = ids === undefined ? undefined : new Set(ids);
@@ -398,9 +419,13 @@ export class TaxiiService {
     let cursor = start;
     const batch = limit + 1;
     const items: TaxiiItem[] = [];
+    const copies: SharedCopy[] = [];
     let scanned = 0;
     let more = false;
     const at = this.d.clock.now();
+    const atIso = at.toISOString();
+    /** Consents held for objects other nodes originated, per stored id (loaded once per page). */
+    const consents = new Map<string, readonly Consent[]>();
     outer: for (;;) {
       const rows = await this.d.store.taxii.added({ ...base, afterSeq: cursor, limit: batch });
       for (const row of rows) {
@@ -410,12 +435,26 @@ export class TaxiiService {
         }
         cursor = row.seq;
         scanned++;
-        const item = this.releasedItem(row, cred, at);
-        if (item !== undefined && (wanted === undefined || wanted.has(item.id))) items.push(item);
+        const released = await this.releasedItem(row, cred, at, consents);
+        if (released === undefined) continue;
+        const { item, agreement } = released;
+        if (wanted !== undefined && !wanted.has(item.id)) continue;
+        items.push(item);
+        copies.push({
+          objectId: row.stored.object.id,
+          sentAs: item.id,
+          version: versionOf(row.stored.object),
+          recipient: cred.partner,
+          envelopeId: `${TAXII_TARGET_PREFIX}${cred.id}`,
+          agreement,
+          purpose: cred.purpose,
+          sharedAt: atIso,
+          credential: cred.id,
+        });
       }
       if (rows.length < batch) break;
     }
-    return pageOf(items, more, more ? cursor : undefined);
+    return { page: pageOf(items, more, more ? cursor : undefined), copies };
   }
 
   /**
@@ -464,7 +503,26 @@ export class TaxiiService {
     }
   }
 
-  private releasedItem(row: AddedEntry, c: TaxiiCredential, at: Date): TaxiiItem | undefined {
+  /**
+   * One stored version as the partner may see it, or undefined when it may not. Another node's
+   * object goes on only as an onward hop, with its originator's consent for exactly this hop
+   * (holder this node, recipient the partner, the agreement and purpose), as in a share.
+   */
+  private async releasedItem(
+    row: AddedEntry,
+    c: TaxiiCredential,
+    at: Date,
+    consentCache: Map<string, readonly Consent[]>,
+  ): Promise<{ item: TaxiiItem; agreement: string } | undefined> {
+    const id = row.stored.object.id;
+    let consents: readonly Consent[] | undefined;
+    if (row.stored.provenance.originator !== this.d.node.id) {
+      consents = consentCache.get(id);
+      if (consents === undefined) {
+        consents = await this.d.node.agreementBook.consentsFor(id);
+        consentCache.set(id, consents);
+      }
+    }
     const r = this.d.node.releaseFor(row.stored, {
       partner: c.partner,
       // The operator vouched for this partner by issuing the credential; whether it may receive
@@ -472,15 +530,19 @@ export class TaxiiService {
       known: true,
       purpose: c.purpose,
       at,
+      ...(consents === undefined ? {} : { consents }),
       ...(c.agreementId === null ? {} : { agreementId: c.agreementId }),
     });
     if (r.effect === "deny") return undefined;
     const dateAdded = formatUs(row.dateAddedUs);
     return {
-      id: r.object.id,
-      version: versionOf(r.object) || dateAdded,
-      dateAdded,
-      json: JSON.stringify(r.object),
+      item: {
+        id: r.object.id,
+        version: versionOf(r.object) || dateAdded,
+        dateAdded,
+        json: JSON.stringify(r.object),
+      },
+      agreement: `${r.agreement.id} v${r.agreement.version}`,
     };
   }
 

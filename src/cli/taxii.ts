@@ -2,10 +2,14 @@
  * `accord taxii ...` (spec/taxii.md, README "TAXII 2.1"):
  *
  *   taxii pull URL [--collection ID] [--user U --password-file F | --token-file F]
+ *                  [--from PARTNER [--purpose X] [--agreement A]]
  *                  [--limit N] [--max-pages N] [--dir DIR] [--json]
  *       Pull a collection from any TAXII 2.1 server into the running node: pages with `next`,
  *       validates every object as STIX 2.1, ingests page by page, and after each page stores an
  *       `added_after` bookmark so the next pull (or one after a crash) resumes where this stopped.
+ *       With --from, the server is that partner's: the objects are stored as the partner's
+ *       (POST /api/v1/taxii-pulls: accept decision, provenance, retention), so its recalls and
+ *       the retention purge reach them; without it they are ingested as this node's own.
  *   taxii credential add --partner P --purpose X [--id ID] [--agreement A] [--write] [--dir DIR]
  *   taxii credential list [--dir DIR]
  *   taxii credential remove ID [--dir DIR]
@@ -18,6 +22,7 @@ import { join } from "node:path";
 import { AccordError } from "../errors.js";
 import { validateBundle } from "../core/stix/validate.js";
 import type { IngestResult } from "../app/node.js";
+import type { PullPageResult } from "../app/taxii-pull.js";
 import { issueTaxiiCredential, revokeTaxiiCredential } from "../app/taxii.js";
 import { TaxiiClient, type TaxiiAuth, type TaxiiObjectsPage } from "../federation/taxii-client.js";
 import type { StixObject } from "../core/stix/object.js";
@@ -47,6 +52,10 @@ export interface PullReport {
   readonly objects: number;
   readonly stored: number;
   readonly unchanged: number;
+  /** Objects the accept decision refused (only with --from). */
+  readonly rejected: number;
+  /** The partner the objects were stored as received from, or null (ingested as this node's). */
+  readonly from: string | null;
   readonly bookmark: string | null;
   readonly complete: boolean;
 }
@@ -72,6 +81,7 @@ export async function taxiiCommand(
         "token-file": { type: "string" },
         limit: { type: "string" },
         "max-pages": { type: "string" },
+        from: { type: "string" },
         partner: { type: "string" },
         purpose: { type: "string" },
         id: { type: "string" },
@@ -94,6 +104,8 @@ export async function taxiiCommand(
     const url = rest[0];
     if (url === undefined) throw usage("accord taxii pull URL [--collection ID] ...");
     const auth = authFrom(values);
+    if (values.from === undefined && (values.purpose ?? values.agreement) !== undefined)
+      throw usage("--purpose and --agreement go with --from PARTNER");
     const config = loadConfig(dir, env);
     const report = await pull({
       url,
@@ -101,6 +113,15 @@ export async function taxiiCommand(
       api: ApiClient.forConfig(config),
       bookmarks: join(config.dir, BOOKMARKS_FILE),
       ...(values.collection === undefined ? {} : { collection: values.collection }),
+      ...(values.from === undefined
+        ? {}
+        : {
+            from: {
+              partner: values.from,
+              ...(values.purpose === undefined ? {} : { purpose: values.purpose }),
+              ...(values.agreement === undefined ? {} : { agreementId: values.agreement }),
+            },
+          }),
       limit: positiveInt(values.limit, "limit", 1000),
       ...(values["max-pages"] === undefined
         ? {}
@@ -110,7 +131,7 @@ export async function taxiiCommand(
       },
     });
     print(
-      `pulled ${report.objects} objects in ${report.pages} pages from collection ${report.collection}: ${report.stored} new, ${report.unchanged} already held${report.complete ? "" : " (stopped early; run again to continue)"}\nbookmark: ${report.bookmark ?? "none"}`,
+      `pulled ${report.objects} objects in ${report.pages} pages from collection ${report.collection}${report.from === null ? "" : ` as ${report.from}'s`}: ${report.stored} new, ${report.unchanged} already held${report.from === null ? "" : `, ${report.rejected} refused`}${report.complete ? "" : " (stopped early; run again to continue)"}\nbookmark: ${report.bookmark ?? "none"}`,
       report,
     );
     return 0;
@@ -188,6 +209,16 @@ export interface PullOptions {
   /** The bookmarks file (JSON, keyed by API root and collection). */
   readonly bookmarks: string;
   readonly collection?: string;
+  /**
+   * The server is this partner's: store what it serves as the partner's (accept decision,
+   * provenance, retention). For objects without Accord provenance, the purpose (and agreement)
+   * they are accepted for.
+   */
+  readonly from?: {
+    readonly partner: string;
+    readonly purpose?: string;
+    readonly agreementId?: string;
+  };
   readonly limit: number;
   readonly maxPages?: number;
   readonly onPage?: (page: number, objects: number) => void;
@@ -208,6 +239,7 @@ export async function pull(o: PullOptions): Promise<PullReport> {
   let objects = 0;
   let stored = 0;
   let unchanged = 0;
+  let rejected = 0;
   let complete = false;
   // Every page repeats the first request's filters with `next` (servers such as medallion
   // refuse a `next` whose parameters changed).
@@ -232,10 +264,11 @@ export async function pull(o: PullOptions): Promise<PullReport> {
     if (page.more && !stuck && (o.maxPages === undefined || pages < o.maxPages))
       pending = fetchPage();
     if (page.objects.length > 0) {
-      const r = await ingestPage(o.api, page.objects, pages, bookmark);
+      const r = await ingestPage(o, page.objects, pages, bookmark, { apiRoot, collection });
       objects += page.objects.length;
       stored += r.stored;
       unchanged += r.unchanged;
+      rejected += r.rejected;
     }
     o.onPage?.(pages, page.objects.length);
     if (page.dateAddedLast !== undefined) {
@@ -271,18 +304,24 @@ export async function pull(o: PullOptions): Promise<PullReport> {
     objects,
     stored,
     unchanged,
+    rejected,
+    from: o.from?.partner ?? null,
     bookmark,
     complete,
   };
 }
 
-/** Validate one page as STIX 2.1, whole, and ingest it through the node's API. */
+/**
+ * Validate one page as STIX 2.1, whole, and ingest it through the node's API: as the node's own
+ * (`POST /api/v1/bundles`), or with --from as the partner's (`POST /api/v1/taxii-pulls`).
+ */
 async function ingestPage(
-  api: ApiClient,
+  o: PullOptions,
   objects: readonly StixObject[],
   page: number,
   bookmark: string | null,
-): Promise<IngestResult> {
+  source: { apiRoot: string; collection: string },
+): Promise<{ stored: number; unchanged: number; rejected: number }> {
   const bundle = { type: "bundle", id: `bundle--${crypto.randomUUID()}`, objects };
   const verdict = validateBundle(bundle);
   if (!verdict.valid) {
@@ -300,7 +339,20 @@ async function ingestPage(
       },
     );
   }
-  return api.call<IngestResult>("POST", "/bundles", { json: bundle });
+  if (o.from !== undefined) {
+    const r = await o.api.call<PullPageResult>("POST", "/taxii-pulls", {
+      json: {
+        from: o.from.partner,
+        ...(o.from.purpose === undefined ? {} : { purpose: o.from.purpose }),
+        ...(o.from.agreementId === undefined ? {} : { agreement: o.from.agreementId }),
+        source,
+        objects,
+      },
+    });
+    return { stored: r.stored, unchanged: r.unchanged, rejected: r.rejected };
+  }
+  const r = await o.api.call<IngestResult>("POST", "/bundles", { json: bundle });
+  return { stored: r.stored, unchanged: r.unchanged, rejected: 0 };
 }
 
 async function chooseCollection(

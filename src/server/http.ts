@@ -10,7 +10,7 @@
  * One error path: every error becomes an RFC 9457 problem document carrying Accord's stable code
  * (spec/errors.md). Domain code never sees HTTP.
  */
-import { timingSafeEqual, createHash } from "node:crypto";
+import { timingSafeEqual, createHash, randomBytes, randomUUID } from "node:crypto";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -47,6 +47,7 @@ import type { WitnessService } from "../app/witness.js";
 import type { CosignatureBook } from "../app/cosignatures.js";
 import type { KeyService } from "../app/key-rotation.js";
 import { registerKeyApi, registerKeyFederation } from "./key-routes.js";
+import { registerTaxiiPullApi } from "./taxii-pull-routes.js";
 
 export interface ServerOptions {
   readonly node: AccordNode;
@@ -417,6 +418,12 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       registerLogRoutes(api, "/log", { node, store, ...(cosignatures && { cosignatures }) });
       if (opts.witness !== undefined) registerWitnessApi(api, "/log", opts.witness);
       if (opts.keys !== undefined) registerKeyApi(api, { keys: opts.keys, store, deliver });
+      registerTaxiiPullApi(api, {
+        node,
+        store,
+        clock: opts.clock ?? { now: () => new Date() },
+        random: { bytes: (n) => new Uint8Array(randomBytes(n)), uuid: () => randomUUID() },
+      });
       done();
     },
     { prefix: "/api/v1" },
