@@ -25,12 +25,33 @@ export const MAX_PROTECTED_HEADER_CHARS = 8 * 1024;
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
+/** The value of each base64url character (-1 for any other character code below 128). */
+const B64URL_VALUE = (() => {
+  const table = new Int8Array(128).fill(-1);
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
+})();
+
+/**
+ * True when `text` is canonical unpadded base64url (RFC 4648 §5, §3.5): only alphabet characters,
+ * a length that is not 1 modulo 4, and zero bits after the last whole byte. Such a string decodes
+ * to exactly one byte string that encodes back to it; checked without decoding (an envelope is
+ * megabytes, and checked on its way through several readers).
+ */
+export function isCanonicalB64url(text: string): boolean {
+  const rest = text.length % 4;
+  if (rest === 1 || !B64URL.test(text)) return false;
+  if (rest === 0) return true;
+  const last = B64URL_VALUE[text.charCodeAt(text.length - 1)] ?? -1;
+  // 2 characters carry 1 byte (4 spare bits), 3 characters carry 2 bytes (2 spare bits).
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
 /** The bytes of a canonical, unpadded base64url string, or undefined when it is not one. */
 export function decodeB64url(text: string): Uint8Array | undefined {
-  if (!B64URL.test(text) || text.length % 4 === 1) return undefined;
+  if (!isCanonicalB64url(text)) return undefined;
   const bytes = Buffer.from(text, "base64url");
-  // Canonical form only: re-encoding must give back exactly what was read.
-  if (bytes.toString("base64url") !== text) return undefined;
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -47,7 +68,7 @@ export function splitCompact(text: unknown, parts: 3 | 5, maxBytes: number): str
   const segments = text.split(".");
   if (segments.length !== parts) return undefined;
   for (const segment of segments) {
-    if (decodeB64url(segment) === undefined) return undefined;
+    if (!isCanonicalB64url(segment)) return undefined;
   }
   return segments;
 }

@@ -366,6 +366,14 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: LOG_COSIGNATURES_MIGRATION_SQL,
   },
   {
+    // SQLite's migration 17 moves envelopes out of the outbox rows so that a status update does
+    // not rewrite them; PostgreSQL already keeps large values out of line (TOAST) and an UPDATE
+    // that leaves them unchanged does not copy them, so nothing changes here.
+    version: 17,
+    name: "outbox-envelopes",
+    sql: "SELECT 1",
+  },
+  {
     // Consents pushed to their holders, owed until acknowledged (spec/agreement.md).
     version: 19,
     name: "consent-pushes",

@@ -339,6 +339,20 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: LOG_COSIGNATURES_MIGRATION_SQL,
   },
   {
+    // The outbox's envelopes (megabytes each) in a table of their own, written once: marking an
+    // item delivered or failed rewrote the whole row, envelope included (spec/storage.md).
+    version: 17,
+    name: "outbox-envelopes",
+    sql: `
+      CREATE TABLE outbox_envelopes (
+        id       TEXT PRIMARY KEY REFERENCES outbox (id),
+        envelope TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO outbox_envelopes (id, envelope) SELECT id, envelope FROM outbox;
+      ALTER TABLE outbox DROP COLUMN envelope;
+    `,
+  },
+  {
     // Consents pushed to their holders, owed until acknowledged (spec/agreement.md).
     version: 19,
     name: "consent-pushes",

@@ -81,8 +81,11 @@ const IS_LATEST = `NOT EXISTS (
   SELECT 1 FROM objects n
   WHERE n.id = o.id AND (n.version_key, n.version) > (o.version_key, o.version))`;
 
-const OUTBOX_COLUMNS = `id, recipient, envelope, status, attempts, next_attempt_at, last_error,
-  created_at, delivered_at, receipt, agreement_id, agreement_version, cancelled_at, cancel_reason`;
+/** An outbox row with its envelope, which lives in `outbox_envelopes` (migration 17). */
+const OUTBOX_COLUMNS = `o.id, o.recipient, e.envelope, o.status, o.attempts, o.next_attempt_at,
+  o.last_error, o.created_at, o.delivered_at, o.receipt, o.agreement_id, o.agreement_version,
+  o.cancelled_at, o.cancel_reason`;
+const OUTBOX_FROM = "outbox o JOIN outbox_envelopes e ON e.id = o.id";
 
 /** Every statement the repositories run, prepared once when the store opens. */
 export function prepareStatements(db: Database) {
@@ -133,11 +136,14 @@ export function prepareStatements(db: Database) {
     objectCount: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM objects"),
 
     outboxInsert: db.prepare<
-      [string, string, string, string, string, string, string, string | null, number | null]
+      [string, string, string, string, string, string, string | null, number | null]
     >(
-      `INSERT INTO outbox (id, recipient, envelope, status, attempts, next_attempt_at,
+      `INSERT INTO outbox (id, recipient, status, attempts, next_attempt_at,
          next_attempt_key, created_at, created_key, agreement_id, agreement_version)
-       VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`,
+    ),
+    outboxEnvelopeInsert: db.prepare<[string, string]>(
+      "INSERT INTO outbox_envelopes (id, envelope) VALUES (?, ?)",
     ),
     outboxExpedite: db.prepare<[string, string, string, string]>(
       `UPDATE outbox SET next_attempt_at = ?, next_attempt_key = ?
@@ -151,11 +157,13 @@ export function prepareStatements(db: Database) {
       `UPDATE outbox SET status = 'cancelled', cancelled_at = ?, cancel_reason = ?
        WHERE agreement_id = ? AND status = 'pending' RETURNING id`,
     ),
-    outboxGet: db.prepare<[string], OutboxRow>(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`),
+    outboxGet: db.prepare<[string], OutboxRow>(
+      `SELECT ${OUTBOX_COLUMNS} FROM ${OUTBOX_FROM} WHERE o.id = ?`,
+    ),
     outboxDue: db.prepare<[string, number], OutboxRow>(
-      `SELECT ${OUTBOX_COLUMNS} FROM outbox
-       WHERE status = 'pending' AND next_attempt_key <= ?
-       ORDER BY created_key, n LIMIT ?`,
+      `SELECT ${OUTBOX_COLUMNS} FROM ${OUTBOX_FROM}
+       WHERE o.status = 'pending' AND o.next_attempt_key <= ?
+       ORDER BY o.created_key, o.n LIMIT ?`,
     ),
     outboxDelivered: db.prepare<[string, string, string]>(
       `UPDATE outbox SET status = 'delivered', receipt = ?, delivered_at = ?
@@ -167,10 +175,11 @@ export function prepareStatements(db: Database) {
        WHERE id = ? AND status = 'pending'`,
     ),
     outboxList: db.prepare<[number], OutboxRow>(
-      `SELECT ${OUTBOX_COLUMNS} FROM outbox ORDER BY created_key, n LIMIT ?`,
+      `SELECT ${OUTBOX_COLUMNS} FROM ${OUTBOX_FROM} ORDER BY o.created_key, o.n LIMIT ?`,
     ),
     outboxListStatus: db.prepare<[string, number], OutboxRow>(
-      `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE status = ? ORDER BY created_key, n LIMIT ?`,
+      `SELECT ${OUTBOX_COLUMNS} FROM ${OUTBOX_FROM} WHERE o.status = ?
+       ORDER BY o.created_key, o.n LIMIT ?`,
     ),
 
     inboxGet: db.prepare<[string], InboxRow>(
@@ -293,19 +302,20 @@ function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
   return {
     async enqueue(item) {
       const key = timeKey(item.createdAt, "an outbox item's `createdAt`");
-      await exec.run("could not enqueue the envelope", () =>
+      // Both rows or neither (atomic: its own transaction unless one is open).
+      await exec.atomic("could not enqueue the envelope", () => {
         s.outboxInsert.run(
           item.id,
           item.recipient,
-          item.envelope,
           item.createdAt,
           key,
           item.createdAt,
           key,
           item.agreement?.id ?? null,
           item.agreement?.version ?? null,
-        ),
-      );
+        );
+        s.outboxEnvelopeInsert.run(item.id, item.envelope);
+      });
     },
     async cancel(id, reason, at) {
       timeKey(at, "`at`");
