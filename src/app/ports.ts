@@ -100,6 +100,24 @@ export interface StoredCheckpoint {
 }
 
 /**
+ * A witness's cosignature on one of this node's checkpoints (C2SP tlog-cosignature), as received
+ * and verified (spec/log.md, "Witnesses"): served appended to that checkpoint.
+ */
+export interface StoredCosignature {
+  /** The size of the checkpoint cosigned. */
+  readonly size: number;
+  /** The witness's key name: `accord.witness/<node id>`, or an oversight witness's name. */
+  readonly witness: string;
+  /** The note key id (uint32) of the witness's cosignature key. */
+  readonly keyId: number;
+  /** The cosignature's time, POSIX seconds. */
+  readonly timestamp: number;
+  /** The signature line, without its newline: `— <name> <base64(key id || time || signature)>`. */
+  readonly line: string;
+  readonly receivedAt: string;
+}
+
+/**
  * The node's append-only Merkle log (RFC 9162 hashing, C2SP tlog-tiles storage; spec/log.md).
  * Appends made in one transaction get their indexes at once and are integrated into the tree
  * together when the transaction commits: stored tile hashes are extended, never recomputed.
@@ -138,6 +156,23 @@ export interface LedgerRepo {
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   /** Checkpoints ascending by size with size >= from, at most `limit`. */
   checkpoints(from: number, limit: number): Promise<StoredCheckpoint[]>;
+  /**
+   * Integrated entries of one kind (an index on the entry's kind, migration 14): ascending from
+   * seq `from`, or with `newestFirst` descending from seq `from` (the newest when omitted).
+   */
+  ofKind(
+    kind: string,
+    query: { readonly from?: number; readonly limit: number; readonly newestFirst?: boolean },
+  ): Promise<LedgerEntry[]>;
+  /**
+   * Store a witness's cosignature of checkpoint `size` (migration 14). For the same size, witness
+   * and key id, the later timestamp is kept.
+   */
+  putCosignature(c: StoredCosignature): Promise<void>;
+  /** The cosignatures of checkpoint `size`, by witness name then key id. */
+  cosignatures(size: number): Promise<StoredCosignature[]>;
+  /** For each witness and key id, its cosignature of the largest size, by witness then key id. */
+  latestCosignatures(): Promise<StoredCosignature[]>;
 }
 
 export type OutboxStatus = "pending" | "delivered" | "cancelled";

@@ -27,6 +27,7 @@ import {
   ed25519Cosigner,
   encodeBase64,
   openCheckpoint,
+  parseCheckpoint,
   type Checkpoint,
 } from "../tlog/index.js";
 import { logOrigin, logVerifier } from "./log.js";
@@ -35,6 +36,8 @@ import type { Clock, Logger, Peer, Store } from "./ports.js";
 /** Reads a partner's log (signed peer requests to `/federation/v1/log/<path>`). */
 export interface PartnerLogClient {
   get(peer: Peer, path: string): Promise<Uint8Array>;
+  /** POST a `text/plain` body to `/federation/v1/log/<path>`; resolves with the answer's bytes. */
+  post(peer: Peer, path: string, body: string): Promise<Uint8Array>;
 }
 
 export interface WitnessDeps {
@@ -55,6 +58,8 @@ export type WitnessResult =
       readonly previousSize: number;
       /** The partner's checkpoint with this node's cosignature added. */
       readonly cosigned: string;
+      /** Whether the partner took the cosignature back (POST .../log/cosignatures). */
+      readonly sentBack: boolean;
     }
   | {
       readonly partner: string;
@@ -242,56 +247,96 @@ export class WitnessService {
       });
       (await this.#latestSeen()).set(peer.nodeId, { checkpoint: next, note });
     }
-    return { partner: peer.nodeId, consistent: true, size: next.size, previousSize, cosigned };
+    const sentBack = await this.#sendBack(peer, cosigned);
+    return {
+      partner: peer.nodeId,
+      consistent: true,
+      size: next.size,
+      previousSize,
+      cosigned,
+      sentBack,
+    };
+  }
+
+  /**
+   * Send the cosignature to the partner, which serves it with its checkpoint. A failure is logged
+   * (partner and code) and not retried: the next observation cosigns again.
+   */
+  async #sendBack(peer: Peer, cosigned: string): Promise<boolean> {
+    try {
+      await this.#d.client.post(peer, "cosignatures", cosigned);
+      return true;
+    } catch (e) {
+      this.#d.logger?.warn(
+        {
+          partner: peer.nodeId,
+          code: isAccordError(e) ? e.code : "ERR_INTERNAL",
+          error: e instanceof Error ? e.message : String(e),
+        },
+        "a partner did not take this node's cosignature",
+      );
+      return false;
+    }
   }
 
   /** Every refused checkpoint, with both notes as evidence (for oversight). */
   async alarms(): Promise<WitnessAlarm[]> {
     const out: WitnessAlarm[] = [];
-    await this.#scan((e) => {
-      if (e.kind !== "witness-alarm") return;
-      out.push({
-        seq: e.seq,
-        at: e.at,
-        partner: String(e.data.partner),
-        reason: String(e.data.reason),
-        previous: String(e.data.previous),
-        offered: String(e.data.offered),
-      });
-    });
-    return out;
+    for (let from = 0; ;) {
+      const page = await this.#d.store.ledger.ofKind("witness-alarm", { from, limit: 500 });
+      for (const e of page) {
+        out.push({
+          seq: e.seq,
+          at: e.at,
+          partner: String(e.data.partner),
+          reason: String(e.data.reason),
+          previous: String(e.data.previous),
+          offered: String(e.data.offered),
+        });
+      }
+      const last = page.at(-1);
+      if (page.length < 500 || last === undefined) return out;
+      from = last.seq + 1;
+    }
   }
 
+  /**
+   * The latest checkpoint seen from each partner: the newest `witness` entry for it in this
+   * node's own log (found through the log's kind index, newest first, until every partner has
+   * been found or the entries run out), cached after the first read.
+   */
   async #latestSeen(): Promise<Map<string, Seen>> {
     if (this.#seen !== undefined) return this.#seen;
     const seen = new Map<string, Seen>();
-    await this.#scan((e) => {
-      if (e.kind !== "witness" || typeof e.data.note !== "string") return;
-      const partner = String(e.data.partner);
-      const text = e.data.note.slice(0, e.data.note.indexOf("\n\n") + 1);
-      const lines = text.split("\n");
-      const rootHash = decodeBase64(lines[2] ?? "");
-      if (rootHash === undefined) return;
-      seen.set(partner, {
-        note: e.data.note,
-        checkpoint: { origin: lines[0] ?? "", size: Number(lines[1]), rootHash, extensions: [] },
+    const partners = new Set((await this.#d.store.peers.list()).map((p) => p.nodeId));
+    let from: number | undefined;
+    for (;;) {
+      const page = await this.#d.store.ledger.ofKind("witness", {
+        ...(from === undefined ? {} : { from }),
+        limit: 500,
+        newestFirst: true,
       });
-    });
+      for (const e of page) {
+        const partner = String(e.data.partner);
+        if (seen.has(partner) || typeof e.data.note !== "string") continue;
+        const checkpoint = checkpointOf(e.data.note);
+        if (checkpoint !== undefined) seen.set(partner, { note: e.data.note, checkpoint });
+      }
+      const last = page.at(-1);
+      if (page.length < 500 || last === undefined || [...partners].every((p) => seen.has(p))) break;
+      from = last.seq - 1;
+      if (from < 0) break;
+    }
     this.#seen = seen;
     return seen;
   }
+}
 
-  async #scan(
-    visit: (e: {
-      seq: number;
-      at: string;
-      kind: string;
-      data: Readonly<Record<string, unknown>>;
-    }) => void,
-  ): Promise<void> {
-    const size = await this.#d.store.ledger.size();
-    for (let from = 0; from < size; from += 1000) {
-      for (const e of await this.#d.store.ledger.list(from, 1000)) visit(e);
-    }
+/** The checkpoint in a signed note this node logged after opening it (not checked again). */
+function checkpointOf(note: string): Checkpoint | undefined {
+  try {
+    return parseCheckpoint(note.slice(0, note.indexOf("\n\n") + 1));
+  } catch {
+    return undefined;
   }
 }

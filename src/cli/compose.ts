@@ -23,6 +23,7 @@ import { startRistrettoBackend } from "./ristretto-backend.js";
 import { loadMinimizationSetup } from "./profiles.js";
 import { RecallService } from "../app/recall.js";
 import { WitnessService } from "../app/witness.js";
+import { CosignatureBook, parseOversightWitnesses } from "../app/cosignatures.js";
 import { HttpLogClient } from "../federation/log-client.js";
 import { HttpRecallClient } from "../federation/recall-client.js";
 import { HttpAgreementExchange } from "../federation/agreement-exchange.js";
@@ -262,6 +263,12 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     recalls,
     keys: keyService,
     witness,
+    cosignatures: new CosignatureBook({
+      nodeId: config.nodeId,
+      store,
+      clock: opts.clock ?? systemClock,
+      oversight: parseOversightWitnesses(config.oversightWitnesses),
+    }),
     match: {
       service: match,
       nodeId: config.nodeId,

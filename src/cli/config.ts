@@ -9,6 +9,7 @@ import { resolve, isAbsolute, join } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { AccordError } from "../errors.js";
+import { COSIGNATURE_TYPE, parseVerifierKey } from "../tlog/index.js";
 import { GRADE_SCHEMES, parseGrade, type SourceGrade } from "../core/minimize/grades.js";
 import type { OfficerEntry } from "../app/officers.js";
 
@@ -92,8 +93,18 @@ const configSchema = z.strictObject({
           error: "expected 0 (off) or 1000..86400000 milliseconds",
         })
         .default(900_000),
+      // Oversight witnesses that are not nodes (`accord witness`): each one's cosignature vkey.
+      // Their keys may sign requests to /federation/v1/log/* and send cosignatures back.
+      oversight: z
+        .array(
+          z.string().refine(isCosignatureVkey, {
+            error: "expected a cosignature verifier key (`accord witness init` prints it)",
+          }),
+        )
+        .max(64)
+        .default([]),
     })
-    .default({ interval_ms: 900_000 }),
+    .default({ interval_ms: 900_000, oversight: [] }),
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
@@ -138,6 +149,14 @@ const configSchema = z.strictObject({
     }),
 });
 
+function isCosignatureVkey(vkey: string): boolean {
+  try {
+    return parseVerifierKey(vkey).type === COSIGNATURE_TYPE;
+  } catch {
+    return false;
+  }
+}
+
 export type ConfigFile = z.input<typeof configSchema>;
 type Parsed = z.output<typeof configSchema>;
 
@@ -166,6 +185,8 @@ export interface NodeConfig {
   readonly deliveryIntervalMs: number;
   /** How often every partner's log is witnessed; 0 when the schedule is off. */
   readonly witnessIntervalMs: number;
+  /** Oversight witnesses' cosignature vkeys (accord.yaml `witness.oversight`). */
+  readonly oversightWitnesses: readonly string[];
   readonly logLevel: string;
   readonly logFile: string | undefined;
   /** The officers who decide follow-up requests (token hashes only). */
@@ -279,6 +300,7 @@ function freeze(root: string, c: Parsed, flags: ConfigFlags): NodeConfig {
     epochs: Object.freeze({ ...c.minimization.epochs }),
     deliveryIntervalMs: c.delivery.interval_ms,
     witnessIntervalMs: c.witness.interval_ms,
+    oversightWitnesses: Object.freeze([...c.witness.oversight]),
     logLevel: c.log.level,
     logFile: c.log.file === undefined ? undefined : within(c.log.file),
     officers: Object.freeze(

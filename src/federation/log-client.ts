@@ -1,6 +1,7 @@
 /**
  * Reads a partner's transparency log over the peer protocol: signed (RFC 9421) GETs to
- * `<partner>/federation/v1/log/<path>` (src/server/log-routes.ts). Answers are size-bounded and
+ * `<partner>/federation/v1/log/<path>` (src/server/log-routes.ts), and sends cosignatures back
+ * (POST `<partner>/federation/v1/log/cosignatures`). Answers are size-bounded and
  * returned as bytes; the caller (app/witness.ts) opens and checks everything it reads.
  */
 import type { Peer } from "../app/ports.js";
@@ -18,14 +19,31 @@ export class HttpLogClient implements PartnerLogClient {
     this.#signer = opts.signer;
   }
 
-  async get(peer: Peer, path: string): Promise<Uint8Array> {
+  get(peer: Peer, path: string): Promise<Uint8Array> {
+    return this.#send(peer, path, { method: "GET" });
+  }
+
+  post(peer: Peer, path: string, body: string): Promise<Uint8Array> {
+    return this.#send(peer, path, {
+      method: "POST",
+      body,
+      contentType: "text/plain; charset=utf-8",
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+
+  async #send(
+    peer: Peer,
+    path: string,
+    init: Parameters<typeof signedFetch>[2],
+  ): Promise<Uint8Array> {
     let url: URL;
     try {
       url = new URL(`/federation/v1/log/${path}`, peer.url);
     } catch {
       throw new AccordError("ERR_BAD_REQUEST", `\`${peer.url}\` is not a URL`);
     }
-    const res = await signedFetch(this.#signer, url, { method: "GET" });
+    const res = await signedFetch(this.#signer, url, init);
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (!res.ok) {
       throw new AccordError(

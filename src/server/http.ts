@@ -38,8 +38,13 @@ import type { RecallService } from "../app/recall.js";
 import { assertEnvelopeFromSigner, registerPeerAuth } from "./peer-auth.js";
 import { registerAgreementApi, registerAgreementFederation } from "./agreement-routes.js";
 import { registerOutboxApi } from "./outbox-routes.js";
-import { registerLogRoutes, registerWitnessApi } from "./log-routes.js";
+import {
+  registerCosignatureFederation,
+  registerLogRoutes,
+  registerWitnessApi,
+} from "./log-routes.js";
 import type { WitnessService } from "../app/witness.js";
+import type { CosignatureBook } from "../app/cosignatures.js";
 import type { KeyService } from "../app/key-rotation.js";
 import { registerKeyApi, registerKeyFederation } from "./key-routes.js";
 import { registerTaxiiPullApi } from "./taxii-pull-routes.js";
@@ -66,6 +71,8 @@ export interface ServerOptions {
   readonly recalls?: RecallService;
   /** Witnessing partners' logs (spec/log.md, "Witnesses"); routes under /api/v1/log/witness. */
   readonly witness?: WitnessService;
+  /** Witnesses' cosignatures of this node's checkpoints: received, and served with them. */
+  readonly cosignatures?: CosignatureBook;
   /** Key rotation (spec/federation.md, "Key rotation"); routes under /api/v1/keys and /federation/v1/keys. */
   readonly keys?: KeyService;
 }
@@ -104,7 +111,11 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   });
 
   // Every /federation/v1/* request: RFC 9421 signature by a partner, fresh nonce, body digest.
-  registerPeerAuth(app, { store, clock: opts.clock ?? { now: () => new Date() } });
+  registerPeerAuth(app, {
+    store,
+    clock: opts.clock ?? { now: () => new Date() },
+    witnesses: opts.cosignatures?.oversightWitnesses() ?? [],
+  });
 
   app.setErrorHandler((err: FastifyError | AccordError, req, reply) =>
     sendProblem(err, req, reply),
@@ -140,7 +151,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   if (opts.match !== undefined) registerMatchFederation(app, opts.match);
   if (opts.recalls !== undefined) registerRecallFederation(app, opts.recalls);
   registerAgreementFederation(app, node);
-  registerLogRoutes(app, "/federation/v1/log", { node, store });
+  const cosignatures = opts.cosignatures;
+  registerLogRoutes(app, "/federation/v1/log", {
+    node,
+    store,
+    ...(cosignatures && { cosignatures }),
+  });
+  if (cosignatures !== undefined) registerCosignatureFederation(app, cosignatures);
   if (opts.keys !== undefined) registerKeyFederation(app, opts.keys);
 
   // ------------------------------------------------------------ the node's own API
@@ -398,7 +415,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       if (opts.match !== undefined) registerMatchApi(api, opts.match.service);
       if (opts.recalls !== undefined) registerRecallApi(api, opts.recalls);
       registerAgreementApi(api, node);
-      registerLogRoutes(api, "/log", { node, store });
+      registerLogRoutes(api, "/log", { node, store, ...(cosignatures && { cosignatures }) });
       if (opts.witness !== undefined) registerWitnessApi(api, "/log", opts.witness);
       if (opts.keys !== undefined) registerKeyApi(api, { keys: opts.keys, store, deliver });
       registerTaxiiPullApi(api, {

@@ -6,7 +6,13 @@
  *   /federation/v1/log/...  partners, with RFC 9421 signed requests (src/server/peer-auth.ts)
  *
  *   GET <prefix>/checkpoint                  the latest signed checkpoint (text/plain; C2SP
- *                                            tlog-checkpoint), signed first when the tree grew
+ *                                            tlog-checkpoint), signed first when the tree grew,
+ *                                            with the witnesses' cosignatures it has (C2SP
+ *                                            tlog-cosignature lines appended)
+ *   GET <prefix>/checkpoints/cosigned        each witness's largest cosigned checkpoint, with its
+ *                                            cosignatures: {checkpoints: [{size, note}]}
+ *   POST /federation/v1/log/cosignatures     a witness sends back its cosignature (text/plain
+ *                                            signed note; app/cosignatures.ts)
  *   GET <prefix>/tile/<L>/<N>[.p/<W>]        tile hashes (application/octet-stream)
  *   GET <prefix>/tile/entries/<N>[.p/<W>]    entry bundle
  *   GET <prefix>/proof/inclusion?index=I[&size=N]
@@ -21,6 +27,8 @@ import type { AccordNode } from "../app/node.js";
 import type { Store } from "../app/ports.js";
 import { proveConsistency, proveInclusion } from "../app/log.js";
 import type { WitnessService } from "../app/witness.js";
+import type { CosignatureBook } from "../app/cosignatures.js";
+import { peerRequestOf } from "./peer-auth.js";
 import { AccordError } from "../errors.js";
 import { TILE_WIDTH, encodeEntryBundle, parseTilePath, tileWidth } from "../tlog/index.js";
 
@@ -30,18 +38,31 @@ const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64");
 export function registerLogRoutes(
   scope: FastifyInstance,
   prefix: string,
-  deps: { readonly node: AccordNode; readonly store: Store },
+  deps: {
+    readonly node: AccordNode;
+    readonly store: Store;
+    readonly cosignatures?: CosignatureBook;
+  },
 ): void {
-  const { node, store } = deps;
+  const { node, store, cosignatures } = deps;
   const ledger = store.ledger;
 
   scope.get(`${prefix}/checkpoint`, async (_req, reply) => {
     const c = await node.checkpoint();
+    const note = cosignatures === undefined ? c.note : await cosignatures.withCosignatures(c);
     return reply
       .header("content-type", "text/plain; charset=utf-8")
       .header("cache-control", "no-store")
-      .send(c.note);
+      .send(note);
   });
+
+  if (cosignatures !== undefined) {
+    scope.get(`${prefix}/checkpoints/cosigned`, async (_req, reply) =>
+      reply.header("cache-control", "no-store").send({
+        checkpoints: await cosignatures.witnessed(),
+      }),
+    );
+  }
 
   scope.get(`${prefix}/tile/*`, async (req, reply) => {
     const rest = (req.params as Record<string, string | undefined>)["*"] ?? "";
@@ -110,6 +131,33 @@ function intParam(raw: string | undefined, name: string): number {
     throw new AccordError("ERR_BAD_REQUEST", `\`${name}\` must be a non-negative integer`);
   }
   return Number(raw);
+}
+
+/**
+ * A witness sends back its cosignature of one of this node's checkpoints (spec/log.md,
+ * "Witnesses"): a partner node, or an oversight witness whose key is configured (peer-auth.ts
+ * accepts such keys on the log's routes only). The body is the cosigned checkpoint note.
+ */
+export function registerCosignatureFederation(
+  app: FastifyInstance,
+  cosignatures: CosignatureBook,
+): void {
+  app.post("/federation/v1/log/cosignatures", { bodyLimit: 64 * 1024 }, async (req) => {
+    const who = peerRequestOf(req);
+    if (who === undefined) {
+      throw new AccordError("ERR_UNAUTHENTICATED", "the request is not signed by a witness");
+    }
+    if (typeof req.body !== "string") {
+      throw new AccordError(
+        "ERR_UNSUPPORTED_MEDIA_TYPE",
+        "a cosignature is sent as the cosigned checkpoint, `text/plain`",
+      );
+    }
+    return cosignatures.accept(
+      who.oversight === true ? { oversight: who.nodeId } : { partner: who.nodeId },
+      req.body,
+    );
+  });
 }
 
 /**

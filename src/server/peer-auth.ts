@@ -30,9 +30,15 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 
 /** A verified peer request: the signing partner and the nonce of its signature. */
 export interface PeerRequest {
+  /** The partner's node id, or an oversight witness's name when `oversight` is true. */
   readonly nodeId: string;
   readonly nonce: string;
+  /** Signed by an oversight witness (accepted on the log's routes only), not a partner. */
+  readonly oversight?: true;
 }
+
+/** The routes an oversight witness's key may sign requests for: the log's, nothing else. */
+const WITNESS_ROUTES = `${FEDERATION_PREFIX}log/`;
 
 const peers = new WeakMap<FastifyRequest, PeerRequest>();
 
@@ -62,9 +68,22 @@ export function assertEnvelopeFromSigner(req: FastifyRequest, envelope: string):
 
 export function registerPeerAuth(
   app: FastifyInstance,
-  opts: { readonly store: Store; readonly clock: Clock },
+  opts: {
+    readonly store: Store;
+    readonly clock: Clock;
+    /**
+     * Oversight witnesses (spec/log.md, "Witnesses"): their Ed25519 keys authenticate requests to
+     * `/federation/v1/log/*` only, as the witness's name.
+     */
+    readonly witnesses?: readonly { readonly name: string; readonly publicKey: Uint8Array }[];
+  },
 ): void {
   const { store, clock } = opts;
+  const witnessKeys = new Map<string, KnownKey>();
+  for (const w of opts.witnesses ?? []) {
+    const k = toKeyOnce(w.publicKey);
+    witnessKeys.set(k.id, { nodeId: w.name, key: k.key });
+  }
   const keyCache = new Map<string, KeyObject>();
   const toKey = (jwk: Readonly<Record<string, string>>): { id: string; key: KeyObject } => {
     const pub = parsePublicJwk(jwk, "Ed25519");
@@ -92,16 +111,25 @@ export function registerPeerAuth(
     if (!req.url.startsWith(FEDERATION_PREFIX)) return;
     const now = clock.now();
     const host = req.headers.host ?? "";
+    // The matched route, not the raw URL, decides whether an oversight witness's key counts.
+    const logRoute = req.routeOptions.url?.startsWith(WITNESS_ROUTES) === true;
+    const via = { witness: false };
     const { nodeId, nonce } = await verifyRequestSignature(
       { method: req.method, url: `http://${host}${req.url}`, headers: req.headers },
       {
         now: Math.floor(now.getTime() / 1000),
         hasBody: hasBody(req),
-        keyFor,
+        keyFor: async (keyId) => {
+          const partner = await keyFor(keyId);
+          if (partner !== undefined || !logRoute) return partner;
+          const witness = witnessKeys.get(keyId);
+          via.witness = witness !== undefined;
+          return witness;
+        },
         remember: (keyId, nonce, expiresAt) => store.nonces.remember(keyId, nonce, expiresAt),
       },
     );
-    peers.set(req, { nodeId, nonce });
+    peers.set(req, via.witness ? { nodeId, nonce, oversight: true } : { nodeId, nonce });
     if (now.getTime() - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = now.getTime();
       await store.nonces.prune(now.toISOString());
@@ -118,6 +146,14 @@ export function registerPeerAuth(
       );
     return payload.pipe(new DigestCheck(claimed));
   });
+}
+
+function toKeyOnce(raw: Uint8Array): { id: string; key: KeyObject } {
+  const x = Buffer.from(raw).toString("base64url");
+  return {
+    id: jwkThumbprint({ kty: "OKP", crv: "Ed25519", x }),
+    key: createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" }),
+  };
 }
 
 function hasBody(req: FastifyRequest): boolean {

@@ -63,13 +63,34 @@ describe("witnessing a partner's log", () => {
       [logOrigin("XB"), witnessName("XA")].sort(),
     );
     const size1 = first.body.size as number;
+    expect(first.body.sentBack).toBe(true);
+
+    // XB took the cosignature back and serves its checkpoint with it (its tree has not grown).
+    const served = await api(xb, "GET", "/api/v1/log/checkpoint");
+    const servedOpen = openCheckpoint(served.body as string, {
+      origin: logOrigin("XB"),
+      log: logVerifier("XB", raw(dirs[1]!.dir)),
+      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), raw(dirs[0]!.dir))],
+    });
+    expect(servedOpen.checkpoint.size).toBe(size1);
+    expect(servedOpen.note.verified.map((s) => s.name)).toContain(witnessName("XA"));
+    const cosigned = await api(xb, "GET", "/api/v1/log/checkpoints/cosigned");
+    expect(cosigned.body.checkpoints).toEqual([{ size: size1, note: served.body }]);
 
     // XB grows: the next checkpoint extends the first, proven by a consistency proof.
     for (let i = 0; i < 5; i++) {
       await xb.store.ledger.append(testEntry(i, { at: T }));
     }
     const second = await api(xa, "POST", "/api/v1/log/witness/XB");
-    expect(second.body).toMatchObject({ consistent: true, previousSize: size1, size: size1 + 5 });
+    expect(second.body).toMatchObject({
+      consistent: true,
+      previousSize: size1,
+      size: size1 + 5,
+      sentBack: true,
+    });
+    // Each witness's latest cosigned checkpoint: XA's is now the second.
+    const latest = await api(xb, "GET", "/api/v1/log/checkpoints/cosigned");
+    expect(latest.body.checkpoints.map((c: { size: number }) => c.size)).toEqual([size1 + 5]);
     const logged = (await xa.store.ledger.list(0, 1000)).filter((e) => e.kind === "witness");
     expect(logged.map((e) => e.data.size)).toEqual([size1, size1 + 5]);
 

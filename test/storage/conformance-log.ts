@@ -298,6 +298,81 @@ export function describeLogConformance(
       expect(bad.problem).toMatch(/checkpoint 1/);
     });
 
+    it("finds entries by kind through its index, ascending or newest first (migration 14)", async () => {
+      const { store } = await fresh();
+      await fill(store, 0, 40, 7);
+      const seqs = (es: { seq: number; kind: string }[]) => es.map((e) => e.seq);
+      const shares = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 3 === 1);
+      const got = await store.ledger.ofKind("share", { limit: 100 });
+      expect(seqs(got)).toEqual(shares);
+      expect(got.every((e) => e.kind === "share")).toBe(true);
+      expect(got[2]).toStrictEqual((await store.ledger.list(7, 1))[0]);
+      expect(seqs(await store.ledger.ofKind("share", { from: 10, limit: 3 }))).toEqual([
+        10, 13, 16,
+      ]);
+      expect(seqs(await store.ledger.ofKind("share", { limit: 2, newestFirst: true }))).toEqual([
+        37, 34,
+      ]);
+      expect(
+        seqs(await store.ledger.ofKind("share", { from: 33, limit: 2, newestFirst: true })),
+      ).toEqual([31, 28]);
+      expect(await store.ledger.ofKind("witness-alarm", { limit: 10 })).toEqual([]);
+      // A kind named inside `data` is not the entry's kind.
+      await store.ledger.append({ kind: "decision", at: T0, data: { kind: "witness-alarm" } });
+      expect(await store.ledger.ofKind("witness-alarm", { limit: 10 })).toEqual([]);
+      // Entries queued in a transaction are found by it once integrated, and never if rolled back.
+      await store.transaction(async (tx) => {
+        await tx.ledger.append({ kind: "witness-alarm", at: T0, data: { n: 1 } });
+        expect(seqs(await tx.ledger.ofKind("witness-alarm", { limit: 10 }))).toEqual([41]);
+      });
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.ledger.append({ kind: "witness-alarm", at: T0, data: { n: 2 } });
+          throw new Error("roll back");
+        }),
+      ).rejects.toThrow("roll back");
+      expect(seqs(await store.ledger.ofKind("witness-alarm", { limit: 10 }))).toEqual([41]);
+    });
+
+    it("stores witnesses' cosignatures per checkpoint, keeping the latest time (migration 14)", async () => {
+      const { store } = await fresh();
+      const c = (size: number, witness: string, keyId: number, timestamp: number) => ({
+        size,
+        witness,
+        keyId,
+        timestamp,
+        line: `\u2014 ${witness} ${String(size)}-${String(timestamp)}`,
+        receivedAt: T0,
+      });
+      expect(await store.ledger.cosignatures(5)).toEqual([]);
+      expect(await store.ledger.latestCosignatures()).toEqual([]);
+      await store.ledger.putCosignature(c(5, "accord.witness/XB", 7, 100));
+      await store.ledger.putCosignature(c(5, "accord.witness/XA", 4294967295, 90));
+      await store.ledger.putCosignature(c(9, "accord.witness/XB", 7, 110));
+      await store.ledger.putCosignature(c(5, "oversight.example", 1, 95));
+      // An older cosignature of the same checkpoint by the same key does not replace a newer one.
+      await store.ledger.putCosignature(c(5, "accord.witness/XB", 7, 99));
+      await store.ledger.putCosignature(c(5, "accord.witness/XA", 4294967295, 91));
+      expect(await store.ledger.cosignatures(5)).toStrictEqual([
+        c(5, "accord.witness/XA", 4294967295, 91),
+        c(5, "accord.witness/XB", 7, 100),
+        c(5, "oversight.example", 1, 95),
+      ]);
+      expect(await store.ledger.latestCosignatures()).toStrictEqual([
+        c(5, "accord.witness/XA", 4294967295, 91),
+        c(9, "accord.witness/XB", 7, 110),
+        c(5, "oversight.example", 1, 95),
+      ]);
+      // Inside a transaction that rolls back, nothing is kept.
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.ledger.putCosignature(c(12, "oversight.example", 1, 120));
+          throw new Error("roll back");
+        }),
+      ).rejects.toThrow("roll back");
+      expect(await store.ledger.cosignatures(12)).toEqual([]);
+    });
+
     describe("tampering with the tables directly is detected, naming the first bad index", () => {
       const N = 600;
       const tampered = async (

@@ -16,7 +16,12 @@
  * edited or damaged; flush refuses with ERR_STORAGE rather than extend it.
  */
 import type { QueryResultRow } from "pg";
-import type { LedgerEntry, LedgerRepo, StoredCheckpoint } from "../../app/ports.js";
+import type {
+  LedgerEntry,
+  LedgerRepo,
+  StoredCheckpoint,
+  StoredCosignature,
+} from "../../app/ports.js";
 import { decodeLogEntry, logEntryText } from "../../core/log-entry.js";
 import { checkLogEntry } from "../../core/log-kinds.js";
 import { AccordError } from "../../errors.js";
@@ -41,6 +46,44 @@ interface CheckpointRow {
   note: string;
   created_at: string;
 }
+
+interface CosignatureRow {
+  size: string;
+  witness: string;
+  key_id: string;
+  timestamp: string;
+  line: string;
+  received_at: string;
+}
+
+/**
+ * An entry's kind, as indexed (migration 14): read from the end of the canonical text, where the
+ * envelope's `"kind":"<kind>","v":1}` always is (RFC 8785 orders `at`, `data`, `kind`, `v`). A
+ * regular expression rather than a jsonb cast, so that a row that is not JSON (a damaged or edited
+ * one) is still stored and then reported by verification rather than refused by the index. The
+ * index and the queries must use this same expression.
+ */
+const KIND = `substring(entry from '"kind":"([a-z][a-z0-9-]*)","v":1}$')`;
+
+/**
+ * Migration 14 (spec/log.md, "Witnesses"): witnesses' cosignatures of this node's checkpoints,
+ * and an index on each entry's kind so witness state and alarms are found without a scan.
+ */
+export const LOG_COSIGNATURES_MIGRATION_SQL = `
+  CREATE TABLE log_cosignatures (
+    size        bigint NOT NULL CHECK (size >= 0),
+    witness     text COLLATE "C" NOT NULL,
+    key_id      bigint NOT NULL CHECK (key_id >= 0 AND key_id <= 4294967295),
+    timestamp   bigint NOT NULL CHECK (timestamp >= 0),
+    line        text NOT NULL,
+    received_at text NOT NULL,
+    PRIMARY KEY (size, witness, key_id)
+  );
+  CREATE INDEX log_cosignatures_by_witness ON log_cosignatures (witness, key_id, size);
+  CREATE INDEX log_entries_by_kind ON log_entries ((${KIND}), idx);
+`;
+
+const COSIGNATURE_COLUMNS = "size, witness, key_id, timestamp, line, received_at";
 
 const S = {
   size: sql<{ size: string }>("size", "SELECT size FROM log_state"),
@@ -82,6 +125,34 @@ const S = {
   checkpoints: sql<CheckpointRow>(
     "checkpoints",
     "SELECT size, note, created_at FROM log_checkpoints WHERE size >= $1 ORDER BY size LIMIT $2",
+  ),
+  ofKind: sql<EntryRow>(
+    "of_kind",
+    `SELECT idx, entry, leaf_hash FROM log_entries
+     WHERE ${KIND} = $1 AND idx >= $2 AND idx < (SELECT size FROM log_state)
+     ORDER BY idx LIMIT $3`,
+  ),
+  ofKindDesc: sql<EntryRow>(
+    "of_kind_desc",
+    `SELECT idx, entry, leaf_hash FROM log_entries
+     WHERE ${KIND} = $1 AND idx <= $2 AND idx < (SELECT size FROM log_state)
+     ORDER BY idx DESC LIMIT $3`,
+  ),
+  putCosignature: sql(
+    "put_cosignature",
+    `INSERT INTO log_cosignatures (${COSIGNATURE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (size, witness, key_id) DO UPDATE SET
+       timestamp = excluded.timestamp, line = excluded.line, received_at = excluded.received_at
+     WHERE excluded.timestamp > log_cosignatures.timestamp`,
+  ),
+  cosignatures: sql<CosignatureRow>(
+    "cosignatures",
+    `SELECT ${COSIGNATURE_COLUMNS} FROM log_cosignatures WHERE size = $1 ORDER BY witness, key_id`,
+  ),
+  latestCosignatures: sql<CosignatureRow>(
+    "latest_cosignatures",
+    `SELECT DISTINCT ON (witness, key_id) ${COSIGNATURE_COLUMNS} FROM log_cosignatures
+     ORDER BY witness, key_id, size DESC`,
   ),
 } as const;
 
@@ -196,6 +267,49 @@ export function postgresLog(exec: Exec, inTransaction: boolean): PostgresLog {
       ]);
       return rows.map(toCheckpoint);
     },
+    async ofKind(kind, query) {
+      nonNegative(query.limit, "limit");
+      if (query.from !== undefined) nonNegative(query.from, "from");
+      await flush();
+      const { rows } =
+        query.newestFirst === true
+          ? await exec.query("could not read the log", S.ofKindDesc, [
+              kind,
+              query.from ?? Number.MAX_SAFE_INTEGER,
+              query.limit,
+            ])
+          : await exec.query("could not read the log", S.ofKind, [
+              kind,
+              query.from ?? 0,
+              query.limit,
+            ]);
+      return rows.map(toEntry);
+    },
+    async putCosignature(c) {
+      nonNegative(c.size, "size");
+      nonNegative(c.timestamp, "timestamp");
+      await exec.query("could not store the cosignature", S.putCosignature, [
+        c.size,
+        c.witness,
+        c.keyId,
+        c.timestamp,
+        c.line,
+        c.receivedAt,
+      ]);
+    },
+    async cosignatures(size) {
+      nonNegative(size, "size");
+      const { rows } = await exec.query("could not read the cosignatures", S.cosignatures, [size]);
+      return rows.map(toCosignature);
+    },
+    async latestCosignatures() {
+      const { rows } = await exec.query(
+        "could not read the cosignatures",
+        S.latestCosignatures,
+        [],
+      );
+      return rows.map(toCosignature);
+    },
   };
   return { repo, flush };
 }
@@ -260,6 +374,17 @@ function toEntry(r: EntryRow): LedgerEntry {
 
 function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
   return { size: Number(r.size), note: r.note, createdAt: r.created_at };
+}
+
+function toCosignature(r: CosignatureRow): StoredCosignature {
+  return {
+    size: Number(r.size),
+    witness: r.witness,
+    keyId: Number(r.key_id),
+    timestamp: Number(r.timestamp),
+    line: r.line,
+    receivedAt: r.received_at,
+  };
 }
 
 function splitHashes(blob: Uint8Array): Uint8Array[] {

@@ -13,6 +13,7 @@ import { GENESIS_HASH } from "../../core/ledger.js";
 import { AccordError } from "../../errors.js";
 import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
 import { AGREEMENT_EXCHANGE_MIGRATION_SQL, CONSENT_PUSH_MIGRATION_SQL } from "./agreement-state.js";
+import { LOG_COSIGNATURES_MIGRATION_SQL } from "./log.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
@@ -356,6 +357,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 12,
     name: "taxii-copies",
     sql: RECALL_TAXII_MIGRATION_SQL,
+  },
+  {
+    // Witnesses' cosignatures of this node's checkpoints; an index on log entries' kind
+    // (spec/log.md, "Witnesses").
+    version: 14,
+    name: "log-cosignatures",
+    sql: LOG_COSIGNATURES_MIGRATION_SQL,
   },
   {
     // SQLite's migration 17 moves envelopes out of the outbox rows so that a status update does

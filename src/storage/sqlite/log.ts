@@ -16,7 +16,12 @@
  * edited or damaged; flush refuses with ERR_STORAGE rather than extend it.
  */
 import type { Database } from "better-sqlite3";
-import type { LedgerEntry, LedgerRepo, StoredCheckpoint } from "../../app/ports.js";
+import type {
+  LedgerEntry,
+  LedgerRepo,
+  StoredCheckpoint,
+  StoredCosignature,
+} from "../../app/ports.js";
 import { decodeLogEntry, logEntryText } from "../../core/log-entry.js";
 import { checkLogEntry } from "../../core/log-kinds.js";
 import { AccordError } from "../../errors.js";
@@ -38,6 +43,42 @@ interface CheckpointRow {
   note: string;
   created_at: string;
 }
+
+interface CosignatureRow {
+  size: number;
+  witness: string;
+  key_id: number;
+  timestamp: number;
+  line: string;
+  received_at: string;
+}
+
+/**
+ * An entry's kind, as indexed (migration 14). The same expression must appear in the index and in
+ * the queries that use it; a row that is not JSON (a damaged or edited one) has no kind here, and
+ * verification reports it.
+ */
+const KIND = "(CASE WHEN json_valid(entry) THEN json_extract(entry, '$.kind') END)";
+
+/**
+ * Migration 14 (spec/log.md, "Witnesses"): witnesses' cosignatures of this node's checkpoints,
+ * and an index on each entry's kind so witness state and alarms are found without a scan.
+ */
+export const LOG_COSIGNATURES_MIGRATION_SQL = `
+  CREATE TABLE log_cosignatures (
+    size        INTEGER NOT NULL CHECK (size >= 0),
+    witness     TEXT NOT NULL,
+    key_id      INTEGER NOT NULL CHECK (key_id >= 0 AND key_id <= 4294967295),
+    timestamp   INTEGER NOT NULL CHECK (timestamp >= 0),
+    line        TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (size, witness, key_id)
+  ) STRICT;
+  CREATE INDEX log_cosignatures_by_witness ON log_cosignatures (witness, key_id, size);
+  CREATE INDEX log_entries_by_kind ON log_entries (${KIND}, idx);
+`;
+
+const COSIGNATURE_COLUMNS = "size, witness, key_id, timestamp, line, received_at";
 
 export function prepareLogStatements(db: Database) {
   return {
@@ -75,6 +116,32 @@ export function prepareLogStatements(db: Database) {
     ),
     checkpoints: db.prepare<[number, number], CheckpointRow>(
       "SELECT size, note, created_at FROM log_checkpoints WHERE size >= ? ORDER BY size LIMIT ?",
+    ),
+    ofKind: db.prepare<[string, number, number], EntryRow>(
+      `SELECT idx, entry, leaf_hash FROM log_entries
+       WHERE ${KIND} = ? AND idx >= ? AND idx < (SELECT size FROM log_state) ORDER BY idx LIMIT ?`,
+    ),
+    ofKindDesc: db.prepare<[string, number, number], EntryRow>(
+      `SELECT idx, entry, leaf_hash FROM log_entries
+       WHERE ${KIND} = ? AND idx <= ? AND idx < (SELECT size FROM log_state)
+       ORDER BY idx DESC LIMIT ?`,
+    ),
+    putCosignature: db.prepare<[number, string, number, number, string, string]>(
+      `INSERT INTO log_cosignatures (${COSIGNATURE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (size, witness, key_id) DO UPDATE SET
+         timestamp = excluded.timestamp, line = excluded.line, received_at = excluded.received_at
+       WHERE excluded.timestamp > log_cosignatures.timestamp`,
+    ),
+    cosignatures: db.prepare<[number], CosignatureRow>(
+      `SELECT ${COSIGNATURE_COLUMNS} FROM log_cosignatures WHERE size = ? ORDER BY witness, key_id`,
+    ),
+    latestCosignatures: db.prepare<[], CosignatureRow>(
+      `SELECT c.size, c.witness, c.key_id, c.timestamp, c.line, c.received_at
+       FROM log_cosignatures c
+       JOIN (SELECT witness, key_id, max(size) AS size FROM log_cosignatures
+             GROUP BY witness, key_id) m
+         ON c.witness = m.witness AND c.key_id = m.key_id AND c.size = m.size
+       ORDER BY c.witness, c.key_id`,
     ),
   };
 }
@@ -190,6 +257,37 @@ export function sqliteLog(s: LogStatements, exec: Exec, inTransaction: boolean):
       );
       return rows.map(toCheckpoint);
     },
+    async ofKind(kind, query) {
+      checkIndex(query.limit, "limit");
+      if (query.from !== undefined) checkIndex(query.from, "from");
+      await flush();
+      const rows = await exec.run("could not read the log", () =>
+        query.newestFirst === true
+          ? s.ofKindDesc.all(kind, query.from ?? Number.MAX_SAFE_INTEGER, query.limit)
+          : s.ofKind.all(kind, query.from ?? 0, query.limit),
+      );
+      return rows.map(toEntry);
+    },
+    async putCosignature(c) {
+      checkIndex(c.size, "size");
+      checkIndex(c.timestamp, "timestamp");
+      await exec.run("could not store the cosignature", () =>
+        s.putCosignature.run(c.size, c.witness, c.keyId, c.timestamp, c.line, c.receivedAt),
+      );
+    },
+    async cosignatures(size) {
+      checkIndex(size, "size");
+      const rows = await exec.run("could not read the cosignatures", () =>
+        s.cosignatures.all(size),
+      );
+      return rows.map(toCosignature);
+    },
+    async latestCosignatures() {
+      const rows = await exec.run("could not read the cosignatures", () =>
+        s.latestCosignatures.all(),
+      );
+      return rows.map(toCosignature);
+    },
   };
   return { repo, flush };
 }
@@ -262,6 +360,17 @@ function toEntry(r: EntryRow): LedgerEntry {
 
 function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
   return { size: r.size, note: r.note, createdAt: r.created_at };
+}
+
+function toCosignature(r: CosignatureRow): StoredCosignature {
+  return {
+    size: r.size,
+    witness: r.witness,
+    keyId: r.key_id,
+    timestamp: r.timestamp,
+    line: r.line,
+    receivedAt: r.received_at,
+  };
 }
 
 function splitHashes(blob: Uint8Array): Uint8Array[] {

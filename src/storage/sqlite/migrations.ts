@@ -6,6 +6,7 @@
  */
 import type { Database } from "better-sqlite3";
 import { AccordError } from "../../errors.js";
+import { LOG_COSIGNATURES_MIGRATION_SQL } from "./log.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
@@ -329,6 +330,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 12,
     name: "taxii-copies",
     sql: RECALL_TAXII_MIGRATION_SQL,
+  },
+  {
+    // Witnesses' cosignatures of this node's checkpoints; an index on log entries' kind
+    // (spec/log.md, "Witnesses").
+    version: 14,
+    name: "log-cosignatures",
+    sql: LOG_COSIGNATURES_MIGRATION_SQL,
   },
   {
     // The outbox's envelopes (megabytes each) in a table of their own, written once: marking an
