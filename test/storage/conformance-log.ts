@@ -45,6 +45,13 @@ const entry = (i: number) =>
   testEntry(i, { at: T0, kind: i % 3 === 0 ? "ingest" : i % 3 === 1 ? "share" : "receipt" });
 
 /** Appends entries [from, to) in transactions of `batch`. */
+/** A registered sample entry's data (spec/vectors/log-kinds.json) with some members replaced. */
+function sample(name: string, replace: Record<string, unknown>): Record<string, unknown> {
+  const v = kindVectors.entries.find((e) => e.name === name);
+  if (v === undefined) throw new Error(`no log-kinds vector named ${name}`);
+  return { ...v.entry.data, ...replace };
+}
+
 async function fill(store: Store, from: number, to: number, batch: number): Promise<void> {
   for (let k = from; k < to; k += batch) {
     await store.transaction(async (tx) => {
@@ -318,16 +325,28 @@ export function describeLogConformance(
       ).toEqual([31, 28]);
       expect(await store.ledger.ofKind("witness-alarm", { limit: 10 })).toEqual([]);
       // A kind named inside `data` is not the entry's kind.
-      await store.ledger.append({ kind: "decision", at: T0, data: { kind: "witness-alarm" } });
+      await store.ledger.append({
+        kind: "decision",
+        at: T0,
+        data: sample("decision query", { kind: "witness-alarm" }),
+      });
       expect(await store.ledger.ofKind("witness-alarm", { limit: 10 })).toEqual([]);
       // Entries queued in a transaction are found by it once integrated, and never if rolled back.
       await store.transaction(async (tx) => {
-        await tx.ledger.append({ kind: "witness-alarm", at: T0, data: { n: 1 } });
+        await tx.ledger.append({
+          kind: "witness-alarm",
+          at: T0,
+          data: sample("witness-alarm", { reason: "shrunk" }),
+        });
         expect(seqs(await tx.ledger.ofKind("witness-alarm", { limit: 10 }))).toEqual([41]);
       });
       await expect(
         store.transaction(async (tx) => {
-          await tx.ledger.append({ kind: "witness-alarm", at: T0, data: { n: 2 } });
+          await tx.ledger.append({
+            kind: "witness-alarm",
+            at: T0,
+            data: sample("witness-alarm", { reason: "proof" }),
+          });
           throw new Error("roll back");
         }),
       ).rejects.toThrow("roll back");
