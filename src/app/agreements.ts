@@ -788,17 +788,7 @@ export class AgreementBook {
   /** The consents held here that let this node pass `objectId` on (verified when stored). */
   async consentsFor(objectId: string): Promise<Consent[]> {
     const rows = await this.d.store.agreementState.consentsFor(this.d.nodeId, objectId);
-    return rows.map((r) => ({
-      type: "accord-consent/1",
-      originator: r.originator,
-      object: r.object,
-      holder: r.holder,
-      recipient: r.recipient,
-      agreement: r.agreement,
-      purpose: r.purpose,
-      expires: r.expires,
-      jws: r.jws,
-    }));
+    return rows.map(consentOfRow);
   }
 
   /**
@@ -1263,7 +1253,11 @@ function fromWire(
 }
 
 function consentOf(p: ConsentPushRecord): Consent {
-  const r = p.consent;
+  return consentOfRow(p.consent);
+}
+
+/** The signed consent object a stored consent row holds. */
+function consentOfRow(r: ConsentPushRecord["consent"]): Consent {
   return {
     type: "accord-consent/1",
     originator: r.originator,

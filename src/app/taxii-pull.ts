@@ -19,7 +19,7 @@
  *   only: never contents, nor the server's URL (it can carry credentials).
  */
 import { createHash } from "node:crypto";
-import { AccordError, type ErrorDetail } from "../errors.js";
+import { AccordError } from "../errors.js";
 import type { StixObject } from "../core/stix/object.js";
 import { versionOf } from "../core/stix/object.js";
 import { validateBundle } from "../core/stix/validate.js";
@@ -27,6 +27,7 @@ import { PROVENANCE_EXTENSION_ID } from "../core/provenance.js";
 import { SOURCE_GRADE_EXTENSION_ID } from "../core/minimize/grades.js";
 import { gradeOf } from "./minimization.js";
 import type { AccordNode } from "./node.js";
+import { stixError } from "./taxii.js";
 import type { Clock, Random, Store, StoredObject } from "./ports.js";
 
 /** What the accept check says about one object. */
@@ -84,7 +85,7 @@ export async function acceptPulled(
     );
   const bundle = { type: "bundle", id: `bundle--${d.random.uuid()}`, objects: page.objects };
   const verdict = validateBundle(bundle);
-  if (!verdict.valid) throw stixError(verdict.issues);
+  if (!verdict.valid) throw stixError(verdict.issues, "the pulled page");
 
   const now = d.clock.now();
   const at = now.toISOString();
@@ -217,21 +218,4 @@ function digestOf(items: readonly { id: string; version: string }[]): string {
   const h = createHash("sha256");
   for (const i of items) h.update(`${i.id}\n${i.version}\n`);
   return h.digest("hex");
-}
-
-function stixError(
-  issues: readonly { objectId?: string; path: string; message: string; code: string }[],
-): AccordError {
-  const details: ErrorDetail[] = issues.slice(0, 100).map((i) => ({
-    path: i.path,
-    message: i.message,
-    code: i.code,
-    ...(i.objectId === undefined ? {} : { objectId: i.objectId }),
-  }));
-  const f = issues[0];
-  return new AccordError(
-    "ERR_STIX_INVALID",
-    `the pulled page is not valid STIX 2.1, nothing was stored${f === undefined ? "" : `: ${f.objectId === undefined ? "" : `\`${f.objectId}\` `}${f.path}: ${f.message}`}`,
-    { details },
-  );
 }

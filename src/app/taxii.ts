@@ -936,8 +936,10 @@ function envelopeObjects(envelope: unknown): StixObject[] {
   return objects as StixObject[];
 }
 
-function stixError(
+/** ERR_STIX_INVALID naming the first problem; `what` is the refused body ("the envelope"). */
+export function stixError(
   issues: readonly { objectId?: string; path: string; message: string; code: string }[],
+  what = "the envelope",
 ): AccordError {
   const details: ErrorDetail[] = issues.slice(0, 100).map((i) => ({
     path: i.path,
@@ -948,7 +950,7 @@ function stixError(
   const f = issues[0];
   return new AccordError(
     "ERR_STIX_INVALID",
-    `the envelope is not valid STIX 2.1, nothing was stored${f === undefined ? "" : `: ${f.objectId === undefined ? "" : `\`${f.objectId}\` `}${f.path}: ${f.message}`}`,
+    `${what} is not valid STIX 2.1, nothing was stored${f === undefined ? "" : `: ${f.objectId === undefined ? "" : `\`${f.objectId}\` `}${f.path}: ${f.message}`}`,
     { details },
   );
 }
