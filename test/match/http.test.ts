@@ -899,19 +899,19 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       const n = 20_000;
       const list = Array.from({ length: n }, (_, i) => (i === 12_345 ? HELD_IBAN : germanIban(i)));
       const at = () => clock.now().toISOString();
-      let settled = false;
+      const state = { settled: false };
       const psi = api(xa, "POST", "/api/v1/match/psi", {
         partner: "XB",
         agreement: "bulk",
         kind: "iban",
         values: list,
       }).finally(() => {
-        settled = true;
+        state.settled = true;
       });
       // While the PSI is under way, XB keeps answering; count the answers it gave after it had
       // authorised (and spent the budget of) the session, i.e. while working through the list.
       let during = 0;
-      while (!settled) {
+      while (!state.settled) {
         const health = await fetch(new URL("/healthz", xb.url));
         const status = await api(xb, "GET", "/api/v1/node");
         const spent = await xb.store.budgets.used({
@@ -920,7 +920,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
           window: "day",
           at: at(),
         });
-        if (settled) break;
+        if (state.settled) break;
         expect(health.status).toBe(200);
         expect(status.status).toBe(200);
         if (spent === n) during++;
