@@ -911,7 +911,8 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       // While the PSI is under way, XB keeps answering; count the answers it gave after it had
       // authorised (and spent the budget of) the session, i.e. while working through the list.
       let during = 0;
-      while (!state.settled) {
+      const settled = () => state.settled;
+      while (!settled()) {
         const health = await fetch(new URL("/healthz", xb.url));
         const status = await api(xb, "GET", "/api/v1/node");
         const spent = await xb.store.budgets.used({
@@ -920,7 +921,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
           window: "day",
           at: at(),
         });
-        if (state.settled) break;
+        if (settled()) break;
         expect(health.status).toBe(200);
         expect(status.status).toBe(200);
         if (spent === n) during++;
