@@ -31,7 +31,7 @@ import {
   IDENTIFIER_KINDS,
   buildGcs,
   createPsiParty,
-  intersect,
+  intersectPacked,
   isIdentifierKind,
   matchInfo,
   matchInput,
@@ -43,6 +43,8 @@ import {
 } from "../core/match/index.js";
 import { budgetWindow } from "../core/budget.js";
 import { KIND_STIX_TYPE, identifiersIn, kindsForTypes } from "../core/match/extract.js";
+import { packElements, unpackElements } from "../core/match/psi.js";
+import { createParallelPsiParty, type PsiPool } from "../compute/index.js";
 import {
   createPoprfServer,
   loadGroup,
@@ -114,6 +116,17 @@ export interface MatchDeps {
   readonly filterTtlMs?: number;
   /** The officers who may decide follow-up requests (none: every decision is refused). */
   readonly officers?: OfficerDirectory;
+  /**
+   * The process's PSI worker pool (src/compute), started on first use: the group arithmetic of
+   * a PSI session runs there, off the event loop. Without it PSI runs on this thread.
+   */
+  readonly psiPool?: () => Promise<PsiPool>;
+}
+
+/** A PSI party over packed element lists (n × 32 bytes), on the pool or on this thread. */
+interface PackedPsiParty {
+  blind(inputs: readonly Uint8Array[], options?: { shuffle?: boolean }): Promise<Uint8Array>;
+  exponentiate(packed: Uint8Array, options?: { shuffle?: boolean }): Promise<Uint8Array>;
 }
 
 /** Who decides a follow-up request: an officer's own token (never logged), and reasons. */
@@ -593,7 +606,11 @@ export class MatchService {
     return { agreement: a };
   }
 
-  /** The responder's half of a DH-PSI session (spec/match.md §bulk). */
+  /**
+   * The responder's half of a DH-PSI session (spec/match.md §bulk). The elements are checked
+   * (on the pool) before anything is spent; the multiplications run on the pool, so the node
+   * keeps answering while a large list is worked through.
+   */
   async psiRespond(partner: string, raw: unknown): Promise<Record<string, unknown>> {
     const r = obj(raw, "the PSI request");
     const sessionId = str(r, "session_id", 36, UUID);
@@ -609,30 +626,55 @@ export class MatchService {
         "ERR_BAD_REQUEST",
         `\`elements\` holds 1 to ${String(MAX_PSI_LIST)} elements`,
       );
-    const elements = list.map((e, i) => fromB64(e, B64URL_32, `element ${String(i)}`));
-    const g = await loadGroup();
-    for (const e of elements) g.deserializeElement(e, "PSI element");
+    const elements = packB64(list, "element");
+    const bad = await this.firstInvalid(elements);
+    if (bad >= 0)
+      throw new AccordError(
+        "ERR_MALFORMED_INPUT",
+        `the PSI element at position ${String(bad)} is not a valid group element`,
+        { details: [{ path: `/elements/${String(bad)}`, message: "not a valid group element" }] },
+      );
     const now = this.d.clock.now();
     await this.authorise(partner, agreementId, kind, purpose, now, {
       mode: "psi",
       query: sessionId,
-      cost: elements.length,
+      cost: list.length,
       epoch: 0,
     });
-    const party = await createPsiParty({ context: psiContext(agreementId, kind, sessionId) });
+    const party = await this.psiParty(psiContext(agreementId, kind, sessionId));
     const ours = await this.heldIdentifiers([kind]);
     const unique = new Map(ours.map((h) => [h.id.value, h.id]));
+    const [doubled, blinded] = await Promise.all([
+      party.exponentiate(elements, { shuffle: mode === "cardinality" }),
+      party.blind(
+        [...unique.values()].map((id) => matchInput(id)),
+        { shuffle: true },
+      ),
+    ]);
     return {
       accord: "match-psi-answer/1",
       session_id: sessionId,
-      doubled: party.exponentiate(elements, { shuffle: mode === "cardinality" }).map(b64),
-      elements: party
-        .blind(
-          [...unique.values()].map((id) => matchInput(id)),
-          { shuffle: true },
-        )
-        .map(b64),
+      doubled: unpackB64(doubled),
+      elements: unpackB64(blinded),
     };
+  }
+
+  /** A PSI party for one session: on the pool when the node has one. */
+  private async psiParty(context: string): Promise<PackedPsiParty> {
+    if (this.d.psiPool !== undefined)
+      return createParallelPsiParty(await this.d.psiPool(), { context });
+    const party = await createPsiParty({ context });
+    return {
+      blind: (inputs, o) => Promise.resolve(packElements(party.blind(inputs, o))),
+      exponentiate: (packed, o) =>
+        Promise.resolve(packElements(party.exponentiate(unpackElements(packed), o))),
+    };
+  }
+
+  /** The first invalid packed element from a peer, or -1 (on the pool when the node has one). */
+  private async firstInvalid(packed: Uint8Array): Promise<number> {
+    if (this.d.psiPool !== undefined) return (await this.d.psiPool()).firstInvalid(packed);
+    return (await loadGroup()).firstInvalid(packed);
   }
 
   // ---------------------------------------------------------------- requester
@@ -846,9 +888,7 @@ export class MatchService {
       );
     const ids = input.values.map((v) => matchInput(normalizeIdentifier(kind, v)));
     const sessionId = this.d.random.uuid();
-    const party = await createPsiParty({
-      context: psiContext(held.agreement.id, kind, sessionId),
-    });
+    const party = await this.psiParty(psiContext(held.agreement.id, kind, sessionId));
     const answer = obj(
       await this.d.transport.psi(peer, {
         accord: "match-psi/1",
@@ -857,7 +897,7 @@ export class MatchService {
         kind,
         purpose,
         mode: input.mode,
-        elements: party.blind(ids).map(b64),
+        elements: unpackB64(await party.blind(ids)),
       }),
       "the PSI answer",
     );
@@ -875,11 +915,9 @@ export class MatchService {
         "ERR_MALFORMED_INPUT",
         "the PSI answer has the wrong number of elements",
       );
-    const own = doubled.map((e, i) => fromB64(e, B64URL_32, `doubled element ${String(i)}`));
-    const peerDouble = party.exponentiate(
-      theirs.map((e, i) => fromB64(e, B64URL_32, `element ${String(i)}`)),
-    );
-    const shared = intersect(own, peerDouble);
+    const own = packB64(doubled, "doubled element");
+    const peerDouble = await party.exponentiate(packB64(theirs, "element"));
+    const shared = intersectPacked(own, peerDouble);
     const at = this.d.clock.now().toISOString();
     await this.d.store.ledger.append({
       kind: "match-psi",
@@ -1501,4 +1539,21 @@ function requestLog(r: MatchRequestRecord): Record<string, unknown> {
     urgency: r.urgency,
     dueAt: r.dueAt,
   };
+}
+
+/** A list of base64url 32-byte elements (attacker-controlled) as one packed array. */
+function packB64(list: readonly unknown[], what: string): Uint8Array {
+  const out = new Uint8Array(list.length * 32);
+  list.forEach((e, i) => {
+    out.set(fromB64(e, B64URL_32, `${what} ${String(i)}`), i * 32);
+  });
+  return out;
+}
+
+/** A packed array of 32-byte elements as a list of base64url strings. */
+function unpackB64(packed: Uint8Array): string[] {
+  const out: string[] = [];
+  const b = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+  for (let at = 0; at < b.length; at += 32) out.push(b.toString("base64url", at, at + 32));
+  return out;
 }

@@ -17,6 +17,7 @@ import type { NodeConfig } from "./config.js";
 import { loadApiToken, loadNodeKeys } from "./secrets.js";
 import { MatchService } from "../app/match.js";
 import { OfficerDirectory } from "../app/officers.js";
+import { PsiPool } from "../compute/index.js";
 import { HttpMatchClient } from "../federation/match-client.js";
 import { loadOrCreateMatchSecret } from "./match-secret.js";
 import { startRistrettoBackend } from "./ristretto-backend.js";
@@ -200,6 +201,13 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     return running;
   };
 
+  // PSI's group arithmetic runs on worker threads (one per core), started on first use.
+  let psiPool: Promise<PsiPool> | undefined;
+  const startPsiPool = (): Promise<PsiPool> =>
+    (psiPool ??= PsiPool.start().catch((e: unknown) => {
+      psiPool = undefined;
+      throw e;
+    }));
   const match = new MatchService({
     nodeId: config.nodeId,
     keys,
@@ -224,6 +232,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     matchSecret,
     deliver: deliverNow,
     officers: new OfficerDirectory(config.officers),
+    psiPool: startPsiPool,
   });
   const witness = new WitnessService({
     nodeId: config.nodeId,
@@ -319,6 +328,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
       await server.close();
       if (running !== undefined) await running;
       if (witnessing !== undefined) await witnessing;
+      await (await psiPool?.catch(() => undefined))?.close();
       await store.close();
     },
   };

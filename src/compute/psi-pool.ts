@@ -42,6 +42,11 @@ export type PsiTask =
       readonly key: Uint8Array;
       readonly elements: Uint8Array;
       readonly first: number;
+    }
+  | {
+      readonly id: number;
+      readonly op: "check";
+      readonly elements: Uint8Array;
     };
 
 /** @internal */
@@ -333,6 +338,35 @@ export class PsiPool {
       }
     }
     return this.#ordered(chunks());
+  }
+
+  /**
+   * The position of the first packed element (from the peer) that is not a canonical encoding
+   * of a non-identity point, or -1 when every one is valid; checked on the threads, chunk by
+   * chunk, so a list of 10^5 elements does not hold up this thread.
+   */
+  async firstInvalid(elements: Uint8Array): Promise<number> {
+    if (!(elements instanceof Uint8Array) || elements.length % ELEMENT_BYTES !== 0) {
+      throw new AccordError("ERR_MALFORMED_INPUT", "the PSI elements are not 32-byte elements");
+    }
+    const step = PSI_CHUNK * ELEMENT_BYTES;
+    const run = (from: number, to: number) => () => {
+      const part = elements.slice(from, to);
+      return this.#run({ op: "check", elements: part }, [part.buffer]);
+    };
+    function* chunks(): Generator<() => Promise<Uint8Array>> {
+      for (let from = 0; from < elements.length; from += step) {
+        yield run(from, Math.min(elements.length, from + step));
+      }
+    }
+    // One little-endian int32 per chunk: the chunk's first invalid position, or -1.
+    const found = await this.#ordered(chunks());
+    const view = new DataView(found.buffer, found.byteOffset, found.byteLength);
+    for (let c = 0; c * 4 < found.length; c++) {
+      const at = view.getInt32(c * 4, true);
+      if (at >= 0) return c * PSI_CHUNK + at;
+    }
+    return -1;
   }
 
   /** Stops the threads; pending calls fail. Idempotent. */

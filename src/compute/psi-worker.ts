@@ -7,6 +7,7 @@
  * Tasks (structured-cloned, buffers transferred):
  *   { id, op: "hash", key, dst, bytes, ends } → k · H(x_i) for the inputs bytes[ends[i-1]..ends[i])
  *   { id, op: "mult", key, elements, first }  → k · P_i, elements checked (positions from `first`)
+ *   { id, op: "check", elements }             → int32 LE: the first invalid element, or -1
  * Answers: { id, out } or { id, error: { code?, message, details? } }.
  *
  * Risks: the session key arrives in each task (a copy inside this process) and is wiped after
@@ -36,6 +37,11 @@ function answer(task: PsiTask): PsiAnswer {
       }
       return { id: task.id, out: psiHashAndMultiply(g, task.key, task.dst, inputs) };
     }
+    if (task.op === "check") {
+      const out = new Uint8Array(4);
+      new DataView(out.buffer).setInt32(0, g.firstInvalid(task.elements), true);
+      return { id: task.id, out };
+    }
     return { id: task.id, out: psiMultiplyPeer(g, task.key, task.elements, task.first) };
   } catch (e) {
     if (e instanceof AccordError) {
@@ -43,7 +49,7 @@ function answer(task: PsiTask): PsiAnswer {
     }
     return { id: task.id, error: { message: e instanceof Error ? e.message : "worker failure" } };
   } finally {
-    task.key.fill(0);
+    if (task.op !== "check") task.key.fill(0);
   }
 }
 

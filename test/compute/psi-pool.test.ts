@@ -157,6 +157,23 @@ describe("parallel DH-PSI on a worker pool", () => {
     expect((await party.blind([utf8("still works")])).length).toBe(32);
   });
 
+  it("finds the first invalid peer element across chunks, as the group does on this thread", async () => {
+    const g = await loadGroup();
+    const party = await createParallelPsiParty(pool, { context: "ctx" });
+    const peer = await party.blind(
+      Array.from({ length: 2 * PSI_CHUNK + 7 }, (_, i) => utf8(String(i))),
+    );
+    expect(await pool.firstInvalid(peer)).toBe(-1);
+    for (const at of [2 * PSI_CHUNK + 3, PSI_CHUNK, 5]) {
+      const bad = peer.slice();
+      bad.fill(0, at * 32, (at + 1) * 32); // the identity
+      bad.fill(0xff, (2 * PSI_CHUNK + 5) * 32, (2 * PSI_CHUNK + 6) * 32); // and a later one
+      expect(await pool.firstInvalid(bad)).toBe(at);
+      expect(g.firstInvalid(bad)).toBe(at);
+    }
+    await expect(pool.firstInvalid(new Uint8Array(31))).rejects.toThrow(/32-byte/);
+  });
+
   it("refuses work once closed", async () => {
     const small = await PsiPool.start({ threads: 1 });
     await small.close();

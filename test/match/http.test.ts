@@ -125,6 +125,14 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         budgetAgreement("budget-burst", 6),
       );
       writeFileSync(join(d.dir, "agreements", "budget-day.yaml"), budgetAgreement("budget-day", 4));
+      // Room for a large PSI list.
+      writeFileSync(
+        join(d.dir, "agreements", "bulk.yaml"),
+        budgetAgreement("bulk", 1_000_000).replace(
+          "budget_per_day: 1000000",
+          "budget_per_day: 1000000\n  budget_per_burst: 1000000",
+        ),
+      );
       // 20 a day (a default burst of 5) but an explicit burst of 1 a minute.
       writeFileSync(
         join(d.dir, "agreements", "small-burst.yaml"),
@@ -885,6 +893,98 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
     });
   });
 
+  describe("bulk PSI on the worker threads", () => {
+    it("keeps answering other requests while a large PSI list is worked through", async () => {
+      advance(86_400_000);
+      const n = 20_000;
+      const list = Array.from({ length: n }, (_, i) => (i === 12_345 ? HELD_IBAN : germanIban(i)));
+      const at = () => clock.now().toISOString();
+      const state = { settled: false };
+      const psi = api(xa, "POST", "/api/v1/match/psi", {
+        partner: "XB",
+        agreement: "bulk",
+        kind: "iban",
+        values: list,
+      }).finally(() => {
+        state.settled = true;
+      });
+      // While the PSI is under way, XB keeps answering; count the answers it gave after it had
+      // authorised (and spent the budget of) the session, i.e. while working through the list.
+      let during = 0;
+      const settled = () => state.settled;
+      while (!settled()) {
+        const health = await fetch(new URL("/healthz", xb.url));
+        const status = await api(xb, "GET", "/api/v1/node");
+        const spent = await xb.store.budgets.used({
+          agreementId: "bulk",
+          partner: "XA",
+          window: "day",
+          at: at(),
+        });
+        if (settled()) break;
+        expect(health.status).toBe(200);
+        expect(status.status).toBe(200);
+        if (spent === n) during++;
+      }
+      const r = await psi;
+      expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(200);
+      expect(r.body).toMatchObject({ ours: n, theirs: 1, size: 1, shared: [12_345] });
+      expect(
+        during,
+        "requests XB answered while it worked through the list",
+      ).toBeGreaterThanOrEqual(5);
+    });
+  });
+
+  describe("bulk PSI, malformed", () => {
+    it("refuses a list with an invalid element, naming its position, before spending anything", async () => {
+      const keys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
+      const client = new HttpMatchClient({
+        nodeId: "XA",
+        signer: signerOf(keys),
+        now: () => nowMs / 1000,
+      });
+      const peer = (await xa.store.peers.get("XB"))!;
+      const valid = Buffer.from(
+        (await loadOprfSuite()).poprf.blind(
+          matchInput(normalizeIdentifier("iban", OTHER_IBAN)),
+          matchInfo("bulk", 0),
+          (await loadOprfSuite()).poprf.deriveKeyPair(new Uint8Array(32).fill(1), new Uint8Array())
+            .publicKey,
+        ).blindedElement,
+      ).toString("base64url");
+      const identity = Buffer.alloc(32).toString("base64url");
+      const before = await xb.store.budgets.used({
+        agreementId: "bulk",
+        partner: "XA",
+        window: "day",
+        at: clock.now().toISOString(),
+      });
+      const err = await client
+        .psi(peer, {
+          accord: "match-psi/1",
+          session_id: "5b1d6c0e-8f3a-4f0e-9a53-2f7d0b8e4c14",
+          agreement: "bulk",
+          kind: "iban",
+          purpose: "aml-cft",
+          mode: "intersection",
+          elements: [valid, valid, valid, identity, valid],
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AccordError);
+      expect((err as AccordError).code).toBe("ERR_MALFORMED_INPUT");
+      expect((err as AccordError).message).toContain("position 3");
+      expect(
+        await xb.store.budgets.used({
+          agreementId: "bulk",
+          partner: "XA",
+          window: "day",
+          at: clock.now().toISOString(),
+        }),
+      ).toBe(before);
+    });
+  });
+
   describe("keys", () => {
     /**
      * Runs `during` in the middle of the first request whose URL contains `path`: after the
@@ -994,6 +1094,14 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
     });
   });
 });
+
+/** A valid German IBAN (ISO 13616, mod 97-10 check digits) numbered `i`. */
+function germanIban(i: number): string {
+  const bban = `50010517${String(i).padStart(10, "0")}`;
+  // Country code letters as numbers (D = 13, E = 14), then "00": 98 minus the remainder.
+  const check = 98n - (BigInt(`${bban}131400`) % 97n);
+  return `DE${String(check).padStart(2, "0")}${bban}`;
+}
 
 /** The RFC 9421 signer of a node's keys. */
 function signerOf(keys: ReturnType<typeof generateNodeKeys>) {
