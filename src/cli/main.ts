@@ -54,7 +54,7 @@ Usage: accord <command> [options]
 
 Commands:
   demo [--once] [--data-dir DIR] [--base-port N]
-                         run the demo federation (XA, XB, XC) and play scenario steps 1-2
+                         run the demo federation (XA, XB, XC) and play scenario steps 1-5 and 8
   init --node-id ID [--name NAME] [--port N] [--database-url URL] [--dir DIR]
                          create a node: config, Ed25519 + X25519 keys, API token (0600)
   node start [--dir DIR] [--port N]
