@@ -166,7 +166,7 @@ export async function main(
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: [...argv],
+      args: valuesAttached(argv, options),
       options,
       allowPositionals: true,
       strict: true,
@@ -467,6 +467,27 @@ export async function main(
   } catch (e) {
     return report(e, json, io);
   }
+}
+
+/**
+ * `--name VALUE` rewritten as `--name=VALUE` for the string options, so a value that starts with
+ * "-" is still a value: an RFC 7638 key fingerprint is base64url and starts with "-" once in 64
+ * (parseArgs in strict mode refuses `--fingerprint -Xy…` as ambiguous).
+ */
+function valuesAttached(
+  argv: readonly string[],
+  opts: Readonly<Record<string, { type: "string" | "boolean" }>>,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? "";
+    const next = argv[i + 1];
+    if (a.startsWith("--") && opts[a.slice(2)]?.type === "string" && next !== undefined) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 function report(e: unknown, json: boolean, io: Io): number {

@@ -31,6 +31,21 @@ describe("accord (CLI)", () => {
     removeDir(tmp);
   });
 
+  it('takes an option value that starts with "-" (a base64url fingerprint may) as the value', () => {
+    const r = accord([
+      "peer",
+      "add",
+      "http://127.0.0.1:1",
+      "--fingerprint",
+      "-Abc",
+      "--dir",
+      join(tmp, "no-such-node"),
+    ]);
+    expect(r.err).not.toContain("ambiguous");
+    expect(r.err).toContain("no `accord.yaml`");
+    expect(r.code).toBe(3);
+  });
+
   it("prints help with every command and exits 0; an unknown command exits 2", () => {
     const help = accord(["--help"]);
     expect(help.code).toBe(0);
@@ -208,7 +223,7 @@ describe("two node processes driven from the CLI, as the README shows", () => {
       "--dir",
       a,
     ]);
-    expect(wrongFp.code).toBe(4);
+    expect(wrongFp.code, wrongFp.err).toBe(4);
     expect(wrongFp.err).toContain("ERR_SIGNATURE_INVALID");
     expect(
       accord(["peer", "add", `http://127.0.0.1:${pb}`, "--fingerprint", fpB, "--dir", a]).code,
