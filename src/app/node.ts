@@ -11,6 +11,7 @@
  * Everything outside (stores, clock, randomness, the peer client, the logger) arrives through the
  * ports; the composition root (cli) builds them. Ledger entries hold metadata and hashes only.
  */
+import { isUtf8 } from "node:buffer";
 import { AccordError, type ErrorDetail } from "../errors.js";
 import type { StixObject } from "../core/stix/object.js";
 import { versionOf } from "../core/stix/object.js";
@@ -836,7 +837,14 @@ export class AccordNode {
       );
     let bundle: unknown;
     try {
-      bundle = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(opened.payload));
+      // Strict UTF-8 (simdutf's check, then a decode that need not check again), then JSON.
+      const bytes = Buffer.from(
+        opened.payload.buffer,
+        opened.payload.byteOffset,
+        opened.payload.byteLength,
+      );
+      if (!isUtf8(bytes)) throw new TypeError("not UTF-8");
+      bundle = JSON.parse(bytes.toString("utf8"));
     } catch {
       throw new AccordError("ERR_MALFORMED_INPUT", "the envelope's content is not JSON");
     }

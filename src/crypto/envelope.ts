@@ -47,6 +47,7 @@ import {
   decodeB64url,
   encodeB64url,
   hasExactMembers,
+  isCanonicalB64url,
   parseProtectedHeader,
   splitCompact,
   type JsonObject,
@@ -162,7 +163,8 @@ export async function sealEnvelope(
  * it. Throws ERR_ENVELOPE_INVALID.
  */
 export function peekEnvelope(envelope: string): EnvelopeHeader {
-  return readOuter(envelope).header;
+  // Everything but the ciphertext's spelling: that is megabytes, checked once, by `openEnvelope`.
+  return readOuter(envelope, false).header;
 }
 
 /** Decrypt, verify and check an envelope; see the module header for the order of the checks. */
@@ -213,20 +215,22 @@ export async function openEnvelope(
     sender = publicKeyObject(other, "Ed25519");
     if (inner.kid !== sender.thumbprint) throw signatureInvalid();
   }
-  // Verified with node:crypto over the exact signing input (segments already checked canonical).
-  const [h = "", p = "", sig = ""] = inner.jws.split(".");
-  const signature = decodeB64url(sig);
-  const payload = decodeB64url(p);
+  // Verified with node:crypto over the exact signing input; the segments are canonical, so
+  // Buffer's decoder reads exactly their bytes.
   let valid = false;
   try {
-    valid =
-      signature !== undefined &&
-      payload !== undefined &&
-      edVerify(null, Buffer.from(`${h}.${p}`), sender.key, signature);
+    valid = edVerify(
+      null,
+      inner.signingInput,
+      sender.key,
+      Buffer.from(inner.signatureB64, "base64url"),
+    );
   } catch {
     valid = false;
   }
-  if (!valid || payload === undefined) throw signatureInvalid();
+  if (!valid) throw signatureInvalid();
+  const decoded = Buffer.from(inner.payloadB64, "base64url");
+  const payload = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
   for (const field of HEADER_FIELDS) {
     if (inner.header[field] !== outer.header[field]) {
       throw envelopeInvalid("the envelope's signed header does not match its outer header");
@@ -314,12 +318,17 @@ function decryptEcdhEs(outer: Outer, recipient: KeyObject): Uint8Array | undefin
   }
 }
 
-/** Parse and allow-list the outer JWE (attacker-controlled). Throws ERR_ENVELOPE_INVALID. */
-function readOuter(envelope: unknown): Outer {
+/**
+ * Parse and allow-list the outer JWE (attacker-controlled). Throws ERR_ENVELOPE_INVALID. With
+ * `wholly` false the ciphertext segment is not checked to be canonical base64url (a peek).
+ */
+function readOuter(envelope: unknown, wholly = true): Outer {
   if (typeof envelope === "string" && envelope.length > MAX_ENVELOPE_BYTES) {
     throw envelopeInvalid("the envelope is larger than 64 MiB");
   }
-  const segments = splitCompact(envelope, 5, MAX_ENVELOPE_BYTES);
+  const segments = wholly
+    ? splitCompact(envelope, 5, MAX_ENVELOPE_BYTES)
+    : splitOuterHead(envelope);
   if (segments === undefined) throw malformed();
   const [protectedB64, encryptedKey, iv, ciphertext, tag] = segments as [
     string,
@@ -334,42 +343,57 @@ function readOuter(envelope: unknown): Outer {
     throw malformed();
   }
   const h = parseProtectedHeader(protectedB64);
-  if (
-    h === undefined ||
-    !hasExactMembers(h, OUTER_MEMBERS) ||
-    h.alg !== "ECDH-ES" ||
-    h.enc !== "A256GCM" ||
-    h.typ !== ENVELOPE_TYP ||
-    h.cty !== CONTENT_TYP ||
-    typeof h.kid !== "string" ||
-    !isEphemeralKey(h.epk)
-  ) {
-    throw malformed();
-  }
+  if (h === undefined || !isOuterHeader(h)) throw malformed();
   const header = headerOf(h);
   if (header === undefined) throw malformed();
   return {
     header,
-    kid: h.kid,
+    kid: h.kid as string,
     segments: [protectedB64, encryptedKey, iv, ciphertext, tag],
     epkX: (h.epk as { x: string }).x,
   };
 }
 
+/** Five segments, each but the fourth (the ciphertext) checked canonical; for a peek. */
+function splitOuterHead(text: unknown): string[] | undefined {
+  if (typeof text !== "string") return undefined;
+  const segments = text.split(".", 6);
+  if (segments.length !== 5) return undefined;
+  for (let i = 0; i < 5; i++)
+    if (i !== 3 && !isCanonicalB64url(segments[i] ?? "")) return undefined;
+  return segments;
+}
+
+/** The outer protected header's allow-list: exact members, algorithms, types, an X25519 `epk`. */
+function isOuterHeader(h: JsonObject): boolean {
+  return (
+    hasExactMembers(h, OUTER_MEMBERS) &&
+    h.alg === "ECDH-ES" &&
+    h.enc === "A256GCM" &&
+    h.typ === ENVELOPE_TYP &&
+    h.cty === CONTENT_TYP &&
+    typeof h.kid === "string" &&
+    isEphemeralKey(h.epk)
+  );
+}
+
 interface Inner {
-  readonly jws: string;
+  /** The bytes the signature covers (`header.payload`), a view of the plaintext. */
+  readonly signingInput: Buffer;
+  /** The payload and signature segments, each already checked to be canonical base64url. */
+  readonly payloadB64: string;
+  readonly signatureB64: string;
   readonly header: EnvelopeHeader;
   readonly kid: string;
 }
 
 /** Parse and allow-list the inner JWS (attacker-controlled). Throws ERR_SIGNATURE_INVALID. */
 function readInner(plaintext: Uint8Array): Inner {
-  let jws: string;
-  try {
-    jws = new TextDecoder("utf-8", { fatal: true }).decode(plaintext);
-  } catch {
-    throw signatureInvalid();
-  }
+  // Latin-1 maps each byte to one character, so any byte outside ASCII becomes a character that
+  // is not base64url and `splitCompact` refuses it: as strict as a fatal UTF-8 decode, and cheaper
+  // over megabytes.
+  const bytes = Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
+  const jws = bytes.toString("latin1");
   const segments = splitCompact(jws, 3, MAX_ENVELOPE_BYTES);
   const h = segments === undefined ? undefined : parseProtectedHeader(segments[0] ?? "");
   if (
@@ -383,7 +407,14 @@ function readInner(plaintext: Uint8Array): Inner {
   }
   const header = headerOf(h);
   if (header === undefined) throw signatureInvalid();
-  return { jws, header, kid: h.kid };
+  const [hB64 = "", pB64 = "", sB64 = ""] = segments ?? [];
+  return {
+    signingInput: bytes.subarray(0, hB64.length + 1 + pB64.length),
+    payloadB64: pB64,
+    signatureB64: sB64,
+    header,
+    kid: h.kid,
+  };
 }
 
 function isEphemeralKey(value: unknown): boolean {

@@ -66,6 +66,14 @@ describe("signReceipt and verifyReceipt", () => {
     expect(receipt.split(".")[1]).toBe(b64url(canonicalBytes(claims)));
   });
 
+  it("are the JWS jose writes, byte for byte, and jose's receipts verify", async () => {
+    // Signed with node:crypto directly (jose's base64 was the cost); the bytes must not change.
+    const ours = await signReceipt(claims, bob.signing.privateKey);
+    const theirs = await sign(claims, goodHeader);
+    expect(ours).toBe(theirs);
+    expect(await verifyReceipt(theirs, bob.signing.publicJwk)).toEqual(claims);
+  });
+
   it("are deterministic (Ed25519, canonical payload)", async () => {
     const reordered = Object.fromEntries(
       Object.entries(claims).reverse(),
