@@ -10,6 +10,11 @@
  *     `witness-alarm` entry holding both signed notes as evidence, which oversight lists through
  *     `alarms()` (GET /api/v1/log/witness/alarms). The latest seen stays the old one.
  *
+ * Only changes are logged: an idle partner's same checkpoint is cosigned afresh without a new
+ * entry; a partner whose log grew only by its records of witnessing this node (an "echo") is not
+ * logged either, so two nodes witnessing each other settle; a fork that persists is logged once per
+ * distinct evidence.
+ *
  * The latest checkpoint seen per partner is read back from this node's own log (the last `witness`
  * entry for the partner), so it is as durable and tamper-evident as every other decision; it is
  * cached in memory after the first read.
@@ -18,16 +23,24 @@
  * partner's key as this node knows it (its peer record), the proof is checked, never trusted.
  */
 import type { KeyObject } from "node:crypto";
+import { decodeLogEntry } from "../core/log-entry.js";
 import { jwkThumbprint } from "../crypto/keys.js";
 import { AccordError, isAccordError } from "../errors.js";
 import {
   addNoteSignatures,
   checkConsistency,
   decodeBase64,
+  decodeEntryBundle,
   ed25519Cosigner,
   encodeBase64,
+  equalBytes,
+  leafHash,
   openCheckpoint,
   parseCheckpoint,
+  TILE_WIDTH,
+  tilePath,
+  tileWidth,
+  verifyInclusion,
   type Checkpoint,
 } from "../tlog/index.js";
 import { logOrigin, logVerifier } from "./log.js";
@@ -60,6 +73,12 @@ export type WitnessResult =
       readonly cosigned: string;
       /** Whether the partner took the cosignature back (POST .../log/cosignatures). */
       readonly sentBack: boolean;
+      /**
+       * The partner's log grew only by its own records of witnessing this node (`witness` entries
+       * naming this node): the last checkpoint logged stays the latest seen and is cosigned
+       * afresh, so two nodes witnessing each other do not log each other's witnessing forever.
+       */
+      readonly echo?: true;
     }
   | {
       readonly partner: string;
@@ -67,6 +86,11 @@ export type WitnessResult =
       readonly reason: string;
       readonly size: number;
       readonly previousSize: number;
+      /**
+       * Whether this observation wrote a `witness-alarm` entry: false when the same evidence (the
+       * same two checkpoints) was already logged by an earlier pass.
+       */
+      readonly alarmLogged: boolean;
     };
 
 export interface WitnessAlarm {
@@ -77,6 +101,12 @@ export interface WitnessAlarm {
   readonly previous: string;
   readonly offered: string;
 }
+
+/**
+ * The most entries a partner's log may grow by and still be checked for being only its records of
+ * witnessing this node (one per pass in practice; more is activity worth logging).
+ */
+const MAX_ECHO = 4;
 
 interface Seen {
   readonly checkpoint: Checkpoint;
@@ -119,6 +149,10 @@ export function witnessName(nodeId: string): string {
 export class WitnessService {
   readonly #d: WitnessDeps;
   #seen: Map<string, Seen> | undefined;
+  /** The evidence already logged as `witness-alarm` entries (`evidenceKey`), read once. */
+  #alarmed: Set<string> | undefined;
+  /** Per partner, the last checkpoint found to be an echo (`isEcho`), so it is checked once. */
+  readonly #echoes = new Map<string, Checkpoint>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(deps: WitnessDeps) {
@@ -205,33 +239,58 @@ export class WitnessService {
     const at = this.#d.clock.now().toISOString();
     const previousSize = seen?.checkpoint.size ?? 0;
     if (!verdict.consistent) {
-      await this.#d.store.transaction(async (tx) => {
-        await tx.ledger.append({
-          kind: "witness-alarm",
-          at,
-          data: {
-            partner: peer.nodeId,
-            reason: verdict.reason,
-            previous: seen?.note ?? "",
-            offered: note,
-          },
+      // A fork that persists is offered again on every pass: the log records each distinct piece
+      // of evidence (the two checkpoints, not the signature lines around them) once.
+      const previous = seen?.note ?? "";
+      const key = evidenceKey(peer.nodeId, previous, note);
+      const alarmed = await this.#alarmedEvidence();
+      const alarmLogged = !alarmed.has(key);
+      if (alarmLogged) {
+        await this.#d.store.transaction(async (tx) => {
+          await tx.ledger.append({
+            kind: "witness-alarm",
+            at,
+            data: { partner: peer.nodeId, reason: verdict.reason, previous, offered: note },
+          });
         });
-      });
+        alarmed.add(key);
+      }
       return {
         partner: peer.nodeId,
         consistent: false,
         reason: verdict.reason,
         size: next.size,
         previousSize,
+        alarmLogged,
       };
     }
     const cosigner = ed25519Cosigner(witnessName(this.#d.nodeId), this.#d.signingKey, () =>
       Math.floor(this.#d.clock.now().getTime() / 1000),
     );
+    if (
+      seen !== undefined &&
+      next.size > seen.checkpoint.size &&
+      (await this.#isEcho(peer, seen.checkpoint, next))
+    ) {
+      // Not logged, so not cosigned either (a witness cosigns only what it has durably recorded):
+      // the last checkpoint logged is cosigned afresh, as for an idle partner.
+      const again = addNoteSignatures(seen.note, [cosigner]);
+      return {
+        partner: peer.nodeId,
+        consistent: true,
+        size: seen.checkpoint.size,
+        previousSize,
+        cosigned: again,
+        sentBack: await this.#sendBack(peer, again),
+        echo: true,
+      };
+    }
     const cosigned = addNoteSignatures(note, [cosigner]);
-    // The same checkpoint again (same size, and consistent, so same root) is cosigned afresh but
-    // not logged again: the log records each checkpoint witnessed once.
-    if (seen?.checkpoint.size !== next.size) {
+    // The same checkpoint again (an idle partner) is cosigned afresh but not logged again: the log
+    // records each checkpoint witnessed once, so a quiet partner adds nothing pass after pass.
+    const changed =
+      seen?.checkpoint.size !== next.size || !equalBytes(seen.checkpoint.rootHash, next.rootHash);
+    if (changed) {
       await this.#d.store.transaction(async (tx) => {
         await tx.ledger.append({
           kind: "witness",
@@ -256,6 +315,51 @@ export class WitnessService {
       cosigned,
       sentBack,
     };
+  }
+
+  /**
+   * Whether the entries `next` adds to `seen` (already proven consistent) are only the partner's
+   * records of witnessing this node: at most `MAX_ECHO` entries, each proven in `next` by an
+   * inclusion proof, each a `witness` entry naming this node. Anything else, or anything the
+   * partner cannot prove, is not an echo: the checkpoint is then logged as usual.
+   */
+  async #isEcho(peer: Peer, seen: Checkpoint, next: Checkpoint): Promise<boolean> {
+    const known = this.#echoes.get(peer.nodeId);
+    if (known?.size === next.size && equalBytes(known.rootHash, next.rootHash)) return true;
+    if (next.size - seen.size > MAX_ECHO) return false;
+    try {
+      for (let i = seen.size; i < next.size; i++) {
+        const index = Math.floor(i / TILE_WIDTH);
+        const width = tileWidth(0, index, next.size);
+        const bundle = decodeEntryBundle(
+          await this.#d.client.get(peer, tilePath({ level: "entries", index, width })),
+          width,
+        );
+        const bytes = bundle[i - index * TILE_WIDTH];
+        if (bytes === undefined) return false;
+        const entry = decodeLogEntry(bytes);
+        if (entry?.kind !== "witness" || entry.data.partner !== this.#d.nodeId) return false;
+        const body = JSON.parse(
+          Buffer.from(
+            await this.#d.client.get(
+              peer,
+              `proof/inclusion?index=${String(i)}&size=${String(next.size)}`,
+            ),
+          ).toString("utf8"),
+        ) as { proof?: unknown };
+        const proof = Array.isArray(body.proof)
+          ? body.proof.map(
+              (p) => (typeof p === "string" ? decodeBase64(p) : undefined) ?? new Uint8Array(0),
+            )
+          : [];
+        if (!verifyInclusion(i, next.size, leafHash(bytes), proof, next.rootHash)) return false;
+      }
+    } catch {
+      // A partner that cannot show its new entries gets its checkpoint logged like any other.
+      return false;
+    }
+    this.#echoes.set(peer.nodeId, next);
+    return true;
   }
 
   /**
@@ -300,6 +404,16 @@ export class WitnessService {
     }
   }
 
+  /** The evidence of every `witness-alarm` entry in this node's log, read once and kept. */
+  async #alarmedEvidence(): Promise<Set<string>> {
+    if (this.#alarmed !== undefined) return this.#alarmed;
+    const alarmed = new Set(
+      (await this.alarms()).map((a) => evidenceKey(a.partner, a.previous, a.offered)),
+    );
+    this.#alarmed = alarmed;
+    return alarmed;
+  }
+
   /**
    * The latest checkpoint seen from each partner: the newest `witness` entry for it in this
    * node's own log (found through the log's kind index, newest first, until every partner has
@@ -332,10 +446,23 @@ export class WitnessService {
   }
 }
 
+/**
+ * What makes two alarms the same evidence: the partner and the texts of both checkpoints (origin,
+ * size, root). The signature lines are left out: a partner serves its checkpoint with whatever
+ * cosignatures it has gathered, which change between passes without changing the evidence.
+ */
+function evidenceKey(partner: string, previous: string, offered: string): string {
+  return JSON.stringify([partner, noteText(previous), noteText(offered)]);
+}
+
+function noteText(note: string): string {
+  return note.slice(0, note.indexOf("\n\n") + 1);
+}
+
 /** The checkpoint in a signed note this node logged after opening it (not checked again). */
 function checkpointOf(note: string): Checkpoint | undefined {
   try {
-    return parseCheckpoint(note.slice(0, note.indexOf("\n\n") + 1));
+    return parseCheckpoint(noteText(note));
   } catch {
     return undefined;
   }

@@ -77,6 +77,15 @@ describe("witnessing a partner's log", () => {
     const cosigned = await api(xb, "GET", "/api/v1/log/checkpoints/cosigned");
     expect(cosigned.body.checkpoints).toEqual([{ size: size1, note: served.body }]);
 
+    // XB is idle: witnessing it again cosigns the same checkpoint afresh but logs nothing new.
+    for (let i = 0; i < 3; i++) {
+      const again = await api(xa, "POST", "/api/v1/log/witness/XB");
+      expect(again.body).toMatchObject({ consistent: true, size: size1, previousSize: size1 });
+    }
+    expect((await xa.store.ledger.list(0, 1000)).filter((e) => e.kind === "witness").length).toBe(
+      1,
+    );
+
     // XB grows: the next checkpoint extends the first, proven by a consistency proof.
     for (let i = 0; i < 5; i++) {
       await xb.store.ledger.append(testEntry(i, { at: T }));
@@ -119,9 +128,35 @@ describe("witnessing a partner's log", () => {
     expect(alarms.body.alarms[0].previous).toContain(`\n${String(size1 + 5)}\n`);
     expect(alarms.body.alarms[0].offered).toContain(`\n${String(size1 + 9)}\n`);
 
-    // The refused checkpoint did not become the latest seen: asking again refuses again.
+    // The refused checkpoint did not become the latest seen: asking again refuses again, but the
+    // same evidence (the same two checkpoints, whatever signature lines surround them) is logged
+    // once, however many passes see it, and a restarted node remembers it from its log.
+    for (let i = 0; i < 3; i++) {
+      const again = await api(xa, "POST", "/api/v1/log/witness/XB");
+      expect(again.body).toMatchObject({ consistent: false, previousSize: size1 + 5 });
+    }
+    expect((await api(xa, "GET", "/api/v1/log/witness/alarms")).body.alarms).toHaveLength(1);
+    const repeated = await api(xa, "POST", "/api/v1/log/witness/XB");
+    expect([third.body.alarmLogged, repeated.body.alarmLogged]).toEqual([true, false]);
+    await xa.stop();
+    xa = await start(dirs[0]!);
     const fourth = await api(xa, "POST", "/api/v1/log/witness/XB");
-    expect(fourth.body).toMatchObject({ consistent: false, previousSize: size1 + 5 });
+    expect(fourth.body).toMatchObject({
+      consistent: false,
+      previousSize: size1 + 5,
+      alarmLogged: false,
+    });
+    expect((await api(xa, "GET", "/api/v1/log/witness/alarms")).body.alarms).toHaveLength(1);
+
+    // The forked log moves on: a new checkpoint offered is new evidence, logged once more.
+    await xb.store.ledger.append(testEntry(99, { at: T, tag: "other" }));
+    const fifth = await api(xa, "POST", "/api/v1/log/witness/XB");
+    const grown = (await xb.store.ledger.state()).size;
+    expect(grown).toBeGreaterThan(size1 + 9);
+    expect(fifth.body).toMatchObject({ consistent: false, size: grown, alarmLogged: true });
+    const later = (await api(xa, "GET", "/api/v1/log/witness/alarms")).body.alarms;
+    expect(later).toHaveLength(2);
+    expect(later[1].offered).toContain(`\n${String(grown)}\n`);
     expect((await api(xa, "POST", "/api/v1/log/witness/XZ")).status).toBe(403);
   });
 
@@ -144,5 +179,51 @@ describe("witnessing a partner's log", () => {
       signing: xb.node.fingerprint(),
       previousSigning: jwkThumbprint(old.signing.publicJwk),
     });
+  });
+});
+
+describe("two nodes witnessing each other while idle", () => {
+  let root: string;
+  let xc: RunningNode;
+  let xd: RunningNode;
+
+  beforeAll(async () => {
+    root = makeTempDir();
+    xc = await start(createNodeDir(root, { id: "XA" }));
+    xd = await start(createNodeDir(root, { id: "XB" }));
+    await introduce([xc, xd]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await xc.stop();
+    await xd.stop();
+    removeDir(root);
+  });
+
+  const witnessed = async (node: RunningNode): Promise<number> =>
+    (await node.store.ledger.list(0, 10_000)).filter((e) => e.kind === "witness").length;
+
+  it("stops logging each other's witnessing, and logs again when a partner does something", async () => {
+    // Each node's record of witnessing the other grows the other's log; without care each pass
+    // would then log that growth, forever. After the first round, nothing more is logged.
+    const echoes: unknown[] = [];
+    for (let round = 0; round < 4; round++) {
+      const c = await api(xc, "POST", "/api/v1/log/witness/XB");
+      const d = await api(xd, "POST", "/api/v1/log/witness/XA");
+      expect(c.body, JSON.stringify(c.body)).toMatchObject({ consistent: true, sentBack: true });
+      expect(d.body, JSON.stringify(d.body)).toMatchObject({ consistent: true, sentBack: true });
+      echoes.push(c.body.echo, d.body.echo);
+    }
+    expect(await witnessed(xc)).toBe(1);
+    expect(await witnessed(xd)).toBe(1);
+    // XB's log grew once, by its record of witnessing XA: an echo, cosigned at the size logged.
+    expect(echoes[2]).toBe(true);
+
+    // XB logs something of its own: that is witnessed and logged.
+    await xd.store.ledger.append(testEntry(1, { at: T }));
+    const after = await api(xc, "POST", "/api/v1/log/witness/XB");
+    expect(after.body.echo).toBeUndefined();
+    expect(after.body.size).toBe((await xd.store.ledger.state()).size);
+    expect(await witnessed(xc)).toBe(2);
   });
 });
