@@ -175,8 +175,10 @@ export async function run(
     const rnd = randoms(log2);
     const picks = Array.from({ length: PROOFS }, () => Math.floor(rnd() * leafHashes.length));
     let t = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     const proofs = picks.map((k) => inclusionProof(tree.node, k * 997, n));
     const proveUs = (seconds(t) * 1e6) / PROOFS;
+    const proveCpuUs = cpuMicros(c0) / PROOFS;
     t = process.hrtime.bigint();
     const c1 = process.cpuUsage();
     let ok = 0;
@@ -192,6 +194,7 @@ export async function run(
         bench: "log.prove",
         value: round(proveUs),
         unit: "µs",
+        cpuMicros: round(proveCpuUs),
         size: label,
         proofs: PROOFS,
         proofLength,

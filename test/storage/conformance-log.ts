@@ -20,12 +20,13 @@ import {
   verifyStoredLog,
 } from "../../src/app/log.js";
 import type { Store } from "../../src/app/ports.js";
-import { encodeLogEntry } from "../../src/core/log-entry.js";
+import { decodeLogEntry, encodeLogEntry } from "../../src/core/log-entry.js";
 import { canonicalize } from "../../src/crypto/jcs.js";
 import { AccordError } from "../../src/errors.js";
 import { LOG_KINDS } from "../../src/core/log-kinds.js";
 import { kindVectors, testEntry } from "../support/log-entries.js";
 import {
+  CompactTree,
   MemoryTree,
   leafHash,
   merkleTreeHash,
@@ -38,7 +39,19 @@ export interface LogHarness {
   readonly store: Store;
   /** Runs raw SQL on the store's database, outside the store (the attacker's view). */
   readonly sql: (text: string) => Promise<void>;
+  /** Runs a raw query on the store's database, outside the store, and returns its rows. */
+  readonly rows: (text: string) => Promise<Record<string, unknown>[]>;
 }
+
+/**
+ * Builds a database as a build at schema `version` left it: that build's migrations, then the
+ * statements `setup` returns (`bytes` writes a byte string as an SQL literal of the adapter), and
+ * opens the store on it, which applies the later migrations.
+ */
+export type LegacyOpen = (
+  version: number,
+  setup: (bytes: (b: Uint8Array) => string) => string[],
+) => Promise<LogHarness>;
 
 const T0 = "2026-05-01T00:00:00.000Z";
 const entry = (i: number) =>
@@ -68,10 +81,22 @@ function reference(n: number): MemoryTree {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
+/** Every row's kind column holds the kind its entry text names (migration 20). */
+async function expectKindColumn(harness: LogHarness, n: number): Promise<void> {
+  const rows = await harness.rows("SELECT idx, entry, kind FROM log_entries ORDER BY idx");
+  expect(rows.map((r) => Number(r.idx))).toEqual(Array.from({ length: n }, (_, i) => i));
+  for (const r of rows) {
+    const e = decodeLogEntry(String(r.entry));
+    expect(e, `entry ${String(r.idx)} decodes`).toBeDefined();
+    expect(r.kind, `kind column of entry ${String(r.idx)}`).toBe(e?.kind);
+  }
+}
+
 export function describeLogConformance(
   name: string,
   open: () => Promise<LogHarness>,
-  cleanup?: () => Promise<void>,
+  cleanup: () => Promise<void>,
+  legacy: LegacyOpen,
 ): void {
   describe(`${name}: Merkle log (migration 2)`, () => {
     const opened: LogHarness[] = [];
@@ -82,7 +107,7 @@ export function describeLogConformance(
     };
     afterEach(async () => {
       for (const h of opened.splice(0)) await h.store.close();
-      await cleanup?.();
+      await cleanup();
     });
 
     it("stores every tile hash and root the reference tree has, across tile boundaries", async () => {
@@ -351,6 +376,60 @@ export function describeLogConformance(
         }),
       ).rejects.toThrow("roll back");
       expect(seqs(await store.ledger.ofKind("witness-alarm", { limit: 10 }))).toEqual([41]);
+    });
+
+    it("writes each entry's kind to its kind column, and refuses a row whose column disagrees (migration 20)", async () => {
+      const h = await fresh();
+      await fill(h.store, 0, 40, 7);
+      await h.store.ledger.append({
+        kind: "decision",
+        at: T0,
+        data: sample("decision query", { kind: "witness-alarm" }),
+      });
+      await expectKindColumn(h, 41);
+      // An edited kind column: the entry it now finds says otherwise, which is damage.
+      await h.sql("UPDATE log_entries SET kind = 'share' WHERE idx = 3");
+      await expect(h.store.ledger.ofKind("share", { limit: 100 })).rejects.toThrow(
+        /log entry 3 is damaged: its kind column says `share`, its text `ingest`/,
+      );
+    });
+
+    it("fills the kind column of rows a build at migration 19 wrote, from their text (migration 20)", async () => {
+      const written = [
+        ...Array.from({ length: 40 }, (_, i) => entry(i)),
+        { kind: "decision", at: T0, data: sample("decision query", { kind: "witness-alarm" }) },
+      ];
+      // The rows, tile and state exactly as the log at migration 19 stored them.
+      const h = await legacy(19, (bytes) => {
+        const tree = new CompactTree();
+        const leaves: Uint8Array[] = [];
+        const statements = written.map((e, i) => {
+          const b = encodeLogEntry(e);
+          const leaf = leafHash(b);
+          leaves.push(leaf);
+          tree.append(leaf);
+          const text = Buffer.from(b).toString("utf8").replaceAll("'", "''");
+          return `INSERT INTO log_entries (idx, entry, leaf_hash) VALUES (${String(i)}, '${text}', ${bytes(leaf)})`;
+        });
+        return [
+          ...statements,
+          `INSERT INTO log_tiles (level, idx, hashes) VALUES (0, 0, ${bytes(Buffer.concat(leaves))})`,
+          `UPDATE log_state SET size = ${String(tree.size)}, frontier = ${bytes(Buffer.concat(tree.frontier()))}`,
+        ];
+      });
+      opened.push(h);
+      const { store } = h;
+      expect((await verifyStoredLog(store.ledger)).ok, "the old log is intact").toBe(true);
+      await expectKindColumn(h, 41);
+      const seqs = (es: { seq: number }[]) => es.map((e) => e.seq);
+      const shares = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 3 === 1);
+      expect(seqs(await store.ledger.ofKind("share", { limit: 100 }))).toEqual(shares);
+      expect(seqs(await store.ledger.ofKind("decision", { limit: 100 }))).toEqual([40]);
+      expect(await store.ledger.ofKind("witness-alarm", { limit: 10 })).toEqual([]);
+      // Appends after the migration write the column and extend the same tree.
+      await fill(store, 41, 50, 4);
+      await expectKindColumn(h, 50);
+      expect((await verifyStoredLog(store.ledger)).ok).toBe(true);
     });
 
     it("stores witnesses' cosignatures per checkpoint, keeping the latest time (migration 14)", async () => {

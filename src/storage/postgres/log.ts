@@ -57,13 +57,14 @@ interface CosignatureRow {
 }
 
 /**
- * An entry's kind, as indexed (migration 14): read from the end of the canonical text, where the
+ * An entry's kind as migration 14 indexed it: read from the end of the canonical text, where the
  * envelope's `"kind":"<kind>","v":1}` always is (RFC 8785 orders `at`, `data`, `kind`, `v`). A
  * regular expression rather than a jsonb cast, so that a row that is not JSON (a damaged or edited
- * one) is still stored and then reported by verification rather than refused by the index. The
- * index and the queries must use this same expression.
+ * one) is still stored and then reported by verification rather than refused by the index.
+ * Migration 20 replaced the index with a plain column and fills it for existing rows with this
+ * same expression.
  */
-const KIND = `substring(entry from '"kind":"([a-z][a-z0-9-]*)","v":1}$')`;
+const KIND_14 = `substring(entry from '"kind":"([a-z][a-z0-9-]*)","v":1}$')`;
 
 /**
  * Migration 14 (spec/log.md, "Witnesses"): witnesses' cosignatures of this node's checkpoints,
@@ -80,7 +81,21 @@ export const LOG_COSIGNATURES_MIGRATION_SQL = `
     PRIMARY KEY (size, witness, key_id)
   );
   CREATE INDEX log_cosignatures_by_witness ON log_cosignatures (witness, key_id, size);
-  CREATE INDEX log_entries_by_kind ON log_entries ((${KIND}), idx);
+  CREATE INDEX log_entries_by_kind ON log_entries ((${KIND_14}), idx);
+`;
+
+/**
+ * Migration 20 (spec/log.md, "Storage"): each entry's kind in a column of its own, written by
+ * append from the entry it has just checked, and indexed, in place of migration 14's index on an
+ * expression over the entry text (a regular expression run on every insert). Existing rows get
+ * their kind from their text as the old index read it (a damaged row may get none; verification
+ * reports such rows anyway). One transaction, like every migration.
+ */
+export const LOG_KIND_COLUMN_MIGRATION_SQL = `
+  ALTER TABLE log_entries ADD COLUMN kind text COLLATE "C";
+  UPDATE log_entries SET kind = ${KIND_14};
+  DROP INDEX log_entries_by_kind;
+  CREATE INDEX log_entries_by_kind ON log_entries (kind, idx);
 `;
 
 const COSIGNATURE_COLUMNS = "size, witness, key_id, timestamp, line, received_at";
@@ -92,8 +107,8 @@ const S = {
   setState: sql("set_state", "UPDATE log_state SET size = $1, frontier = $2"),
   insert: sql(
     "insert",
-    `INSERT INTO log_entries (idx, entry, leaf_hash)
-     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])`,
+    `INSERT INTO log_entries (idx, entry, leaf_hash, kind)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::text[])`,
   ),
   list: sql<EntryRow>(
     "list",
@@ -129,13 +144,13 @@ const S = {
   ofKind: sql<EntryRow>(
     "of_kind",
     `SELECT idx, entry, leaf_hash FROM log_entries
-     WHERE ${KIND} = $1 AND idx >= $2 AND idx < (SELECT size FROM log_state)
+     WHERE kind = $1 AND idx >= $2 AND idx < (SELECT size FROM log_state)
      ORDER BY idx LIMIT $3`,
   ),
   ofKindDesc: sql<EntryRow>(
     "of_kind_desc",
     `SELECT idx, entry, leaf_hash FROM log_entries
-     WHERE ${KIND} = $1 AND idx <= $2 AND idx < (SELECT size FROM log_state)
+     WHERE kind = $1 AND idx <= $2 AND idx < (SELECT size FROM log_state)
      ORDER BY idx DESC LIMIT $3`,
   ),
   putCosignature: sql(
@@ -159,6 +174,8 @@ const S = {
 interface Pending {
   readonly text: string;
   readonly leaf: Uint8Array;
+  /** The entry's kind, for the kind column (migration 20). */
+  readonly kind: string;
 }
 
 /** A log session: the repo a transaction (or the store) uses, and the flush run before COMMIT. */
@@ -199,7 +216,7 @@ export function postgresLog(exec: Exec, inTransaction: boolean): PostgresLog {
         return exec.atomic(async (q) => {
           const { rows } = await q("could not append to the log", S.lock, []);
           const at = Number(rows[0]?.size ?? missingState());
-          await integrate(q, at, [{ text, leaf }]);
+          await integrate(q, at, [{ text, leaf, kind: entry.kind }]);
           return out(at);
         });
       }
@@ -208,7 +225,7 @@ export function postgresLog(exec: Exec, inTransaction: boolean): PostgresLog {
         .query("could not append to the log", S.lock, [])
         .then(({ rows }) => Number(rows[0]?.size ?? missingState()));
       const mine = pending.length;
-      pending.push({ text, leaf });
+      pending.push({ text, leaf, kind: entry.kind });
       return out((await base) + mine);
     },
     async list(from, limit) {
@@ -283,7 +300,7 @@ export function postgresLog(exec: Exec, inTransaction: boolean): PostgresLog {
               query.from ?? 0,
               query.limit,
             ]);
-      return rows.map(toEntry);
+      return rows.map((r) => ofKindEntry(r, kind));
     },
     async putCosignature(c) {
       nonNegative(c.size, "size");
@@ -344,6 +361,7 @@ async function integrate(q: Query, at: number, batch: readonly Pending[]): Promi
     batch.map((_, i) => at + i),
     batch.map((p) => p.text),
     batch.map((p) => Buffer.from(p.leaf)),
+    batch.map((p) => p.kind),
   ]);
   for (const t of touched.values()) {
     const old = (await q(failure, S.tile, [t.level, t.index])).rows[0]?.hashes ?? Buffer.alloc(0);
@@ -370,6 +388,18 @@ function toEntry(r: EntryRow): LedgerEntry {
     data: e.data,
     leafHash: r.leaf_hash.toString("hex"),
   };
+}
+
+/** A row found by its kind column: its text must say the same kind, or the row was edited. */
+function ofKindEntry(r: EntryRow, kind: string): LedgerEntry {
+  const e = toEntry(r);
+  if (e.kind !== kind) {
+    throw new AccordError(
+      "ERR_STORAGE",
+      `log entry ${r.idx} is damaged: its kind column says \`${kind}\`, its text \`${e.kind}\``,
+    );
+  }
+  return e;
 }
 
 function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
@@ -434,7 +464,7 @@ export async function carryOverLedgerV1(exec: Exec): Promise<void> {
     if (rows.length > 0) {
       const batch: Pending[] = rows.map((r) => {
         const text = logEntryText({ kind: r.kind, at: r.at, data: r.data });
-        return { text, leaf: leafHash(utf8.encode(text)) };
+        return { text, leaf: leafHash(utf8.encode(text)), kind: r.kind };
       });
       const last = rows[rows.length - 1];
       const text = logEntryText({
@@ -442,7 +472,7 @@ export async function carryOverLedgerV1(exec: Exec): Promise<void> {
         at: last?.at ?? "",
         data: { entries: rows.length, headHash: last?.hash ?? "" },
       });
-      batch.push({ text, leaf: leafHash(utf8.encode(text)) });
+      batch.push({ text, leaf: leafHash(utf8.encode(text)), kind: "ledger-carried-over" });
       await integrate(q, at, batch);
     }
     await q(

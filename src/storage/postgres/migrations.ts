@@ -13,7 +13,7 @@ import { GENESIS_HASH } from "../../core/ledger.js";
 import { AccordError } from "../../errors.js";
 import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
 import { AGREEMENT_EXCHANGE_MIGRATION_SQL, CONSENT_PUSH_MIGRATION_SQL } from "./agreement-state.js";
-import { LOG_COSIGNATURES_MIGRATION_SQL } from "./log.js";
+import { LOG_COSIGNATURES_MIGRATION_SQL, LOG_KIND_COLUMN_MIGRATION_SQL } from "./log.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
@@ -378,6 +378,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 19,
     name: "consent-pushes",
     sql: CONSENT_PUSH_MIGRATION_SQL,
+  },
+  {
+    // Log entries' kind in a plain, indexed column written by append, in place of migration 14's
+    // index on an expression over the entry text (spec/log.md, "Storage").
+    version: 20,
+    name: "log-entry-kind-column",
+    sql: LOG_KIND_COLUMN_MIGRATION_SQL,
   },
 ];
 

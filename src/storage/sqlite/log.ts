@@ -54,11 +54,11 @@ interface CosignatureRow {
 }
 
 /**
- * An entry's kind, as indexed (migration 14). The same expression must appear in the index and in
- * the queries that use it; a row that is not JSON (a damaged or edited one) has no kind here, and
- * verification reports it.
+ * An entry's kind as migration 14 indexed it: an expression over the entry text, evaluated (JSON
+ * parse included) on every insert. Kept only because migration 14's text must not change;
+ * migration 20 replaced the index with a plain column.
  */
-const KIND = "(CASE WHEN json_valid(entry) THEN json_extract(entry, '$.kind') END)";
+const KIND_14 = "(CASE WHEN json_valid(entry) THEN json_extract(entry, '$.kind') END)";
 
 /**
  * Migration 14 (spec/log.md, "Witnesses"): witnesses' cosignatures of this node's checkpoints,
@@ -75,7 +75,24 @@ export const LOG_COSIGNATURES_MIGRATION_SQL = `
     PRIMARY KEY (size, witness, key_id)
   ) STRICT;
   CREATE INDEX log_cosignatures_by_witness ON log_cosignatures (witness, key_id, size);
-  CREATE INDEX log_entries_by_kind ON log_entries (${KIND}, idx);
+  CREATE INDEX log_entries_by_kind ON log_entries (${KIND_14}, idx);
+`;
+
+/**
+ * Migration 20 (spec/log.md, "Storage"): each entry's kind in a column of its own, written by
+ * append from the entry it has just checked, and indexed; migration 14's expression index parsed
+ * the entry text as JSON on every insert (a quarter of an append's time). Existing rows get their
+ * kind from their text, the way the old index read it (a row that is not JSON, or whose kind is
+ * not a string, gets none; verification reports such rows anyway). One transaction, like every
+ * migration.
+ */
+export const LOG_KIND_COLUMN_MIGRATION_SQL = `
+  ALTER TABLE log_entries ADD COLUMN kind TEXT;
+  UPDATE log_entries SET kind = CASE
+    WHEN json_valid(entry) AND json_type(entry, '$.kind') = 'text' THEN json_extract(entry, '$.kind')
+  END;
+  DROP INDEX log_entries_by_kind;
+  CREATE INDEX log_entries_by_kind ON log_entries (kind, idx);
 `;
 
 const COSIGNATURE_COLUMNS = "size, witness, key_id, timestamp, line, received_at";
@@ -87,14 +104,14 @@ export function prepareLogStatements(db: Database) {
       "SELECT size, frontier FROM log_state",
     ),
     setState: db.prepare<[number, Buffer]>("UPDATE log_state SET size = ?, frontier = ?"),
-    insert: db.prepare<[number, string, Buffer]>(
-      "INSERT INTO log_entries (idx, entry, leaf_hash) VALUES (?, ?, ?)",
+    insert: db.prepare<[number, string, Buffer, string]>(
+      "INSERT INTO log_entries (idx, entry, leaf_hash, kind) VALUES (?, ?, ?, ?)",
     ),
     // One statement per INSERT_ROWS entries: a large batch costs fewer statement executions.
     insertMany: db.prepare<(number | string | Buffer)[]>(
-      `INSERT INTO log_entries (idx, entry, leaf_hash) VALUES ${Array.from(
+      `INSERT INTO log_entries (idx, entry, leaf_hash, kind) VALUES ${Array.from(
         { length: INSERT_ROWS },
-        () => "(?, ?, ?)",
+        () => "(?, ?, ?, ?)",
       ).join(", ")}`,
     ),
     list: db.prepare<[number, number, number], EntryRow>(
@@ -119,11 +136,11 @@ export function prepareLogStatements(db: Database) {
     ),
     ofKind: db.prepare<[string, number, number], EntryRow>(
       `SELECT idx, entry, leaf_hash FROM log_entries
-       WHERE ${KIND} = ? AND idx >= ? AND idx < (SELECT size FROM log_state) ORDER BY idx LIMIT ?`,
+       WHERE kind = ? AND idx >= ? AND idx < (SELECT size FROM log_state) ORDER BY idx LIMIT ?`,
     ),
     ofKindDesc: db.prepare<[string, number, number], EntryRow>(
       `SELECT idx, entry, leaf_hash FROM log_entries
-       WHERE ${KIND} = ? AND idx <= ? AND idx < (SELECT size FROM log_state)
+       WHERE kind = ? AND idx <= ? AND idx < (SELECT size FROM log_state)
        ORDER BY idx DESC LIMIT ?`,
     ),
     putCosignature: db.prepare<[number, string, number, number, string, string]>(
@@ -151,6 +168,8 @@ export type LogStatements = ReturnType<typeof prepareLogStatements>;
 interface Pending {
   readonly text: string;
   readonly leaf: Uint8Array;
+  /** The entry's kind, for the kind column (migration 20). */
+  readonly kind: string;
 }
 
 /** A log session: the repo a transaction (or the store) uses, and the flush run before COMMIT. */
@@ -192,14 +211,14 @@ export function sqliteLog(s: LogStatements, exec: Exec, inTransaction: boolean):
         // Its own transaction: index, entry, tiles and state commit together.
         return exec.atomic("could not append to the log", () => {
           const at = s.size.get()?.size ?? missingState();
-          integrate(s, at, [{ text, leaf }]);
+          integrate(s, at, [{ text, leaf, kind: entry.kind }]);
           return out(at);
         });
       }
       return exec.run("could not append to the log", () => {
         base ??= s.size.get()?.size ?? missingState();
         const seq = base + pending.length;
-        pending.push({ text, leaf });
+        pending.push({ text, leaf, kind: entry.kind });
         return out(seq);
       });
     },
@@ -266,7 +285,7 @@ export function sqliteLog(s: LogStatements, exec: Exec, inTransaction: boolean):
           ? s.ofKindDesc.all(kind, query.from ?? Number.MAX_SAFE_INTEGER, query.limit)
           : s.ofKind.all(kind, query.from ?? 0, query.limit),
       );
-      return rows.map(toEntry);
+      return rows.map((r) => ofKindEntry(r, kind));
     },
     async putCosignature(c) {
       checkIndex(c.size, "size");
@@ -321,11 +340,11 @@ function integrate(s: LogStatements, at: number, batch: readonly Pending[]): voi
   batch.forEach((p, k) => {
     const leaf = Buffer.from(p.leaf.buffer, p.leaf.byteOffset, HASH);
     if (k >= full) {
-      s.insert.run(at + k, p.text, leaf);
+      s.insert.run(at + k, p.text, leaf, p.kind);
       return;
     }
-    values.push(at + k, p.text, leaf);
-    if (values.length === 3 * INSERT_ROWS) {
+    values.push(at + k, p.text, leaf, p.kind);
+    if (values.length === 4 * INSERT_ROWS) {
       s.insertMany.run(...values);
       values = [];
     }
@@ -356,6 +375,18 @@ function toEntry(r: EntryRow): LedgerEntry {
     data: e.data,
     leafHash: r.leaf_hash.toString("hex"),
   };
+}
+
+/** A row found by its kind column: its text must say the same kind, or the row was edited. */
+function ofKindEntry(r: EntryRow, kind: string): LedgerEntry {
+  const e = toEntry(r);
+  if (e.kind !== kind) {
+    throw new AccordError(
+      "ERR_STORAGE",
+      `log entry ${String(r.idx)} is damaged: its kind column says \`${kind}\`, its text \`${e.kind}\``,
+    );
+  }
+  return e;
 }
 
 function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
@@ -417,7 +448,7 @@ export function carryOverLedgerV1(db: Database): void {
           at: r.at,
           data: JSON.parse(r.data) as Record<string, unknown>,
         });
-        return { text, leaf: leafHash(utf8.encode(text)) };
+        return { text, leaf: leafHash(utf8.encode(text)), kind: r.kind };
       });
       const last = rows[rows.length - 1];
       const text = logEntryText({
@@ -425,7 +456,7 @@ export function carryOverLedgerV1(db: Database): void {
         at: last?.at ?? "",
         data: { entries: rows.length, headHash: last?.hash ?? "" },
       });
-      batch.push({ text, leaf: leafHash(utf8.encode(text)) });
+      batch.push({ text, leaf: leafHash(utf8.encode(text)), kind: "ledger-carried-over" });
       integrate(s, s.size.get()?.size ?? missingState(), batch);
     }
     db.exec("ALTER TABLE ledger_v1 RENAME TO ledger_v1_carried");
