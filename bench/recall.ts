@@ -12,6 +12,7 @@ import { performance } from "node:perf_hooks";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { Store, StoredObject } from "../src/app/ports.js";
+import { LogDigests } from "../src/core/log-digest.js";
 import { RecallService } from "../src/app/recall.js";
 import { generateNodeKeys } from "../src/crypto/keys.js";
 import { openSqliteStore } from "../src/storage/sqlite/index.js";
@@ -77,6 +78,7 @@ export async function run(n = 10_000): Promise<BenchRow[]> {
       random: { bytes: (k) => new Uint8Array(k), uuid: randomUUID },
       transport: { send: () => Promise.reject(new Error("the purge bench sends nothing")) },
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      logDigests: new LogDigests(new Uint8Array(32)),
     });
     const t0 = performance.now();
     let purged = 0;

@@ -52,11 +52,11 @@ import {
   type PoprfServer,
 } from "../crypto/oprf/index.js";
 import { openEnvelope, sealEnvelope } from "../crypto/envelope.js";
-import { sha256Hex } from "../crypto/hash.js";
+import type { LogDigests } from "../core/log-digest.js";
 import { parsePublicJwk, type NodeKeys } from "../crypto/keys.js";
 import { signJson, signatureKeyId, verifyJson } from "../crypto/sign.js";
 import type { AccordNode, ShareOutcome } from "./node.js";
-import type { Officer, OfficerDirectory } from "./officers.js";
+import type { KnownOfficer, OfficerDirectory } from "./officers.js";
 import { partnerSigningKey } from "./key-rotation.js";
 import type {
   Clock,
@@ -116,6 +116,11 @@ export interface MatchDeps {
   readonly filterTtlMs?: number;
   /** The officers who may decide follow-up requests (none: every decision is refused). */
   readonly officers?: OfficerDirectory;
+  /**
+   * The node's keyed log digests (spec/log.md, "Keyed digests"): a request's legal basis is
+   * logged as its keyed digest, never as a plain SHA-256 a partner could confirm a guess against.
+   */
+  readonly logDigests: LogDigests;
   /**
    * The process's PSI worker pool (src/compute), started on first use: the group arithmetic of
    * a PSI session runs there, off the event loop. Without it PSI runs on this thread.
@@ -1041,7 +1046,7 @@ export class MatchService {
       await tx.ledger.append({
         kind: "match-request",
         at: filedAt,
-        data: requestLog(rec),
+        data: requestLog(rec, this.d.logDigests),
       });
     });
     return this.view(rec);
@@ -1129,7 +1134,11 @@ export class MatchService {
     const put = await this.d.store.transaction(async (tx) => {
       const p = await tx.match.putRequest(rec);
       if (p === "inserted")
-        await tx.ledger.append({ kind: "match-request", at: filedAt, data: requestLog(rec) });
+        await tx.ledger.append({
+          kind: "match-request",
+          at: filedAt,
+          data: requestLog(rec, this.d.logDigests),
+        });
       return p;
     });
     const stored = put === "inserted" ? rec : await this.d.store.match.getRequest(id, "incoming");
@@ -1190,7 +1199,7 @@ export class MatchService {
     id: string,
     action: "release" | "refuse",
     token: string | undefined,
-  ): Promise<Officer> {
+  ): Promise<KnownOfficer> {
     const officer =
       token === undefined || token === "" ? undefined : this.d.officers?.authenticate(token);
     if (officer !== undefined) return officer;
@@ -1204,7 +1213,7 @@ export class MatchService {
       data: {
         action,
         request: id.slice(0, 64),
-        officer: null,
+        officerPseudonym: null,
         effect: "deny",
         code: "ERR_UNAUTHENTICATED",
         clauses: ["officer-credential"],
@@ -1215,13 +1224,14 @@ export class MatchService {
 
   /**
    * The officer's roles the agreement gives this decision, in the officer's order; none is
-   * refused (`ERR_POLICY_DENIED`) and logged with the officer's name. Approving needs a role of
+   * refused (`ERR_POLICY_DENIED`) and logged with the officer's pseudonym (the refusal's message,
+   * to the officer alone, names them). Approving needs a role of
    * `decision_rights.release`; refusing one of those or of the escalation ladder.
    */
   private async rolesFor(
     r: MatchRequestRecord,
     a: Agreement,
-    officer: Officer,
+    officer: KnownOfficer,
     action: "release" | "refuse",
   ): Promise<string[]> {
     const rights = a.doc.decision_rights;
@@ -1248,7 +1258,7 @@ export class MatchService {
         request: r.id,
         partner: r.partner,
         agreement: a.id,
-        officer: officer.name,
+        officerPseudonym: officer.pseudonym,
         roles: [...officer.roles],
         effect: "deny",
         clauses: [clause],
@@ -1293,7 +1303,7 @@ export class MatchService {
   private async approveNow(
     r: MatchRequestRecord,
     claim: string,
-    officer: Officer,
+    officer: KnownOfficer,
     reasons: readonly string[],
   ): Promise<{ request: RequestView; share: ShareOutcome | undefined }> {
     const id = r.id;
@@ -1334,7 +1344,7 @@ export class MatchService {
       .map((v) => (v as { sentAs?: string }).sentAs ?? v.id);
     const decided = await this.decide(r, claim, {
       status: "approved",
-      officer: officer.name,
+      officer,
       role: roles[0] ?? null,
       reasons,
       released,
@@ -1372,7 +1382,7 @@ export class MatchService {
       const roles = await this.rolesFor(r, a, officer, "refuse");
       return this.decide(r, claim, {
         status: "refused",
-        officer: officer.name,
+        officer,
         role: roles[0] ?? null,
         reasons,
         released: [],
@@ -1385,7 +1395,7 @@ export class MatchService {
     claim: string,
     d: {
       status: "approved" | "refused";
-      officer: string;
+      officer: KnownOfficer;
       role: string | null;
       reasons: readonly string[];
       released: readonly string[];
@@ -1396,7 +1406,8 @@ export class MatchService {
       const ok = await tx.match.decideRequest(r.id, "incoming", {
         status: d.status,
         decidedAt: at,
-        decidedBy: d.officer,
+        // The node's own record keeps the name (local audit); the log, the pseudonym.
+        decidedBy: d.officer.name,
         decidedRole: d.role,
         reasons: d.reasons,
         released: d.released,
@@ -1412,7 +1423,7 @@ export class MatchService {
           partner: r.partner,
           agreement: r.agreementId,
           status: d.status,
-          officer: d.officer,
+          officerPseudonym: d.officer.pseudonym,
           role: d.role,
           reasons: d.reasons.length,
           released: [...d.released],
@@ -1525,8 +1536,11 @@ function psiContext(agreementId: string, kind: string, sessionId: string): strin
   return `${agreementId}/${kind}/${sessionId}`;
 }
 
-/** What the ledger keeps of a request: never the identifier or the free-text justification. */
-function requestLog(r: MatchRequestRecord): Record<string, unknown> {
+/**
+ * What the ledger keeps of a request: never the identifier or the free-text justification, whose
+ * keyed digest lets the node (or oversight, through it) show which legal basis was cited.
+ */
+function requestLog(r: MatchRequestRecord, digests: LogDigests): Record<string, unknown> {
   return {
     request: r.id,
     direction: r.direction,
@@ -1535,7 +1549,7 @@ function requestLog(r: MatchRequestRecord): Record<string, unknown> {
     query: r.queryId,
     kind: r.kind,
     purpose: r.purpose,
-    legalBasisDigest: sha256Hex(r.legalBasis),
+    legalBasisHmac: digests.text("legal-basis", r.legalBasis),
     urgency: r.urgency,
     dueAt: r.dueAt,
   };

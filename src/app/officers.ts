@@ -7,13 +7,22 @@
  *
  * Risks: tokens are compared as SHA-256 digests with `timingSafeEqual`, every configured officer
  * each time, so the comparison does not reveal which entry (or how much of it) matched. A token
- * never reaches a log line or the ledger; the officer's name does (who decided is on the record).
+ * never reaches a log line or the ledger, and neither does the officer's name: every partner can
+ * read the log, so who decided is on the record as the officer's keyed pseudonym
+ * (src/core/log-digest.ts), which this directory resolves back to a name for the node's own
+ * operator and oversight (spec/log.md, "Keyed digests").
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { LogDigests } from "../core/log-digest.js";
 
 export interface Officer {
   readonly name: string;
   readonly roles: readonly string[];
+}
+
+/** An officer as the node knows them at run time: with the pseudonym the log names them by. */
+export interface KnownOfficer extends Officer {
+  readonly pseudonym: string;
 }
 
 export interface OfficerEntry extends Officer {
@@ -35,9 +44,9 @@ export function newOfficerToken(): string {
 
 /** The officers a node knows; built once from the configuration. */
 export class OfficerDirectory {
-  readonly #entries: readonly { officer: Officer; digest: Buffer }[];
+  readonly #entries: readonly { officer: KnownOfficer; digest: Buffer }[];
 
-  constructor(entries: readonly OfficerEntry[]) {
+  constructor(entries: readonly OfficerEntry[], digests: LogDigests) {
     const names = new Set<string>();
     const hashes = new Set<string>();
     this.#entries = entries.map((e) => {
@@ -49,7 +58,11 @@ export class OfficerDirectory {
       names.add(e.name);
       hashes.add(e.tokenSha256);
       return {
-        officer: Object.freeze({ name: e.name, roles: Object.freeze([...e.roles]) }),
+        officer: Object.freeze({
+          name: e.name,
+          roles: Object.freeze([...e.roles]),
+          pseudonym: digests.officer(e.name),
+        }),
         digest: Buffer.from(e.tokenSha256, "hex"),
       };
     });
@@ -60,10 +73,23 @@ export class OfficerDirectory {
   }
 
   /** The officer whose token this is, or undefined. Every entry is compared, in constant time. */
-  authenticate(token: string): Officer | undefined {
+  authenticate(token: string): KnownOfficer | undefined {
     const given = createHash("sha256").update(token, "utf8").digest();
-    let found: Officer | undefined;
+    let found: KnownOfficer | undefined;
     for (const e of this.#entries) if (timingSafeEqual(given, e.digest)) found ??= e.officer;
     return found;
+  }
+
+  /** Every configured officer with their pseudonym, in configuration order. */
+  list(): readonly KnownOfficer[] {
+    return this.#entries.map((e) => e.officer);
+  }
+
+  /**
+   * The name of the configured officer a pseudonym stands for, or undefined (an officer since
+   * removed from accord.yaml, or a pseudonym made under another log-digest secret).
+   */
+  resolve(pseudonym: string): string | undefined {
+    return this.#entries.find((e) => e.officer.pseudonym === pseudonym)?.officer.name;
   }
 }

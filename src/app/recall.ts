@@ -17,12 +17,13 @@
  * its decision, minimization and receipts); the notice only tells recipients to drop the older
  * versions. Everything a peer sends is attacker-controlled until its signatures verify, and its
  * shape is checked after. Log entries carry ids, counts and digests only, never contents or the
- * text of a reason.
+ * text of a reason (only its keyed digest).
  */
 import { AccordError } from "../errors.js";
 import { versionOf } from "../core/stix/object.js";
 import { parseRfc3339 } from "../crypto/rfc3339.js";
 import { sha256Hex } from "../crypto/hash.js";
+import type { LogDigests } from "../core/log-digest.js";
 import { parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
 import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
 import { signJson, signatureKeyId, verifyJson } from "../crypto/sign.js";
@@ -87,6 +88,11 @@ export interface RecallDeps {
   readonly random: Random;
   readonly transport: RecallTransport;
   readonly logger: Logger;
+  /**
+   * The node's keyed log digests (spec/log.md, "Keyed digests"): a recall's reason is logged as
+   * its keyed digest, never as a plain SHA-256 a partner could confirm a guess against.
+   */
+  readonly logDigests: LogDigests;
 }
 
 export interface NoticeClaims {
@@ -282,7 +288,7 @@ export class RecallService {
             .map((m) => m.recipient),
           otherMeans: messages.filter((m) => m.credential !== null).map((m) => m.recipient),
           purgedHere,
-          reasonDigest: sha256Hex(reason),
+          reasonHmac: this.d.logDigests.text("recall-reason", reason),
         },
       });
     });

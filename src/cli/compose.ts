@@ -20,6 +20,7 @@ import { OfficerDirectory } from "../app/officers.js";
 import { PsiPool } from "../compute/index.js";
 import { HttpMatchClient } from "../federation/match-client.js";
 import { loadOrCreateMatchSecret } from "./match-secret.js";
+import { loadOrCreateLogDigests } from "./log-digest-secret.js";
 import { startRistrettoBackend } from "./ristretto-backend.js";
 import { loadMinimizationSetup } from "./profiles.js";
 import { RecallService } from "../app/recall.js";
@@ -104,6 +105,10 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
   const signer = keys.signer;
   const apiToken = loadApiToken(config.apiTokenFile);
   const matchSecret = loadOrCreateMatchSecret(config.keysFile);
+  // Keyed digests and officer pseudonyms for the log (spec/log.md "Keyed digests"); a node made
+  // before they existed gets its secret here, on its first start after the upgrade.
+  const logDigests = loadOrCreateLogDigests(config.keysFile);
+  const officers = new OfficerDirectory(config.officers, logDigests);
   await startRistrettoBackend(process.env, logger);
   const minimization = loadMinimizationSetup(config);
   const store = await openStore(config);
@@ -156,6 +161,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     clock: opts.clock ?? systemClock,
     random: systemRandom,
     logger,
+    logDigests,
     transport: new HttpRecallClient({
       signer,
       now: () => (opts.clock ?? systemClock).now().getTime() / 1000,
@@ -231,7 +237,8 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     }),
     matchSecret,
     deliver: deliverNow,
-    officers: new OfficerDirectory(config.officers),
+    officers,
+    logDigests,
     psiPool: startPsiPool,
   });
   const witness = new WitnessService({
@@ -278,6 +285,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
       clock: opts.clock ?? systemClock,
       oversight: parseOversightWitnesses(config.oversightWitnesses),
     }),
+    logDigests: { digests: logDigests, officers },
     match: {
       service: match,
       nodeId: config.nodeId,

@@ -10,8 +10,11 @@
  *       [--state FILE]  remember the last verified checkpoint; the next run checks that the log
  *                       still extends it (consistency with the last checkpoint seen)
  *   accord log prove --entry N [--dir DIR]        inclusion proof from the running node, verified
- *   accord log tail [--limit N] [--dir DIR]       the newest entries
+ *   accord log tail [--limit N] [--dir DIR]       the newest entries (officers' pseudonyms named)
  *   accord log vkey [--dir DIR]                   this node's checkpoint verifier key
+ *   accord log digest (--reason T | --legal-basis T | --officer NAME) [--dir DIR]
+ *                                                 the keyed digest (or officer pseudonym) the
+ *                                                 running node's entries carry for a claimed text
  *
  * Verification trusts nothing it reads: it recomputes every leaf and tile hash and the root at
  * every checkpoint's size (app/log.ts `verifyLog`), checks signatures, and names the first bad
@@ -51,6 +54,7 @@ import {
 import { CONFIG_FILE, loadConfig } from "./config.js";
 import { openStore } from "./compose.js";
 import { loadApiToken, loadNodeKeys } from "./secrets.js";
+import { ApiClient } from "./api-client.js";
 
 const EXIT = { ok: 0, usage: 2, invalid: 3, refused: 4, unavailable: 5, internal: 1 } as const;
 
@@ -59,6 +63,7 @@ const USAGE = `Usage:
   accord log prove --entry N [--dir DIR]
   accord log tail [--limit N] [--dir DIR]
   accord log vkey [--dir DIR]
+  accord log digest (--reason TEXT | --legal-basis TEXT | --officer NAME) [--dir DIR]
 `;
 
 interface Io {
@@ -85,6 +90,9 @@ export async function logCommand(
         state: { type: "string" },
         entry: { type: "string" },
         limit: { type: "string" },
+        reason: { type: "string" },
+        "legal-basis": { type: "string" },
+        officer: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -113,6 +121,8 @@ export async function logCommand(
         return await prove(dir, env, values.entry, print);
       case "tail":
         return await tail(dir, env, values.limit, print);
+      case "digest":
+        return await digest(dir, env, values, print);
       case "vkey": {
         const { vkey } = ownKey(dir, env);
         print(vkey, { vkey });
@@ -555,12 +565,59 @@ async function tail(
   const from = Math.max(0, size - limit);
   const r = jsonOf<{
     entries: { seq: number; at: string; kind: string; data: Record<string, unknown> }[];
+    officers?: Record<string, string>;
   }>(await apiGet(dir, env, `ledger?from=${String(from)}&limit=${String(limit)}`));
+  const officers = r.officers ?? {};
+  // The entry as logged, then the name of the officer its pseudonym stands for (this node's own
+  // accord.yaml resolves it; a partner reading the log sees the pseudonym only).
+  const named = (data: Record<string, unknown>): string => {
+    const p = data.officerPseudonym;
+    const name = typeof p === "string" ? officers[p] : undefined;
+    return name === undefined ? "" : `\tofficer: ${name}`;
+  };
   print(
     r.entries
-      .map((e) => `${String(e.seq)}\t${e.at}\t${e.kind}\t${JSON.stringify(e.data)}`)
+      .map((e) => `${String(e.seq)}\t${e.at}\t${e.kind}\t${JSON.stringify(e.data)}${named(e.data)}`)
       .join("\n") || "the log is empty",
-    { size, entries: r.entries },
+    { size, entries: r.entries, officers },
+  );
+  return EXIT.ok;
+}
+
+/**
+ * The keyed digest the running node's log carries for a text (a recall's reason, a request's
+ * legal basis) or the pseudonym of an officer's name: computed by the node on an authenticated
+ * request, so an oversight body can check a claimed text against an entry without the key ever
+ * leaving the node (spec/log.md "Keyed digests").
+ */
+async function digest(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  values: { reason?: string; "legal-basis"?: string; officer?: string },
+  print: (human: string, doc: unknown) => void,
+): Promise<number> {
+  const given = (
+    [
+      ["recall-reason", values.reason],
+      ["legal-basis", values["legal-basis"]],
+      ["officer", values.officer],
+    ] as const
+  ).filter(([, v]) => v !== undefined);
+  const [one] = given;
+  if (one === undefined || given.length > 1)
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      "`accord log digest` takes exactly one of `--reason TEXT`, `--legal-basis TEXT`, `--officer NAME`",
+    );
+  const [purpose, text] = one;
+  const r = await ApiClient.forConfig(loadConfig(dir, env)).call<{ value: string }>(
+    "POST",
+    "/log/digest",
+    { json: { purpose, text } },
+  );
+  print(
+    `${r.value}\t${purpose === "officer" ? "officerPseudonym" : purpose === "legal-basis" ? "legalBasisHmac" : "reasonHmac"}`,
+    { purpose, value: r.value },
   );
   return EXIT.ok;
 }

@@ -29,7 +29,7 @@ export const MATCH_HELP = `  match query --partner ID --agreement A --kind K VAL
   officer add NAME --role R... [--token-file F]
                          give an officer a new token: its SHA-256 goes into accord.yaml \`officers\`, the
                          token into F (0600) or printed once; restart the node to apply
-  officer list           the officers in accord.yaml (names and roles)
+  officer list           the officers in accord.yaml: names, roles, the pseudonyms the log names them by
 `;
 
 interface Io {
@@ -156,8 +156,12 @@ export async function runMatchCli(
       if (sub === "list") {
         const list = listOfficers(dir, env);
         print(
-          list.map((o) => `${o.name}  ${o.roles.join(", ")}`).join("\n") ||
-            "no officers: add one with `accord officer add NAME --role R`",
+          list
+            .map(
+              (o) =>
+                `${o.name}  ${o.roles.join(", ")}${o.pseudonym === undefined ? "" : `  ${o.pseudonym}`}`,
+            )
+            .join("\n") || "no officers: add one with `accord officer add NAME --role R`",
           { officers: list },
         );
         return 0;

@@ -11,12 +11,23 @@ import { AccordError } from "../errors.js";
 import { newOfficerToken, officerTokenHash, type Officer } from "../app/officers.js";
 import { CONFIG_FILE, loadConfig, parseConfig } from "./config.js";
 import { writeSecret } from "./secrets.js";
+import { loadLogDigests } from "./log-digest-secret.js";
 
+/**
+ * The officers in accord.yaml, each with the pseudonym the node's log names them by (spec/log.md
+ * "Keyed digests"), once the node has made its log-digest secret (on its first start).
+ */
 export function listOfficers(
   dir: string,
   env: Readonly<Record<string, string | undefined>>,
-): Officer[] {
-  return loadConfig(dir, env).officers.map((o) => ({ name: o.name, roles: [...o.roles] }));
+): (Officer & { pseudonym?: string })[] {
+  const config = loadConfig(dir, env);
+  const digests = loadLogDigests(config.keysFile);
+  return config.officers.map((o) => ({
+    name: o.name,
+    roles: [...o.roles],
+    ...(digests === undefined ? {} : { pseudonym: digests.officer(o.name) }),
+  }));
 }
 
 /**

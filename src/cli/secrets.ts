@@ -2,7 +2,7 @@
  * Secret files: the node's private keys and its API token, written 0600 and refused when their
  * permissions are wider (as ssh does), so a misconfigured host fails loudly instead of leaking.
  */
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AccordError } from "../errors.js";
@@ -30,6 +30,24 @@ export function readSecret(path: string, what: string): string {
       `the ${what} file \`${path}\` is readable by others (mode ${(mode & 0o777).toString(8)}); run \`chmod 600 ${path}\``,
     );
   return readFileSync(path, "utf8");
+}
+
+/**
+ * A 32-byte secret in a 0600 file (base64url, one line), created with fresh random bytes when the
+ * file does not exist yet: how a node gets the secrets it derives working keys from (the match
+ * secret, the log-digest secret) on its first start, and an older node on its first start after
+ * an upgrade. An existing file is never replaced.
+ */
+export function loadOrCreateSecret32(path: string, what: string): Uint8Array {
+  if (!existsSync(path)) writeSecret(path, `${randomBytes(32).toString("base64url")}\n`);
+  const text = readSecret(path, what).trim();
+  const bytes = /^[A-Za-z0-9_-]{43}$/.test(text) ? Buffer.from(text, "base64url") : undefined;
+  if (bytes?.length !== 32)
+    throw new AccordError(
+      "ERR_KEYS_INVALID",
+      `the ${what} in \`${path}\` is not 32 bytes of base64url`,
+    );
+  return new Uint8Array(bytes);
 }
 
 /** Bytes of a new minimization secret (HKDF input for pseudonym and id keys; spec/minimization.md). */

@@ -7,8 +7,10 @@
  *
  * What a schema allows is the privacy rule of the log made checkable: identifiers, node ids,
  * purposes, clause paths, counts, fingerprints and digests, never object contents, free text or
- * personal data. Digests of content that could be guessed are keyed (`hmac` fields, spec/log.md
- * "Salted digests"). Free text appears only where it is the evidence itself and holds no personal
+ * personal data. Digests of text that could be guessed are keyed (`...Hmac` fields) and officers
+ * are named by keyed pseudonyms (`officerPseudonym`), both under the node's log-digest secret
+ * (src/core/log-digest.ts, spec/log.md "Keyed digests"). Free text appears only where it is the
+ * evidence itself and holds no personal
  * data: a partner's signed checkpoint (`witness`, `witness-alarm`) and an error message about a
  * key announcement (`key-announcement-refused.reason`).
  *
@@ -24,6 +26,7 @@
 import { z } from "zod";
 import { AccordError } from "../errors.js";
 import type { LogEntryFields } from "./log-entry.js";
+import { OFFICER_PSEUDONYM } from "./log-digest.js";
 
 // ------------------------------------------------------------------------------ field types
 
@@ -33,6 +36,10 @@ const node = z.string().regex(/^[\x21-\x7e]{1,256}$/, "a node id");
 const id = z.string().regex(/^[\x21-\x7e]{1,256}$/, "an identifier (printable ASCII, 1-256)");
 /** Lower-case hex SHA-256 (of content that cannot be guessed: ciphertext, signed messages). */
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "64 lower-case hex digits");
+/** Lower-case hex HMAC-SHA-256 under the node's log-digest key (text that could be guessed). */
+const hmac64 = hex64;
+/** An officer's keyed pseudonym (src/core/log-digest.ts): never a name. */
+const officerPseudonym = z.string().regex(OFFICER_PSEUDONYM, "an officer pseudonym");
 /** RFC 7638 JWK thumbprint (base64url SHA-256). */
 const fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "an RFC 7638 thumbprint");
 /** RFC 3339 date-time. */
@@ -54,6 +61,28 @@ const clause = z
   .min(1)
   .max(512)
   .regex(/^[^\n\r]*$/, "one line");
+/**
+ * A field written only under an earlier version of its kind, replaced by `instead`: an entry
+ * carries exactly one of the two, named when it has both or neither.
+ */
+function oneOf(old: string, instead: string) {
+  return (d: Readonly<Record<string, unknown>>, ctx: z.RefinementCtx): void => {
+    const has = (f: string): boolean => d[f] !== undefined;
+    if (has(old) && has(instead))
+      ctx.addIssue({
+        code: "custom",
+        path: [old],
+        message: `is written only by earlier versions of this kind; this entry has \`${instead}\``,
+      });
+    else if (!has(old) && !has(instead))
+      ctx.addIssue({
+        code: "custom",
+        path: [instead],
+        message: `is required (or \`${old}\`, as earlier versions of this kind wrote)`,
+      });
+  };
+}
+
 /** A role or a body's name: one line, no control characters. */
 const name = z.string().min(1).max(256);
 const count = z.int().nonnegative();
@@ -128,19 +157,25 @@ const decisionQuery = z.strictObject({
 
 /**
  * An officer's decision on a follow-up request refused before any object is considered: no valid
- * officer token (`officer` null, `code`), or none of the officer's roles may take it (`roles`).
+ * officer token (`officerPseudonym` null, `code`), or none of the officer's roles may take it
+ * (`roles`). v1 named the officer (`officer`, readable by every partner); v2 carries the officer's
+ * keyed pseudonym instead.
  */
-const decisionOfficer = z.strictObject({
-  action: z.enum(["release", "refuse"]),
-  request: id,
-  partner: node.optional(),
-  agreement: agreementRef.optional(),
-  officer: name.nullable(),
-  roles: z.array(name).max(64).optional(),
-  effect: z.literal("deny"),
-  code: code.optional(),
-  clauses,
-});
+const decisionOfficer = z
+  .strictObject({
+    action: z.enum(["release", "refuse"]),
+    request: id,
+    partner: node.optional(),
+    agreement: agreementRef.optional(),
+    /** v1 only: the officer's name. */
+    officer: name.nullable().optional(),
+    officerPseudonym: officerPseudonym.nullable().optional(),
+    roles: z.array(name).max(64).optional(),
+    effect: z.literal("deny"),
+    code: code.optional(),
+    clauses,
+  })
+  .superRefine(oneOf("officer", "officerPseudonym"));
 
 /**
  * `decisions` (src/app/decision-log.ts): the decisions of one share, or of one received envelope,
@@ -209,7 +244,7 @@ const KINDS: readonly LogKind[] = [
   ),
   kind(
     "decision",
-    1,
+    2,
     "share, accept, TAXII accept, hit/no-hit query, release, an officer's refused decision",
     (d) => ("request" in d ? decisionOfficer : decisionByAction),
   ),
@@ -500,19 +535,24 @@ const KINDS: readonly LogKind[] = [
   // ---- recall and retention (src/app/recall.ts)
   kind(
     "recall",
-    1,
+    2,
     "recall or correction issued",
-    z.strictObject({
-      recall: id,
-      kind: z.enum(["recall", "correction"]),
-      object: id,
-      replacement: version.nullable(),
-      recipients: nodes,
-      unreachable: nodes,
-      otherMeans: nodes,
-      purgedHere: count,
-      reasonDigest: hex64,
-    }),
+    z
+      .strictObject({
+        recall: id,
+        kind: z.enum(["recall", "correction"]),
+        object: id,
+        replacement: version.nullable(),
+        recipients: nodes,
+        unreachable: nodes,
+        otherMeans: nodes,
+        purgedHere: count,
+        /** v1 only: plain SHA-256 of the reason, which a reader could test guesses against. */
+        reasonDigest: hex64.optional(),
+        /** v2: keyed digest of the reason (`recall-reason`). */
+        reasonHmac: hmac64.optional(),
+      })
+      .superRefine(oneOf("reasonDigest", "reasonHmac")),
   ),
   kind(
     "recall-confirmed",
@@ -624,31 +664,39 @@ const KINDS: readonly LogKind[] = [
   ),
   kind(
     "match-request",
-    1,
+    2,
     "a follow-up request after a hit",
-    z.strictObject({
-      request: id,
-      direction: z.enum(["incoming", "outgoing"]),
-      partner: node,
-      agreement: token,
-      query: id,
-      kind: token,
-      purpose: token,
-      legalBasisDigest: hex64,
-      urgency: z.enum(["standard", "urgent"]),
-      dueAt: time,
-    }),
+    z
+      .strictObject({
+        request: id,
+        direction: z.enum(["incoming", "outgoing"]),
+        partner: node,
+        agreement: token,
+        query: id,
+        kind: token,
+        purpose: token,
+        /** v1 only: plain SHA-256 of the legal basis, which a reader could test guesses against. */
+        legalBasisDigest: hex64.optional(),
+        /** v2: keyed digest of the legal basis (`legal-basis`). */
+        legalBasisHmac: hmac64.optional(),
+        urgency: z.enum(["standard", "urgent"]),
+        dueAt: time,
+      })
+      .superRefine(oneOf("legalBasisDigest", "legalBasisHmac")),
   ),
   kind(
     "match-request-decision",
-    1,
+    2,
     "a follow-up request decided",
     z.strictObject({
       request: id,
       partner: node,
       agreement: token,
       status: z.enum(["pending", "approved", "refused"]),
+      /** v1 only: the deciding officer's name. */
       officer: name.optional(),
+      /** v2: the deciding officer's keyed pseudonym (absent on the requester's side). */
+      officerPseudonym: officerPseudonym.optional(),
       role: name.nullable(),
       reasons: count,
       released: ids,

@@ -40,9 +40,12 @@ import { registerAgreementApi, registerAgreementFederation } from "./agreement-r
 import { registerOutboxApi } from "./outbox-routes.js";
 import {
   registerCosignatureFederation,
+  registerLogDigestApi,
   registerLogRoutes,
   registerWitnessApi,
 } from "./log-routes.js";
+import type { LogDigests } from "../core/log-digest.js";
+import type { OfficerDirectory } from "../app/officers.js";
 import type { WitnessService } from "../app/witness.js";
 import type { CosignatureBook } from "../app/cosignatures.js";
 import type { KeyService } from "../app/key-rotation.js";
@@ -75,6 +78,12 @@ export interface ServerOptions {
   readonly cosignatures?: CosignatureBook;
   /** Key rotation (spec/federation.md, "Key rotation"); routes under /api/v1/keys and /federation/v1/keys. */
   readonly keys?: KeyService;
+  /**
+   * The node's keyed log digests and its officers (spec/log.md, "Keyed digests"): routes under
+   * /api/v1/log/digest and /api/v1/log/officers, and `/api/v1/ledger` names the officers whose
+   * pseudonyms a page carries. Without it those routes do not exist.
+   */
+  readonly logDigests?: { readonly digests: LogDigests; readonly officers: OfficerDirectory };
 }
 
 const PROBLEM = "application/problem+json";
@@ -292,10 +301,18 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       api.get("/ledger", async (req) => {
         const q = req.query as Record<string, string | undefined>;
         const from = boundedInt(q.from, 0, 0, Number.MAX_SAFE_INTEGER, "from");
-        return {
-          entries: await store.ledger.list(from, boundedInt(q.limit, 100, 1, 1000, "limit")),
-          size: await store.ledger.size(),
-        };
+        const entries = await store.ledger.list(from, boundedInt(q.limit, 100, 1, 1000, "limit"));
+        // The node's own audit reads names where the log (which partners read too) has only
+        // pseudonyms; the entries themselves are served exactly as logged.
+        const officers: Record<string, string> = {};
+        const directory = opts.logDigests?.officers;
+        if (directory !== undefined)
+          for (const e of entries) {
+            const p = e.data.officerPseudonym;
+            const name = typeof p === "string" ? directory.resolve(p) : undefined;
+            if (typeof p === "string" && name !== undefined) officers[p] = name;
+          }
+        return { entries, size: await store.ledger.size(), officers };
       });
 
       api.get("/peers", async () => ({ peers: await store.peers.list() }));
@@ -417,6 +434,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       registerAgreementApi(api, node);
       registerLogRoutes(api, "/log", { node, store, ...(cosignatures && { cosignatures }) });
       if (opts.witness !== undefined) registerWitnessApi(api, "/log", opts.witness);
+      if (opts.logDigests !== undefined) registerLogDigestApi(api, "/log", opts.logDigests);
       if (opts.keys !== undefined) registerKeyApi(api, { keys: opts.keys, store, deliver });
       registerTaxiiPullApi(api, {
         node,

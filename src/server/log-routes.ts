@@ -30,6 +30,8 @@ import type { WitnessService } from "../app/witness.js";
 import type { CosignatureBook } from "../app/cosignatures.js";
 import { peerRequestOf } from "./peer-auth.js";
 import { AccordError } from "../errors.js";
+import { LOG_TEXT_PURPOSES, type LogDigests } from "../core/log-digest.js";
+import type { OfficerDirectory } from "../app/officers.js";
 import { TILE_WIDTH, encodeEntryBundle, parseTilePath, tileWidth } from "../tlog/index.js";
 
 const HASH = 32;
@@ -175,4 +177,49 @@ export function registerWitnessApi(
     return witness.observe(partner);
   });
   api.get(`${prefix}/witness/alarms`, async () => ({ alarms: await witness.alarms() }));
+}
+
+/**
+ * Keyed digests, for the operator and oversight (inside the bearer-token API scope; never under
+ * /federation, so a partner cannot test guesses; spec/log.md "Keyed digests"):
+ *   POST <prefix>/digest     {purpose, text} → {purpose, value}: the keyed digest a log entry would
+ *                            carry for that text (`recall-reason`, `legal-basis`), or the pseudonym
+ *                            of an officer of that name (`officer`), to check a claimed text
+ *                            against an entry without the key leaving the node
+ *   GET  <prefix>/officers   {officers: [{name, pseudonym}]}: the configured officers, so the
+ *                            node's own audit resolves the pseudonyms its entries carry
+ */
+export function registerLogDigestApi(
+  api: FastifyInstance,
+  prefix: string,
+  deps: { readonly digests: LogDigests; readonly officers: OfficerDirectory },
+): void {
+  const purposes = [...LOG_TEXT_PURPOSES, "officer"] as const;
+  api.post(
+    `${prefix}/digest`,
+    {
+      schema: {
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["purpose", "text"],
+          properties: {
+            purpose: { type: "string", enum: [...purposes] },
+            text: { type: "string", maxLength: 2000 },
+          },
+        },
+      },
+    },
+    (req) => {
+      const { purpose, text } = req.body as { purpose: (typeof purposes)[number]; text: string };
+      return {
+        purpose,
+        value:
+          purpose === "officer" ? deps.digests.officer(text) : deps.digests.text(purpose, text),
+      };
+    },
+  );
+  api.get(`${prefix}/officers`, () => ({
+    officers: deps.officers.list().map((o) => ({ name: o.name, pseudonym: o.pseudonym })),
+  }));
 }

@@ -3,7 +3,8 @@
  * HTTP between real nodes with real keys and real databases: XA originates and shares with XB and
  * XC; XD is a node XC knows that is not a party to the regional cyber accord.
  */
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
@@ -41,6 +42,8 @@ const SECOND = "indicator--6cd8c12f-91de-4cc9-ae6b-51add0dc7e56";
 const PORTAL = "indicator--bdf3def1-949b-415a-9f87-6ccc6bf7f495";
 const MALWARE = "malware--35b2639d-9668-4b40-b8ba-5ba663257527";
 const ATTACK = "attack-pattern--9c0ce2db-e94b-4dec-a2e4-02139d484425";
+/** An object XA originates and recalls without sharing (the keyed-digest test). */
+const RECALL_PRIVACY_OBJECT = "indicator--0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f";
 
 /** A clock the test can move forward. */
 function movableClock(): Clock & { advance(ms: number): void } {
@@ -226,6 +229,63 @@ describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
     expect(await xa.store.objects.get(C2)).toBeUndefined();
     const acks = (await xa.store.ledger.list(0, 10_000)).filter((e) => e.kind === "recall-ack");
     expect(acks.map((e) => e.data.from).sort()).toEqual(["XB", "XC"]);
+  });
+
+  it("logs a recall's reason only as a keyed digest, which oversight checks through the node and a partner cannot", async () => {
+    const reason = "duplicate of an earlier report";
+    const own = await api(xa, "POST", "/api/v1/bundles", {
+      type: "bundle",
+      id: "bundle--5d2b9c0e-6c2a-4f43-9d55-0d0c6f7b1e21",
+      objects: [{ ...bundle.objects.find((o) => o.id === C2), id: RECALL_PRIVACY_OBJECT }],
+    });
+    expect(own.status).toBe(201);
+    const issued = await api(xa, "POST", "/api/v1/recalls", {
+      object: RECALL_PRIVACY_OBJECT,
+      reason,
+    });
+    expect(issued.status).toBe(201);
+    const log = await xa.store.ledger.list(0, 10_000);
+    const entry = log.find((e) => e.kind === "recall" && e.data.recall === issued.body.id);
+    expect(entry?.data.reasonDigest, "no plain digest").toBeUndefined();
+    expect(entry?.data.reasonHmac).toMatch(/^[0-9a-f]{64}$/);
+    // A reader of the log who guesses the reason cannot confirm it with SHA-256.
+    const plain = createHash("sha256").update(reason).digest("hex");
+    expect(JSON.stringify(log)).not.toContain(plain);
+    expect(JSON.stringify(log)).not.toContain(reason);
+
+    // Oversight (the bearer-token API) checks a claimed reason: the node computes the digest.
+    const claimed = await api(xa, "POST", "/api/v1/log/digest", {
+      purpose: "recall-reason",
+      text: reason,
+    });
+    expect(claimed.status).toBe(200);
+    expect(claimed.body).toEqual({ purpose: "recall-reason", value: entry?.data.reasonHmac });
+    const wrong = await api(xa, "POST", "/api/v1/log/digest", {
+      purpose: "recall-reason",
+      text: "duplicate",
+    });
+    expect(wrong.body.value).not.toBe(entry?.data.reasonHmac);
+    const bad = await api(xa, "POST", "/api/v1/log/digest", { purpose: "reason", text: reason });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain("purpose");
+    // A partner, reading the same log under /federation/v1/log, has no such oracle.
+    const keys = loadNodeKeys(join(dirs.XB.dir, "keys", "node-keys.json"));
+    const asPartner = await signedFetch(
+      { key: keys.signing.privateKey, keyId: jwkThumbprint(keys.signing.publicJwk) },
+      new URL("/federation/v1/log/digest", xa.url),
+      {
+        method: "POST",
+        body: JSON.stringify({ purpose: "recall-reason", text: reason }),
+        contentType: "application/json",
+      },
+    );
+    expect(asPartner.status).toBe(404);
+    expect(await asPartner.text()).not.toContain(entry?.data.reasonHmac as string);
+
+    // The key lives beside the node keys, 0600, made at the node's first start (as on upgrade).
+    const secret = join(dirs.XA.dir, "keys", "log-digest-secret");
+    expect(statSync(secret).mode & 0o777).toBe(0o600);
+    expect(readFileSync(secret, "utf8")).not.toContain(entry?.data.reasonHmac as string);
   });
 
   it("shows an acknowledgement outstanding while a partner is down, and completes when it returns", async () => {

@@ -5,11 +5,13 @@
  * registered, and each kind refuses unknown, missing and mistyped fields naming the kind and the
  * field. Appending through both storage adapters: test/storage/conformance-log.ts.
  */
+import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { encodeLogEntry, logEntryText } from "../../src/core/log-entry.js";
 import { LOG_KINDS, checkLogEntry } from "../../src/core/log-kinds.js";
+import { LogDigests, type LogTextPurpose } from "../../src/core/log-digest.js";
 import { leafHash } from "../../src/tlog/index.js";
 import { kindVectors } from "../support/log-entries.js";
 
@@ -75,13 +77,71 @@ describe("log entry kinds", () => {
         try {
           checkLogEntry({ ...s.entry, data: rest });
         } catch (err) {
-          // A kind whose variant is picked from the data may name another variant's field.
+          const message = (err as Error).message;
+          // A kind whose variant is picked from the data may name another variant's field; a
+          // field an earlier version wrote is missed under its replacement's name, naming it.
           const variants = typeof LOG_KINDS.get(kind)?.data === "function";
-          expect((err as Error).message).toContain(variants ? head : `${head}${field}`);
+          if (variants) expect(message).toContain(head);
+          else if (!message.includes(`${head}${field}`)) {
+            expect(message).toContain(head);
+            expect(message).toContain(`is required (or \`${field}\``);
+          }
         }
       }
     },
   );
+
+  it("has a sample of every kind at its current version, and none from a later one", () => {
+    for (const [kind, k] of LOG_KINDS) {
+      const versions = samples.filter((s) => s.entry.kind === kind).map((s) => s.kindVersion);
+      expect(versions, kind).toContain(k.version);
+      expect(Math.max(...versions), kind).toBe(k.version);
+    }
+  });
+
+  it("reproduces the keyed digests and officer pseudonyms computed independently", () => {
+    const v = kindVectors.keyedDigests;
+    const digests = new LogDigests(new Uint8Array(Buffer.from(v.secret, "base64url")));
+    expect(v.texts.length).toBeGreaterThan(3);
+    for (const t of v.texts)
+      expect(digests.text(t.purpose as LogTextPurpose, t.text), `${t.purpose}: ${t.text}`).toBe(
+        t.hmac,
+      );
+    for (const o of v.officers) expect(digests.officer(o.name), o.name).toBe(o.pseudonym);
+    // The purpose is part of the message: the same words are another digest as a legal basis.
+    expect(digests.text("recall-reason", "x")).not.toBe(digests.text("legal-basis", "x"));
+    // And neither is the plain SHA-256 a reader of the log could compute from a guess.
+    expect(digests.text("legal-basis", "x")).not.toBe(
+      createHash("sha256").update("x").digest("hex"),
+    );
+  });
+
+  it("keeps v1's plain digests and officer names valid in old entries, and refuses them beside their v2 replacement", () => {
+    const cases: [string, string, string][] = [
+      ["recall v2", "reasonDigest", "reasonHmac"],
+      ["match-request v2", "legalBasisDigest", "legalBasisHmac"],
+      ["decision officer without the role v2", "officer", "officerPseudonym"],
+    ];
+    for (const [name, old, instead] of cases) {
+      const s = samples.find((x) => x.name === name)!;
+      const v1 = samples.find((x) => x.name === name.replace(/ v2$/, ""))!;
+      expect(v1.kindVersion).toBe(1);
+      expect(Object.keys(v1.entry.data)).toContain(old);
+      expect(Object.keys(s.entry.data)).toContain(instead);
+      expect(Object.keys(s.entry.data)).not.toContain(old);
+      expect(
+        refusal({ ...s.entry, data: { ...s.entry.data, [old]: v1.entry.data[old] } }),
+        name,
+      ).toContain(`data.${old} is written only by earlier versions of this kind`);
+      const { [instead]: _gone, ...neither } = s.entry.data;
+      expect(refusal({ ...s.entry, data: neither }), name).toContain(`data.${instead} is required`);
+    }
+    // An officer's name is not a pseudonym.
+    const d = samples.find((x) => x.name === "match-request-decision v2")!.entry;
+    expect(refusal({ ...d, data: { ...d.data, officerPseudonym: "duty-officer-1" } })).toContain(
+      "data.officerPseudonym",
+    );
+  });
 
   it("names the kind of an unregistered entry", () => {
     expect(refusal({ kind: "ledger", at: "2026-05-01T00:00:00Z", data: {} })).toMatch(
@@ -101,6 +161,10 @@ describe("log entry kinds", () => {
     expect(
       refusal({ ...request, data: { ...request.data, legalBasisDigest: "art. 6(1)(e) GDPR" } }),
     ).toContain("data.legalBasisDigest");
+    const keyed = samples.find((s) => s.name === "match-request v2")!.entry;
+    expect(
+      refusal({ ...keyed, data: { ...keyed.data, legalBasisHmac: "art. 6(1)(e) GDPR" } }),
+    ).toContain("data.legalBasisHmac");
   });
 
   it("registers every kind the source code passes to the log", () => {

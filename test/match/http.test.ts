@@ -5,6 +5,7 @@
  * deadlines, refusals and an approved release that reaches the requester minimized, and bulk PSI.
  * XB (the responder) runs on PostgreSQL too when ACCORD_TEST_PG_URL is set.
  */
+import { createHash } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -24,6 +25,7 @@ import { main } from "../../src/cli/main.js";
 import { loadOprfSuite } from "../../src/crypto/oprf/index.js";
 import { matchInfo, matchInput, normalizeIdentifier } from "../../src/core/match/index.js";
 import { newOfficerToken, officerTokenHash } from "../../src/app/officers.js";
+import { LogDigests } from "../../src/core/log-digest.js";
 import { expandDecisions } from "../../src/app/decision-log.js";
 import {
   api,
@@ -178,6 +180,17 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
 
   const ledgerOf = async (n: RunningNode) => n.store.ledger.list(0, 100_000);
 
+  /** What node `n`'s log carries for a text or an officer: asked of the node, as oversight does. */
+  const keyedOf = async (
+    n: RunningNode,
+    purpose: "officer" | "legal-basis",
+    text: string,
+  ): Promise<string> => {
+    const r = await api(n, "POST", "/api/v1/log/digest", { purpose, text });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body.value as string;
+  };
+
   /** The `accord` CLI in-process against node `i`'s directory. */
   const accord = async (
     i: number,
@@ -259,18 +272,66 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         .flatMap((e) => expandDecisions(e))
         .filter((e) => e.data.action === "release");
       expect(releases.some((e) => e.data.effect === "permit")).toBe(true);
+      // Officers are logged by their keyed pseudonyms, which XB resolves for its own audit.
+      const analystAs = await keyedOf(xb, "officer", "A. Analyst");
+      const headAs = await keyedOf(xb, "officer", "H. Head");
+      expect(analystAs).toMatch(/^officer:v1:[A-Za-z0-9_-]{22}$/);
       expect(
-        releases.some((e) => e.data.effect === "deny" && e.data.officer === "A. Analyst"),
+        releases.some((e) => e.data.effect === "deny" && e.data.officerPseudonym === analystAs),
       ).toBe(true);
       const decided = (await ledgerOf(xb)).find(
         (e) => e.kind === "match-request-decision" && e.data.request === id,
       );
       expect(decided?.data).toMatchObject({
         status: "approved",
-        officer: "H. Head",
+        officerPseudonym: headAs,
         role: "head-of-fiu",
       });
+      expect(decided?.data).not.toHaveProperty("officer");
       expect(ok.body.request).toMatchObject({ decidedBy: "H. Head", decidedRole: "head-of-fiu" });
+
+      // Neither log a partner reads names an officer or carries a plain digest of the legal basis;
+      // each node keys the legal basis under its own secret, and answers oversight's check.
+      const basis = "Directive (EU) 2023/977 art. 5";
+      const plain = createHash("sha256").update(basis).digest("hex");
+      for (const n of [xa, xb]) {
+        const log = await ledgerOf(n);
+        const text = JSON.stringify(log);
+        for (const o of Object.values(OFFICERS)) expect(text).not.toContain(o.name);
+        expect(text).not.toContain(plain);
+        expect(text).not.toContain(basis);
+        const filedHere = log.find((e) => e.kind === "match-request" && e.data.request === id);
+        expect(filedHere?.data).not.toHaveProperty("legalBasisDigest");
+        expect(filedHere?.data.legalBasisHmac).toBe(await keyedOf(n, "legal-basis", basis));
+      }
+      expect(await keyedOf(xa, "legal-basis", basis)).not.toBe(
+        await keyedOf(xb, "legal-basis", basis),
+      );
+      expect(await keyedOf(xa, "officer", "H. Head"), "another node's key").not.toBe(headAs);
+
+      // XB's own audit: the ledger API and `accord log tail` name the officers; `officer list`
+      // shows the pseudonym each is logged under.
+      const size = (await api(xb, "GET", "/api/v1/ledger?limit=1")).body.size as number;
+      const page = await api(
+        xb,
+        "GET",
+        `/api/v1/ledger?from=${String(Math.max(0, size - 1000))}&limit=1000`,
+      );
+      expect(page.body.officers).toMatchObject({ [headAs]: "H. Head", [analystAs]: "A. Analyst" });
+      const tail = await accord(1, ["log", "tail", "--limit", "1000"]);
+      expect(tail.code, tail.err).toBe(0);
+      expect(tail.out).toContain(`"officerPseudonym":"${headAs}"`);
+      expect(tail.out).toContain("\tofficer: H. Head");
+      const officers = await api(xb, "GET", "/api/v1/log/officers");
+      expect(officers.body.officers).toContainEqual({ name: "H. Head", pseudonym: headAs });
+      const listed = await accord(1, ["officer", "list"]);
+      expect(listed.out).toContain(`H. Head  head-of-fiu  ${headAs}`);
+      const digest = await accord(1, ["log", "digest", "--legal-basis", basis]);
+      expect(digest.code, digest.err).toBe(0);
+      expect(digest.out).toContain(await keyedOf(xb, "legal-basis", basis));
+      // XA's API cannot name XB's officers: their pseudonyms are keyed by XB's secret.
+      const xaPage = await api(xa, "GET", "/api/v1/ledger?limit=1000");
+      expect(xaPage.body.officers).toEqual({});
     });
     it("decides a request once when two officers approve it at the same moment", async () => {
       const hit = await query({ value: HELD_IBAN });
@@ -408,16 +469,27 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
 
       const logged = (await ledgerOf(xb)).slice(before).map((e) => e.data);
       expect(logged).toEqual([
-        expect.objectContaining({ action: "release", request: id, officer: null, effect: "deny" }),
-        expect.objectContaining({ action: "refuse", request: id, officer: null, effect: "deny" }),
+        expect.objectContaining({
+          action: "release",
+          request: id,
+          officerPseudonym: null,
+          effect: "deny",
+        }),
         expect.objectContaining({
           action: "refuse",
           request: id,
-          officer: "C. Clerk",
+          officerPseudonym: null,
+          effect: "deny",
+        }),
+        expect.objectContaining({
+          action: "refuse",
+          request: id,
+          officerPseudonym: await keyedOf(xb, "officer", "C. Clerk"),
           effect: "deny",
           clauses: ["fiu-mou v1 §decision_rights.release, §decision_rights.escalation"],
         }),
       ]);
+      for (const e of logged) expect(e).not.toHaveProperty("officer");
 
       // The CLI reads the token from the environment (or a 0600 file), never from a flag.
       const flag = await accord(1, ["match", "approve", id, "--role", "head-of-fiu"], {
@@ -435,7 +507,10 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect(approved.out).toContain("approved");
       expect(approved.out).toContain("by Deputy Head (head-of-fiu)");
       const text = JSON.stringify(await ledgerOf(xb));
-      for (const o of Object.values(OFFICERS)) expect(text).not.toContain(o.token);
+      for (const o of Object.values(OFFICERS)) {
+        expect(text).not.toContain(o.token);
+        expect(text).not.toContain(o.name);
+      }
       expect(text).not.toContain(forged);
       expect(text).not.toContain(officerTokenHash(OFFICERS.head.token));
     });
@@ -667,6 +742,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
           node: xa.node,
           transport,
           matchSecret: new Uint8Array(32).fill(7),
+          logDigests: new LogDigests(new Uint8Array(32).fill(8)),
         });
         const err = await requester
           .query({ partner: "XB", agreementId: "fiu-mou", kind: "iban", values: [HELD_IBAN] })

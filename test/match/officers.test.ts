@@ -6,6 +6,7 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { LogDigests } from "../../src/core/log-digest.js";
 import { OfficerDirectory, newOfficerToken, officerTokenHash } from "../../src/app/officers.js";
 import { loadConfig } from "../../src/cli/config.js";
 import { main } from "../../src/cli/main.js";
@@ -31,40 +32,79 @@ async function accord(dir: string, args: string[]) {
   return { code, out, err };
 }
 
+/** A fixed log-digest secret: pseudonyms are keyed by it (src/core/log-digest.ts). */
+const DIGESTS = new LogDigests(new Uint8Array(32).fill(1));
+
 describe("the officer directory", () => {
   it("finds the officer of a token and no one for any other", () => {
     const a = newOfficerToken();
     const b = newOfficerToken();
-    const dir = new OfficerDirectory([
-      { name: "A", roles: ["head-of-fiu"], tokenSha256: officerTokenHash(a) },
-      { name: "B", roles: ["analyst-supervisor", "head-of-fiu"], tokenSha256: officerTokenHash(b) },
-    ]);
-    expect(dir.authenticate(a)).toEqual({ name: "A", roles: ["head-of-fiu"] });
+    const dir = new OfficerDirectory(
+      [
+        { name: "A", roles: ["head-of-fiu"], tokenSha256: officerTokenHash(a) },
+        {
+          name: "B",
+          roles: ["analyst-supervisor", "head-of-fiu"],
+          tokenSha256: officerTokenHash(b),
+        },
+      ],
+      DIGESTS,
+    );
+    expect(dir.authenticate(a)).toEqual({
+      name: "A",
+      roles: ["head-of-fiu"],
+      pseudonym: DIGESTS.officer("A"),
+    });
     expect(dir.authenticate(b)?.name).toBe("B");
     expect(dir.authenticate(officerTokenHash(a)), "the hash is not the token").toBeUndefined();
     expect(dir.authenticate(`${a} `)).toBeUndefined();
     expect(dir.authenticate("")).toBeUndefined();
-    expect(new OfficerDirectory([]).authenticate(a)).toBeUndefined();
+    expect(new OfficerDirectory([], DIGESTS).authenticate(a)).toBeUndefined();
+  });
+
+  it("names each officer by a keyed pseudonym it resolves back, and nothing else", () => {
+    const dir = new OfficerDirectory(
+      [
+        { name: "A. Analyst", roles: ["r1"], tokenSha256: officerTokenHash("a") },
+        { name: "H. Head", roles: ["r2"], tokenSha256: officerTokenHash("h") },
+      ],
+      DIGESTS,
+    );
+    const [a, h] = dir.list();
+    expect(a?.pseudonym).toMatch(/^officer:v1:[A-Za-z0-9_-]{22}$/);
+    expect(a?.pseudonym).not.toBe(h?.pseudonym);
+    expect(dir.resolve(a!.pseudonym)).toBe("A. Analyst");
+    expect(dir.resolve(h!.pseudonym)).toBe("H. Head");
+    // Under another node's secret the same name has another pseudonym, which this node cannot resolve.
+    const other = new LogDigests(new Uint8Array(32).fill(2)).officer("H. Head");
+    expect(other).not.toBe(h?.pseudonym);
+    expect(dir.resolve(other)).toBeUndefined();
   });
 
   it("refuses a malformed hash, a name twice and a shared token", () => {
     const h = officerTokenHash("x");
-    expect(() => new OfficerDirectory([{ name: "A", roles: ["r1"], tokenSha256: "AB" }])).toThrow(
-      /64 lower-case hex/,
-    );
+    expect(
+      () => new OfficerDirectory([{ name: "A", roles: ["r1"], tokenSha256: "AB" }], DIGESTS),
+    ).toThrow(/64 lower-case hex/);
     expect(
       () =>
-        new OfficerDirectory([
-          { name: "A", roles: ["r1"], tokenSha256: h },
-          { name: "A", roles: ["r1"], tokenSha256: officerTokenHash("y") },
-        ]),
+        new OfficerDirectory(
+          [
+            { name: "A", roles: ["r1"], tokenSha256: h },
+            { name: "A", roles: ["r1"], tokenSha256: officerTokenHash("y") },
+          ],
+          DIGESTS,
+        ),
     ).toThrow(/named twice/);
     expect(
       () =>
-        new OfficerDirectory([
-          { name: "A", roles: ["r1"], tokenSha256: h },
-          { name: "B", roles: ["r1"], tokenSha256: h },
-        ]),
+        new OfficerDirectory(
+          [
+            { name: "A", roles: ["r1"], tokenSha256: h },
+            { name: "B", roles: ["r1"], tokenSha256: h },
+          ],
+          DIGESTS,
+        ),
     ).toThrow(/shares its token/);
   });
 });
@@ -106,10 +146,11 @@ describe("accord.yaml officers and `accord officer add`", () => {
     const second = (JSON.parse(printed.out) as { token: string }).token;
 
     const config = loadConfig(node.dir, {});
-    const dir = new OfficerDirectory(config.officers);
+    const dir = new OfficerDirectory(config.officers, DIGESTS);
     expect(dir.authenticate(token)).toEqual({
       name: "H. Head",
       roles: ["head-of-fiu", "analyst-supervisor"],
+      pseudonym: DIGESTS.officer("H. Head"),
     });
     expect(dir.authenticate(second)?.name).toBe("A. Analyst");
     const list = await accord(node.dir, ["officer", "list"]);

@@ -10,13 +10,24 @@ import { readFileSync } from "node:fs";
 /** spec/vectors/log-kinds.json: sample entries of every registered kind. */
 export interface KindVector {
   readonly name: string;
+  /** The version of its kind the sample was written under (src/core/log-kinds.ts). */
+  readonly kindVersion: number;
   readonly entry: { kind: string; at: string; data: Record<string, unknown> };
   readonly text: string;
   readonly leafHash: string;
 }
 export const kindVectors = JSON.parse(
   readFileSync(new URL("../../spec/vectors/log-kinds.json", import.meta.url), "utf8"),
-) as { readonly source: string; readonly entries: readonly KindVector[] };
+) as {
+  readonly source: string;
+  readonly entries: readonly KindVector[];
+  /** Keyed digests and officer pseudonyms under a test secret (src/core/log-digest.ts). */
+  readonly keyedDigests: {
+    readonly secret: string;
+    readonly texts: readonly { purpose: string; text: string; hmac: string }[];
+    readonly officers: readonly { name: string; pseudonym: string }[];
+  };
+};
 
 export const LOG_T0 = "2026-05-01T00:00:00.000Z";
 
