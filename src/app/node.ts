@@ -335,10 +335,10 @@ export class AccordNode {
       retentionUntil: null,
       envelopeId: null,
     };
-    let stored = 0;
-    for (const object of b.objects) {
-      if ((await tx.objects.put({ object, provenance, storedAt: at })) === "inserted") stored++;
-    }
+    const results = await tx.objects.putMany(
+      b.objects.map((object) => ({ object, provenance, storedAt: at })),
+    );
+    const stored = results.filter((r) => r === "inserted").length;
     await tx.ledger.append({
       kind: "ingest",
       at,
@@ -1059,10 +1059,10 @@ export class AccordNode {
     outcomes: readonly ReceiptClaims["objects"][number][],
   ): Promise<ReceiptClaims["objects"][number][]> {
     const unchanged = new Set<string>();
-    for (const s of toStore) {
-      if ((await tx.objects.put(s)) === "unchanged")
-        unchanged.add(`${s.object.id}\n${versionOf(s.object)}`);
-    }
+    const results = await tx.objects.putMany(toStore);
+    toStore.forEach((s, i) => {
+      if (results[i] === "unchanged") unchanged.add(`${s.object.id}\n${versionOf(s.object)}`);
+    });
     return outcomes.map((o) =>
       o.outcome === "stored" && unchanged.has(`${o.id}\n${o.version}`)
         ? { ...o, outcome: "unchanged" as const }

@@ -42,6 +42,11 @@ export interface ObjectRepo {
    * Writing the same version again is idempotent ("unchanged") and keeps the first provenance.
    */
   put(entry: StoredObject): Promise<PutResult>;
+  /**
+   * `put` for several versions in one atomic write (in the caller's transaction when there is
+   * one), in order; one result each. A writer of many objects pays for the store once.
+   */
+  putMany(entries: readonly StoredObject[]): Promise<PutResult[]>;
   /** The latest version (greatest version key) of an object, or undefined. */
   get(id: string): Promise<StoredObject | undefined>;
   /** Every stored version of an object, oldest first. */

@@ -120,9 +120,10 @@ export async function acceptPulled(
 
   return store.transaction(async (tx) => {
     const unchanged = new Set<string>();
-    for (const s of toStore)
-      if ((await tx.objects.put(s)) === "unchanged")
-        unchanged.add(`${s.object.id}\n${versionOf(s.object)}`);
+    const results = await tx.objects.putMany(toStore);
+    toStore.forEach((s, i) => {
+      if (results[i] === "unchanged") unchanged.add(`${s.object.id}\n${versionOf(s.object)}`);
+    });
     const final = outcomes.map((o): PulledOutcome =>
       o.outcome === "stored" && unchanged.has(`${o.id}\n${o.version}`)
         ? { ...o, outcome: "unchanged" }

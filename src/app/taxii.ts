@@ -618,7 +618,7 @@ export class TaxiiService {
     const status = statusOf(statusId, atIso, successes, failures);
     const data = entry(successes.length, failures.length, digestOf(successes));
     await this.writes.run(async (tx) => {
-      for (const s of toStore) await tx.objects.put(s);
+      await tx.objects.putMany(toStore);
       for (const d of decisions) await tx.ledger.append({ kind: "decision", at: atIso, data: d });
       await tx.taxii.putStatus({ id: statusId, owner, createdAt: atIso, body: { ...status } });
       await tx.ledger.append({ kind: "taxii", at: atIso, data });

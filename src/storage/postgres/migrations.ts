@@ -16,7 +16,7 @@ import { AGREEMENT_EXCHANGE_MIGRATION_SQL, CONSENT_PUSH_MIGRATION_SQL } from "./
 import { LOG_COSIGNATURES_MIGRATION_SQL, LOG_KIND_COLUMN_MIGRATION_SQL } from "./log.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
-import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
+import { TAXII_ONE_TABLE_MIGRATION_SQL, TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
 
 interface Migration {
   readonly version: number;
@@ -385,6 +385,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 20,
     name: "log-entry-kind-column",
     sql: LOG_KIND_COLUMN_MIGRATION_SQL,
+  },
+  {
+    // One table for objects and their date-added order: seq is the primary key, no
+    // `object_added` and its indexes, a last-version flag (spec/taxii.md, "Storage").
+    version: 21,
+    name: "objects-in-date-added-order",
+    sql: TAXII_ONE_TABLE_MIGRATION_SQL,
   },
 ];
 

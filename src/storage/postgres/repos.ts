@@ -20,6 +20,7 @@ import type {
   OutboxStatus,
   Peer,
   PeerRepo,
+  PutResult,
   Repos,
   StoredObject,
 } from "../../app/ports.js";
@@ -110,7 +111,7 @@ const S = {
     `INSERT INTO objects (id, version, version_key, type, object, originator, received_from,
        agreement_id, agreement_version, purpose, retention_until, envelope_id, stored_at)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13)
-     ON CONFLICT (id, version) DO NOTHING`,
+     ON CONFLICT DO NOTHING`,
   ),
   objectGet: sql<ObjectRow>(
     "object_get",
@@ -249,26 +250,40 @@ export function makeRepos(exec: Exec): Omit<Repos, "ledger"> {
   };
 }
 
-function objectRepo({ query }: Exec): Omit<ObjectRepo, "purge" | "expired"> {
+/** The values of `objectPut` for one stored version (seq and date added: the trigger's). */
+function putValues({ object, provenance: p, storedAt }: StoredObject): unknown[] {
+  const version = versionOf(object);
+  return [
+    object.id,
+    version,
+    objectVersionKey(version),
+    object.type,
+    JSON.stringify(object),
+    p.originator,
+    p.receivedFrom,
+    p.agreementId,
+    p.agreementVersion,
+    p.purpose,
+    p.retentionUntil,
+    p.envelopeId,
+    storedAt,
+  ];
+}
+
+function objectRepo({ query, atomic }: Exec): Omit<ObjectRepo, "purge" | "expired"> {
   return {
-    async put({ object, provenance: p, storedAt }) {
-      const version = versionOf(object);
-      const values = [
-        object.id,
-        version,
-        objectVersionKey(version),
-        object.type,
-        JSON.stringify(object),
-        p.originator,
-        p.receivedFrom,
-        p.agreementId,
-        p.agreementVersion,
-        p.purpose,
-        p.retentionUntil,
-        p.envelopeId,
-        storedAt,
-      ];
-      const { rowCount } = await query("could not store the object", S.objectPut, values);
+    async putMany(entries) {
+      return atomic(async (qy) => {
+        const out: PutResult[] = [];
+        for (const e of entries) {
+          const { rowCount } = await qy("could not store the object", S.objectPut, putValues(e));
+          out.push(rowCount === 1 ? "inserted" : "unchanged");
+        }
+        return out;
+      });
+    },
+    async put(entry) {
+      const { rowCount } = await query("could not store the object", S.objectPut, putValues(entry));
       return rowCount === 1 ? "inserted" : "unchanged";
     },
     async get(id) {

@@ -1,9 +1,9 @@
 /**
- * The PostgreSQL TaxiiRepo (src/app/ports.ts): object versions in date-added order over the
- * `object_added` table that migration 7's trigger keeps in step with `objects`, TAXII client
- * credentials (secret hashes only) and status resources (spec/taxii.md, "Storage").
+ * The PostgreSQL TaxiiRepo (src/app/ports.ts): object versions in date-added order (the objects
+ * table's `seq`, migration 21), TAXII client credentials (secret hashes only) and status
+ * resources (spec/taxii.md, "Storage").
  *
- * Pages are keyset ranges on `object_added.seq`. Lists travel as text[] parameters, so the
+ * Pages are keyset ranges on `objects.seq`. Lists travel as text[] parameters, so the
  * statement text depends only on which filters are present; each text is a named statement.
  */
 import { createHash } from "node:crypto";
@@ -45,11 +45,10 @@ interface CredentialRow {
   created_at: string;
 }
 
-const COLUMNS = `a.seq, a.date_added_us, o.object, o.originator, o.received_from, o.agreement_id,
+const COLUMNS = `o.seq, o.date_added_us, o.object, o.originator, o.received_from, o.agreement_id,
   o.agreement_version, o.purpose, o.retention_until, o.envelope_id, o.stored_at`;
-const FROM = "FROM object_added a JOIN objects o ON o.id = a.id AND o.version = a.version";
-const IS_LAST = `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id
-  AND (n.version_key, n.version) > (o.version_key, o.version))`;
+const FROM = "FROM objects o";
+const IS_LAST = "o.is_last";
 const IS_FIRST = `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id
   AND (n.version_key, n.version) < (o.version_key, o.version))`;
 
@@ -60,10 +59,10 @@ function q<R extends QueryResultRow = Record<string, never>>(text: string): Sql<
 
 const S = {
   seqAtOrBefore: q<{ s: string | null }>(
-    "SELECT max(seq) AS s FROM object_added WHERE date_added_us <= $1",
+    "SELECT max(seq) AS s FROM objects WHERE date_added_us <= $1",
   ),
   versions: q<AddedRow>(
-    `SELECT ${COLUMNS} ${FROM} WHERE a.id = $1 ORDER BY o.version_key, o.version`,
+    `SELECT ${COLUMNS} ${FROM} WHERE o.id = $1 ORDER BY o.version_key, o.version`,
   ),
   deleteAll: q("DELETE FROM objects WHERE id = $1"),
   deleteSome: q("DELETE FROM objects WHERE id = $1 AND version_key = ANY($2::text[])"),
@@ -80,7 +79,7 @@ const S = {
   ),
   reissuedMark: q<{ seq: string }>("SELECT seq FROM taxii_reissued_mark WHERE agreement_id = $1"),
   addedIds: q<{ seq: string; id: string }>(
-    "SELECT seq, id FROM object_added WHERE seq > $1 ORDER BY seq LIMIT $2",
+    "SELECT seq, id FROM objects WHERE seq > $1 ORDER BY seq LIMIT $2",
   ),
   reissuedPut: q(
     `INSERT INTO taxii_reissued (agreement_id, reissued_id, original_id)
@@ -101,6 +100,65 @@ const S = {
   ),
 };
 
+/**
+ * Migration 21: one table for objects and their date-added order (spec/taxii.md, "Storage"), as
+ * for SQLite: `seq` (now the primary key), `date_added_us`, `spec_version` and `is_last` are
+ * columns of `objects`, and `object_added` is gone. A BEFORE INSERT trigger takes them from the
+ * one-row head with UPDATE, whose row lock is held to commit, so inserting transactions still
+ * serialise there and seq order stays commit order. The unique `(id, version_key, version)`
+ * index replaces the `(id, version)` primary key. The last-version flag moves on insert and,
+ * when an id's last version is deleted, to the next one.
+ */
+export const TAXII_ONE_TABLE_MIGRATION_SQL = `
+  ALTER TABLE objects ADD COLUMN seq bigint, ADD COLUMN spec_version text COLLATE "C",
+    ADD COLUMN date_added_us bigint, ADD COLUMN is_last boolean;
+  UPDATE objects o SET seq = a.seq, spec_version = a.spec_version,
+      date_added_us = a.date_added_us,
+      is_last = NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id
+        AND (n.version_key, n.version) > (o.version_key, o.version))
+    FROM object_added a WHERE a.id = o.id AND a.version = o.version;
+  DROP TRIGGER object_added_insert ON objects;
+  DROP TRIGGER object_added_delete ON objects;
+  DROP FUNCTION accord_object_added();
+  DROP TABLE object_added;
+  ALTER TABLE objects ALTER COLUMN seq SET NOT NULL, ALTER COLUMN spec_version SET NOT NULL,
+    ALTER COLUMN date_added_us SET NOT NULL, ALTER COLUMN is_last SET NOT NULL;
+  ALTER TABLE objects DROP CONSTRAINT objects_pkey;
+  ALTER TABLE objects ADD PRIMARY KEY (seq);
+  DROP INDEX objects_by_version;
+  CREATE UNIQUE INDEX objects_by_version ON objects (id, version_key DESC, version DESC);
+  CREATE INDEX objects_by_type_seq ON objects (type, seq);
+  CREATE INDEX objects_by_date ON objects (date_added_us);
+
+  CREATE FUNCTION accord_object_order() RETURNS trigger LANGUAGE plpgsql AS $f$
+  BEGIN
+    UPDATE object_added_head
+       SET next_seq = next_seq + 1,
+           last_us = greatest(last_us + 1, accord_stored_us(NEW.stored_at))
+     RETURNING next_seq - 1, last_us INTO NEW.seq, NEW.date_added_us;
+    NEW.spec_version := coalesce(NEW.object->>'spec_version', '2.1');
+    NEW.is_last := NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = NEW.id
+      AND (n.version_key, n.version) > (NEW.version_key, NEW.version));
+    RETURN NEW;
+  END $f$;
+  CREATE FUNCTION accord_object_last() RETURNS trigger LANGUAGE plpgsql AS $f$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      IF NEW.is_last THEN
+        UPDATE objects SET is_last = false WHERE id = NEW.id AND is_last AND seq <> NEW.seq;
+      END IF;
+    ELSIF OLD.is_last THEN
+      UPDATE objects SET is_last = true WHERE seq = (SELECT seq FROM objects WHERE id = OLD.id
+        ORDER BY version_key DESC, version DESC LIMIT 1);
+    END IF;
+    RETURN NULL;
+  END $f$;
+  CREATE TRIGGER objects_order BEFORE INSERT ON objects
+    FOR EACH ROW EXECUTE FUNCTION accord_object_order();
+  CREATE TRIGGER objects_last AFTER INSERT OR DELETE ON objects
+    FOR EACH ROW EXECUTE FUNCTION accord_object_last();
+`;
+
 export function taxiiRepo({ query, atomic }: Exec): TaxiiRepo {
   /** The WHERE clause and its values (the limit goes last) for a keyset query. */
   const filter = async (aq: AddedQuery): Promise<{ where: string; values: unknown[] }> => {
@@ -114,15 +172,15 @@ export function taxiiRepo({ query, atomic }: Exec): TaxiiRepo {
       afterSeq = Math.max(afterSeq, Number(rows[0]?.s ?? 0));
     }
     const values: unknown[] = [afterSeq];
-    const where = ["a.seq > $1"];
+    const where = ["o.seq > $1"];
     const param = (v: unknown): string => {
       values.push(v);
       return `$${values.length}`;
     };
-    if (aq.ids !== undefined) where.push(`a.id = ANY(${param(aq.ids)}::text[])`);
-    if (aq.types !== undefined) where.push(`a.type = ANY(${param(aq.types)}::text[])`);
+    if (aq.ids !== undefined) where.push(`o.id = ANY(${param(aq.ids)}::text[])`);
+    if (aq.types !== undefined) where.push(`o.type = ANY(${param(aq.types)}::text[])`);
     if (aq.specVersions !== undefined)
-      where.push(`a.spec_version = ANY(${param(aq.specVersions)}::text[])`);
+      where.push(`o.spec_version = ANY(${param(aq.specVersions)}::text[])`);
     const versions = aq.versions ?? ["last"];
     if (!versions.includes("all")) {
       const any: string[] = [];
@@ -141,7 +199,7 @@ export function taxiiRepo({ query, atomic }: Exec): TaxiiRepo {
       const { rows } = await query(
         "could not list objects in date-added order",
         q<AddedRow>(
-          `SELECT ${COLUMNS} ${FROM} WHERE ${where} ORDER BY a.seq LIMIT $${values.length + 1}`,
+          `SELECT ${COLUMNS} ${FROM} WHERE ${where} ORDER BY o.seq LIMIT $${values.length + 1}`,
         ),
         [...values, aq.limit],
       );
@@ -152,8 +210,8 @@ export function taxiiRepo({ query, atomic }: Exec): TaxiiRepo {
       const { rows } = await query(
         "could not list objects in date-added order",
         q<{ seq: string; date_added_us: string; id: string; version: string; json: string }>(
-          `SELECT a.seq, a.date_added_us, a.id, a.version, o.object::text AS json
-           ${FROM} WHERE ${where} ORDER BY a.seq LIMIT $${values.length + 1}`,
+          `SELECT o.seq, o.date_added_us, o.id, o.version, o.object::text AS json
+           ${FROM} WHERE ${where} ORDER BY o.seq LIMIT $${values.length + 1}`,
         ),
         [...values, aq.limit],
       );

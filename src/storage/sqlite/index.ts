@@ -89,8 +89,7 @@ function open(options: SqliteStoreOptions): Store {
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${synchronous === "normal" ? "NORMAL" : "FULL"}`);
     db.pragma("foreign_keys = ON");
-    // Large stores: keyset pages join object_added to objects by random-looking ids, and inserts
-    // touch several id-keyed indexes. A 64 MiB page cache and the file mapped into memory keep
+    // Large stores: inserts and lookups by id touch index pages at random-looking places. A 64 MiB page cache and the file mapped into memory keep
     // those lookups off read(2) as the store grows (the default cache is 2 MiB).
     db.pragma("cache_size = -65536");
     db.pragma("mmap_size = 1073741824");

@@ -10,7 +10,7 @@ import { LOG_COSIGNATURES_MIGRATION_SQL, LOG_KIND_COLUMN_MIGRATION_SQL } from ".
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
 import { RECALL_MIGRATION_SQL, RECALL_TAXII_MIGRATION_SQL } from "./recall.js";
-import { TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
+import { TAXII_ONE_TABLE_MIGRATION_SQL, TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
 import { AGREEMENT_EXCHANGE_MIGRATION_SQL, CONSENT_PUSH_MIGRATION_SQL } from "./agreement-state.js";
 
 export interface Migration {
@@ -364,6 +364,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 20,
     name: "log-entry-kind-column",
     sql: LOG_KIND_COLUMN_MIGRATION_SQL,
+  },
+  {
+    // One table for objects and their date-added order: seq is the rowid, no trigger on insert,
+    // no `object_added` and its indexes, a last-version flag (spec/taxii.md, "Storage").
+    version: 21,
+    name: "objects-in-date-added-order",
+    sql: TAXII_ONE_TABLE_MIGRATION_SQL,
   },
 ];
 

@@ -19,7 +19,9 @@ import type {
   OutboxStatus,
   Peer,
   PeerRepo,
+  PutResult,
   Repos,
+  StoredObject,
 } from "../../app/ports.js";
 import { versionOf } from "../../core/stix/object.js";
 import { AccordError } from "../../errors.js";
@@ -76,10 +78,8 @@ interface AgreementRow {
 const OBJECT_COLUMNS = `id, version, object, originator, received_from, agreement_id,
   agreement_version, purpose, retention_until, envelope_id, stored_at`;
 
-/** Rows `o` that are the latest version of their id: no row of the same id has a greater key. */
-const IS_LATEST = `NOT EXISTS (
-  SELECT 1 FROM objects n
-  WHERE n.id = o.id AND (n.version_key, n.version) > (o.version_key, o.version))`;
+/** Rows `o` that are the latest version of their id (the flag of migration 21). */
+const IS_LATEST = "o.is_last = 1";
 
 /** An outbox row with its envelope, which lives in `outbox_envelopes` (migration 17). */
 const OUTBOX_COLUMNS = `o.id, o.recipient, e.envelope, o.status, o.attempts, o.next_attempt_at,
@@ -90,9 +90,17 @@ const OUTBOX_FROM = "outbox o JOIN outbox_envelopes e ON e.id = o.id";
 /** Every statement the repositories run, prepared once when the store opens. */
 export function prepareStatements(db: Database) {
   return {
+    // Migration 21: seq and date added come from the head, read and written once per batch by
+    // the caller; the new version is the id's last unless a later one is stored.
     objectPut: db.prepare<
       [
+        number,
         string,
+        string,
+        string,
+        string,
+        string,
+        number,
         string,
         string,
         string,
@@ -107,10 +115,29 @@ export function prepareStatements(db: Database) {
         string,
       ]
     >(
-      `INSERT INTO objects (id, version, version_key, type, object, originator, received_from,
-         agreement_id, agreement_version, purpose, retention_until, envelope_id, stored_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id, version) DO NOTHING`,
+      `INSERT INTO objects (seq, id, version, version_key, type, spec_version, date_added_us,
+         is_last, object, originator, received_from, agreement_id, agreement_version, purpose,
+         retention_until, envelope_id, stored_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?,
+         NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = ?
+           AND (n.version_key, n.version) > (?, ?)),
+         ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    ),
+    /** After a version is inserted: earlier versions of its id are no longer the last. */
+    objectLastClear: db.prepare<[string, string, string]>(
+      `UPDATE objects SET is_last = 0
+       WHERE id = ? AND is_last = 1 AND (version_key, version) < (?, ?)`,
+    ),
+    objectHead: db.prepare<[], { next_seq: number; last_us: number }>(
+      "SELECT next_seq, last_us FROM object_added_head WHERE singleton = 1",
+    ),
+    objectHeadSet: db.prepare<[number, number]>(
+      "UPDATE object_added_head SET next_seq = ?, last_us = ? WHERE singleton = 1",
+    ),
+    /** A stored_at as microseconds, as migration 7 computed it (0 when it is not a timestamp). */
+    storedUs: db.prepare<[string], { us: number }>(
+      "SELECT coalesce(CAST(round(unixepoch(?, 'subsec') * 1000) AS INTEGER) * 1000, 0) AS us",
     ),
     objectGet: db.prepare<[string], ObjectRow>(
       `SELECT ${OBJECT_COLUMNS} FROM objects WHERE id = ?
@@ -241,19 +268,49 @@ export function makeRepos(s: Statements, exec: Exec): Omit<Repos, "ledger"> {
 }
 
 function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expired"> {
-  return {
-    async put(entry) {
-      const { object, provenance: p } = entry;
+  const putMany = async (entries: readonly StoredObject[]): Promise<PutResult[]> => {
+    // Serialise before taking the store: JSON.stringify is most of the work outside SQLite.
+    const rows = entries.map((entry) => {
+      const { object } = entry;
       const version = versionOf(object);
-      const key = versionKey(version);
-      const json = JSON.stringify(object);
-      const info = await exec.run("could not store the object", () =>
-        s.objectPut.run(
+      const sv = object.spec_version;
+      return {
+        entry,
+        version,
+        key: versionKey(version),
+        specVersion: sv ?? "2.1",
+        json: JSON.stringify(object),
+      };
+    });
+    return exec.atomic("could not store the object", () => {
+      // Date added (spec/taxii.md, "Storage"): the stored_at instant, or one microsecond after
+      // the previous version's when that is not later; seq is never reused.
+      const head = s.objectHead.get();
+      if (head === undefined) throw new Error("object_added_head has no row");
+      let seq = head.next_seq;
+      let lastUs = head.last_us;
+      let storedAt: string | undefined;
+      let storedUs = 0;
+      const out: PutResult[] = [];
+      for (const r of rows) {
+        const { object, provenance: p } = r.entry;
+        if (r.entry.storedAt !== storedAt) {
+          storedAt = r.entry.storedAt;
+          storedUs = s.storedUs.get(storedAt)?.us ?? 0;
+        }
+        const dateUs = Math.max(lastUs + 1, storedUs);
+        const info = s.objectPut.run(
+          seq,
           object.id,
-          version,
-          key,
+          r.version,
+          r.key,
           object.type,
-          json,
+          r.specVersion,
+          dateUs,
+          object.id,
+          r.key,
+          r.version,
+          r.json,
           p.originator,
           p.receivedFrom,
           p.agreementId,
@@ -261,11 +318,25 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
           p.purpose,
           p.retentionUntil,
           p.envelopeId,
-          entry.storedAt,
-        ),
-      );
-      return info.changes === 1 ? "inserted" : "unchanged";
+          r.entry.storedAt,
+        );
+        if (info.changes === 1) {
+          s.objectLastClear.run(object.id, r.key, r.version);
+          seq++;
+          lastUs = dateUs;
+          out.push("inserted");
+        } else out.push("unchanged");
+      }
+      if (seq !== head.next_seq) s.objectHeadSet.run(seq, lastUs);
+      return out;
+    });
+  };
+  return {
+    async put(entry) {
+      const [result] = await putMany([entry]);
+      return result ?? "unchanged";
     },
+    putMany,
     async get(id) {
       const row = await exec.run("could not read the object", () => s.objectGet.get(id));
       return row === undefined ? undefined : toStoredObject(row);

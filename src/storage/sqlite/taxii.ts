@@ -1,9 +1,9 @@
 /**
- * The SQLite TaxiiRepo (src/app/ports.ts): object versions in date-added order over the
- * `object_added` table that migration 7's triggers keep in step with `objects`, TAXII client
- * credentials (secret hashes only) and status resources (spec/taxii.md, "Storage").
+ * The SQLite TaxiiRepo (src/app/ports.ts): object versions in date-added order (the objects
+ * table's `seq`, migration 21), TAXII client credentials (secret hashes only) and status
+ * resources (spec/taxii.md, "Storage").
  *
- * Queries are keyset pages on `object_added.seq` (its rowid), so a page costs the same at any depth.
+ * Queries are keyset pages on `objects.seq` (its rowid), so a page costs the same at any depth.
  * The filter combinations are few; each distinct statement is prepared once per connection.
  */
 import type { Database, Statement } from "better-sqlite3";
@@ -19,7 +19,7 @@ import { AccordError } from "../../errors.js";
 import { versionKey } from "./timekey.js";
 import { toStoredObject, type Exec, type ObjectRow } from "./rows.js";
 
-/** A row of the objects table with its date-added sequence (migration 7). */
+/** A row of the objects table with its date-added sequence. */
 interface AddedRow extends ObjectRow {
   seq: number;
   date_added_us: number;
@@ -36,11 +36,10 @@ interface CredentialRow {
   created_at: string;
 }
 
-const COLUMNS = `a.seq, a.date_added_us, o.id, o.version, o.object, o.originator, o.received_from,
+const COLUMNS = `o.seq, o.date_added_us, o.id, o.version, o.object, o.originator, o.received_from,
   o.agreement_id, o.agreement_version, o.purpose, o.retention_until, o.envelope_id, o.stored_at`;
-const FROM = "FROM object_added a JOIN objects o ON o.id = a.id AND o.version = a.version";
-const IS_LAST = `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id
-  AND (n.version_key, n.version) > (o.version_key, o.version))`;
+const FROM = "FROM objects o";
+const IS_LAST = "o.is_last = 1";
 const IS_FIRST = `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id
   AND (n.version_key, n.version) < (o.version_key, o.version))`;
 
@@ -79,6 +78,64 @@ export const TAXII_REISSUED_MIGRATION_SQL = `
   ) STRICT;
 `;
 
+/**
+ * Migration 21: one table for objects and their date-added order (spec/taxii.md, "Storage").
+ * Migration 7 kept `object_added` in step with `objects` by triggers, so every stored version
+ * wrote two tables and seven indexes; now `seq` is the objects table's rowid, `date_added_us`,
+ * `spec_version` and an `is_last` flag (no later version of the id is stored) are its columns, and
+ * the writer (`objects.put`) assigns seq and date added from `object_added_head` in its own
+ * transaction. The unique `(id, version_key, version)` index replaces the `(id, version)` primary
+ * key (the key is a function of the version, so it is as unique). A delete that removes an id's
+ * last version hands the flag to the next one (trigger: deletes are rare, and every deleter is
+ * covered). Data is carried over with its seq and date added unchanged.
+ */
+export const TAXII_ONE_TABLE_MIGRATION_SQL = `
+  CREATE TABLE objects_v21 (
+    seq               INTEGER PRIMARY KEY,
+    id                TEXT NOT NULL,
+    version           TEXT NOT NULL,
+    version_key       TEXT NOT NULL,
+    type              TEXT NOT NULL,
+    spec_version      TEXT NOT NULL,
+    date_added_us     INTEGER NOT NULL,
+    is_last           INTEGER NOT NULL CHECK (is_last IN (0, 1)),
+    object            TEXT NOT NULL,
+    originator        TEXT NOT NULL,
+    received_from     TEXT,
+    agreement_id      TEXT,
+    agreement_version INTEGER,
+    purpose           TEXT,
+    retention_until   TEXT,
+    envelope_id       TEXT,
+    stored_at         TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO objects_v21 (seq, id, version, version_key, type, spec_version, date_added_us,
+    is_last, object, originator, received_from, agreement_id, agreement_version, purpose,
+    retention_until, envelope_id, stored_at)
+  SELECT a.seq, o.id, o.version, o.version_key, o.type, a.spec_version, a.date_added_us,
+    NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id
+      AND (n.version_key, n.version) > (o.version_key, o.version)),
+    o.object, o.originator, o.received_from, o.agreement_id, o.agreement_version, o.purpose,
+    o.retention_until, o.envelope_id, o.stored_at
+  FROM object_added a JOIN objects o ON o.id = a.id AND o.version = a.version
+  ORDER BY a.seq;
+  DROP TRIGGER object_added_insert;
+  DROP TRIGGER object_added_delete;
+  DROP TABLE object_added;
+  DROP TABLE objects;
+  ALTER TABLE objects_v21 RENAME TO objects;
+  CREATE UNIQUE INDEX objects_by_version ON objects (id, version_key, version);
+  CREATE INDEX objects_by_type ON objects (type, id);
+  CREATE INDEX objects_by_type_seq ON objects (type, seq);
+  CREATE INDEX objects_by_date ON objects (date_added_us);
+  CREATE INDEX objects_by_retention ON objects (julianday(retention_until))
+    WHERE retention_until IS NOT NULL;
+  CREATE TRIGGER objects_last_on_delete AFTER DELETE ON objects WHEN OLD.is_last = 1 BEGIN
+    UPDATE objects SET is_last = 1 WHERE seq = (SELECT seq FROM objects WHERE id = OLD.id
+      ORDER BY version_key DESC, version DESC LIMIT 1);
+  END;
+`;
+
 export function taxiiRepo(db: Database, exec: Exec): TaxiiRepo {
   const all = <R>(text: string, args: readonly unknown[], failure: string): Promise<R[]> =>
     exec.run(failure, () => prepared(db, text).all(...args) as R[]);
@@ -86,12 +143,12 @@ export function taxiiRepo(db: Database, exec: Exec): TaxiiRepo {
   const filter = async (q: AddedQuery): Promise<{ where: string; args: unknown[] }> => {
     if (!Number.isSafeInteger(q.limit) || q.limit < 1)
       throw new RangeError("limit must be a positive integer");
-    const where: string[] = ["a.seq > ?"];
+    const where: string[] = ["o.seq > ?"];
     const args: unknown[] = [];
     let afterSeq = q.afterSeq;
     if (q.addedAfterUs !== undefined) {
       const rows = await all<{ s: number | null }>(
-        "SELECT max(seq) AS s FROM object_added WHERE date_added_us <= ?",
+        "SELECT max(seq) AS s FROM objects WHERE date_added_us <= ?",
         [q.addedAfterUs],
         "could not read the date-added index",
       );
@@ -99,15 +156,15 @@ export function taxiiRepo(db: Database, exec: Exec): TaxiiRepo {
     }
     args.push(afterSeq);
     if (q.ids !== undefined) {
-      where.push("a.id IN (SELECT value FROM json_each(?))");
+      where.push("o.id IN (SELECT value FROM json_each(?))");
       args.push(JSON.stringify(q.ids));
     }
     if (q.types !== undefined) {
-      where.push("a.type IN (SELECT value FROM json_each(?))");
+      where.push("o.type IN (SELECT value FROM json_each(?))");
       args.push(JSON.stringify(q.types));
     }
     if (q.specVersions !== undefined) {
-      where.push("a.spec_version IN (SELECT value FROM json_each(?))");
+      where.push("o.spec_version IN (SELECT value FROM json_each(?))");
       args.push(JSON.stringify(q.specVersions));
     }
     const versions = q.versions ?? ["last"];
@@ -128,7 +185,7 @@ export function taxiiRepo(db: Database, exec: Exec): TaxiiRepo {
     async added(q: AddedQuery) {
       const { where, args } = await filter(q);
       const rows = await all<AddedRow>(
-        `SELECT ${COLUMNS} ${FROM} WHERE ${where} ORDER BY a.seq LIMIT ?`,
+        `SELECT ${COLUMNS} ${FROM} WHERE ${where} ORDER BY o.seq LIMIT ?`,
         [...args, q.limit],
         "could not list objects in date-added order",
       );
@@ -137,8 +194,8 @@ export function taxiiRepo(db: Database, exec: Exec): TaxiiRepo {
     async addedJson(q: AddedQuery) {
       const { where, args } = await filter(q);
       return all<AddedJson>(
-        `SELECT a.seq, a.date_added_us AS dateAddedUs, a.id, a.version, o.object AS json
-         ${FROM} WHERE ${where} ORDER BY a.seq LIMIT ?`,
+        `SELECT o.seq, o.date_added_us AS dateAddedUs, o.id, o.version, o.object AS json
+         ${FROM} WHERE ${where} ORDER BY o.seq LIMIT ?`,
         [...args, q.limit],
         "could not list objects in date-added order",
       );
@@ -153,7 +210,7 @@ export function taxiiRepo(db: Database, exec: Exec): TaxiiRepo {
     },
     async addedIds(afterSeq, limit) {
       return all<{ seq: number; id: string }>(
-        "SELECT seq, id FROM object_added WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT seq, id FROM objects WHERE seq > ? ORDER BY seq LIMIT ?",
         [afterSeq, limit],
         "could not read the date-added index",
       );
@@ -185,7 +242,7 @@ export function taxiiRepo(db: Database, exec: Exec): TaxiiRepo {
     },
     async addedVersions(id) {
       const rows = await all<AddedRow>(
-        `SELECT ${COLUMNS} ${FROM} WHERE a.id = ? ORDER BY o.version_key, o.version`,
+        `SELECT ${COLUMNS} ${FROM} WHERE o.id = ? ORDER BY o.version_key, o.version`,
         [id],
         "could not read the object's versions",
       );
