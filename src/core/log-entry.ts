@@ -38,13 +38,19 @@ export function logEntryText(entry: LogEntryFields): string {
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new AccordError("ERR_MALFORMED_INPUT", "a log entry's data is a JSON object");
   }
-  const text = canonicalText({
-    at: entry.at,
-    data: entry.data,
-    kind: entry.kind,
-    v: LOG_ENTRY_VERSION,
-  });
-  if (utf8.encode(text).length > MAX_LOG_ENTRY_BYTES) {
+  // The envelope's keys in RFC 8785 order (`at`, `data`, `kind`, `v`) around the data; anything
+  // unusual (non-plain objects, non-finite numbers, cycles, lone surrogates) goes to
+  // `canonicalize`, which writes the exact form or throws the precise error.
+  const body = writeFast(entry.data, 1);
+  let text =
+    body === undefined
+      ? undefined
+      : `{"at":${quote(entry.at)},"data":${body},"kind":"${entry.kind}","v":${String(LOG_ENTRY_VERSION)}}`;
+  if (text === undefined || ESCAPED_SURROGATE.test(text)) {
+    text = canonicalize({ at: entry.at, data: entry.data, kind: entry.kind, v: LOG_ENTRY_VERSION });
+  }
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only a long text needs counting.
+  if (text.length * 3 > MAX_LOG_ENTRY_BYTES && utf8.encode(text).length > MAX_LOG_ENTRY_BYTES) {
     throw new AccordError(
       "ERR_MALFORMED_INPUT",
       `a log entry is at most ${String(MAX_LOG_ENTRY_BYTES)} bytes`,
@@ -59,70 +65,110 @@ export function logEntryText(entry: LogEntryFields): string {
  */
 const ESCAPED_SURROGATE = /\\ud[89a-f]/i;
 
-/**
- * RFC 8785 canonical JSON of an entry, on the append hot path. JSON.stringify writes strings and
- * finite numbers exactly as RFC 8785 does (ECMAScript serialization), so this writes sorted keys
- * around it and looks for lone surrogates once over the whole text (JSON.stringify escapes them
- * as `\udXXX`; RFC 8785 has no form for them, and `canonicalize` refuses them). Anything
- * unusual (non-plain objects, non-finite numbers, cycles) goes to `canonicalize`, which throws the
- * precise error. Tested equal to `canonicalize`.
- */
-function canonicalText(value: Record<string, unknown>): string {
-  const parts: string[] = [];
-  if (!writeFast(value, parts, 0)) return canonicalize(value);
-  const text = parts.join("");
-  if (ESCAPED_SURROGATE.test(text)) return canonicalize(value);
-  return text;
+/** Printable ASCII without `"` and `\\`: a string of only these is its own JSON body. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** A JSON string literal: RFC 8785 and JSON.stringify write strings alike. */
+function quote(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
-function writeFast(value: unknown, out: string[], depth: number): boolean {
-  if (depth > 64) return false;
-  if (value === null) {
-    out.push("null");
-    return true;
-  }
+/**
+ * RFC 8785 canonical JSON on the append hot path: `value` as canonical JSON, or undefined when it
+ * needs `canonicalize`'s exact path. JSON.stringify writes strings and finite numbers exactly as
+ * RFC 8785 does (ECMAScript serialization), so this writes sorted keys around them (a printable
+ * ASCII string without quotes or backslashes, the common case, is copied as it is), building one
+ * string rather than a list of parts. The caller looks for lone surrogates once over the whole
+ * text (JSON.stringify escapes them as `\\udXXX`; RFC 8785 has no form for them, and
+ * `canonicalize` refuses them). Tested equal to `canonicalize`.
+ */
+function writeFast(value: unknown, depth: number): string | undefined {
+  if (depth > 64) return undefined;
+  if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
-      out.push(value ? "true" : "false");
-      return true;
+      return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) return false;
-      out.push(JSON.stringify(value));
-      return true;
+      // Number::toString is JSON's (and RFC 8785's) number form for every finite number.
+      return Number.isFinite(value) ? String(value) : undefined;
     case "string":
-      out.push(JSON.stringify(value));
-      return true;
+      return quote(value);
     case "object": {
       if (Array.isArray(value)) {
-        out.push("[");
+        let out = "[";
         for (let i = 0; i < value.length; i++) {
-          if (i > 0) out.push(",");
           const item: unknown = value[i];
-          if (item === undefined || !writeFast(item, out, depth + 1)) return false;
+          if (item === undefined) return undefined;
+          const s = writeFast(item, depth + 1);
+          if (s === undefined) return undefined;
+          out += i === 0 ? s : `,${s}`;
         }
-        out.push("]");
-        return true;
+        return `${out}]`;
       }
       const proto: unknown = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
+      if (proto !== Object.prototype && proto !== null) return undefined;
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).sort();
-      out.push("{");
-      let first = true;
+      const keys = sortedKeys(obj);
+      let out = "{";
       for (const k of keys) {
         const v = obj[k];
         if (v === undefined) continue;
-        if (!first) out.push(",");
-        first = false;
-        out.push(JSON.stringify(k), ":");
-        if (!writeFast(v, out, depth + 1)) return false;
+        const s = writeFast(v, depth + 1);
+        if (s === undefined) return undefined;
+        out += `${out.length === 1 ? "" : ","}${quote(k)}:${s}`;
       }
-      out.push("}");
-      return true;
+      return `${out}}`;
     }
     default:
-      return false;
+      return undefined;
   }
+}
+
+/**
+ * An object's keys in UTF-16 code-unit order (RFC 8785 §3.2.3, and what `Array.prototype.sort`
+ * does without a comparator). Entry data has a handful of keys: an insertion sort with `<` is a
+ * few times faster than the generic sort there.
+ */
+function sortedKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  if (keys.length > 32) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] ?? "";
+    let j = i - 1;
+    for (let prev = keys[j]; prev !== undefined && prev > k; prev = keys[--j]) keys[j + 1] = prev;
+    keys[j + 1] = k;
+  }
+  return keys;
+}
+
+/**
+ * An appended entry as the log hands it back (the `LedgerEntry` of the app's ports): `data` is
+ * what reading the entry back gives, parsed from the canonical text when first asked for (most
+ * callers never ask, and parsing costs as much as hashing the leaf).
+ */
+export function appendedLogEntry(
+  seq: number,
+  entry: LogEntryFields,
+  text: string,
+  leaf: Uint8Array,
+): {
+  readonly seq: number;
+  readonly at: string;
+  readonly kind: string;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly leafHash: string;
+} {
+  let data: Record<string, unknown> | undefined;
+  return {
+    seq,
+    at: entry.at,
+    kind: entry.kind,
+    get data(): Record<string, unknown> {
+      data ??= (JSON.parse(text) as { data: Record<string, unknown> }).data;
+      return data;
+    },
+    leafHash: Buffer.from(leaf.buffer, leaf.byteOffset, leaf.length).toString("hex"),
+  };
 }
 
 /** The leaf bytes of an entry. */

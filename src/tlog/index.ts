@@ -4,7 +4,15 @@
  * verification), C2SP tlog-tiles coordinates, C2SP signed notes, tlog-checkpoint and
  * tlog-cosignature (Ed25519). Pure: no file or network I/O; storage and HTTP build on it.
  */
-export { EMPTY_ROOT, HASH_SIZE, equalBytes, leafHash, merkleTreeHash, nodeHash } from "./hash.js";
+export {
+  EMPTY_ROOT,
+  HASH_SIZE,
+  equalBytes,
+  leafHash,
+  leafHashOfText,
+  merkleTreeHash,
+  nodeHash,
+} from "./hash.js";
 export { CompactTree, MemoryTree, type NodeReader, type NodeSink } from "./tree.js";
 export {
   MAX_PROOF_LENGTH,

@@ -54,6 +54,10 @@ describe("log entry vectors (spec/vectors/log-entries.json)", () => {
       { nested: { z: [{ y: null, x: true }], a: [] }, undef: undefined },
       // Plain text that looks like an escaped surrogate (a backslash, then `ud800`): not refused.
       { path: "C:\\ud800\\file", key: "\\uDFFF" },
+      // Quotes, backslashes, DEL and control characters in keys and values; keys out of order.
+      { 'q"': 'say "hi"', "b\\": "a\\b", del: "\u007f", ctl: "\u001f\u0001", A: "B", a: "b" },
+      // More keys than the small-object sort handles, in reverse order.
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${String(39 - i)}`, i])),
     ];
     for (const data of awkward) {
       expect(logEntryText({ kind: "decision", at: "t", data })).toBe(
@@ -61,6 +65,7 @@ describe("log entry vectors (spec/vectors/log-entries.json)", () => {
       );
     }
     expect(() => logEntryText({ kind: "decision", at: "t", data: { s: "\ud800" } })).toThrow();
+    expect(() => logEntryText({ kind: "decision", at: "\udc00", data: {} })).toThrow();
     expect(() => logEntryText({ kind: "decision", at: "t", data: { n: NaN } })).toThrow();
   });
 });

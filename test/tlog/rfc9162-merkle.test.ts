@@ -14,6 +14,7 @@ import {
   consistencyProof,
   inclusionProof,
   leafHash,
+  leafHashOfText,
   merkleTreeHash,
   nodeHash,
   rootAt,
@@ -138,6 +139,25 @@ describe("leaf and node hashes against an independent SHA-256 (@noble/hashes)", 
         (data) => {
           const want = sha256(new Uint8Array([0x00, ...data]));
           expect(leafHash(data), `leaf of ${String(data.length)} bytes`).toEqual(want);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("hash any text as the leaf of its UTF-8 bytes, across the one-shot buffer size", () => {
+    const utf8 = new TextEncoder();
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          // Any UTF-16 units, lone surrogates included (TextEncoder writes them as U+FFFD).
+          fc.string({ unit: "binary", maxLength: 64 }),
+          fc.string({ unit: "grapheme", minLength: 1300, maxLength: 1500 }),
+          fc.string({ unit: "binary-ascii", minLength: 4090, maxLength: 4200 }),
+        ),
+        (text) => {
+          const want = sha256(new Uint8Array([0x00, ...utf8.encode(text)]));
+          expect(leafHashOfText(text), `leaf of ${String(text.length)} units`).toEqual(want);
         },
       ),
       { numRuns: 200 },

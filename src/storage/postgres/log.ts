@@ -22,10 +22,10 @@ import type {
   StoredCheckpoint,
   StoredCosignature,
 } from "../../app/ports.js";
-import { decodeLogEntry, logEntryText } from "../../core/log-entry.js";
+import { appendedLogEntry, decodeLogEntry, logEntryText } from "../../core/log-entry.js";
 import { checkLogEntry } from "../../core/log-kinds.js";
 import { AccordError } from "../../errors.js";
-import { CompactTree, leafHash } from "../../tlog/index.js";
+import { CompactTree, leafHashOfText } from "../../tlog/index.js";
 import type { Exec, Query, Sql } from "./sql.js";
 
 const HASH = 32;
@@ -203,15 +203,8 @@ export function postgresLog(exec: Exec, inTransaction: boolean): PostgresLog {
     async append(entry) {
       checkLogEntry(entry);
       const text = logEntryText(entry);
-      const leaf = leafHash(utf8.encode(text));
-      const parsed = JSON.parse(text) as { data: Record<string, unknown> };
-      const out = (seq: number): LedgerEntry => ({
-        seq,
-        at: entry.at,
-        kind: entry.kind,
-        data: parsed.data,
-        leafHash: Buffer.from(leaf).toString("hex"),
-      });
+      const leaf = leafHashOfText(text);
+      const out = (seq: number): LedgerEntry => appendedLogEntry(seq, entry, text, leaf);
       if (!inTransaction) {
         return exec.atomic(async (q) => {
           const { rows } = await q("could not append to the log", S.lock, []);
@@ -464,7 +457,7 @@ export async function carryOverLedgerV1(exec: Exec): Promise<void> {
     if (rows.length > 0) {
       const batch: Pending[] = rows.map((r) => {
         const text = logEntryText({ kind: r.kind, at: r.at, data: r.data });
-        return { text, leaf: leafHash(utf8.encode(text)), kind: r.kind };
+        return { text, leaf: leafHashOfText(text), kind: r.kind };
       });
       const last = rows[rows.length - 1];
       const text = logEntryText({
@@ -472,7 +465,7 @@ export async function carryOverLedgerV1(exec: Exec): Promise<void> {
         at: last?.at ?? "",
         data: { entries: rows.length, headHash: last?.hash ?? "" },
       });
-      batch.push({ text, leaf: leafHash(utf8.encode(text)), kind: "ledger-carried-over" });
+      batch.push({ text, leaf: leafHashOfText(text), kind: "ledger-carried-over" });
       await integrate(q, at, batch);
     }
     await q(

@@ -22,10 +22,10 @@ import type {
   StoredCheckpoint,
   StoredCosignature,
 } from "../../app/ports.js";
-import { decodeLogEntry, logEntryText } from "../../core/log-entry.js";
+import { appendedLogEntry, decodeLogEntry, logEntryText } from "../../core/log-entry.js";
 import { checkLogEntry } from "../../core/log-kinds.js";
 import { AccordError } from "../../errors.js";
-import { CompactTree, leafHash } from "../../tlog/index.js";
+import { CompactTree, leafHashOfText } from "../../tlog/index.js";
 import type { Exec } from "./rows.js";
 
 const HASH = 32;
@@ -198,15 +198,8 @@ export function sqliteLog(s: LogStatements, exec: Exec, inTransaction: boolean):
     async append(entry) {
       checkLogEntry(entry);
       const text = logEntryText(entry);
-      const leaf = leafHash(utf8.encode(text));
-      const parsed = JSON.parse(text) as { data: Record<string, unknown> };
-      const out = (seq: number): LedgerEntry => ({
-        seq,
-        at: entry.at,
-        kind: entry.kind,
-        data: parsed.data,
-        leafHash: Buffer.from(leaf).toString("hex"),
-      });
+      const leaf = leafHashOfText(text);
+      const out = (seq: number): LedgerEntry => appendedLogEntry(seq, entry, text, leaf);
       if (!inTransaction) {
         // Its own transaction: index, entry, tiles and state commit together.
         return exec.atomic("could not append to the log", () => {
@@ -448,7 +441,7 @@ export function carryOverLedgerV1(db: Database): void {
           at: r.at,
           data: JSON.parse(r.data) as Record<string, unknown>,
         });
-        return { text, leaf: leafHash(utf8.encode(text)), kind: r.kind };
+        return { text, leaf: leafHashOfText(text), kind: r.kind };
       });
       const last = rows[rows.length - 1];
       const text = logEntryText({
@@ -456,7 +449,7 @@ export function carryOverLedgerV1(db: Database): void {
         at: last?.at ?? "",
         data: { entries: rows.length, headHash: last?.hash ?? "" },
       });
-      batch.push({ text, leaf: leafHash(utf8.encode(text)), kind: "ledger-carried-over" });
+      batch.push({ text, leaf: leafHashOfText(text), kind: "ledger-carried-over" });
       integrate(s, s.size.get()?.size ?? missingState(), batch);
     }
     db.exec("ALTER TABLE ledger_v1 RENAME TO ledger_v1_carried");
