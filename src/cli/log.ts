@@ -9,12 +9,19 @@
  *                                                 as the partner whose keys are in --dir)
  *       [--state FILE]  remember the last verified checkpoint; the next run checks that the log
  *                       still extends it (consistency with the last checkpoint seen)
+ *       [--witness VKEY]... [--min-cosigs N]
+ *                       require N (default: all) of these witnesses' cosignatures (C2SP
+ *                       tlog-cosignature) on checkpoints whose roots this run recomputed
+ *                       (app/witness-quorum.ts)
  *   accord log prove --entry N [--dir DIR]        inclusion proof from the running node, verified
  *   accord log tail [--limit N] [--dir DIR]       the newest entries (officers' pseudonyms named)
  *   accord log vkey [--dir DIR]                   this node's checkpoint verifier key
  *   accord log digest (--reason T | --legal-basis T | --officer NAME) [--dir DIR]
  *                                                 the keyed digest (or officer pseudonym) the
  *                                                 running node's entries carry for a claimed text
+ *
+ * Exit codes: 0 intact (and witnessed, with --witness), 4 broken, a bad signature, or too few
+ * witness cosignatures, 3 bad input, 5 unreachable, 2 usage, 1 internal.
  *
  * Verification trusts nothing it reads: it recomputes every leaf and tile hash and the root at
  * every checkpoint's size (app/log.ts `verifyLog`), checks signatures, and names the first bad
@@ -32,6 +39,7 @@ import {
   type LogSource,
   type LogVerdict,
 } from "../app/log.js";
+import { parseWitnessKeys, witnessStandings, type WitnessStanding } from "../app/witness-quorum.js";
 import { encodeLogEntry } from "../core/log-entry.js";
 import { AccordError, isAccordError } from "../errors.js";
 import { signedFetch } from "../federation/http-peer-client.js";
@@ -44,6 +52,7 @@ import {
   encodeVerifierKey,
   leafHash,
   openCheckpoint,
+  parseCheckpoint,
   parseVerifierKey,
   tilePath,
   tileWidth,
@@ -60,10 +69,14 @@ const EXIT = { ok: 0, usage: 2, invalid: 3, refused: 4, unavailable: 5, internal
 
 const USAGE = `Usage:
   accord log verify [--dir DIR] [--db FILE | --url URL [--token T]] [--vkey VKEY] [--state FILE]
+                    [--witness VKEY]... [--min-cosigs N]
   accord log prove --entry N [--dir DIR]
   accord log tail [--limit N] [--dir DIR]
   accord log vkey [--dir DIR]
   accord log digest (--reason TEXT | --legal-basis TEXT | --officer NAME) [--dir DIR]
+
+Exit codes: 0 intact (and witnessed), 4 broken, bad signature or too few witness cosignatures,
+3 bad input, 5 unreachable, 2 usage.
 `;
 
 interface Io {
@@ -87,6 +100,8 @@ export async function logCommand(
         url: { type: "string" },
         token: { type: "string" },
         vkey: { type: "string" },
+        witness: { type: "string", multiple: true },
+        "min-cosigs": { type: "string" },
         state: { type: "string" },
         entry: { type: "string" },
         limit: { type: "string" },
@@ -201,6 +216,39 @@ interface Values {
   readonly token?: string | undefined;
   readonly vkey?: string | undefined;
   readonly state?: string | undefined;
+  readonly witness?: readonly string[] | undefined;
+  readonly "min-cosigs"?: string | undefined;
+}
+
+/** `--witness VKEY...` and `--min-cosigs N` (default: all of them), checked before any reading. */
+function quorumOf(values: Values): { witnesses: NoteVerifier[]; min: number } | undefined {
+  const vkeys = values.witness ?? [];
+  const minFlag = values["min-cosigs"];
+  if (vkeys.length === 0) {
+    if (minFlag !== undefined)
+      throw new AccordError(
+        "ERR_MALFORMED_INPUT",
+        "`--min-cosigs` needs at least one `--witness VKEY`",
+      );
+    return undefined;
+  }
+  const witnesses = parseWitnessKeys(vkeys);
+  const min = minFlag === undefined ? witnesses.length : Number(minFlag);
+  if (minFlag !== undefined && !/^[1-9][0-9]{0,5}$/.test(minFlag)) {
+    throw new AccordError("ERR_MALFORMED_INPUT", "`--min-cosigs` must be a positive integer");
+  }
+  if (min > witnesses.length) {
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      `\`--min-cosigs ${String(min)}\` asks for more cosignatures than the ${String(witnesses.length)} distinct witness key(s) given`,
+    );
+  }
+  return { witnesses, min };
+}
+
+/** Signed checkpoints with the cosignature lines stored for their size appended. */
+function appendLines(note: string, lines: readonly string[]): string {
+  return note + lines.map((l) => `${l}\n`).join("");
 }
 
 async function verify(
@@ -209,17 +257,30 @@ async function verify(
   values: Values,
   print: (human: string, doc: unknown) => void,
 ): Promise<number> {
+  const quorum = quorumOf(values);
   const known =
     values.state !== undefined && existsSync(values.state) ? [readState(values.state)] : [];
+  // With --witness: the checkpoints that carry cosignatures (the latest with its own, and each
+  // witness's largest cosigned one), checked like the others, then counted.
+  let cosigned: string[] = [];
   let verdict: LogVerdict;
   let latest: string | undefined;
   let where: string;
   if (values.db !== undefined) {
     where = values.db;
     const key = values.vkey !== undefined ? keyFromVkey(values.vkey) : maybeOwnKey(dir, env);
-    const { source, checkpoints, nodeKeys, close } = sqliteSource(values.db);
+    const { source, checkpoints, nodeKeys, cosignatureLines, close } = sqliteSource(values.db);
     try {
       latest = checkpoints.at(-1);
+      if (quorum !== undefined) {
+        const bySize = new Map(checkpoints.map((n) => [sizeOfNote(n), n] as const));
+        const sizes = new Set([...cosignatureLines.keys()]);
+        if (latest !== undefined) sizes.add(sizeOfNote(latest));
+        cosigned = [...sizes].flatMap((size) => {
+          const note = bySize.get(size);
+          return note === undefined ? [] : [appendLines(note, cosignatureLines.get(size) ?? [])];
+        });
+      }
       const current = nodeKeys.find((k) => k.status === "current");
       // With the database's key history (migration 8), each checkpoint is checked against the
       // key its size needs; without it, against the one key given.
@@ -228,7 +289,7 @@ async function verify(
           ? undefined
           : historyOf(nodeKeys, current.fingerprint);
       verdict = await verifyLog(source, {
-        checkpoints: [...checkpoints, ...known],
+        checkpoints: [...checkpoints, ...cosigned, ...known],
         ...key,
         ...(keyHistory === undefined ? {} : { keyHistory }),
       });
@@ -239,8 +300,22 @@ async function verify(
     where = values.url;
     const remote = await openRemoteLog(values.url, dir, env, values);
     latest = remote.checkpoint;
+    if (quorum !== undefined) {
+      const doc = JSON.parse(
+        Buffer.from(await remote.get("checkpoints/cosigned")).toString("utf8"),
+      ) as { checkpoints?: unknown };
+      const served = Array.isArray(doc.checkpoints) ? doc.checkpoints : [];
+      // A witness may have cosigned a checkpoint issued after the one this run verifies up to.
+      cosigned = [
+        remote.checkpoint,
+        ...served.flatMap((c: unknown) => {
+          const note = (c as { note?: unknown } | null)?.note;
+          return typeof note === "string" && sizeOfNote(note) <= remote.source.size ? [note] : [];
+        }),
+      ];
+    }
     verdict = await verifyLog(remote.source, {
-      checkpoints: [remote.checkpoint, ...known],
+      checkpoints: [remote.checkpoint, ...cosigned, ...known],
       origin: remote.origin,
       verifier: remote.verifier,
       ...(remote.keyHistory === undefined ? {} : { keyHistory: remote.keyHistory }),
@@ -252,12 +327,23 @@ async function verify(
     const store = await openStore(config);
     try {
       const source = await storeLogSource(store.ledger);
-      const notes = (await store.ledger.checkpoints(0, 1_000_000)).map((c) => c.note);
+      const stored = await store.ledger.checkpoints(0, 1_000_000);
+      const notes = stored.map((c) => c.note);
       latest = notes.at(-1);
+      if (quorum !== undefined) {
+        const sizes = new Set((await store.ledger.latestCosignatures()).map((c) => c.size));
+        const last = stored.at(-1);
+        if (last !== undefined) sizes.add(last.size);
+        for (const c of stored) {
+          if (!sizes.has(c.size)) continue;
+          const lines = (await store.ledger.cosignatures(c.size)).map((l) => l.line);
+          cosigned.push(appendLines(c.note, lines));
+        }
+      }
       // The key history: every key this node has had (public halves), the current one from its file.
       const keyHistory = historyOf(await store.keys.keys(), key.fingerprint, key.raw);
       verdict = await verifyLog(source, {
-        checkpoints: [...notes, ...known],
+        checkpoints: [...notes, ...cosigned, ...known],
         origin: key.origin,
         keyHistory,
       });
@@ -269,13 +355,48 @@ async function verify(
     writeFileSync(values.state, latest, { mode: 0o600 });
   }
   const unsigned = verdict.signaturesChecked ? "" : " (checkpoint signatures NOT checked: no key)";
+  const head = verdict.ok
+    ? `log intact: ${String(verdict.entries)} entries, root ${verdict.root}, ${String(verdict.checkpoints)} checkpoints${unsigned} (${where})`
+    : `log BROKEN${verdict.firstBad === undefined ? "" : ` at entry ${String(verdict.firstBad)}`}: ${verdict.problem ?? ""} (${where})`;
+  // Cosignatures count only over checkpoints whose roots this run reproduced: not on a broken log.
+  if (quorum === undefined || !verdict.ok) {
+    print(head, verdict);
+    return verdict.ok ? EXIT.ok : EXIT.refused;
+  }
+  const standings = witnessStandings(cosigned, quorum.witnesses);
+  const count = standings.filter((s) => s.status === "cosigned").length;
+  const enough = count >= quorum.min;
+  const witnesses = { required: quorum.min, cosigned: count, standings };
   print(
-    verdict.ok
-      ? `log intact: ${String(verdict.entries)} entries, root ${verdict.root}, ${String(verdict.checkpoints)} checkpoints${unsigned} (${where})`
-      : `log BROKEN${verdict.firstBad === undefined ? "" : ` at entry ${String(verdict.firstBad)}`}: ${verdict.problem ?? ""} (${where})`,
-    verdict,
+    [
+      enough
+        ? head
+        : `log intact but NOT WITNESSED: ${String(count)} of ${String(quorum.min)} required witness cosignatures (${where})`,
+      ...standings.map((s) => `  ${s.witness}: ${describeStanding(s, verdict.size)}`),
+    ].join("\n"),
+    { ...verdict, ok: enough, witnesses },
   );
-  return verdict.ok ? EXIT.ok : EXIT.refused;
+  return enough ? EXIT.ok : EXIT.refused;
+}
+
+function describeStanding(s: WitnessStanding, size: number): string {
+  if (s.status === "missing") return "MISSING: no cosignature on the checkpoints checked";
+  if (s.status === "invalid") return "INVALID: a cosignature of its key does not verify";
+  const at = s.time === undefined ? "" : ` at ${new Date(s.time * 1000).toISOString()}`;
+  return s.latest === true && s.size === size
+    ? `cosigned the latest checkpoint (size ${String(s.size)})${at}`
+    : `cosigned size ${String(s.size ?? 0)} of ${String(size)}${at} (entries after it not yet witnessed)`;
+}
+
+function sizeOfNote(note: string): number {
+  try {
+    return parseCheckpoint(note.slice(0, note.indexOf("\n\n") + 1)).size;
+  } catch (e) {
+    throw new AccordError(
+      "ERR_MALFORMED_INPUT",
+      `a checkpoint does not parse: ${(e as Error).message}`,
+    );
+  }
 }
 
 function maybeOwnKey(
@@ -296,6 +417,7 @@ function sqliteSource(file: string): {
   source: LogSource;
   checkpoints: string[];
   nodeKeys: { fingerprint: string; status: string; signingKey: Record<string, unknown> }[];
+  cosignatureLines: Map<number, string[]>;
   close: () => void;
 } {
   if (!existsSync(file)) throw new AccordError("ERR_MALFORMED_INPUT", `no file \`${file}\``);
@@ -344,9 +466,29 @@ function sqliteSource(file: string): {
             signingKey: JSON.parse(r.signing_key) as Record<string, unknown>,
           }))
       : [];
+    const hasCosignatures =
+      db
+        .prepare<[], { n: number }>(
+          "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'log_cosignatures'",
+        )
+        .get()?.n === 1;
+    // Migration 14: the witnesses' cosignature lines, by checkpoint size.
+    const cosignatureLines = new Map<number, string[]>();
+    if (hasCosignatures) {
+      for (const r of db
+        .prepare<[], { size: number; line: string }>(
+          "SELECT size, line FROM log_cosignatures ORDER BY size, witness, key_id",
+        )
+        .all()) {
+        const list = cosignatureLines.get(r.size) ?? [];
+        list.push(r.line);
+        cosignatureLines.set(r.size, list);
+      }
+    }
     const utf8 = new TextEncoder();
     return {
       nodeKeys,
+      cosignatureLines,
       source: {
         size: state.size,
         frontier,
@@ -381,6 +523,8 @@ export async function openRemoteLog(
   origin: string;
   verifier: NoteVerifier;
   keyHistory?: { keys: Map<string, Uint8Array>; current: string };
+  /** Reads another path of the same log, the same way (token or signed request). */
+  get: (path: string) => Promise<Uint8Array>;
 }> {
   let base: URL;
   try {
@@ -465,7 +609,13 @@ export async function openRemoteLog(
       return get(tilePath({ level, index, width }));
     },
   };
-  return { source, checkpoint, ...key, ...(keyHistory === undefined ? {} : { keyHistory }) };
+  return {
+    source,
+    checkpoint,
+    get,
+    ...key,
+    ...(keyHistory === undefined ? {} : { keyHistory }),
+  };
 }
 
 async function fetchBytes(url: URL, headers: Record<string, string>): Promise<Uint8Array> {
