@@ -415,11 +415,12 @@ export class AccordNode {
     if (ids !== undefined) {
       const found: StoredObject[] = [];
       const missing: string[] = [];
-      for (const id of ids) {
-        const o = await this.d.store.objects.get(id);
+      const got = await this.d.store.objects.getMany(ids);
+      ids.forEach((id, i) => {
+        const o = got[i];
         if (o === undefined) missing.push(id);
         else found.push(o);
-      }
+      });
       if (missing.length > 0)
         throw new AccordError("ERR_NOT_FOUND", `no object \`${missing[0] ?? ""}\` is stored here`, {
           details: missing.map((id) => ({ objectId: id, message: "not stored here" })),
@@ -548,16 +549,11 @@ export class AccordNode {
     }[] = [];
     if (peer !== undefined) {
       for (const group of groups.values()) {
-        for (const chunk of chunkBySize(group.objects, ENVELOPE_TARGET_BYTES)) {
+        for (const { objects: chunk, texts } of chunkBySize(group.objects, ENVELOPE_TARGET_BYTES)) {
           const id = this.d.random.uuid();
-          const bundle = {
-            type: "bundle",
-            id: `bundle--${this.d.random.uuid()}`,
-            objects: [PROVENANCE_EXTENSION_DEFINITION, SOURCE_GRADE_EXTENSION_DEFINITION, ...chunk],
-          };
           const envelope = await sealEnvelope(
             { id, sender: this.id, recipient, createdAt: atIso, contentType: STIX_CONTENT_TYPE },
-            new TextEncoder().encode(JSON.stringify(bundle)),
+            Buffer.from(bundleText(`bundle--${this.d.random.uuid()}`, texts)),
             this.d.keys.signing.privateKey,
             parsePublicJwk(peer.encryptionKey, "X25519"),
           );
@@ -1200,22 +1196,44 @@ function stixError(
 }
 
 /** Split objects into groups whose JSON stays under `target` bytes (a lone larger object gets its own group). */
-function chunkBySize(objects: readonly StixObject[], target: number): StixObject[][] {
-  const chunks: StixObject[][] = [];
-  let current: StixObject[] = [];
+/**
+ * Objects in chunks of about `target` bytes of JSON, each object serialised once: its text both
+ * measures it and goes into the bundle (`bundleText`).
+ */
+function chunkBySize(
+  objects: readonly StixObject[],
+  target: number,
+): { objects: StixObject[]; texts: string[] }[] {
+  const chunks: { objects: StixObject[]; texts: string[] }[] = [];
+  let current: { objects: StixObject[]; texts: string[] } = { objects: [], texts: [] };
   let size = 0;
   for (const o of objects) {
-    const n = JSON.stringify(o).length;
-    if (current.length > 0 && size + n > target) {
+    const text = JSON.stringify(o);
+    if (current.objects.length > 0 && size + text.length > target) {
       chunks.push(current);
-      current = [];
+      current = { objects: [], texts: [] };
       size = 0;
     }
-    current.push(o);
-    size += n;
+    current.objects.push(o);
+    current.texts.push(text);
+    size += text.length;
   }
-  if (current.length > 0) chunks.push(current);
+  if (current.objects.length > 0) chunks.push(current);
   return chunks;
+}
+
+/** Accord's extension definitions, serialised once; every shared bundle starts with them. */
+const DEFINITIONS_TEXT = [PROVENANCE_EXTENSION_DEFINITION, SOURCE_GRADE_EXTENSION_DEFINITION]
+  .map((d) => JSON.stringify(d))
+  .join(",");
+
+/**
+ * `JSON.stringify({type: "bundle", id, objects: [definitions, ...objects]})`, from the objects'
+ * texts already written (tested equal to it in test/federation/share-path.test.ts).
+ */
+export function bundleText(id: string, texts: readonly string[]): string {
+  const body = texts.length === 0 ? DEFINITIONS_TEXT : `${DEFINITIONS_TEXT},${texts.join(",")}`;
+  return `{"type":"bundle","id":${JSON.stringify(id)},"objects":[${body}]}`;
 }
 
 /** Validate a descriptor received from the network (attacker-controlled). */

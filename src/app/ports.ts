@@ -49,6 +49,8 @@ export interface ObjectRepo {
   putMany(entries: readonly StoredObject[]): Promise<PutResult[]>;
   /** The latest version (greatest version key) of an object, or undefined. */
   get(id: string): Promise<StoredObject | undefined>;
+  /** `get` for many ids in few statements: result `i` is the latest version of `ids[i]`. */
+  getMany(ids: readonly string[]): Promise<(StoredObject | undefined)[]>;
   /** Every stored version of an object, oldest first. */
   versions(id: string): Promise<StoredObject[]>;
   /** Latest versions, ordered by id, optionally filtered by type, paged by `afterId`. */

@@ -34,18 +34,19 @@ export async function recordShare(tx: Repos, share: ShareRecord): Promise<void> 
   // The id the recipient holds an object under can differ from ours (re-issued ids).
   const originalOf = new Map<string, string>();
   for (const v of share.verdicts) if (v.effect === "permit") originalOf.set(v.sentAs ?? v.id, v.id);
-  for (const e of share.envelopes)
-    for (const m of e.members)
-      await tx.recalls.recordCopy({
-        objectId: originalOf.get(m.sentAs) ?? m.sentAs,
-        sentAs: m.sentAs,
-        version: m.version,
-        recipient: share.recipient,
-        envelopeId: e.id,
-        agreement: e.agreement,
-        purpose: share.purpose,
-        sharedAt: share.at,
-      });
+  const copies = share.envelopes.flatMap((e) =>
+    e.members.map((m) => ({
+      objectId: originalOf.get(m.sentAs) ?? m.sentAs,
+      sentAs: m.sentAs,
+      version: m.version,
+      recipient: share.recipient,
+      envelopeId: e.id,
+      agreement: e.agreement,
+      purpose: share.purpose,
+      sharedAt: share.at,
+    })),
+  );
+  await tx.recalls.recordCopies(copies);
 
   const originatorOf = new Map(share.objects.map((o) => [o.object.id, o.provenance.originator]));
   for (const v of share.verdicts) {

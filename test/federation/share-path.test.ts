@@ -11,9 +11,10 @@ import { sealEnvelope } from "../../src/crypto/envelope.js";
 import { generateNodeKeys } from "../../src/crypto/keys.js";
 import { loadNodeKeys } from "../../src/cli/secrets.js";
 import { verifyReceipt } from "../../src/crypto/receipt.js";
-import { verifyLedger } from "../../src/app/node.js";
+import { bundleText, verifyLedger } from "../../src/app/node.js";
 import { expandDecisions } from "../../src/app/decision-log.js";
 import { PROVENANCE_EXTENSION_DEFINITION, withProvenance } from "../../src/core/provenance.js";
+import { SOURCE_GRADE_EXTENSION_DEFINITION } from "../../src/core/minimize/index.js";
 import type { RunningNode } from "../../src/cli/compose.js";
 import {
   api,
@@ -349,5 +350,34 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
       // The refusals are decisions, and decisions are logged: account for them.
       before = { ...before, ledger: await xb.store.ledger.size() };
     });
+  });
+});
+
+describe("the bundle text of a share", () => {
+  it("is JSON.stringify of the bundle, built from each object's text written once", () => {
+    const objects = [
+      {
+        type: "indicator",
+        id: "indicator--1",
+        name: 'quote " and \\ backslash',
+        x: [1, 2.5, null],
+      },
+      { type: "note", id: "note--2", content: "ünïcødé \u2028 \ud83d\ude00 and a tab\t" },
+    ];
+    for (const list of [[], objects.slice(0, 1), objects]) {
+      const id = 'bundle--"odd" id';
+      expect(
+        bundleText(
+          id,
+          list.map((o) => JSON.stringify(o)),
+        ),
+      ).toBe(
+        JSON.stringify({
+          type: "bundle",
+          id,
+          objects: [PROVENANCE_EXTENSION_DEFINITION, SOURCE_GRADE_EXTENSION_DEFINITION, ...list],
+        }),
+      );
+    }
   });
 });

@@ -369,6 +369,57 @@ function objectTests(fresh: Open): void {
     await expect(store.ledger.list(-1, 10)).rejects.toBeInstanceOf(RangeError);
   });
 
+  it("putMany and getMany give, for any entries, what put and get give one by one", async () => {
+    const store = await fresh();
+    // Batches of more than one statement's rows (the SQLite adapter writes 32 to a statement).
+    // The same entries go in twice under disjoint ids: one by one, then in one putMany.
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({ k: fc.integer({ min: 0, max: 30 }), second: fc.integer({ min: 0, max: 2 }) }),
+          { maxLength: 90 },
+        ),
+        async (puts) => {
+          run++;
+          const id = (k: number): string => `indicator--${uuid(run * 1000 + k)}`;
+          const entries = (offset: number) =>
+            puts.map((p, i) =>
+              stored(indicator(id(p.k + offset), `2024-05-01T00:00:0${p.second}Z`, { x_put: i }), {
+                ...LOCAL,
+                purpose: `put ${i}`,
+              }),
+            );
+          const singly: string[] = [];
+          for (const e of entries(0)) singly.push(await store.objects.put(e));
+          const count = await store.objects.count();
+          expect(await store.objects.putMany(entries(500)), "results, in order").toStrictEqual(
+            singly,
+          );
+          expect(await store.objects.count(), "versions stored").toBe(
+            count + singly.filter((r) => r === "inserted").length,
+          );
+          const ids = [...puts.map((p) => id(p.k + 500)), id(99), id(499), id(puts[0]?.k ?? 0)];
+          const expected = await Promise.all(ids.map((i) => store.objects.get(i)));
+          expect(await store.objects.getMany(ids), "latest of each id, in order").toStrictEqual(
+            expected,
+          );
+          for (const p of puts) {
+            const [a, b] = [
+              await store.objects.versions(id(p.k)),
+              await store.objects.versions(id(p.k + 500)),
+            ];
+            expect(
+              b.map((v) => v.object),
+              "the same versions, first writes kept",
+            ).toStrictEqual(a.map((v) => ({ ...v.object, id: id(p.k + 500) })));
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
   it("holds, for any sequence of puts, the greatest version of each id as first written", async () => {
     const store = await fresh();
     // Spellings of a few instants, several per instant, so ties in time are exercised too.

@@ -113,6 +113,12 @@ const S = {
      VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT DO NOTHING`,
   ),
+  // The latest version of each of many ids (`getMany`).
+  objectGetMany: sql<ObjectRow>(
+    "object_get_many",
+    `SELECT DISTINCT ON (id) ${OBJECT_COLUMNS} FROM objects WHERE id = ANY($1::text[])
+     ORDER BY id, version_key DESC, version DESC`,
+  ),
   objectGet: sql<ObjectRow>(
     "object_get",
     `SELECT ${OBJECT_COLUMNS} FROM objects WHERE id = $1
@@ -270,6 +276,9 @@ function putValues({ object, provenance: p, storedAt }: StoredObject): unknown[]
   ];
 }
 
+/** Ids per statement of `getMany`. */
+const GET_IDS = 1000;
+
 function objectRepo({ query, atomic }: Exec): Omit<ObjectRepo, "purge" | "expired"> {
   return {
     async putMany(entries) {
@@ -290,6 +299,16 @@ function objectRepo({ query, atomic }: Exec): Omit<ObjectRepo, "purge" | "expire
       const { rows } = await query("could not read the object", S.objectGet, [id]);
       const row = rows[0];
       return row === undefined ? undefined : toStoredObject(row);
+    },
+    async getMany(ids) {
+      const byId = new Map<string, StoredObject>();
+      for (let i = 0; i < ids.length; i += GET_IDS) {
+        const { rows } = await query("could not read the objects", S.objectGetMany, [
+          ids.slice(i, i + GET_IDS),
+        ]);
+        for (const row of rows) byId.set(row.id, toStoredObject(row));
+      }
+      return ids.map((id) => byId.get(id));
     },
     async versions(id) {
       const { rows } = await query("could not read the object's versions", S.objectVersions, [id]);

@@ -139,6 +139,11 @@ export function prepareStatements(db: Database) {
     storedUs: db.prepare<[string], { us: number }>(
       "SELECT coalesce(CAST(round(unixepoch(?, 'subsec') * 1000) AS INTEGER) * 1000, 0) AS us",
     ),
+    // The latest version of each id of a JSON array (`getMany`).
+    objectGetMany: db.prepare<[string], ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects o
+       WHERE id IN (SELECT value FROM json_each(?)) AND ${IS_LATEST}`,
+    ),
     objectGet: db.prepare<[string], ObjectRow>(
       `SELECT ${OBJECT_COLUMNS} FROM objects WHERE id = ?
        ORDER BY version_key DESC, version DESC LIMIT 1`,
@@ -267,6 +272,9 @@ export function makeRepos(s: Statements, exec: Exec): Omit<Repos, "ledger"> {
   };
 }
 
+/** Ids per statement of `getMany`. */
+const GET_IDS = 500;
+
 function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expired"> {
   const putMany = async (entries: readonly StoredObject[]): Promise<PutResult[]> => {
     // Serialise before taking the store: JSON.stringify is most of the work outside SQLite.
@@ -340,6 +348,15 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
     async get(id) {
       const row = await exec.run("could not read the object", () => s.objectGet.get(id));
       return row === undefined ? undefined : toStoredObject(row);
+    },
+    async getMany(ids) {
+      const byId = new Map<string, StoredObject>();
+      await exec.run("could not read the objects", () => {
+        for (let i = 0; i < ids.length; i += GET_IDS)
+          for (const row of s.objectGetMany.all(JSON.stringify(ids.slice(i, i + GET_IDS))))
+            byId.set(row.id, toStoredObject(row));
+      });
+      return ids.map((id) => byId.get(id));
     },
     async versions(id) {
       const rows = await exec.run("could not read the object's versions", () =>
