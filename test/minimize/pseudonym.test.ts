@@ -3,7 +3,8 @@
  * HKDF-derived keys per agreement and epoch, stable tokens, the documented token format, and ids
  * re-issued once.
  */
-import { createHmac } from "node:crypto";
+import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -103,19 +104,63 @@ describe("reissueId", () => {
 });
 
 describe("hmacSha256", () => {
-  it("equals node:crypto HMAC-SHA-256 for every key length and message", () => {
+  // RFC 4231 §4 (HMAC-SHA-256 test cases 1, 2, 3, 6 and 7; cases 4 and 5 add nothing here: 5 is
+  // truncated output). Each message is also fed in two parts, as callers do (label, then value).
+  const rfc4231: { case: number; key: Uint8Array; data: Uint8Array; mac: string }[] = [
+    {
+      case: 1,
+      key: new Uint8Array(20).fill(0x0b),
+      data: Buffer.from("Hi There"),
+      mac: "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+    },
+    {
+      case: 2,
+      key: Buffer.from("Jefe"),
+      data: Buffer.from("what do ya want for nothing?"),
+      mac: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    },
+    {
+      case: 3,
+      key: new Uint8Array(20).fill(0xaa),
+      data: new Uint8Array(50).fill(0xdd),
+      mac: "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+    },
+    {
+      case: 6,
+      key: new Uint8Array(131).fill(0xaa),
+      data: Buffer.from("Test Using Larger Than Block-Size Key - Hash Key First"),
+      mac: "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+    },
+    {
+      case: 7,
+      key: new Uint8Array(131).fill(0xaa),
+      data: Buffer.from(
+        "This is a test using a larger than block-size key and a larger than block-size data. " +
+          "The key needs to be hashed before being used by the HMAC algorithm.",
+      ),
+      mac: "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+    },
+  ];
+
+  it.each(rfc4231)("gives RFC 4231 test case $case, whole and in two parts", (v) => {
+    expect(hmacSha256(v.key, v.data).toString("hex"), "whole message").toBe(v.mac);
+    const cut = Math.floor(v.data.length / 3);
+    expect(
+      hmacSha256(v.key, v.data.subarray(0, cut), v.data.subarray(cut)).toString("hex"),
+      "the message in two parts",
+    ).toBe(v.mac);
+  });
+
+  it("equals an independent HMAC (@noble/hashes) for any key, string and bytes", () => {
     fc.assert(
       fc.property(
-        fc.uint8Array({ minLength: 0, maxLength: 100 }),
+        fc.uint8Array({ minLength: 0, maxLength: 200 }),
         fc.string(),
         fc.uint8Array(),
         (key, a, b) => {
-          const want = createHmac("sha256", key).update(a).update(b).digest("hex");
-          expect(hmacSha256(key, a, b).toString("hex"), "same bytes as createHmac").toBe(want);
-          expect(
-            hmacSha256(key, a, b).toString("hex"),
-            "the cached key state is not consumed",
-          ).toBe(want);
+          const message = new Uint8Array([...new TextEncoder().encode(a), ...b]);
+          const want = Buffer.from(nobleHmac(nobleSha256, key, message)).toString("hex");
+          expect(hmacSha256(key, a, b).toString("hex")).toBe(want);
         },
       ),
     );
