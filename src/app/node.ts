@@ -219,10 +219,13 @@ export class AccordNode {
   readonly agreementBook: AgreementBook;
   private readonly d: NodeDeps;
   private readonly minimizer: Minimizer;
+  /** The node's clock: its servers (TAXII, peer requests) read the same time as its decisions. */
+  readonly clock: Clock;
 
   constructor(deps: NodeDeps) {
     this.d = deps;
     this.id = deps.nodeId;
+    this.clock = deps.clock;
     this.agreementBook = new AgreementBook({
       nodeId: deps.nodeId,
       keys: deps.keys,

@@ -66,7 +66,10 @@ export interface ServerOptions {
    * after every share so delivery starts at once; without it, `node.deliverDue()` is used.
    */
   readonly deliver?: () => Promise<void>;
-  /** The clock peer request signatures are checked against (the system clock by default). */
+  /**
+   * The clock of the server's use cases: peer request signatures, TAXII (date added, statuses,
+   * decisions on partner collections) and pulls. The node's own clock by default.
+   */
   readonly clock?: Clock;
   /** Hit/no-hit matching (spec/match.md); without it the match routes do not exist. */
   readonly match?: MatchServerOptions;
@@ -96,6 +99,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     forceCloseConnections: true,
   });
   const { node, store } = opts;
+  const clock = opts.clock ?? node.clock;
   const deliver = async (): Promise<void> => {
     if (opts.deliver !== undefined) await opts.deliver();
     else await node.deliverDue();
@@ -122,7 +126,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   // Every /federation/v1/* request: RFC 9421 signature by a partner, fresh nonce, body digest.
   registerPeerAuth(app, {
     store,
-    clock: opts.clock ?? { now: () => new Date() },
+    clock,
     witnesses: opts.cosignatures?.oversightWitnesses() ?? [],
   });
 
@@ -138,7 +142,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   );
 
   app.get("/healthz", () => ({ status: "ok" }));
-  registerTaxii(app, { node, store, apiToken: opts.apiToken, bodyLimit: opts.bodyLimit });
+  registerTaxii(app, { node, store, apiToken: opts.apiToken, bodyLimit: opts.bodyLimit, clock });
   app.get(DESCRIPTOR_PATH, async () => node.descriptor());
 
   app.post(INBOX_PATH, async (req, reply) => {
@@ -268,7 +272,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       registerOutboxApi(api, {
         node,
         store,
-        ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+        clock,
       });
       api.get("/outbox/:id", async (req) => {
         const { id } = req.params as { id: string };
@@ -439,7 +443,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       registerTaxiiPullApi(api, {
         node,
         store,
-        clock: opts.clock ?? { now: () => new Date() },
+        clock,
         random: { bytes: (n) => new Uint8Array(randomBytes(n)), uuid: () => randomUUID() },
       });
       done();

@@ -14,7 +14,7 @@ export function registerOutboxApi(
   api: FastifyInstance,
   opts: { readonly node: AccordNode; readonly store: Store; readonly clock?: Clock },
 ): void {
-  const clock = opts.clock ?? { now: () => new Date() };
+  const clock = opts.clock ?? opts.node.clock;
   api.post("/outbox/:id/cancel", async (req) => {
     const { id } = req.params as { id: string };
     return cancelOutboxItem({ store: opts.store, clock }, id);

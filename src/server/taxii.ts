@@ -45,6 +45,7 @@ export interface TaxiiServerOptions {
   readonly store: Store;
   readonly apiToken: string;
   readonly bodyLimit: number;
+  /** The node's clock unless given: date added, statuses and partner views follow it. */
   readonly clock?: Clock;
   readonly random?: Random;
 }
@@ -55,7 +56,6 @@ declare module "fastify" {
   }
 }
 
-const systemClock: Clock = { now: () => new Date() };
 const systemRandom: Random = {
   bytes: (n) => new Uint8Array(randomBytes(n)),
   uuid: () => randomUUID(),
@@ -67,7 +67,7 @@ export function registerTaxii(app: FastifyInstance, opts: TaxiiServerOptions): v
     node: opts.node,
     store: opts.store,
     apiToken: opts.apiToken,
-    clock: opts.clock ?? systemClock,
+    clock: opts.clock ?? opts.node.clock,
     random: opts.random ?? systemRandom,
   });
   app.addHook("onClose", async () => {

@@ -10,6 +10,7 @@ import { createNodeSecrets } from "../../src/cli/secrets.js";
 import { startNode, type RunningNode, type StartOptions } from "../../src/cli/compose.js";
 import { generateNodeKeys, type NodeKeys } from "../../src/crypto/keys.js";
 import { signAgreement } from "../../src/core/agreement/lifecycle.js";
+import type { Clock } from "../../src/app/ports.js";
 
 export const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
 export const PG_URL = process.env.ACCORD_TEST_PG_URL;
@@ -28,6 +29,18 @@ export interface TestNodeDir {
   readonly id: string;
   readonly dir: string;
   readonly schema?: string;
+}
+
+/** A clock the test moves forward: from `start` when given, else real time plus what was added. */
+export function movableClock(start?: string): Clock & { advance(ms: number): void } {
+  const base = start === undefined ? undefined : Date.parse(start);
+  let offset = 0;
+  return {
+    now: () => new Date((base ?? Date.now()) + offset),
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
 }
 
 export function makeTempDir(prefix = "accord-test-"): string {
