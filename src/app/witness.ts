@@ -42,6 +42,8 @@ import {
   tileWidth,
   verifyInclusion,
   type Checkpoint,
+  type ConsistencyVerdict,
+  type NoteVerifier,
 } from "../tlog/index.js";
 import { logOrigin, logVerifier } from "./log.js";
 import type { Clock, Logger, Peer, Store } from "./ports.js";
@@ -141,6 +143,44 @@ export async function partnerSigningKeys(store: Store, peer: Peer): Promise<Uint
   return [...out.values()];
 }
 
+/**
+ * The witness's check of an offered checkpoint, shared by the node's witnessing and the
+ * standalone `accord witness`: open `note` with the log's keys, then, when it is larger than the
+ * last checkpoint seen (`seen`, a signed note this witness already checked), fetch a consistency
+ * proof from the log (`get("proof/consistency?...")`) and judge it (`checkConsistency`).
+ */
+export async function checkOffered(o: {
+  readonly note: string;
+  readonly origin: string;
+  readonly verifiers: readonly NoteVerifier[];
+  readonly seen: string | undefined;
+  readonly get: (path: string) => Promise<Uint8Array>;
+}): Promise<{
+  next: Checkpoint;
+  verdict: ConsistencyVerdict;
+  proof: Uint8Array[];
+  previousSize: number;
+}> {
+  const next = openCheckpoint(o.note, { origin: o.origin, log: o.verifiers }).checkpoint;
+  const seen = o.seen === undefined ? undefined : checkpointOf(o.seen);
+  let proof: Uint8Array[] = [];
+  if (seen !== undefined && seen.size > 0 && next.size > seen.size) {
+    const body = JSON.parse(
+      Buffer.from(
+        await o.get(`proof/consistency?from=${String(seen.size)}&to=${String(next.size)}`),
+      ).toString("utf8"),
+    ) as { proof?: unknown };
+    proof = Array.isArray(body.proof)
+      ? body.proof.map(
+          (p) => (typeof p === "string" ? decodeBase64(p) : undefined) ?? new Uint8Array(0),
+        )
+      : [];
+  }
+  const verdict: ConsistencyVerdict =
+    seen === undefined ? { consistent: true } : checkConsistency(seen, next, proof);
+  return { next, verdict, proof, previousSize: seen?.size ?? 0 };
+}
+
 /** The name under which a node cosigns partners' checkpoints. */
 export function witnessName(nodeId: string): string {
   return `accord.witness/${nodeId}`;
@@ -214,28 +254,14 @@ export class WitnessService {
     const origin = logOrigin(peer.nodeId);
     const verifiers = keys.map((k) => logVerifier(peer.nodeId, k));
     const note = Buffer.from(await this.#d.client.get(peer, "checkpoint")).toString("utf8");
-    const next = openCheckpoint(note, { origin, log: verifiers }).checkpoint;
     const seen = (await this.#latestSeen()).get(peer.nodeId);
-    let proof: Uint8Array[] = [];
-    if (seen !== undefined && seen.checkpoint.size > 0 && next.size > seen.checkpoint.size) {
-      const body = JSON.parse(
-        Buffer.from(
-          await this.#d.client.get(
-            peer,
-            `proof/consistency?from=${String(seen.checkpoint.size)}&to=${String(next.size)}`,
-          ),
-        ).toString("utf8"),
-      ) as { proof?: unknown };
-      proof = Array.isArray(body.proof)
-        ? body.proof.map(
-            (p) => (typeof p === "string" ? decodeBase64(p) : undefined) ?? new Uint8Array(0),
-          )
-        : [];
-    }
-    const verdict =
-      seen === undefined
-        ? ({ consistent: true } as const)
-        : checkConsistency(seen.checkpoint, next, proof);
+    const { next, verdict } = await checkOffered({
+      note,
+      origin,
+      verifiers,
+      seen: seen?.note,
+      get: (path) => this.#d.client.get(peer, path),
+    });
     const at = this.#d.clock.now().toISOString();
     const previousSize = seen?.checkpoint.size ?? 0;
     if (!verdict.consistent) {

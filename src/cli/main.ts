@@ -35,6 +35,7 @@ import { agreementOnNode } from "./agreement-commands.js";
 import { minimizeCommand } from "./minimize.js";
 import { RECALL_COMMANDS, RECALL_HELP, recallCommand } from "./recall.js";
 import { logCommand } from "./log.js";
+import { witnessCommand } from "./witness.js";
 import { KEYS_HELP, keysCommand } from "./keys.js";
 
 const VERSION = "0.1.0";
@@ -89,9 +90,16 @@ Commands:
   ledger [--from N] [--limit N] [--verify] [--dir DIR]
                          read the node's log entries (--verify: recompute its Merkle log)
   log verify [--db FILE | --url URL [--token T]] [--vkey VKEY] [--state FILE] [--dir DIR]
-                         recompute a node's Merkle log, tiles, roots and checkpoint signatures
+             [--witness VKEY]... [--min-cosigs N]
+                         recompute a node's Merkle log, tiles, roots and checkpoint signatures;
+                         with --witness, require N witnesses' cosignatures (exit 4 if fewer)
   log prove --entry N | log tail [--limit N] | log vkey [--dir DIR]
                          inclusion proof of an entry; the newest entries; the checkpoint key
+  witness init --dir DIR --name NAME | witness add --dir DIR --url URL --vkey VKEY
+  witness run --dir DIR [--once] [--interval-ms N]
+                         a standalone oversight witness: its key (prints the vkey for a node's
+                         witness.oversight), the logs it watches, and cosigning them (exit 4 on
+                         an inconsistent checkpoint, evidence kept in DIR/evidence)
   validate FILE          check a STIX 2.1 bundle offline
   outbox [list] [pending|delivered|cancelled] [--limit N] [--dir DIR]
                          each envelope's state, attempts, last error and next attempt
@@ -160,6 +168,7 @@ export async function main(
   if (RECALL_COMMANDS.has(argv[0] ?? ""))
     return recallCommand(argv, env, io, (e, json) => report(e, json, io));
   if (argv[0] === "log") return logCommand(argv.slice(1), env, io);
+  if (argv[0] === "witness") return witnessCommand(argv.slice(1), env, io);
   if (argv[0] === "keys")
     return keysCommand(argv.slice(1), env, io, (e, json) => report(e, json, io));
   let values: Values;
