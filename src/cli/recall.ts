@@ -4,11 +4,13 @@
  *
  *   accord recall OBJECT_ID [--reason TEXT] [--correction]   issue a recall (or a correction)
  *   accord recall status [OBJECT_ID | RECALL_ID]              acknowledgements in and outstanding
+ *   accord recall confirm RECALL_ID TARGET                    close a TAXII reader's target
  *   accord purge                                              run the retention purge now
  *   accord onward-refusals                                    refused onward hops (for oversight)
  */
 import { parseArgs } from "node:util";
 import type { RecallStatus, PurgeReport, OnwardRefusal } from "../app/recall.js";
+import { TAXII_TARGET_PREFIX } from "../app/recall.js";
 import { loadConfig } from "./config.js";
 import { ApiClient } from "./api-client.js";
 
@@ -19,6 +21,9 @@ export const RECALL_HELP = `  recall OBJECT_ID [--reason TEXT] [--correction] [-
                          (--correction: send the latest version and drop the older ones)
   recall status [OBJECT_ID|RECALL_ID] [--dir DIR]
                          which acknowledgements are in and which are outstanding
+  recall confirm RECALL_ID TARGET [--dir DIR]
+                         close a \`taxii:CREDENTIAL\` target (a copy read over TAXII) once its
+                         holder, told by other means, has removed the object
   purge [--dir DIR]      remove the objects whose retention deadline has passed (logged)
   onward-refusals [--dir DIR]
                          refused attempts to pass on another node's object, for oversight
@@ -94,6 +99,27 @@ export async function recallCommand(
       print(list.map(describe).join("\n\n") || "no recalls", { recalls: list });
       return list.every((r) => r.complete) ? 0 : 4;
     }
+    if (rest[0] === "confirm") {
+      const [, recallId, target] = rest;
+      if (recallId === undefined || target === undefined || rest.length > 3) {
+        io.err("accord: expected `accord recall confirm RECALL_ID TARGET`\n");
+        return 2;
+      }
+      // A credential id alone names its `taxii:` target, as `recall status` lists it.
+      const r = await api.call<RecallStatus>(
+        "POST",
+        `/recalls/${encodeURIComponent(recallId)}/confirm`,
+        {
+          json: {
+            target: target.startsWith(TAXII_TARGET_PREFIX)
+              ? target
+              : `${TAXII_TARGET_PREFIX}${target}`,
+          },
+        },
+      );
+      print(describe(r), r);
+      return 0;
+    }
     const objectId = rest[0];
     if (objectId === undefined || rest.length > 1) {
       io.err(
@@ -125,14 +151,32 @@ function describe(r: RecallStatus): string {
   const head = `${r.kind} ${r.id} of ${r.object} (${r.role === "issued" ? "issued here" : `received from ${r.originator}`}, ${r.issuedAt})${r.reason === "" ? "" : `: ${r.reason}`}`;
   const lines = r.targets.map((t) => {
     const via = t.via === null ? "" : ` via ${t.via}`;
+    if (t.detail?.notify === "other-means") {
+      // A copy read over TAXII: no notice reaches a TAXII client.
+      const d = t.detail as { credential?: unknown; partner?: unknown; coveredBy?: unknown };
+      const who = `${t.recipient} (TAXII credential ${String(d.credential)} of ${String(d.partner)})`;
+      if (t.status === "acknowledged")
+        return typeof d.coveredBy === "string"
+          ? `  ${who}: covered by ${d.coveredBy}'s acknowledgement at ${t.updatedAt}`
+          : `  ${who}: confirmed by the operator at ${t.updatedAt}`;
+      return `  ${who}: outstanding; tell its holder by other means, then \`accord recall confirm ${r.id} ${t.recipient}\``;
+    }
     if (t.status === "acknowledged")
       return `  ${t.recipient}${via}: acknowledged (${t.ack?.claims.outcome ?? "?"}, ${t.ack?.claims.purged ?? 0} version(s) removed) at ${t.ack?.claims.at ?? t.updatedAt}`;
     if (t.status === "refused")
       return `  ${t.recipient}${via}: refused (${JSON.stringify(t.detail ?? {})})`;
     return `  ${t.recipient}${via}: outstanding`;
   });
+  const nodes = r.outstanding.filter((o) => !r.otherMeans.includes(o));
   const tail = r.complete
     ? "  all acknowledgements are in"
-    : `  outstanding: ${r.outstanding.join(", ")} (retried until they answer)`;
+    : [
+        ...(nodes.length === 0
+          ? []
+          : [`  outstanding: ${nodes.join(", ")} (retried until they answer)`]),
+        ...(r.otherMeans.length === 0
+          ? []
+          : [`  to tell by other means and confirm: ${r.otherMeans.join(", ")}`]),
+      ].join("\n");
   return [head, ...lines, tail].join("\n");
 }

@@ -117,7 +117,7 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
   beforeAll(async () => {
     root = makeTempDir("accord-recall-taxii-");
     dirs = {
-      XA: createNodeDir(root, { id: "XA", postgres: onPostgres }),
+      XA: createNodeDir(root, { id: "XA", postgres: onPostgres, port: await freePort() }),
       XB: createNodeDir(root, { id: "XB", postgres: onPostgres, port: await freePort() }),
       XC: createNodeDir(root, { id: "XC", port: await freePort() }),
     };
@@ -233,11 +233,34 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
       target: "XB",
     });
     expect(wrong.status).toBe(400);
-    const confirmed = await api(xa, "POST", `/api/v1/recalls/${issued.body.id}/confirm`, {
-      target: "taxii:xb-reader",
+    // The operator sees the TAXII reader's target and what to do from the CLI, and closes it there.
+    const shown = await cli(dirs.XA, "recall", "status", issued.body.id as string);
+    expect(shown.code, shown.err).toBe(4);
+    expect(shown.out).toContain(
+      `taxii:xb-reader (TAXII credential xb-reader of XB): outstanding; tell its holder by other means, then \`accord recall confirm ${issued.body.id as string} taxii:xb-reader\``,
+    );
+    expect(shown.out).toContain("to tell by other means and confirm: taxii:xb-reader");
+    const notTaxii = await cli(dirs.XA, "recall", "confirm", issued.body.id as string, "XC");
+    expect(notTaxii.code).not.toBe(0);
+    const confirmed = await cli(
+      dirs.XA,
+      "recall",
+      "confirm",
+      issued.body.id as string,
+      "xb-reader",
+      "--json",
+    );
+    expect(confirmed.code, confirmed.err).toBe(0);
+    expect(JSON.parse(confirmed.out)).toMatchObject({
+      complete: true,
+      outstanding: [],
+      otherMeans: [],
     });
-    expect(confirmed.status).toBe(200);
-    expect(confirmed.body).toMatchObject({ complete: true, outstanding: [], otherMeans: [] });
+    const after = await cli(dirs.XA, "recall", "status", issued.body.id as string);
+    expect(after.code, after.err).toBe(0);
+    expect(after.out).toContain(
+      "taxii:xb-reader (TAXII credential xb-reader of XB): confirmed by the operator at",
+    );
     status = await api(xa, "GET", `/api/v1/recalls/${issued.body.id}`);
     const t = status.body.targets.find(
       (x: { recipient: string }) => x.recipient === "taxii:xb-reader",
