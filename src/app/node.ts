@@ -28,6 +28,7 @@ import {
   type Reason,
 } from "../core/policy/decide.js";
 import {
+  carriesProvenance,
   PROVENANCE_EXTENSION_DEFINITION,
   PROVENANCE_EXTENSION_ID,
   splitProvenance,
@@ -323,6 +324,25 @@ export class AccordNode {
     );
     if (badGrades.length > 0)
       throw stixError(badGrades, "the bundle carries a malformed source grade");
+    // An object with Accord provenance was shared by another node under an agreement: stored as
+    // this node's own it would escape its originator's recall, retention and onward-sharing
+    // limits, and this node would later share it as its own. It comes in through the peer
+    // protocol or `accord taxii pull --from PARTNER`, which verify the chain (spec/provenance.md).
+    const provenanced = objects.flatMap((o, i) =>
+      carriesProvenance(o)
+        ? [
+            {
+              objectId: o.id,
+              path: `$.objects[${String(i)}].extensions['${PROVENANCE_EXTENSION_ID}']`,
+              message:
+                "carries Accord provenance: another node's object is received through the peer protocol or `accord taxii pull --from PARTNER`, not ingested as this node's own",
+              code: "accord.provenance",
+            },
+          ]
+        : [],
+    );
+    if (provenanced.length > 0)
+      throw stixError(provenanced, "the bundle holds objects another node shared");
     return { id: b.id, objects, digest: canonicalSha256Hex(bundle) };
   }
 

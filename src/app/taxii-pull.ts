@@ -23,7 +23,7 @@ import { AccordError } from "../errors.js";
 import type { StixObject } from "../core/stix/object.js";
 import { versionOf } from "../core/stix/object.js";
 import { validateBundle } from "../core/stix/validate.js";
-import { PROVENANCE_EXTENSION_ID } from "../core/provenance.js";
+import { carriesProvenance, PROVENANCE_EXTENSION_ID } from "../core/provenance.js";
 import { SOURCE_GRADE_EXTENSION_ID } from "../core/minimize/grades.js";
 import { gradeOf } from "./minimization.js";
 import type { AccordNode } from "./node.js";
@@ -95,7 +95,7 @@ export async function acceptPulled(
   for (const raw of page.objects as readonly StixObject[]) {
     if (raw.id === PROVENANCE_EXTENSION_ID || raw.id === SOURCE_GRADE_EXTENSION_ID) continue;
     const version = versionOf(raw);
-    const r = hasProvenance(raw)
+    const r = carriesProvenance(raw)
       ? await node.acceptArrived(raw, page.from, now)
       : acceptPlain(node, raw, page, at);
     const reason = r.outcome.outcome === "rejected" ? r.outcome.reason : undefined;
@@ -155,16 +155,6 @@ export async function acceptPulled(
     });
     return result;
   });
-}
-
-function hasProvenance(raw: StixObject): boolean {
-  const exts = raw.extensions;
-  return (
-    exts !== null &&
-    typeof exts === "object" &&
-    !Array.isArray(exts) &&
-    PROVENANCE_EXTENSION_ID in exts
-  );
 }
 
 /** An object from a server that is not an Accord node: the operator's purpose decides. */

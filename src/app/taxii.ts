@@ -18,7 +18,7 @@ import { AccordError, type ErrorDetail } from "../errors.js";
 import type { StixObject } from "../core/stix/object.js";
 import { versionOf } from "../core/stix/object.js";
 import { validateBundle } from "../core/stix/validate.js";
-import { PROVENANCE_EXTENSION_ID, splitProvenance } from "../core/provenance.js";
+import { carriesProvenance, splitProvenance } from "../core/provenance.js";
 import type { Consent } from "../core/agreement/lifecycle.js";
 import type { AccordNode } from "./node.js";
 import { GroupCommit } from "./group-commit.js";
@@ -637,13 +637,7 @@ export class TaxiiService {
     at: Date,
   ): { stored: StoredObject; clauses: string[] } | { reason: string; clauses: string[] } {
     let object = raw;
-    const exts = raw.extensions;
-    if (
-      exts !== null &&
-      typeof exts === "object" &&
-      !Array.isArray(exts) &&
-      PROVENANCE_EXTENSION_ID in exts
-    ) {
+    if (carriesProvenance(raw)) {
       const split = splitProvenance(raw);
       if (typeof split === "string") return { reason: split, clauses: [] };
       if (split.provenance.originator !== c.partner)

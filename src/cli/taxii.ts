@@ -9,7 +9,8 @@
  *       `added_after` bookmark so the next pull (or one after a crash) resumes where this stopped.
  *       With --from, the server is that partner's: the objects are stored as the partner's
  *       (POST /api/v1/taxii-pulls: accept decision, provenance, retention), so its recalls and
- *       the retention purge reach them; without it they are ingested as this node's own.
+ *       the retention purge reach them; without it they are ingested as this node's own, and a
+ *       page holding objects with Accord provenance (another node's) is refused whole.
  *   taxii credential add --partner P --purpose X [--id ID] [--agreement A] [--write] [--dir DIR]
  *   taxii credential list [--dir DIR]
  *   taxii credential remove ID [--dir DIR]

@@ -40,6 +40,17 @@ export interface ProvenanceExtension {
   readonly consents?: readonly JsonObject[];
 }
 
+/** Whether an object carries Accord's provenance extension (well-formed or not). */
+export function carriesProvenance(object: StixObject): boolean {
+  const exts = object.extensions;
+  return (
+    exts !== null &&
+    typeof exts === "object" &&
+    !Array.isArray(exts) &&
+    PROVENANCE_EXTENSION_ID in exts
+  );
+}
+
 export function withProvenance(object: StixObject, p: ProvenanceExtension): StixObject {
   const existing = object.extensions;
   const extensions: JsonObject =

@@ -294,6 +294,20 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
     expect(unknown.code).not.toBe(0);
     expect(unknown.err).toContain("ERR_UNKNOWN_PARTNER");
     expect(await xb.store.objects.count()).toBe(0);
+    // Without --from the pages would be ingested as XB's own, out of reach of XA's recall and
+    // retention and free to be shared onward: objects with Accord provenance are refused whole.
+    const asOwn = await cli(
+      dirs.XB,
+      "taxii",
+      "pull",
+      `${xa.url}/taxii2/`,
+      "--token-file",
+      readerTokenFile,
+    );
+    expect(asOwn.code).not.toBe(0);
+    expect(asOwn.err).toContain("carries Accord provenance");
+    expect(asOwn.err).toContain("--from PARTNER");
+    expect(await xb.store.objects.count()).toBe(0);
 
     const pulled = await cli(
       dirs.XB,

@@ -91,6 +91,8 @@ describe("accord taxii pull", () => {
       `${xa.url}/taxii2/`,
       "--token-file",
       tokenFile,
+      "--from",
+      "XA",
       "--limit",
       "2",
       "--max-pages",
@@ -111,6 +113,8 @@ describe("accord taxii pull", () => {
       `${xa.url}/taxii2/api/`,
       "--token-file",
       tokenFile,
+      "--from",
+      "XA",
       "--limit",
       "2",
     ]);
@@ -127,13 +131,24 @@ describe("accord taxii pull", () => {
     );
 
     await addToXa(200, 2);
-    const third = await run(["pull", `${xa.url}/taxii2/`, "--token-file", tokenFile]);
+    const third = await run([
+      "pull",
+      `${xa.url}/taxii2/`,
+      "--token-file",
+      tokenFile,
+      "--from",
+      "XA",
+    ]);
     const r3 = JSON.parse(third.out) as Record<string, unknown>;
     expect(r3).toMatchObject({ stored: 2, complete: true });
     expect(await namesAtXb()).toHaveLength(9);
-    // What XB holds is XA's partner view: provenance attached, under the agreement.
+    // What XB holds is XA's partner view, stored as XA's under the agreement (a pull without
+    // --from is refused: spec/taxii.md).
     const held = await xb.store.objects.list({ limit: 1, type: "indicator" });
-    expect(JSON.stringify(held[0]?.object.extensions)).toContain("regional-cyber-accord");
+    expect(held[0]?.provenance).toMatchObject({
+      originator: "XA",
+      agreementId: "regional-cyber-accord",
+    });
   });
 
   it("refuses bad credentials, loose secret files and unknown collections with clear errors", async () => {
