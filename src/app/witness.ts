@@ -485,8 +485,8 @@ function noteText(note: string): string {
   return note.slice(0, note.indexOf("\n\n") + 1);
 }
 
-/** The checkpoint in a signed note this node logged after opening it (not checked again). */
-function checkpointOf(note: string): Checkpoint | undefined {
+/** The checkpoint in a signed note logged or saved after it was opened (not checked again). */
+export function checkpointOf(note: string): Checkpoint | undefined {
   try {
     return parseCheckpoint(noteText(note));
   } catch {

@@ -31,7 +31,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { checkOffered } from "../app/witness.js";
+import { checkOffered, checkpointOf } from "../app/witness.js";
 import { jwkThumbprint } from "../crypto/keys.js";
 import { AccordError, isAccordError } from "../errors.js";
 import { signedFetch } from "../federation/http-peer-client.js";
@@ -210,6 +210,16 @@ async function pass(dir: string, key: KeyObject, io: Io): Promise<number> {
     try {
       const note = Buffer.from(await get("checkpoint")).toString("utf8");
       const seen = log.latest;
+      // What this witness vouched for is the only thing that lets it see a rewrite: a saved note
+      // that no longer reads as this log's checkpoint (a damaged or edited state file) must stop
+      // the log, not be taken as "nothing cosigned yet", which would cosign any history offered.
+      if (seen !== undefined && checkpointOf(seen)?.origin !== origin) {
+        io.err(
+          `ALARM: ${origin} (${log.url}): the checkpoint this witness last cosigned, saved in ${join(dir, STATE_FILE)}, is not a checkpoint of this log; not cosigning until the state is restored\n`,
+        );
+        code = EXIT.alarm;
+        continue;
+      }
       const r = await checkOffered({ note, origin, verifiers: [verifier], seen, get });
       if (!r.verdict.consistent) {
         const file = keepEvidence(dir, origin, {

@@ -129,5 +129,18 @@ describe("accord witness (an oversight body's standalone witness)", () => {
     expect(state().logs[0].latest).toContain(`\n${String(size)}\n`);
     expect(await xb.store.ledger.cosignatures(size + 4)).toEqual([]);
     expect(existsSync(join(wdir, "witness-state.json"))).toBe(true);
+
+    // A damaged state file (the saved checkpoint no longer parses) stops the log: taking it as
+    // "nothing cosigned yet" would cosign the rewritten history above.
+    const file = join(wdir, "witness-state.json");
+    const damaged = state();
+    damaged.logs[0].latest = "not a checkpoint\n\n";
+    writeFileSync(file, JSON.stringify(damaged), { mode: 0o600 });
+    const fourth = await cli(["witness", "run", "--dir", wdir, "--once"]);
+    expect(fourth.code).toBe(4);
+    expect(fourth.err).toMatch(/ALARM: accord\.log\/XB .*is not a checkpoint of this log/);
+    expect(fourth.out).not.toContain("cosigned size");
+    expect(await xb.store.ledger.cosignatures(size + 4)).toEqual([]);
+    expect(state().logs[0].latest).toBe("not a checkpoint\n\n");
   });
 });
