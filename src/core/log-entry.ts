@@ -79,7 +79,7 @@ function quote(s: string): string {
  * RFC 8785 does (ECMAScript serialization), so this writes sorted keys around them (a printable
  * ASCII string without quotes or backslashes, the common case, is copied as it is), building one
  * string rather than a list of parts. The caller looks for lone surrogates once over the whole
- * text (JSON.stringify escapes them as `\\udXXX`; RFC 8785 has no form for them, and
+ * text (JSON.stringify escapes each as `\\ud800`–`\\udfff`; RFC 8785 has no form for them, and
  * `canonicalize` refuses them). Tested equal to `canonicalize`.
  */
 function writeFast(value: unknown, depth: number): string | undefined {

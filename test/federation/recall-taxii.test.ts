@@ -281,47 +281,22 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
     const refused = await cli(dirs.XB, "taxii", "pull", `${xa.url}/taxii2/`, "--purpose", "x");
     expect(refused.code).not.toBe(0);
     expect(refused.err).toContain("--from");
-    const unknown = await cli(
-      dirs.XB,
-      "taxii",
-      "pull",
-      `${xa.url}/taxii2/`,
-      "--token-file",
-      readerTokenFile,
-      "--from",
-      "XZ",
-    );
+    // XB pulls XA's partner collection with the reader's credential.
+    const pull = (...args: string[]) =>
+      cli(dirs.XB, "taxii", "pull", `${xa.url}/taxii2/`, "--token-file", readerTokenFile, ...args);
+    const unknown = await pull("--from", "XZ");
     expect(unknown.code).not.toBe(0);
     expect(unknown.err).toContain("ERR_UNKNOWN_PARTNER");
     expect(await xb.store.objects.count()).toBe(0);
     // Without --from the pages would be ingested as XB's own, out of reach of XA's recall and
     // retention and free to be shared onward: objects with Accord provenance are refused whole.
-    const asOwn = await cli(
-      dirs.XB,
-      "taxii",
-      "pull",
-      `${xa.url}/taxii2/`,
-      "--token-file",
-      readerTokenFile,
-    );
+    const asOwn = await pull();
     expect(asOwn.code).not.toBe(0);
     expect(asOwn.err).toContain("carries Accord provenance");
     expect(asOwn.err).toContain("--from PARTNER");
     expect(await xb.store.objects.count()).toBe(0);
 
-    const pulled = await cli(
-      dirs.XB,
-      "taxii",
-      "pull",
-      `${xa.url}/taxii2/`,
-      "--token-file",
-      readerTokenFile,
-      "--from",
-      "XA",
-      "--limit",
-      "3",
-      "--json",
-    );
+    const pulled = await pull("--from", "XA", "--limit", "3", "--json");
     expect(pulled.code, pulled.err).toBe(0);
     const report = JSON.parse(pulled.out) as Record<string, number | string>;
     expect(report).toMatchObject({ from: "XA", rejected: 0, unchanged: 0, complete: true });
