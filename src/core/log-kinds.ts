@@ -773,6 +773,45 @@ const KINDS: readonly LogKind[] = [
       z.strictObject({ event: z.literal("revoked"), credential: token }),
     ]),
   ),
+  // ---- oversight and redress (C12, C13): registered ahead of their producers, so the schema an
+  // auditor reads and the vectors exist before the first entry; no code writes them yet.
+  kind(
+    "sanction",
+    1,
+    "an oversight body's sanction imposed or lifted (C12, not built yet)",
+    z.strictObject({
+      sanction: id,
+      event: z.enum(["imposed", "lifted"]),
+      /** The oversight body, by the name in the agreement's `oversight` (never a person). */
+      by: node,
+      measure: z.enum(["suspend-agreement", "suspend-party"]),
+      agreement: agreementRef,
+      /** The party suspended, for `suspend-party`. */
+      party: node.optional(),
+      /** The finding it rests on, by identifier. */
+      finding: id.optional(),
+      /** Keyed digest (`legal-basis`) of the legal basis the body cites: free text, so keyed. */
+      basisHmac: hmac64,
+      effective: time,
+    }),
+  ),
+  kind(
+    "redress-step",
+    1,
+    "a step of an individual's access, correction or erasure request (C13, not built yet)",
+    z.strictObject({
+      /** The request, by an identifier the nodes minted: never the person or their words. */
+      request: id,
+      right: z.enum(["access", "correction", "erasure"]),
+      step: z.enum(["received", "routed", "answered", "closed"]),
+      /** The node the request came from or was routed to (the originator of the data). */
+      partner: node.optional(),
+      /** How many objects the request concerned on this node. */
+      objects: count.optional(),
+      outcome: z.enum(["granted", "partly-granted", "refused", "no-data"]).optional(),
+      dueAt: time,
+    }),
+  ),
 ];
 
 /** Every kind the node writes, by name. */

@@ -165,6 +165,18 @@ describe("log entry kinds", () => {
     expect(
       refusal({ ...keyed, data: { ...keyed.data, legalBasisHmac: "art. 6(1)(e) GDPR" } }),
     ).toContain("data.legalBasisHmac");
+    // The kinds registered ahead of oversight and redress take the same care.
+    const sanction = samples.find((s) => s.entry.kind === "sanction")!.entry;
+    expect(
+      refusal({
+        ...sanction,
+        data: { ...sanction.data, basisHmac: "purpose limitation breached" },
+      }),
+    ).toContain("data.basisHmac");
+    const redress = samples.find((s) => s.entry.kind === "redress-step")!.entry;
+    expect(
+      refusal({ ...redress, data: { ...redress.data, subject: "Jane Doe, born 1980-01-01" } }),
+    ).toContain("data.subject is not a field");
   });
 
   it("registers every kind the source code passes to the log", () => {
