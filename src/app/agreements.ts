@@ -35,8 +35,8 @@ import {
 import { canonicalize } from "../crypto/jcs.js";
 import { sha256Hex } from "../crypto/hash.js";
 import { parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
-import { signJson, verifyJson } from "../crypto/sign.js";
-import { signingKeyHistory, type KnownSigningKey } from "./key-rotation.js";
+import { signatureKeyId, signJson, verifyJson } from "../crypto/sign.js";
+import { partnerSigningKey, signingKeyHistory, type KnownSigningKey } from "./key-rotation.js";
 import { nextAttemptAt } from "./retry.js";
 import type {
   AgreementEventRecord,
@@ -771,10 +771,10 @@ export class AgreementBook {
         "ERR_UNKNOWN_PARTNER",
         `\`${c.originator}\` is not a known partner of \`${this.d.nodeId}\``,
       );
-    if (!(await verifyConsentSafe(c, peer.signingKey)))
+    if (!(await this.verifyConsentOf(c, peer, this.d.clock.now())))
       throw new AccordError(
         "ERR_SIGNATURE_INVALID",
-        `the consent is not signed by the key known for its originator \`${c.originator}\`; nothing was recorded`,
+        `the consent is not signed by a key known for its originator \`${c.originator}\` (its current key, or a previous one inside its overlap); nothing was recorded`,
       );
     if (!this.held.some((h) => h.agreement.id === c.agreement))
       throw new AccordError(
@@ -817,11 +817,22 @@ export class AgreementBook {
         c.agreement === hop.agreement &&
         c.purpose === hop.purpose &&
         Date.parse(c.expires) > hop.at.getTime() &&
-        (await verifyConsentSafe(c, peer.signingKey))
+        (await this.verifyConsentOf(c, peer, hop.at))
       )
         return true;
     }
     return false;
+  }
+
+  /**
+   * Whether `c` is signed by its originator `peer`: under the key its `kid` names when that is
+   * the pinned key or a previous key still inside its overlap and never revoked (as for sealed
+   * envelopes, app/key-rotation.ts `partnerSigningKey`). A consent signed before a rotation so
+   * stays usable through the overlap, and not after it.
+   */
+  private async verifyConsentOf(c: Consent, peer: Peer, at: Date): Promise<boolean> {
+    const key = await partnerSigningKey(this.d.store, peer, signatureKeyId(c.jws), at);
+    return key !== undefined && (await verifyConsentSafe(c, key));
   }
 
   /**
