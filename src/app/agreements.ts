@@ -157,7 +157,7 @@ export interface AgreementBookDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly exchange?: AgreementExchange | undefined;
-  /** Jitter for the retry schedule of consent pushes (src/app/retry.ts); none without it. */
+  /** Jitter for the retry schedule of exchanges and consent pushes (src/app/retry.ts); none without it. */
   readonly random?: Random | undefined;
 }
 
@@ -536,10 +536,9 @@ export class AgreementBook {
     });
   }
 
-  /** Backoff: 30 s, doubling per attempt, at most an hour. */
+  /** The next attempt after `attempts` failed ones: the shared schedule (src/app/retry.ts). */
   private nextAttempt(attempts: number): string {
-    const delay = Math.min(30_000 * 2 ** Math.min(attempts, 20), 3_600_000);
-    return new Date(this.d.clock.now().getTime() + delay).toISOString();
+    return nextAttemptAt(this.d.clock.now(), attempts, this.d.random?.bytes(1)[0] ?? 0);
   }
 
   /** The federation endpoint: verify and record a partner's message, answer with what is held here. */
@@ -703,7 +702,7 @@ export class AgreementBook {
     } catch (e) {
       error = e instanceof Error ? e.message.slice(0, 500) : "failed";
     }
-    const next = nextAttemptAt(this.d.clock.now(), attempts, this.d.random?.bytes(1)[0] ?? 0);
+    const next = this.nextAttempt(attempts);
     await this.d.store.agreementState.consentPushFailed(id, error, next);
     this.d.logger.warn(
       { agreement: c.agreement, holder: node, attempts: attempts + 1, next },

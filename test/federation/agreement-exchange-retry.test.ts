@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
+import { backoffMs } from "../../src/app/retry.js";
 import {
   api,
   createNodeDir,
@@ -32,7 +33,10 @@ describe("signature exchanges owed to partners", () => {
   let xa: RunningNode;
   let xb: RunningNode;
   let offsetMs = 0;
-  const clock = { now: () => new Date(Date.now() + offsetMs) };
+  // XA's clock moves only when the test moves it, so "not due yet" does not depend on how long
+  // a restart takes.
+  const base = Date.now();
+  const clock = { now: () => new Date(base + offsetMs) };
 
   beforeAll(async () => {
     root = makeTempDir("accord-exchange-retry-");
@@ -91,7 +95,9 @@ describe("signature exchanges owed to partners", () => {
     expect((await exchanges(xa)).find((x) => x.partner === "XB")?.status).toBe("pending");
     expect(await signedOnXb()).toEqual([]);
 
-    offsetMs += 5 * 60_000;
+    // Due on the shared retry schedule of every outbox (src/app/retry.ts): the first retry
+    // after at most FIRST_BACKOFF_MS plus its jitter.
+    offsetMs += backoffMs(0, 255);
     expect(await xa.node.agreementBook.retryExchanges()).toBeGreaterThanOrEqual(1);
     expect(await signedOnXb()).toEqual(["XA"]);
     expect((await exchanges(xa)).find((x) => x.partner === "XB")).toMatchObject({
