@@ -48,11 +48,11 @@ import {
   type AnnouncementBody,
 } from "./key-announcement.js";
 import type { LiveSigner } from "./keyring.js";
+import { nextAttemptAt } from "./retry.js";
 
 export const DEFAULT_OVERLAP_MS = 7 * 24 * 3600_000;
 /** The longest overlap a node may ask for, and the longest a partner grants. */
 export const MAX_OVERLAP_MS = 90 * 24 * 3600_000;
-const MAX_BACKOFF_MS = 3_600_000;
 
 /** Where the private keys are kept (0600 files; src/cli/key-files.ts). */
 export interface KeyVault {
@@ -467,8 +467,8 @@ export class KeyService {
       return true;
     } catch (e) {
       const code = e instanceof AccordError ? e.code : "ERR_PEER_UNAVAILABLE";
-      const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(a.attempts, 22));
-      const next = new Date(this.d.clock.now().getTime() + backoff).toISOString();
+      // The shared schedule of every outbox (src/app/retry.ts), jitter included.
+      const next = nextAttemptAt(this.d.clock.now(), a.attempts, this.d.random.bytes(1)[0] ?? 0);
       await store.keys.failAnnouncement(a.id, code, next);
       this.d.logger.warn(
         { announcement: body.id, recipient: a.recipient, code, attempts: a.attempts + 1 },
