@@ -22,7 +22,7 @@ import {
 import { diffAgreements } from "../core/agreement/diff.js";
 import { jwkThumbprint, parsePublicJwk, type PublicJwk } from "../crypto/keys.js";
 import { verifyLedger, type IngestResult, type ShareOutcome } from "../app/node.js";
-import type { LedgerEntry, OutboxItem, Peer } from "../app/ports.js";
+import type { Clock, LedgerEntry, OutboxItem, Peer } from "../app/ports.js";
 import { CONFIG_FILE, loadConfig, type ConfigFile } from "./config.js";
 import { createNodeSecrets, loadNodeKeys } from "./secrets.js";
 import { openStore, startNode } from "./compose.js";
@@ -158,9 +158,11 @@ export async function main(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   io: Io,
+  /** The clock of commands that write to the store themselves (`taxii credential`). */
+  deps: { readonly clock?: Clock } = {},
 ): Promise<number> {
   if (argv[0] === "taxii")
-    return taxiiCommand(argv.slice(1), env, io).catch((e: unknown) =>
+    return taxiiCommand(argv.slice(1), env, io, deps.clock).catch((e: unknown) =>
       report(e, argv.includes("--json"), io),
     );
   if (argv[0] === "match" || argv[0] === "request" || argv[0] === "officer")

@@ -27,6 +27,7 @@ import type { PullPageResult } from "../app/taxii-pull.js";
 import { issueTaxiiCredential, revokeTaxiiCredential } from "../app/taxii.js";
 import { TaxiiClient, type TaxiiAuth, type TaxiiObjectsPage } from "../federation/taxii-client.js";
 import type { StixObject } from "../core/stix/object.js";
+import type { Clock } from "../app/ports.js";
 import { ApiClient } from "./api-client.js";
 import { loadConfig } from "./config.js";
 import { openStore, systemClock, systemRandom } from "./compose.js";
@@ -66,6 +67,8 @@ export async function taxiiCommand(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   io: Io,
+  /** The clock credentials are dated and logged by (the Clock port; tests inject one). */
+  clock: Clock = systemClock,
 ): Promise<number> {
   let parsed;
   try {
@@ -149,7 +152,7 @@ export async function taxiiCommand(
         const id =
           values.id ?? `${values.partner}-${values.purpose}`.replace(/[^A-Za-z0-9_-]/g, "-");
         const r = await issueTaxiiCredential(
-          { store, clock: systemClock, random: systemRandom },
+          { store, clock, random: systemRandom },
           {
             id,
             partner: values.partner,
@@ -190,7 +193,7 @@ export async function taxiiCommand(
       if (action === "remove") {
         const id = rest[1];
         if (id === undefined) throw usage("accord taxii credential remove ID");
-        await revokeTaxiiCredential({ store, clock: systemClock }, id);
+        await revokeTaxiiCredential({ store, clock }, id);
         print(`TAXII credential \`${id}\` revoked`, { id, revoked: true });
         return 0;
       }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Clock } from "../../src/app/ports.js";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { systemClock, systemRandom } from "../../src/cli/compose.js";
 import { main } from "../../src/cli/main.js";
@@ -15,6 +16,7 @@ import {
   freePort,
   introduce,
   makeTempDir,
+  movableClock,
   removeDir,
   start,
   type TestNodeDir,
@@ -28,7 +30,10 @@ let xbDir: TestNodeDir;
 let tokenFile: string;
 let collection: string;
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  args: string[],
+  clock?: Clock,
+): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
   const code = await main(
@@ -38,6 +43,7 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
       out: (t) => (out += t),
       err: (t) => (err += t),
     },
+    clock === undefined ? {} : { clock },
   );
   return { code, out, err };
 }
@@ -175,17 +181,13 @@ describe("accord taxii pull", () => {
     expect(JSON.parse(u.out).error.code).toBe("ERR_NOT_FOUND");
   });
 
-  it("issues, lists and revokes credentials from the command line", async () => {
-    const add = await run([
-      "credential",
-      "add",
-      "--partner",
-      "XC",
-      "--purpose",
-      "cyber-defence",
-      "--id",
-      "xc",
-    ]);
+  it("issues, lists and revokes credentials from the command line, dated by the clock it is given", async () => {
+    // A clock months away from today: the credential and both log entries carry its time.
+    const clock = movableClock("2026-05-01T10:00:00.000Z");
+    const add = await run(
+      ["credential", "add", "--partner", "XC", "--purpose", "cyber-defence", "--id", "xc"],
+      clock,
+    );
     expect(add.code, add.err).toBe(0);
     const { token, secret } = JSON.parse(add.out) as { token: string; secret: string };
     expect(token).toBe(`xc.${secret}`);
@@ -197,8 +199,17 @@ describe("accord taxii pull", () => {
     expect(creds.map((c) => c.id)).toEqual(["xc"]);
     expect(JSON.stringify(creds)).not.toContain(secret);
     expect(JSON.stringify(creds)).not.toMatch(/secretHash/);
-    expect((await run(["credential", "remove", "xc"])).code).toBe(0);
+    expect(creds[0]?.createdAt).toBe("2026-05-01T10:00:00.000Z");
+    clock.advance(60_000);
+    expect((await run(["credential", "remove", "xc"], clock)).code).toBe(0);
     expect((await taxii(xb.url, "/taxii2/", { auth: `Bearer ${token}` })).status).toBe(401);
+    const logged = (await xb.store.ledger.list(0, 100_000)).filter(
+      (e) => e.kind === "taxii-credential" && e.data.credential === "xc",
+    );
+    expect(logged.map((e) => [e.data.event, e.at])).toEqual([
+      ["issued", "2026-05-01T10:00:00.000Z"],
+      ["revoked", "2026-05-01T10:01:00.000Z"],
+    ]);
     expect(existsSync(join(xbDir.dir, BOOKMARKS_FILE))).toBe(true);
   });
 });
