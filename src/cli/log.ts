@@ -14,7 +14,9 @@
  *                       tlog-cosignature) on checkpoints whose roots this run recomputed
  *                       (app/witness-quorum.ts)
  *   accord log prove --entry N [--dir DIR]        inclusion proof from the running node, verified
- *   accord log tail [--limit N] [--dir DIR]       the newest entries (officers' pseudonyms named)
+ *                                                 (from its store when it is not running)
+ *   accord log tail [--limit N] [--dir DIR]       the newest entries (officers' pseudonyms named;
+ *                                                 from the store when the node is not running)
  *   accord log vkey [--dir DIR]                   this node's checkpoint verifier key
  *   accord log digest (--reason T | --legal-basis T | --officer NAME) [--dir DIR]
  *                                                 the keyed digest (or officer pseudonym) the
@@ -34,6 +36,7 @@ import Database from "better-sqlite3";
 import {
   logOrigin,
   logVerifier,
+  proveInclusion,
   storeLogSource,
   verifyLog,
   type LogSource,
@@ -656,6 +659,37 @@ async function apiGet(
   });
 }
 
+interface LoggedRow {
+  seq: number;
+  at: string;
+  kind: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Reads from the running node (its API, the way an operator's tools do) or, when the node in
+ * `dir` cannot be reached because it is not running, from its store directly: a stopped node's
+ * log (the demo's databases, a node being inspected) is still the operator's to read.
+ */
+async function whenStopped<T>(
+  running: () => Promise<T>,
+  stopped: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<T> {
+  try {
+    return await running();
+  } catch (e) {
+    if (!isAccordError(e) || e.code !== "ERR_PEER_UNAVAILABLE") throw e;
+  }
+  const store = await openStore(loadConfig(dir, env));
+  try {
+    return await stopped(store);
+  } finally {
+    await store.close();
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it expects
 const jsonOf = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes).toString("utf8")) as T;
 
@@ -670,17 +704,43 @@ async function prove(
   }
   const index = Number(entryFlag);
   const key = ownKey(dir, env);
-  const note = Buffer.from(await apiGet(dir, env, "log/checkpoint")).toString("utf8");
-  const cp = openCheckpoint(note, { origin: key.origin, log: key.verifier }).checkpoint;
-  const proof = jsonOf<{ index: number; size: number; leafHash: string; proof: string[] }>(
-    await apiGet(dir, env, `log/proof/inclusion?index=${String(index)}&size=${String(cp.size)}`),
+  const { note, proof, entry, stored } = await whenStopped(
+    async () => {
+      const note = Buffer.from(await apiGet(dir, env, "log/checkpoint")).toString("utf8");
+      const { size } = parseCheckpoint(note);
+      const proof = jsonOf<{ proof: string[] }>(
+        await apiGet(dir, env, `log/proof/inclusion?index=${String(index)}&size=${String(size)}`),
+      ).proof;
+      const [entry] = jsonOf<{ entries: LoggedRow[] }>(
+        await apiGet(dir, env, `ledger?from=${String(index)}&limit=1`),
+      ).entries;
+      return { note, proof, entry, stored: false };
+    },
+    // The node is not running: the same proof from its store, against its latest signed
+    // checkpoint (a stopped node signs none; an entry after it cannot be proven yet).
+    async (store) => {
+      const [last] = await store.ledger.checkpoints(0, 1_000_000).then((c) => c.slice(-1));
+      if (last === undefined || index >= last.size)
+        throw new AccordError(
+          "ERR_NOT_FOUND",
+          `entry ${String(index)} is not under a signed checkpoint of the stopped node (${last === undefined ? "none signed yet" : `the latest covers entries 0..${String(last.size - 1)}`}): start it (\`accord node start\`) and it signs one on request`,
+        );
+      const p = await proveInclusion(store.ledger, index, last.size);
+      const [entry] = await store.ledger.list(index, 1);
+      return {
+        note: last.note,
+        proof: p.proof.map((h) => Buffer.from(h).toString("base64")),
+        entry,
+        stored: true,
+      };
+    },
+    dir,
+    env,
   );
-  const [entry] = jsonOf<{
-    entries: { seq: number; at: string; kind: string; data: Record<string, unknown> }[];
-  }>(await apiGet(dir, env, `ledger?from=${String(index)}&limit=1`)).entries;
+  const cp = openCheckpoint(note, { origin: key.origin, log: key.verifier }).checkpoint;
   if (entry?.seq !== index) throw new AccordError("ERR_NOT_FOUND", `no entry ${String(index)}`);
   const leaf = leafHash(encodeLogEntry(entry));
-  const path = proof.proof.map((p) => decodeBase64(p) ?? new Uint8Array(0));
+  const path = proof.map((p) => decodeBase64(p) ?? new Uint8Array(0));
   const ok = verifyInclusion(index, cp.size, leaf, path, cp.rootHash);
   const doc = {
     ok,
@@ -688,13 +748,14 @@ async function prove(
     size: cp.size,
     root: Buffer.from(cp.rootHash).toString("base64"),
     leafHash: Buffer.from(leaf).toString("base64"),
-    proof: proof.proof,
+    proof,
     entry,
     checkpoint: note,
+    ...(stored ? { from: "store" } : {}),
   };
   print(
     ok
-      ? `entry ${String(index)} (${entry.kind}, ${entry.at}) is in the log of ${String(cp.size)} entries signed by ${key.origin}\nleaf ${doc.leafHash}\nproof (${String(path.length)} hashes):\n${proof.proof.map((p) => `  ${p}`).join("\n")}`
+      ? `entry ${String(index)} (${entry.kind}, ${entry.at}) is in the log of ${String(cp.size)} entries signed by ${key.origin}${stored ? " (read from the store: the node is not running)" : ""}\nleaf ${doc.leafHash}\nproof (${String(path.length)} hashes):\n${proof.map((p) => `  ${p}`).join("\n")}`
       : `entry ${String(index)}: the proof does NOT verify against the signed checkpoint`,
     doc,
   );
@@ -711,12 +772,24 @@ async function tail(
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
     throw new AccordError("ERR_MALFORMED_INPUT", "`--limit` must be 1..1000");
   }
-  const { size } = jsonOf<{ size: number }>(await apiGet(dir, env, "ledger?from=0&limit=1"));
-  const from = Math.max(0, size - limit);
-  const r = jsonOf<{
-    entries: { seq: number; at: string; kind: string; data: Record<string, unknown> }[];
-    officers?: Record<string, string>;
-  }>(await apiGet(dir, env, `ledger?from=${String(from)}&limit=${String(limit)}`));
+  const { size, r, stored } = await whenStopped(
+    async () => {
+      const { size } = jsonOf<{ size: number }>(await apiGet(dir, env, "ledger?from=0&limit=1"));
+      const from = Math.max(0, size - limit);
+      const r = jsonOf<{ entries: LoggedRow[]; officers?: Record<string, string> }>(
+        await apiGet(dir, env, `ledger?from=${String(from)}&limit=${String(limit)}`),
+      );
+      return { size, r, stored: false };
+    },
+    // The node is not running: the same entries from its store (officers stay pseudonyms).
+    async (store) => {
+      const size = await store.ledger.size();
+      const entries = await store.ledger.list(Math.max(0, size - limit), limit);
+      return { size, r: { entries, officers: {} }, stored: true };
+    },
+    dir,
+    env,
+  );
   const officers = r.officers ?? {};
   // The entry as logged, then the name of the officer its pseudonym stands for (this node's own
   // accord.yaml resolves it; a partner reading the log sees the pseudonym only).
@@ -729,7 +802,7 @@ async function tail(
     r.entries
       .map((e) => `${String(e.seq)}\t${e.at}\t${e.kind}\t${JSON.stringify(e.data)}${named(e.data)}`)
       .join("\n") || "the log is empty",
-    { size, entries: r.entries, officers },
+    { size, entries: r.entries, officers, ...(stored ? { from: "store" } : {}) },
   );
   return EXIT.ok;
 }

@@ -137,6 +137,21 @@ function describeTampering(driver: "sqlite" | "postgres"): void {
       for (const v of await verdicts()) expect(v).toMatchObject({ code: 0, ok: true });
     });
 
+    it("`log tail` and `log prove` read the stopped node's store", async () => {
+      const tail = await cli(["log", "tail", "--limit", "2", "--dir", node.dir, "--json"]);
+      expect(tail.code, tail.err).toBe(0);
+      const t = JSON.parse(tail.out) as { size: number; entries: { seq: number }[]; from: string };
+      expect(t).toMatchObject({ size, from: "store" });
+      expect(t.entries.map((e) => e.seq)).toEqual([size - 2, size - 1]);
+      const prove = await cli(["log", "prove", "--entry", String(k), "--dir", node.dir, "--json"]);
+      expect(prove.code, prove.err).toBe(0);
+      expect(JSON.parse(prove.out)).toMatchObject({ ok: true, index: k, size, from: "store" });
+      // An entry past the latest signed checkpoint cannot be proven until the node signs one.
+      const past = await cli(["log", "prove", "--entry", String(size), "--dir", node.dir]);
+      expect(past.code).toBe(3);
+      expect(past.err).toMatch(/not under a signed checkpoint of the stopped node/);
+    });
+
     it("names the entry whose content was changed", async () => {
       await detects(
         [
