@@ -18,7 +18,6 @@ import {
   splitCompact,
 } from "./compact.js";
 import { isBoundedString, isNodeId, isTimestamp, isUuid } from "./fields.js";
-import { canonicalBytes } from "./jcs.js";
 import { assertPrivateKey, publicKeyObject, thumbprintOfKey, type PublicJwk } from "./keys.js";
 
 export type ObjectOutcome = "stored" | "unchanged" | "rejected";
@@ -81,7 +80,7 @@ export async function signReceipt(
       kid: thumbprintOfKey(recipientSigningKey, "Ed25519"),
     }),
   ).toString("base64url");
-  const signingInput = `${protectedB64}.${Buffer.from(canonicalBytes(copyClaims(claims))).toString("base64url")}`;
+  const signingInput = `${protectedB64}.${Buffer.from(canonicalClaims(claims), "utf8").toString("base64url")}`;
   return `${signingInput}.${edSign(null, Buffer.from(signingInput, "ascii"), recipientSigningKey).toString("base64url")}`;
 }
 
@@ -127,6 +126,41 @@ export async function verifyReceipt(
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The RFC 8785 canonical JSON of claims that passed `claimsProblem`, written directly: their
+ * members are exactly the known ones, so the sorted order is fixed, and every value is a string
+ * or a safe integer, which serialise as JSON.stringify writes them (RFC 8785 §3.2.2). The generic
+ * canonicalizer (./jcs.ts) sorted the keys of, and copied, each of thousands of outcomes: half of
+ * signing a receipt. A string holding a lone surrogate has no canonical form and is refused, as
+ * there. test/crypto/receipt.test.ts holds this equal to `canonicalize` of the claims.
+ */
+function canonicalClaims(c: ReceiptClaims): string {
+  const parts: string[] = [];
+  for (const o of c.objects) {
+    // Members in UTF-16 order: id, outcome, reason, version.
+    parts.push(
+      o.reason === undefined
+        ? `{"id":${str(o.id)},"outcome":${str(o.outcome)},"version":${str(o.version)}}`
+        : `{"id":${str(o.id)},"outcome":${str(o.outcome)},"reason":${str(o.reason)},"version":${str(o.version)}}`,
+    );
+  }
+  return (
+    `{"accepted":${String(c.accepted)},"envelopeHash":${str(c.envelopeHash)},` +
+    `"envelopeId":${str(c.envelopeId)},"objects":[${parts.join(",")}],` +
+    `"receivedAt":${str(c.receivedAt)},"recipient":${str(c.recipient)},` +
+    `"rejected":${String(c.rejected)},"sender":${str(c.sender)}}`
+  );
+}
+
+/** `String.prototype.isWellFormed` (ES2024, Node 20): false when a string holds a lone surrogate. */
+type WellFormed = string & { isWellFormed(): boolean };
+
+function str(s: string): string {
+  if (!(s as WellFormed).isWellFormed())
+    throw new RangeError("signReceipt: a string holds a lone surrogate");
+  return JSON.stringify(s);
+}
 
 /** A fresh, frozen copy holding only the known members. */
 function copyClaims(c: ReceiptClaims): ReceiptClaims {

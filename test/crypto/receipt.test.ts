@@ -83,6 +83,41 @@ describe("signReceipt and verifyReceipt", () => {
     );
   });
 
+  it("carry the RFC 8785 form of any claims: the written payload is canonicalize's (property)", async () => {
+    // signReceipt writes the canonical JSON of the claims itself, not through ./jcs.ts.
+    const text = fc.string({ unit: "binary", maxLength: 40 });
+    const object = fc.record(
+      {
+        id: fc.string({ unit: "binary", minLength: 1, maxLength: 60 }),
+        version: text,
+        outcome: fc.constantFrom("stored" as const, "unchanged" as const, "rejected" as const),
+        reason: text,
+      },
+      { requiredKeys: ["id", "version", "outcome"] },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.maxSafeNat(),
+        fc.nat(),
+        fc.array(object, { maxLength: 8 }),
+        async (accepted, rejected, objects) => {
+          const c = { ...claims, accepted, rejected, objects };
+          const receipt = await signReceipt(c, bob.signing.privateKey);
+          expect(receipt.split(".")[1]).toBe(b64url(canonicalBytes(c)));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("refuse to sign a string with a lone surrogate (it has no canonical form)", async () => {
+    const bad = {
+      ...claims,
+      objects: [{ id: "x--\ud800", version: "", outcome: "stored" as const }],
+    };
+    await expect(signReceipt(bad, bob.signing.privateKey)).rejects.toThrow(RangeError);
+  });
+
   it("round-trip random counts and objects (property)", async () => {
     const object = fc.record(
       {
