@@ -878,13 +878,16 @@ export class AccordNode {
     const decisions: LoggedDecision[] = [];
     for (const raw of objects) {
       if (raw.id === PROVENANCE_EXTENSION_ID || raw.id === SOURCE_GRADE_EXTENSION_ID) continue;
-      const consented = await this.onwardConsented(raw, header.sender, now);
+      // Split once for both checks; an await only for an onward hop's consent (rare).
+      const split = splitProvenance(raw);
+      const hop = this.onwardConsented(split, header.sender, now);
       const { outcome, stored, reasons } = this.acceptOne(
         raw,
+        split,
         header.sender,
         header.id,
         now,
-        consented,
+        hop === false ? false : await hop,
       );
       outcomes.push(outcome);
       if (stored !== undefined) toStore.push(stored);
@@ -967,9 +970,16 @@ export class AccordNode {
     return { receipt, claims, duplicate: true };
   }
 
-  /** For an object another node originated: whether its provenance carries a valid consent for this hop. */
-  private async onwardConsented(raw: StixObject, sender: string, now: Date): Promise<boolean> {
-    const split = splitProvenance(raw);
+  /**
+   * For an object another node originated: whether its provenance carries a valid consent for
+   * this hop. Plain false, not a promise, for the common case (the sender is the originator, or
+   * the provenance is unreadable and the object is refused anyway).
+   */
+  private onwardConsented(
+    split: ReturnType<typeof splitProvenance>,
+    sender: string,
+    now: Date,
+  ): Promise<boolean> | false {
     if (typeof split === "string" || split.provenance.originator === sender) return false;
     const p = split.provenance;
     return this.agreementBook.hopConsented(p.consents, {
@@ -996,12 +1006,14 @@ export class AccordNode {
     reasons: readonly Reason[];
   }> {
     await this.agreementBook.refresh(now);
-    const consented = await this.onwardConsented(raw, sender, now);
-    return this.acceptOne(raw, sender, null, now, consented);
+    const split = splitProvenance(raw);
+    const hop = this.onwardConsented(split, sender, now);
+    return this.acceptOne(raw, split, sender, null, now, hop === false ? false : await hop);
   }
 
   private acceptOne(
     raw: StixObject,
+    split: ReturnType<typeof splitProvenance>,
     sender: string,
     envelopeId: string | null,
     now: Date,
@@ -1016,7 +1028,6 @@ export class AccordNode {
       outcome: { id: raw.id, version, outcome: "rejected" as const, reason },
       reasons,
     });
-    const split = splitProvenance(raw);
     if (typeof split === "string") return reject(split);
     const { object, provenance } = split;
     if (provenance.originator !== sender && !onwardConsented)

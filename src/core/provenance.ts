@@ -107,12 +107,20 @@ export function splitProvenance(
         !consents.every((c) => c !== null && typeof c === "object" && !Array.isArray(c))))
   )
     return "the Accord provenance extension is malformed";
-  const rest: JsonObject = Object.fromEntries(
-    Object.entries(exts).filter(([k]) => k !== PROVENANCE_EXTENSION_ID),
-  );
-  const stripped: Record<string, unknown> = { ...object };
-  if (Object.keys(rest).length === 0) delete stripped.extensions;
-  else stripped.extensions = rest;
+  const rest: Record<string, unknown> = {};
+  let others = false;
+  for (const k of Object.keys(exts))
+    if (k !== PROVENANCE_EXTENSION_ID) {
+      rest[k] = exts[k];
+      others = true;
+    }
+  // Copied member by member, in order, leaving `extensions` out when nothing else is in it: a
+  // `delete` would turn the object into a slow dictionary for every later reader (the accept
+  // decision, JSON.stringify on the way into the store).
+  const stripped: Record<string, unknown> = {};
+  for (const k of Object.keys(object))
+    if (k !== "extensions") stripped[k] = object[k];
+    else if (others) stripped[k] = rest;
   return {
     object: stripped as StixObject,
     provenance: {
