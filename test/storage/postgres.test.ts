@@ -77,6 +77,59 @@ describe.skipIf(url === undefined)(
       nextSchema,
     );
 
+    it("stores a duplicate version without taking the date-added head (migration 26)", async () => {
+      const own = freshSchema();
+      const store = await openPostgresStore({ connectionString: url!, schema: own });
+      const other = new pg.Client({ connectionString: url! });
+      await other.connect();
+      const object = (modified: string) => ({
+        type: "indicator",
+        spec_version: "2.1",
+        id: "indicator--00000000-0000-4000-8000-000000000001",
+        created: "2026-01-01T00:00:00.000Z",
+        modified,
+        name: "dup",
+      });
+      const entry = (modified: string) => ({
+        object: object(modified),
+        provenance: {
+          originator: "XA",
+          receivedFrom: null,
+          agreementId: null,
+          agreementVersion: null,
+          purpose: null,
+          retentionUntil: null,
+          envelopeId: null,
+        },
+        storedAt: "2026-03-01T00:00:00.000Z",
+      });
+      const head = async () =>
+        (await other.query(`SELECT next_seq, last_us FROM "${own}".object_added_head`)).rows[0];
+      try {
+        await store.migrate();
+        expect(await store.objects.put(entry("2026-03-01T00:00:00.000Z"))).toBe("inserted");
+        const before = await head();
+        await store.transaction(async (tx) => {
+          expect(await tx.objects.put(entry("2026-03-01T00:00:00.000Z"))).toBe("unchanged");
+          // Another connection takes the head's row lock at once: the duplicate did not hold it.
+          const locked = await other.query(
+            `SELECT next_seq FROM "${own}".object_added_head FOR UPDATE NOWAIT`,
+          );
+          expect(locked.rowCount).toBe(1);
+        });
+        expect(await head()).toEqual(before);
+        // A new version still takes the next seq and becomes the last one listed.
+        expect(await store.objects.put(entry("2026-03-02T00:00:00.000Z"))).toBe("inserted");
+        expect(Number((await head()).next_seq)).toBe(Number(before.next_seq) + 1);
+        const listed = await store.objects.list({ limit: 10 });
+        expect(listed.map((o) => o.object.modified)).toEqual(["2026-03-02T00:00:00.000Z"]);
+      } finally {
+        await other.end();
+        await store.close();
+        await sql(`DROP SCHEMA IF EXISTS "${own}" CASCADE`);
+      }
+    });
+
     it("applies a migration missing below the highest applied version", async () => {
       const gap = freshSchema();
       const first = await openPostgresStore({ connectionString: url!, schema: gap });

@@ -16,7 +16,11 @@ import { AGREEMENT_EXCHANGE_MIGRATION_SQL, CONSENT_PUSH_MIGRATION_SQL } from "./
 import { LOG_COSIGNATURES_MIGRATION_SQL, LOG_KIND_COLUMN_MIGRATION_SQL } from "./log.js";
 import { MATCH_MIGRATION_SQL } from "./match.js";
 import { NODE_KEYS_MIGRATION_SQL } from "./node-keys.js";
-import { TAXII_ONE_TABLE_MIGRATION_SQL, TAXII_REISSUED_MIGRATION_SQL } from "./taxii.js";
+import {
+  OBJECT_DUPLICATE_SKIP_MIGRATION_SQL,
+  TAXII_ONE_TABLE_MIGRATION_SQL,
+  TAXII_REISSUED_MIGRATION_SQL,
+} from "./taxii.js";
 
 interface Migration {
   readonly version: number;
@@ -392,6 +396,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 21,
     name: "objects-in-date-added-order",
     sql: TAXII_ONE_TABLE_MIGRATION_SQL,
+  },
+  {
+    // The insert trigger skips a version already stored before it takes the head's row lock
+    // (spec/taxii.md, "Storage").
+    version: 26,
+    name: "objects-duplicate-insert-skipped",
+    sql: OBJECT_DUPLICATE_SKIP_MIGRATION_SQL,
   },
 ];
 

@@ -102,8 +102,6 @@ const OUTBOX_COLUMNS = `id, recipient, envelope, status, attempts, next_attempt_
   created_at, delivered_at, receipt, agreement_id, agreement_version, cancelled_at, cancel_reason`;
 const OBJECT_COLUMNS = `id, version, object, originator, received_from, agreement_id,
   agreement_version, purpose, retention_until, envelope_id, stored_at`;
-/** The latest version of each id: DISTINCT ON keeps the first row per id in this order. */
-const LATEST = "ORDER BY id, version_key DESC, version DESC";
 
 const S = {
   objectPut: sql(
@@ -128,22 +126,24 @@ const S = {
     "object_versions",
     `SELECT ${OBJECT_COLUMNS} FROM objects WHERE id = $1 ORDER BY version_key, version`,
   ),
+  // The latest version of each id by the last-version flag (migration 21), as on SQLite: one
+  // row per id read, where DISTINCT ON read and sorted every version of each id in the page.
   objectList: sql<ObjectRow>(
     "object_list",
-    `SELECT DISTINCT ON (id) ${OBJECT_COLUMNS} FROM objects ${LATEST} LIMIT $1`,
+    `SELECT ${OBJECT_COLUMNS} FROM objects WHERE is_last ORDER BY id LIMIT $1`,
   ),
   objectListAfter: sql<ObjectRow>(
     "object_list_after",
-    `SELECT DISTINCT ON (id) ${OBJECT_COLUMNS} FROM objects WHERE id > $1 ${LATEST} LIMIT $2`,
+    `SELECT ${OBJECT_COLUMNS} FROM objects WHERE id > $1 AND is_last ORDER BY id LIMIT $2`,
   ),
   objectListType: sql<ObjectRow>(
     "object_list_type",
-    `SELECT DISTINCT ON (id) ${OBJECT_COLUMNS} FROM objects WHERE type = $1 ${LATEST} LIMIT $2`,
+    `SELECT ${OBJECT_COLUMNS} FROM objects WHERE type = $1 AND is_last ORDER BY id LIMIT $2`,
   ),
   objectListTypeAfter: sql<ObjectRow>(
     "object_list_type_after",
-    `SELECT DISTINCT ON (id) ${OBJECT_COLUMNS} FROM objects WHERE type = $1 AND id > $2
-     ${LATEST} LIMIT $3`,
+    `SELECT ${OBJECT_COLUMNS} FROM objects WHERE type = $1 AND id > $2 AND is_last
+     ORDER BY id LIMIT $3`,
   ),
   objectCount: sql<{ n: string }>("object_count", "SELECT count(*) AS n FROM objects"),
 

@@ -159,6 +159,34 @@ export const TAXII_ONE_TABLE_MIGRATION_SQL = `
     FOR EACH ROW EXECUTE FUNCTION accord_object_last();
 `;
 
+/**
+ * Migration 26: an insert of a version already stored is skipped by the BEFORE INSERT trigger
+ * itself, before it takes the one-row head. PostgreSQL runs BEFORE ROW triggers ahead of the
+ * `ON CONFLICT DO NOTHING` check, so under migration 21 a duplicate (a redelivery, a re-pull, a
+ * partner's repeated POST) still updated the head: it consumed a seq, moved `last_us`, and held
+ * the head's row lock to commit, serialising every other inserting transaction behind a write
+ * that stores nothing. Skipping the row (RETURN NULL) is what `ON CONFLICT DO NOTHING` does;
+ * a duplicate racing an uncommitted insert of the same version still reaches the unique index,
+ * which settles it as before.
+ */
+export const OBJECT_DUPLICATE_SKIP_MIGRATION_SQL = `
+  CREATE OR REPLACE FUNCTION accord_object_order() RETURNS trigger LANGUAGE plpgsql AS $f$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM objects n WHERE n.id = NEW.id AND n.version_key = NEW.version_key
+        AND n.version = NEW.version) THEN
+      RETURN NULL;
+    END IF;
+    UPDATE object_added_head
+       SET next_seq = next_seq + 1,
+           last_us = greatest(last_us + 1, accord_stored_us(NEW.stored_at))
+     RETURNING next_seq - 1, last_us INTO NEW.seq, NEW.date_added_us;
+    NEW.spec_version := coalesce(NEW.object->>'spec_version', '2.1');
+    NEW.is_last := NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = NEW.id
+      AND (n.version_key, n.version) > (NEW.version_key, NEW.version));
+    RETURN NEW;
+  END $f$;
+`;
+
 export function taxiiRepo({ query, atomic }: Exec): TaxiiRepo {
   /** The WHERE clause and its values (the limit goes last) for a keyset query. */
   const filter = async (aq: AddedQuery): Promise<{ where: string; values: unknown[] }> => {

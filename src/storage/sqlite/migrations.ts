@@ -372,6 +372,14 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "objects-in-date-added-order",
     sql: TAXII_ONE_TABLE_MIGRATION_SQL,
   },
+  {
+    // PostgreSQL's migration 26 makes its insert trigger skip a version already stored before it
+    // takes the head; SQLite has no insert trigger (the head is read and written by putMany, under
+    // the one writer's lock, and advances only for rows inserted), so nothing changes here.
+    version: 26,
+    name: "objects-duplicate-insert-skipped",
+    sql: "SELECT 1",
+  },
 ];
 
 /** The schema version this code reaches. */
