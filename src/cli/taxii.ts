@@ -111,6 +111,13 @@ export async function taxiiCommand(
     if (values.from === undefined && (values.purpose ?? values.agreement) !== undefined)
       throw usage("--purpose and --agreement go with --from PARTNER");
     const config = loadConfig(dir, env);
+    // Said every time, on stderr (the JSON report stays clean): the pull makes this node the
+    // originator of what it stores, which is right for a feed it may pass on and wrong for a
+    // partner's data (an Accord node's partner collection is refused whole without --from).
+    if (values.from === undefined)
+      io.err(
+        `note: without --from, what is pulled is stored as ${config.nodeId}'s own objects (${config.nodeId} their originator, shared under its agreements like anything it ingests, out of reach of any other node's recall or retention); pull a partner's server with --from PARTNER\n`,
+      );
     const report = await pull({
       url,
       auth,

@@ -157,6 +157,41 @@ describe("accord taxii pull", () => {
     });
   });
 
+  it("without --from stores a plain TAXII server's objects as this node's own, and says so", async () => {
+    // XA's local collection read with XA's operator token: plain STIX, no Accord provenance,
+    // as any TAXII 2.1 server serves it.
+    const operatorTokenFile = join(root, "xa-operator-token");
+    writeFileSync(operatorTokenFile, `${xa.apiToken}\n`, { mode: 0o600 });
+    await addToXa(300, 1);
+    const plain = await run([
+      "pull",
+      `${xa.url}/taxii2/`,
+      "--token-file",
+      operatorTokenFile,
+      "--collection",
+      collectionId("XA", "local"),
+    ]);
+    expect(plain.code, plain.err + plain.out).toBe(0);
+    expect(plain.err).toContain("without --from, what is pulled is stored as XB's own objects");
+    expect(JSON.parse(plain.out)).toMatchObject({ from: null, complete: true });
+    const own = (await xb.store.objects.list({ limit: 1000, type: "indicator" })).find(
+      (o) => o.object.name === "scanner 300",
+    );
+    expect(own?.provenance).toMatchObject({ originator: "XB", receivedFrom: null });
+    // With --from the note is not printed.
+    await addToXa(400, 1);
+    const partner = await run([
+      "pull",
+      `${xa.url}/taxii2/`,
+      "--token-file",
+      tokenFile,
+      "--from",
+      "XA",
+    ]);
+    expect(partner.code, partner.err + partner.out).toBe(0);
+    expect(partner.err).not.toContain("without --from");
+  });
+
   it("refuses bad credentials, loose secret files and unknown collections with clear errors", async () => {
     const bad = join(root, "bad-token");
     writeFileSync(bad, "xb.nope\n", { mode: 0o600 });
