@@ -707,7 +707,7 @@ async function prove(
   const { note, proof, entry, stored } = await whenStopped(
     async () => {
       const note = Buffer.from(await apiGet(dir, env, "log/checkpoint")).toString("utf8");
-      const { size } = parseCheckpoint(note);
+      const { size } = openCheckpoint(note, { origin: key.origin, log: key.verifier }).checkpoint;
       const proof = jsonOf<{ proof: string[] }>(
         await apiGet(dir, env, `log/proof/inclusion?index=${String(index)}&size=${String(size)}`),
       ).proof;
