@@ -766,11 +766,14 @@ export class AccordNode {
             "ERR_UNKNOWN_PARTNER",
             `\`${item.recipient}\` is not a known partner`,
           );
-        const { receipt } = await this.d.peerClient.deliver(peer, item.envelope);
+        // The envelope is ASCII: one copy as bytes, sent as is and hashed for the receipt check
+        // (as a string it was converted for the request's digest, for sending and for the check).
+        const body = Buffer.from(item.envelope, "utf8");
+        const { receipt } = await this.d.peerClient.deliver(peer, body);
         const claims = await verifyReceipt(receipt, parsePublicJwk(peer.signingKey, "Ed25519"));
         if (
           claims.envelopeId !== item.id ||
-          claims.envelopeHash !== sha256Hex(item.envelope) ||
+          claims.envelopeHash !== sha256Hex(body) ||
           claims.recipient !== peer.nodeId
         )
           throw new AccordError(

@@ -940,11 +940,12 @@ export interface Random {
 /** How this node reaches a partner over the peer protocol (federation's HTTP client implements it). */
 export interface PeerClient {
   /**
-   * POST a sealed envelope to the partner's inbox; resolves with the partner's signed receipt.
+   * POST a sealed envelope (its text, or that text's bytes) to the partner's inbox; resolves with
+   * the partner's signed receipt.
    * Throws AccordError: ERR_PEER_UNAVAILABLE when the partner cannot be reached or answers 5xx
    * (retry later); any other code when the partner refused the envelope (do not retry).
    */
-  deliver(peer: Peer, envelope: string): Promise<{ receipt: string }>;
+  deliver(peer: Peer, envelope: string | Uint8Array): Promise<{ receipt: string }>;
   /** GET a node's published descriptor from its base URL (attacker-controlled until verified). */
   fetchDescriptor(url: string): Promise<unknown>;
 }

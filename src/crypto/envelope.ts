@@ -310,7 +310,24 @@ function encryptEcdhEs(
   const tail = cipher.final();
   const ciphertext = tail.length === 0 ? head : Buffer.concat([head, tail]);
   const tag = cipher.getAuthTag();
-  return `${protectedB64}..${iv.toString("base64url")}.${ciphertext.toString("base64url")}.${tag.toString("base64url")}`;
+  // Written into one buffer and read out as one flat string: joined with `+`, the envelope was a
+  // rope that its first reader (the digest, the outbox insert) had to copy flat again.
+  const parts = [
+    protectedB64,
+    "",
+    iv.toString("base64url"),
+    ciphertext.toString("base64url"),
+    tag.toString("base64url"),
+  ];
+  let length = parts.length - 1;
+  for (const part of parts) length += part.length;
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  parts.forEach((part, i) => {
+    if (i > 0) out[at++] = DOT;
+    at += out.write(part, at, "latin1");
+  });
+  return out.toString("latin1");
 }
 
 /** The plaintext, or undefined when anything about the decryption fails (vague on purpose). */

@@ -86,7 +86,8 @@ export async function signedFetch(
   url: URL,
   init: {
     readonly method: "GET" | "POST" | "PUT" | "DELETE";
-    readonly body?: string;
+    /** Bytes are sent as they are (and digested as they are): no conversion of a large body. */
+    readonly body?: string | Uint8Array;
     readonly contentType?: string;
     readonly headers?: Readonly<Record<string, string>>;
     readonly timeoutMs?: number;
@@ -130,7 +131,7 @@ export class HttpPeerClient implements PeerClient {
     this.now = options.now;
   }
 
-  async deliver(peer: Peer, envelope: string): Promise<{ receipt: string }> {
+  async deliver(peer: Peer, envelope: string | Uint8Array): Promise<{ receipt: string }> {
     const res = await this.signed(peer, INBOX_PATH, {
       method: "POST",
       body: envelope,
@@ -173,7 +174,7 @@ export class HttpPeerClient implements PeerClient {
   async signed(
     peer: Peer,
     path: string,
-    init: { method: "GET" | "POST"; body?: string; contentType?: string },
+    init: { method: "GET" | "POST"; body?: string | Uint8Array; contentType?: string },
   ): Promise<Response> {
     if (this.signer === undefined)
       throw new TypeError("HttpPeerClient: peer requests need a signer");
