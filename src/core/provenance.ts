@@ -60,13 +60,27 @@ export function withProvenance(object: StixObject, p: ProvenanceExtension): Stix
     !Array.isArray(existing)
       ? { ...existing }
       : {};
-  const { consents, ...rest } = p;
-  extensions[PROVENANCE_EXTENSION_ID] = {
+  // Written member by member (one object literal, one shape for every object shared) rather than
+  // with rest and spread, which cost more than the JSON of the object in the share bench.
+  const extension: JsonObject = {
     extension_type: "property-extension",
-    ...rest,
-    ...(consents === undefined || consents.length === 0 ? {} : { consents: [...consents] }),
+    originator: p.originator,
+    agreement: p.agreement,
+    agreement_version: p.agreement_version,
+    agreement_hash: p.agreement_hash,
+    purpose: p.purpose,
+    retention_until: p.retention_until,
+    onward_sharing: p.onward_sharing,
   };
-  return { ...object, extensions };
+  if (p.consents !== undefined && p.consents.length > 0) extension.consents = [...p.consents];
+  extensions[PROVENANCE_EXTENSION_ID] = extension;
+  const out: JsonObject = {};
+  for (const key of Object.keys(object)) {
+    const value = object[key];
+    if (value !== undefined) out[key] = value;
+  }
+  out.extensions = extensions;
+  return out as StixObject;
 }
 
 /**
