@@ -10,7 +10,14 @@
  *   time and several at once (group commit writes concurrent requests in one transaction).
  * - taxii.get: objects/s for paginated GET .../objects/?limit=100 on the local collection of a
  *   node holding 10^3 .. 10^6 objects (ACCORD_BENCH_TAXII_MAX lowers the top), 100 pages read
- *   from the start and 100 from deep in the collection (the last 10,000 objects).
+ *   from the start and 100 from deep in the collection (the last 10,000 objects); a collection
+ *   shorter than 100 pages is read again from the same start until 100 pages are read.
+ *   WARM-UP: each client first reads the same 100 pages untimed. A TAXII server is a
+ *   long-running process whose read path is compiled by the JIT after its first few hundred
+ *   requests; timing a fresh server's first 20 pages (as the 10^3 line did) measured V8's
+ *   compiler, not the server (31,000 objects/s there against 51,000 at 10^4 and 10^5). The warm-up
+ *   pages also bring the SQLite pages they touch into the page cache, as a server in use has
+ *   them; pages deep in a 10^6 collection are not otherwise cached.
  * - taxii.get.partner: the same pages from a partner collection, where every object passes
  *   releaseFor (decide, strip, minimize, provenance) for that partner.
  * - sync.1e6 (`npm run bench -- sync`): seconds for an initial sync of 10^6 objects
@@ -34,7 +41,19 @@ import {
   start,
 } from "../test/support/nodes.js";
 import { syntheticBundle } from "./synthetic.js";
+import { profiled } from "./share.js";
 import type { BenchResult } from "./run.js";
+
+/**
+ * ACCORD_BENCH_PROFILE=DIR: V8 CPU profiles of the timed parts: the server of each taxii.post and
+ * taxii.get run (DIR/taxii-*.cpuprofile, this process), and for sync the XB node and the pull
+ * process (`node --cpu-prof`, written into DIR when they exit) and XA's server.
+ */
+const PROFILE = process.env.ACCORD_BENCH_PROFILE;
+const profileFile = (name: string): string | undefined =>
+  PROFILE === undefined ? undefined : join(PROFILE, `${name}.cpuprofile`);
+const cpuProf = (): string[] =>
+  PROFILE === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", PROFILE];
 
 const GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
 const PROC = new URL("./taxii-proc.ts", import.meta.url).pathname;
@@ -84,6 +103,7 @@ async function post(envelopes, size, concurrency) {
   for (let e = 0; e < envelopes; e++)
     bodies.push(JSON.stringify({ objects: Array.from({ length: size }, (_, i) => indicator(e * size + i)) }));
   await postOne(JSON.stringify({ objects: [indicator(0)] }), 1); // warm-up
+  process.stdout.write("timed\\n");
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let i = 0;
@@ -94,23 +114,28 @@ async function post(envelopes, size, concurrency) {
   return { objects: envelopes * size, ms: performance.now() - t0, cpu_ms: (c.user + c.system) / 1000 };
 }
 async function get(pages, start) {
-  let next = start === "" ? undefined : start;
-  let objects = 0;
-  let n = 0;
-  await request("GET", base + "objects/?limit=100");
+  const first = start === "" ? undefined : start;
+  // Read count pages from first, starting over at first when the collection ends (a
+  // collection of 10^3 objects has 10 pages of 100).
+  async function read(count) {
+    let next = first;
+    let objects = 0;
+    for (let n = 0; n < count; n++) {
+      const r = await request("GET", base + "objects/?limit=100" + (next ? "&next=" + next : ""));
+      const b = r.body;
+      if (r.status !== 200) throw new Error("GET failed: " + r.status + " " + JSON.stringify(b).slice(0, 300));
+      objects += (b.objects || []).length;
+      next = b.more ? b.next : first;
+    }
+    return objects;
+  }
+  await read(pages); // warm-up, not timed: see WARM-UP in bench/taxii.ts
+  process.stdout.write("timed\\n");
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  while (n < pages) {
-    const r = await request("GET", base + "objects/?limit=100" + (next ? "&next=" + next : ""));
-    const b = r.body;
-    if (r.status !== 200) throw new Error("GET failed: " + r.status + " " + JSON.stringify(b).slice(0, 300));
-    objects += (b.objects || []).length;
-    n++;
-    if (!b.more) break;
-    next = b.next;
-  }
+  const objects = await read(pages);
   const c = process.cpuUsage(c0);
-  return { objects, pages: n, ms: performance.now() - t0, cpu_ms: (c.user + c.system) / 1000 };
+  return { objects, pages, ms: performance.now() - t0, cpu_ms: (c.user + c.system) / 1000 };
 }
 const result = mode === "post" ? await post(Number(arg1), Number(arg2), Number(arg3)) : await get(Number(arg1), arg2 || "");
 agent.destroy();
@@ -124,23 +149,30 @@ interface ClientRun {
   pages?: number;
 }
 
-/** Run the client process; `serverCpuMs` is this process's CPU time meanwhile (the server's). */
+/**
+ * Run the client process; `server_cpu_ms` is this process's CPU time (the server's) from the
+ * client's "timed" line, printed after its warm-up, to its result.
+ */
 async function client(
   script: string,
   args: string[],
 ): Promise<ClientRun & { server_cpu_ms: number }> {
-  const c0 = process.cpuUsage();
-  const r = await new Promise<ClientRun>((resolve, reject) => {
-    execFile(process.execPath, [script, ...args], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err !== null) {
-        reject(new Error(`${err.message}\n${stderr}`));
-        return;
-      }
-      resolve(JSON.parse(stdout) as ClientRun);
-    });
+  let c0 = process.cpuUsage();
+  const child = spawn(process.execPath, [script, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  let result: ClientRun | undefined;
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+    if (line === "timed") c0 = process.cpuUsage();
+    else result = JSON.parse(line) as ClientRun;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
   const c = process.cpuUsage(c0);
-  return { ...r, server_cpu_ms: Math.round((c.user + c.system) / 1000) };
+  if (code !== 0 || result === undefined)
+    throw new Error(`the client process failed (${String(code)})\n${stderr}`);
+  return { ...result, server_cpu_ms: Math.round((c.user + c.system) / 1000) };
 }
 
 const rate = (r: { objects: number; ms: number }) => Math.round(r.objects / (r.ms / 1000));
@@ -187,14 +219,11 @@ async function postBench(root: string, script: string): Promise<BenchResult[]> {
       [10, 1000, 1],
       [40, 1000, 8],
     ] as const) {
-      const r = await client(script, [
-        "post",
-        base,
-        op,
-        String(envelopes),
-        String(size),
-        String(concurrency),
-      ]);
+      const r = await profiled(
+        profileFile(`taxii-post-${String(envelopes)}x${String(size)}-c${String(concurrency)}`),
+        () =>
+          client(script, ["post", base, op, String(envelopes), String(size), String(concurrency)]),
+      );
       results.push({
         bench: "taxii.post",
         value: rate(r),
@@ -251,8 +280,11 @@ async function getBench(root: string, script: string, max: number): Promise<Benc
         ["taxii.get", localBase, op],
         ["taxii.get.partner", partnerBase, `Bearer ${cred.token}`],
       ] as const) {
-        const fromStart = await client(script, ["get", base, auth, "100", ""]);
-        const fromDeep = await client(script, ["get", base, auth, "100", deep]);
+        const prof = profileFile(`${name}-${String(held)}`);
+        const [fromStart, fromDeep] = await profiled(prof, async () => [
+          await client(script, ["get", base, auth, "100", ""]),
+          await client(script, ["get", base, auth, "100", deep]),
+        ]);
         const objects = fromStart.objects + fromDeep.objects;
         results.push({
           bench: name,
@@ -285,7 +317,7 @@ async function getBench(root: string, script: string, max: number): Promise<Benc
 
 /** Start `node DIR` in a child process; resolves with its URL and token once it listens. */
 function spawnNode(dir: string): Promise<{ child: ChildProcess; url: string; token: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", PROC, "node", dir], {
+  const child = spawn(process.execPath, [...cpuProf(), "--import", "tsx", PROC, "node", dir], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -329,29 +361,33 @@ export async function syncRun(): Promise<BenchResult[]> {
     xb = await spawnNode(xbDir.dir);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const report = await new Promise<{ objects: number; stored: number; cpu_ms: number }>(
-      (resolve, reject) => {
-        execFile(
-          process.execPath,
-          [
-            "--import",
-            "tsx",
-            PROC,
-            "pull",
-            `${xa.url}/taxii2/`,
-            xa.apiToken,
-            collectionId("XA", "local"),
-            xb?.url ?? "",
-            xb?.token ?? "",
-            join(root, "bookmarks.json"),
-          ],
-          { maxBuffer: 1 << 20 },
-          (err, stdout, stderr) => {
-            if (err !== null) reject(new Error(`${err.message}\n${stderr}`));
-            else resolve(JSON.parse(stdout) as { objects: number; stored: number; cpu_ms: number });
-          },
-        );
-      },
+    const report = await profiled(
+      profileFile("sync-XA"),
+      () =>
+        new Promise<{ objects: number; stored: number; cpu_ms: number }>((resolve, reject) => {
+          execFile(
+            process.execPath,
+            [
+              ...cpuProf(),
+              "--import",
+              "tsx",
+              PROC,
+              "pull",
+              `${xa.url}/taxii2/`,
+              xa.apiToken,
+              collectionId("XA", "local"),
+              xb?.url ?? "",
+              xb?.token ?? "",
+              join(root, "bookmarks.json"),
+            ],
+            { maxBuffer: 1 << 20 },
+            (err, stdout, stderr) => {
+              if (err !== null) reject(new Error(`${err.message}\n${stderr}`));
+              else
+                resolve(JSON.parse(stdout) as { objects: number; stored: number; cpu_ms: number });
+            },
+          );
+        }),
     );
     const wallMs = performance.now() - t0;
     const c = process.cpuUsage(c0);
