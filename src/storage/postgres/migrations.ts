@@ -398,6 +398,14 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: TAXII_ONE_TABLE_MIGRATION_SQL,
   },
   {
+    // SQLite's migration 24 drops the (type, id) index and lists a type as a range of ids
+    // (`<type>--` up to `<type>-.`); here text compares under the database's collation, where
+    // that range need not hold the type's ids, so the index stays.
+    version: 24,
+    name: "objects-without-type-id-index",
+    sql: "SELECT 1",
+  },
+  {
     // The insert trigger skips a version already stored before it takes the head's row lock
     // (spec/taxii.md, "Storage").
     version: 26,

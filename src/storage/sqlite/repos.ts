@@ -124,6 +124,40 @@ export function prepareStatements(db: Database) {
          ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     ),
+    /**
+     * The insert of a version whose id has no stored version (`objectIdsHeld` said so, and no
+     * earlier entry of the batch had it): it is the id's last, and there is nothing to clear.
+     */
+    objectPutNew: db.prepare<
+      [
+        number,
+        string,
+        string,
+        string,
+        string,
+        string,
+        number,
+        string,
+        string,
+        string | null,
+        string | null,
+        number | null,
+        string | null,
+        string | null,
+        string | null,
+        string,
+      ]
+    >(
+      `INSERT INTO objects (seq, id, version, version_key, type, spec_version, date_added_us,
+         is_last, object, originator, received_from, agreement_id, agreement_version, purpose,
+         retention_until, envelope_id, stored_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    ),
+    /** Which ids of a JSON array have a stored version (one statement for a batch). */
+    objectIdsHeld: db.prepare<[string], { id: string }>(
+      `SELECT DISTINCT id FROM objects WHERE id IN (SELECT value FROM json_each(?))`,
+    ),
     /** After a version is inserted: earlier versions of its id are no longer the last. */
     objectLastClear: db.prepare<[string, string, string]>(
       `UPDATE objects SET is_last = 0
@@ -157,12 +191,17 @@ export function prepareStatements(db: Database) {
     objectListAfter: db.prepare<[string, number], ObjectRow>(
       `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE id > ? AND ${IS_LATEST} ORDER BY id LIMIT ?`,
     ),
-    objectListType: db.prepare<[string, number], ObjectRow>(
-      `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE type = ? AND ${IS_LATEST}
+    // A type's ids are the range [`<type>--`, `<type>-.`) of the (id, ...) index ('.' follows
+    // '-'), migration 24: every stored object passed STIX validation, whose ids begin with
+    // `<type>--`; `type = ?` stays as a filter.
+    objectListType: db.prepare<[string, string, string, number], ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE id >= ? AND id < ? AND type = ?
+         AND ${IS_LATEST}
        ORDER BY id LIMIT ?`,
     ),
-    objectListTypeAfter: db.prepare<[string, string, number], ObjectRow>(
-      `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE type = ? AND id > ? AND ${IS_LATEST}
+    objectListTypeAfter: db.prepare<[string, string, string, string, number], ObjectRow>(
+      `SELECT ${OBJECT_COLUMNS} FROM objects o WHERE id >= ? AND id < ? AND type = ? AND id > ?
+         AND ${IS_LATEST}
        ORDER BY id LIMIT ?`,
     ),
     objectCount: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM objects"),
@@ -299,6 +338,14 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
       let lastUs = head.last_us;
       let storedAt: string | undefined;
       let storedUs = 0;
+      // Most batches bring ids this store has never held: those versions are their id's last
+      // with no earlier one to clear, so they skip the two lookups of the general insert.
+      const held = new Set<string>();
+      for (let i = 0; i < rows.length; i += GET_IDS)
+        for (const { id } of s.objectIdsHeld.all(
+          JSON.stringify(rows.slice(i, i + GET_IDS).map((r) => r.entry.object.id)),
+        ))
+          held.add(id);
       const out: PutResult[] = [];
       for (const r of rows) {
         const { object, provenance: p } = r.entry;
@@ -307,29 +354,50 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
           storedUs = s.storedUs.get(storedAt)?.us ?? 0;
         }
         const dateUs = Math.max(lastUs + 1, storedUs);
-        const info = s.objectPut.run(
-          seq,
-          object.id,
-          r.version,
-          r.key,
-          object.type,
-          r.specVersion,
-          dateUs,
-          object.id,
-          r.key,
-          r.version,
-          r.json,
-          p.originator,
-          p.receivedFrom,
-          p.agreementId,
-          p.agreementVersion,
-          p.purpose,
-          p.retentionUntil,
-          p.envelopeId,
-          r.entry.storedAt,
-        );
+        const fresh = !held.has(object.id);
+        const info = fresh
+          ? s.objectPutNew.run(
+              seq,
+              object.id,
+              r.version,
+              r.key,
+              object.type,
+              r.specVersion,
+              dateUs,
+              r.json,
+              p.originator,
+              p.receivedFrom,
+              p.agreementId,
+              p.agreementVersion,
+              p.purpose,
+              p.retentionUntil,
+              p.envelopeId,
+              r.entry.storedAt,
+            )
+          : s.objectPut.run(
+              seq,
+              object.id,
+              r.version,
+              r.key,
+              object.type,
+              r.specVersion,
+              dateUs,
+              object.id,
+              r.key,
+              r.version,
+              r.json,
+              p.originator,
+              p.receivedFrom,
+              p.agreementId,
+              p.agreementVersion,
+              p.purpose,
+              p.retentionUntil,
+              p.envelopeId,
+              r.entry.storedAt,
+            );
         if (info.changes === 1) {
-          s.objectLastClear.run(object.id, r.key, r.version);
+          if (fresh) held.add(object.id);
+          else s.objectLastClear.run(object.id, r.key, r.version);
           seq++;
           lastUs = dateUs;
           out.push("inserted");
@@ -373,9 +441,10 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
             ? s.objectList.all(limit)
             : s.objectListAfter.all(afterId, limit);
         }
+        const [from, to] = [`${type}--`, `${type}-.`];
         return afterId === undefined
-          ? s.objectListType.all(type, limit)
-          : s.objectListTypeAfter.all(type, afterId, limit);
+          ? s.objectListType.all(from, to, type, limit)
+          : s.objectListTypeAfter.all(from, to, type, afterId, limit);
       });
       return rows.map(toStoredObject);
     },
