@@ -33,6 +33,19 @@ import { loadConfig } from "./config.js";
 import { openStore, systemClock, systemRandom } from "./compose.js";
 
 export const BOOKMARKS_FILE = "taxii-bookmarks.json";
+/** One ingest carries at most this many objects (`POST /api/v1/taxii-pulls` takes 10,000). */
+const MAX_BATCH_OBJECTS = 10_000;
+/** ... and about this much JSON, well under the node's default body limit (16 MiB). */
+const DEFAULT_BATCH_BYTES = 4 << 20;
+
+/** A fetched, validated page waiting for its ingest. */
+interface PulledPage {
+  readonly n: number;
+  readonly count: number;
+  /** The page's objects as JSON, without the enclosing brackets. */
+  readonly text: string;
+  readonly dateAddedLast?: string;
+}
 /** How far a resumed pull reaches back before its bookmark (see spec/taxii.md, "Client"). */
 const OVERLAP_MS = 1;
 
@@ -56,6 +69,8 @@ export interface PullReport {
   readonly unchanged: number;
   /** Objects the accept decision refused (only with --from). */
   readonly rejected: number;
+  /** Requests to the node's API (transactions): pages that arrive during one ingest go together. */
+  readonly ingests: number;
   /** The partner the objects were stored as received from, or null (ingested as this node's). */
   readonly from: string | null;
   readonly bookmark: string | null;
@@ -232,6 +247,8 @@ export interface PullOptions {
   };
   readonly limit: number;
   readonly maxPages?: number;
+  /** The most JSON one ingest request carries (default 4 MiB); a larger page goes alone. */
+  readonly batchBytes?: number;
   readonly onPage?: (page: number, objects: number) => void;
 }
 
@@ -251,6 +268,7 @@ export async function pull(o: PullOptions): Promise<PullReport> {
   let stored = 0;
   let unchanged = 0;
   let rejected = 0;
+  let ingests = 0;
   let complete = false;
   // Every page repeats the first request's filters with `next` (servers such as medallion
   // refuse a `next` whose parameters changed).
@@ -263,36 +281,113 @@ export async function pull(o: PullOptions): Promise<PullReport> {
     p.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
     return p;
   };
+  // Pages are fetched one ahead and validated as they arrive. While one ingest is at the node,
+  // the pages that arrive meanwhile wait and go together in the next one (up to MAX_BATCH_OBJECTS
+  // objects and `batchBytes` of JSON): a slow node gets fewer, larger transactions (one durable
+  // commit each) instead of idling between pages; a fast one gets every page as it comes. The
+  // bookmark moves after each ingest, to its last page's date added; nothing later is written
+  // before what came earlier is stored.
+  const batchBytes = o.batchBytes ?? DEFAULT_BATCH_BYTES;
+  let batch: PulledPage[] = [];
+  let ingesting: Promise<void> | undefined;
+  const flush = (): Promise<void> => {
+    const taken = batch;
+    batch = [];
+    const run = (async () => {
+      const texts = taken.filter((p) => p.count > 0).map((p) => p.text);
+      if (texts.length > 0) {
+        const r = await ingestTexts(o, texts, { apiRoot, collection });
+        ingests++;
+        stored += r.stored;
+        unchanged += r.unchanged;
+        rejected += r.rejected;
+      }
+      for (const p of taken) {
+        objects += p.count;
+        o.onPage?.(p.n, p.count);
+        if (p.dateAddedLast !== undefined) bookmark = p.dateAddedLast;
+      }
+      if (bookmark !== marks[key]?.addedAfter && bookmark !== null) {
+        marks[key] = { addedAfter: bookmark, updatedAt: new Date().toISOString() };
+        writeBookmarks(o.bookmarks, marks);
+      }
+    })();
+    run.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    return run;
+  };
+  const finishIngest = async (): Promise<void> => {
+    const running = ingesting;
+    ingesting = undefined;
+    await running;
+  };
   let pending: Promise<TaxiiObjectsPage> | undefined =
     o.maxPages !== undefined && o.maxPages < 1 ? undefined : fetchPage();
-  while (pending !== undefined) {
-    const page = await pending;
-    pages++;
-    pending = undefined;
-    // The next page is requested before this one is ingested, so the server's work and ours
-    // overlap; the bookmark still only moves after this page is stored.
-    const stuck = page.more && !advance(page);
-    if (page.more && !stuck && (o.maxPages === undefined || pages < o.maxPages))
-      pending = fetchPage();
-    if (page.objects.length > 0) {
-      const r = await ingestPage(o, page.objects, pages, bookmark, { apiRoot, collection });
-      objects += page.objects.length;
-      stored += r.stored;
-      unchanged += r.unchanged;
-      rejected += r.rejected;
+  for (;;) {
+    if (ingesting === undefined && batch.length > 0) ingesting = flush();
+    const room =
+      batch.reduce((n, p) => n + p.count, 0) < MAX_BATCH_OBJECTS &&
+      batch.reduce((n, p) => n + p.text.length, 0) < batchBytes;
+    if (pending !== undefined && (room || ingesting === undefined)) {
+      if (ingesting !== undefined) {
+        const done = ingesting.then(() => true);
+        // A failed fetch counts as arrived: it is thrown below, after the ingest.
+        const finished = await Promise.race([
+          done,
+          pending.then(
+            () => false,
+            () => false,
+          ),
+        ]);
+        if (finished) {
+          await finishIngest();
+          continue;
+        }
+      }
+      let page: TaxiiObjectsPage;
+      try {
+        page = await pending;
+      } catch (e) {
+        // What was fetched before is ingested, and the bookmark with it.
+        await finishIngest();
+        if (batch.length > 0) await flush();
+        throw e;
+      }
+      pages++;
+      pending = undefined;
+      // The next page is requested before this one is ingested, so the server's work and ours
+      // overlap.
+      const stuck = page.more && !advance(page);
+      if (page.more && !stuck && (o.maxPages === undefined || pages < o.maxPages))
+        pending = fetchPage();
+      const problem = page.objects.length > 0 ? invalidPage(page.objects) : undefined;
+      if (problem !== undefined) {
+        // What came before this page is ingested first, so the bookmark names the last good page.
+        await finishIngest();
+        if (batch.length > 0) await flush();
+        throw invalidPageError(problem, pages, bookmark);
+      }
+      batch.push({
+        n: pages,
+        count: page.objects.length,
+        text: page.objects.length > 0 ? JSON.stringify(page.objects).slice(1, -1) : "",
+        ...(page.dateAddedLast === undefined ? {} : { dateAddedLast: page.dateAddedLast }),
+      });
+      if (stuck) {
+        await finishIngest();
+        await flush();
+        throw new AccordError(
+          "ERR_BAD_REQUEST",
+          "the TAXII server says there is more but gives neither `next` nor a new X-TAXII-Date-Added-Last",
+        );
+      }
+      if (!page.more) complete = true;
+      continue;
     }
-    o.onPage?.(pages, page.objects.length);
-    if (page.dateAddedLast !== undefined) {
-      bookmark = page.dateAddedLast;
-      marks[key] = { addedAfter: bookmark, updatedAt: new Date().toISOString() };
-      writeBookmarks(o.bookmarks, marks);
+    if (ingesting !== undefined) {
+      await finishIngest();
+      continue;
     }
-    if (stuck)
-      throw new AccordError(
-        "ERR_BAD_REQUEST",
-        "the TAXII server says there is more but gives neither `next` nor a new X-TAXII-Date-Added-Last",
-      );
-    if (!page.more) complete = true;
+    if (batch.length === 0) break;
   }
 
   /**
@@ -316,53 +411,68 @@ export async function pull(o: PullOptions): Promise<PullReport> {
     stored,
     unchanged,
     rejected,
+    ingests,
     from: o.from?.partner ?? null,
     bookmark,
     complete,
   };
 }
 
-/**
- * Validate one page as STIX 2.1, whole, and ingest it through the node's API: as the node's own
- * (`POST /api/v1/bundles`), or with --from as the partner's (`POST /api/v1/taxii-pulls`).
- */
-async function ingestPage(
-  o: PullOptions,
-  objects: readonly StixObject[],
+/** The STIX 2.1 problems of one page, validated whole, or undefined when it is valid. */
+function invalidPage(objects: readonly StixObject[]) {
+  const verdict = validateBundle({ type: "bundle", id: `bundle--${crypto.randomUUID()}`, objects });
+  return verdict.valid ? undefined : verdict.issues;
+}
+
+function invalidPageError(
+  issues: NonNullable<ReturnType<typeof invalidPage>>,
   page: number,
   bookmark: string | null,
+): AccordError {
+  const f = issues[0];
+  return new AccordError(
+    "ERR_STIX_INVALID",
+    `page ${page} from the TAXII server is not valid STIX 2.1 (nothing from it was ingested; the bookmark stays at ${bookmark ?? "the start"})${f === undefined ? "" : `: ${f.objectId === undefined ? "" : `\`${f.objectId}\` `}${f.path}: ${f.message}`}`,
+    {
+      details: issues.slice(0, 100).map((i) => ({
+        path: i.path,
+        message: i.message,
+        code: i.code,
+        ...(i.objectId === undefined ? {} : { objectId: i.objectId }),
+      })),
+    },
+  );
+}
+
+/**
+ * Ingest validated pages (each its objects' JSON without the brackets) through the node's API in
+ * one request: as the node's own (`POST /api/v1/bundles`), or with --from as the partner's
+ * (`POST /api/v1/taxii-pulls`). The body is written around the pages' text, so nothing is
+ * serialised twice.
+ */
+async function ingestTexts(
+  o: PullOptions,
+  texts: readonly string[],
   source: { apiRoot: string; collection: string },
 ): Promise<{ stored: number; unchanged: number; rejected: number }> {
-  const bundle = { type: "bundle", id: `bundle--${crypto.randomUUID()}`, objects };
-  const verdict = validateBundle(bundle);
-  if (!verdict.valid) {
-    const f = verdict.issues[0];
-    throw new AccordError(
-      "ERR_STIX_INVALID",
-      `page ${page} from the TAXII server is not valid STIX 2.1 (nothing from it was ingested; the bookmark stays at ${bookmark ?? "the start"})${f === undefined ? "" : `: ${f.objectId === undefined ? "" : `\`${f.objectId}\` `}${f.path}: ${f.message}`}`,
-      {
-        details: verdict.issues.slice(0, 100).map((i) => ({
-          path: i.path,
-          message: i.message,
-          code: i.code,
-          ...(i.objectId === undefined ? {} : { objectId: i.objectId }),
-        })),
-      },
-    );
-  }
+  const body = (head: Record<string, unknown>): string =>
+    `${JSON.stringify({ ...head, objects: [] }).slice(0, -2)}${texts.join(",")}]}`;
   if (o.from !== undefined) {
     const r = await o.api.call<PullPageResult>("POST", "/taxii-pulls", {
-      json: {
+      text: body({
         from: o.from.partner,
         ...(o.from.purpose === undefined ? {} : { purpose: o.from.purpose }),
         ...(o.from.agreementId === undefined ? {} : { agreement: o.from.agreementId }),
         source,
-        objects,
-      },
+      }),
+      type: "application/json",
     });
     return { stored: r.stored, unchanged: r.unchanged, rejected: r.rejected };
   }
-  const r = await o.api.call<IngestResult>("POST", "/bundles", { json: bundle });
+  const r = await o.api.call<IngestResult>("POST", "/bundles", {
+    text: body({ type: "bundle", id: `bundle--${crypto.randomUUID()}` }),
+    type: "application/json",
+  });
   return { stored: r.stored, unchanged: r.unchanged, rejected: 0 };
 }
 

@@ -319,7 +319,8 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
     expect(days).toBeLessThan(91);
     expect(JSON.stringify(held!.object)).not.toContain(PROVENANCE_EXTENSION_ID);
     const entries = (await xb.store.ledger.list(0, 10_000)).filter((e) => e.kind === "taxii-pull");
-    expect(entries.length).toBe(Number(report.pages));
+    // One entry per ingest: pages that arrive while one is at the node go together in the next.
+    expect(entries.length).toBe(Number(report.ingests));
     expect(entries[0]!.data).toMatchObject({ from: "XA", collection: xaPartnerCollection });
     expect(JSON.stringify(entries)).not.toContain("pattern");
     expect(JSON.stringify(entries)).not.toContain(xa.url);
