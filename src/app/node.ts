@@ -11,7 +11,7 @@
  * Everything outside (stores, clock, randomness, the peer client, the logger) arrives through the
  * ports; the composition root (cli) builds them. Ledger entries hold metadata and hashes only.
  */
-import { isUtf8 } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import { AccordError, type ErrorDetail } from "../errors.js";
 import type { StixObject } from "../core/stix/object.js";
 import { versionOf } from "../core/stix/object.js";
@@ -859,14 +859,17 @@ export class AccordNode {
       );
     let bundle: unknown;
     try {
-      // Strict UTF-8 (simdutf's check, then a decode that need not check again), then JSON.
+      // Strict UTF-8 (simdutf's check), then JSON. ASCII (a bundle as Accord writes it, most
+      // bundles) is its own UTF-8 and decodes as Latin-1, a copy, where V8's UTF-8 decoder cost
+      // 2.5 times as much CPU over a multi-megabyte payload.
       const bytes = Buffer.from(
         opened.payload.buffer,
         opened.payload.byteOffset,
         opened.payload.byteLength,
       );
-      if (!isUtf8(bytes)) throw new TypeError("not UTF-8");
-      bundle = JSON.parse(bytes.toString("utf8"));
+      if (isAscii(bytes)) bundle = JSON.parse(bytes.toString("latin1"));
+      else if (isUtf8(bytes)) bundle = JSON.parse(bytes.toString("utf8"));
+      else throw new TypeError("not UTF-8");
     } catch {
       throw new AccordError("ERR_MALFORMED_INPUT", "the envelope's content is not JSON");
     }

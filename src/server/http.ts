@@ -10,6 +10,7 @@
  * One error path: every error becomes an RFC 9457 problem document carrying Accord's stable code
  * (spec/errors.md). Domain code never sees HTTP.
  */
+import { isAscii } from "node:buffer";
 import { timingSafeEqual, createHash, randomBytes, randomUUID } from "node:crypto";
 import Fastify, {
   type FastifyBaseLogger,
@@ -105,8 +106,12 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     else await node.deliverDue();
   };
 
-  app.addContentTypeParser(ENVELOPE_MEDIA_TYPE, { parseAs: "string" }, (_req, body, done) => {
-    done(null, body);
+  // A compact envelope is ASCII: read as bytes and, when ASCII, made a string as Latin-1 (a copy)
+  // rather than through V8's UTF-8 decoder, which cost 2.5 times as much CPU over megabytes.
+  // Anything else is decoded as UTF-8, as before, and refused as malformed by the envelope reader.
+  app.addContentTypeParser(ENVELOPE_MEDIA_TYPE, { parseAs: "buffer" }, (_req, body, done) => {
+    const bytes = body as Buffer;
+    done(null, isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8"));
   });
   app.addContentTypeParser(
     ["application/yaml", "text/yaml"],
