@@ -576,7 +576,7 @@ export class AccordNode {
           const id = this.d.random.uuid();
           const envelope = await sealEnvelope(
             { id, sender: this.id, recipient, createdAt: atIso, contentType: STIX_CONTENT_TYPE },
-            Buffer.from(bundleText(`bundle--${this.d.random.uuid()}`, texts)),
+            bundleBytes(`bundle--${this.d.random.uuid()}`, texts),
             this.d.keys.signing.privateKey,
             parsePublicJwk(peer.encryptionKey, "X25519"),
           );
@@ -1267,13 +1267,27 @@ const DEFINITIONS_TEXT = [PROVENANCE_EXTENSION_DEFINITION, SOURCE_GRADE_EXTENSIO
   .map((d) => JSON.stringify(d))
   .join(",");
 
+const COMMA = 0x2c;
+
 /**
- * `JSON.stringify({type: "bundle", id, objects: [definitions, ...objects]})`, from the objects'
- * texts already written (tested equal to it in test/federation/share-path.test.ts).
+ * The UTF-8 bytes of `JSON.stringify({type: "bundle", id, objects: [definitions, ...objects]})`,
+ * from the objects' texts already written (tested equal to it in
+ * test/federation/share-path.test.ts). Each text is written straight into one buffer: joining
+ * them into one string first, then converting that, copied megabytes twice more per envelope.
  */
-export function bundleText(id: string, texts: readonly string[]): string {
-  const body = texts.length === 0 ? DEFINITIONS_TEXT : `${DEFINITIONS_TEXT},${texts.join(",")}`;
-  return `{"type":"bundle","id":${JSON.stringify(id)},"objects":[${body}]}`;
+export function bundleBytes(id: string, texts: readonly string[]): Buffer {
+  const head = `{"type":"bundle","id":${JSON.stringify(id)},"objects":[${DEFINITIONS_TEXT}`;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit, so no write below is cut short.
+  let most = head.length * 3 + 2;
+  for (const t of texts) most += t.length * 3 + 1;
+  const out = Buffer.allocUnsafe(most);
+  let at = out.write(head, 0, "utf8");
+  for (const t of texts) {
+    out[at++] = COMMA;
+    at += out.write(t, at, "utf8");
+  }
+  at += out.write("]}", at, "utf8");
+  return out.subarray(0, at);
 }
 
 /** Validate a descriptor received from the network (attacker-controlled). */

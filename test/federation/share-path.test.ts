@@ -11,7 +11,7 @@ import { sealEnvelope } from "../../src/crypto/envelope.js";
 import { generateNodeKeys } from "../../src/crypto/keys.js";
 import { loadNodeKeys } from "../../src/cli/secrets.js";
 import { verifyReceipt } from "../../src/crypto/receipt.js";
-import { bundleText, verifyLedger } from "../../src/app/node.js";
+import { bundleBytes, verifyLedger } from "../../src/app/node.js";
 import { expandDecisions } from "../../src/app/decision-log.js";
 import { PROVENANCE_EXTENSION_DEFINITION, withProvenance } from "../../src/core/provenance.js";
 import { SOURCE_GRADE_EXTENSION_DEFINITION } from "../../src/core/minimize/index.js";
@@ -367,10 +367,10 @@ describe("the bundle text of a share", () => {
     for (const list of [[], objects.slice(0, 1), objects]) {
       const id = 'bundle--"odd" id';
       expect(
-        bundleText(
+        bundleBytes(
           id,
           list.map((o) => JSON.stringify(o)),
-        ),
+        ).toString("utf8"),
       ).toBe(
         JSON.stringify({
           type: "bundle",
