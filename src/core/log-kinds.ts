@@ -532,6 +532,12 @@ const KINDS: readonly LogKind[] = [
       headHash: z.string().regex(/^([0-9a-f]{64})?$/, "64 hex digits"),
     }),
   ),
+  kind(
+    "log-digest",
+    1,
+    "a keyed digest or officer pseudonym computed for the operator or oversight",
+    z.strictObject({ purpose: z.enum(["recall-reason", "legal-basis", "officer"]) }),
+  ),
   // ---- recall and retention (src/app/recall.ts)
   kind(
     "recall",

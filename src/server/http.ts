@@ -443,7 +443,8 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       registerAgreementApi(api, node);
       registerLogRoutes(api, "/log", { node, store, ...(cosignatures && { cosignatures }) });
       if (opts.witness !== undefined) registerWitnessApi(api, "/log", opts.witness);
-      if (opts.logDigests !== undefined) registerLogDigestApi(api, "/log", opts.logDigests);
+      if (opts.logDigests !== undefined)
+        registerLogDigestApi(api, "/log", { ...opts.logDigests, store, clock });
       if (opts.keys !== undefined) registerKeyApi(api, { keys: opts.keys, store, deliver });
       registerTaxiiPullApi(api, {
         node,

@@ -24,7 +24,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { AccordNode } from "../app/node.js";
-import type { Store } from "../app/ports.js";
+import type { Clock, Store } from "../app/ports.js";
 import { proveConsistency, proveInclusion } from "../app/log.js";
 import type { WitnessService } from "../app/witness.js";
 import type { CosignatureBook } from "../app/cosignatures.js";
@@ -188,13 +188,28 @@ export function registerWitnessApi(
  *                            against an entry without the key leaving the node
  *   GET  <prefix>/officers   {officers: [{name, pseudonym}]}: the configured officers, so the
  *                            node's own audit resolves the pseudonyms its entries carry
+ *
+ * Each digest is an answer to a guess, so the route is budgeted and on the record: at most
+ * DIGEST_BUDGET answers per DIGEST_WINDOW_MS window of the node's clock (then 429
+ * ERR_BUDGET_EXHAUSTED with `retry_at`), and each answer is a `log-digest` entry naming only the
+ * purpose (never the text, which may be the guess being tested).
  */
+export const DIGEST_BUDGET = 60;
+export const DIGEST_WINDOW_MS = 60_000;
+
 export function registerLogDigestApi(
   api: FastifyInstance,
   prefix: string,
-  deps: { readonly digests: LogDigests; readonly officers: OfficerDirectory },
+  deps: {
+    readonly digests: LogDigests;
+    readonly officers: OfficerDirectory;
+    readonly store: Store;
+    readonly clock: Clock;
+  },
 ): void {
   const purposes = [...LOG_TEXT_PURPOSES, "officer"] as const;
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let used = 0;
   api.post(
     `${prefix}/digest`,
     {
@@ -210,8 +225,25 @@ export function registerLogDigestApi(
         },
       },
     },
-    (req) => {
+    async (req) => {
       const { purpose, text } = req.body as { purpose: (typeof purposes)[number]; text: string };
+      const now = deps.clock.now();
+      if (now.getTime() - windowStart >= DIGEST_WINDOW_MS) {
+        windowStart = now.getTime();
+        used = 0;
+      }
+      if (used >= DIGEST_BUDGET) {
+        throw new AccordError(
+          "ERR_BUDGET_EXHAUSTED",
+          `at most ${String(DIGEST_BUDGET)} keyed digests per ${String(DIGEST_WINDOW_MS / 1000)} s: each answers a guess`,
+          { retryAt: new Date(windowStart + DIGEST_WINDOW_MS).toISOString() },
+        );
+      }
+      used++;
+      await deps.store.transaction(async (tx) => {
+        await tx.ledger.append({ kind: "log-digest", at: now.toISOString(), data: { purpose } });
+      });
+      req.log.info({ purpose }, "keyed log digest computed");
       return {
         purpose,
         value:
