@@ -171,23 +171,54 @@ function add(dir: string, url: string | undefined, vkey: string | undefined, io:
   return EXIT.ok;
 }
 
-async function run(dir: string, once: boolean, intervalMs: number, io: Io): Promise<number> {
+/**
+ * Passes an unreachable log sits out after `failures` consecutive failures to reach it: 0, 1, 3,
+ * 7, then 15. Its retry interval doubles from one pass to 16 (4 hours at the default interval), so
+ * a node that is down is not hammered and does not fill the operator's output every pass; the
+ * first pass that reaches it again resets the count. Only `run` without `--once` keeps the count.
+ */
+export function passesToSkip(failures: number): number {
+  return failures <= 0 ? 0 : Math.min(2 ** (failures - 1), 16) - 1;
+}
+
+/** Consecutive failures to reach each log (by origin) and the passes it still sits out. */
+type Backoff = Map<string, { failures: number; skip: number }>;
+
+/**
+ * Runs passes until stopped (`once`: one pass, its exit code). `passes` and `sleep` let a test run
+ * a fixed number of passes without waiting.
+ */
+export async function run(
+  dir: string,
+  once: boolean,
+  intervalMs: number,
+  io: Io,
+  opts: { passes?: number; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<number> {
   const key = loadKey(dir);
-  for (;;) {
-    const code = await pass(dir, key, io);
-    if (once) return code;
-    await new Promise((r) => setTimeout(r, intervalMs));
+  const backoff: Backoff = new Map();
+  const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  for (let n = 1; ; n++) {
+    const code = await pass(dir, key, io, backoff);
+    if (once || (opts.passes !== undefined && n >= opts.passes)) return code;
+    await sleep(intervalMs);
   }
 }
 
 /** One pass over every watched log; the worst outcome decides the exit code. */
-async function pass(dir: string, key: KeyObject, io: Io): Promise<number> {
+async function pass(dir: string, key: KeyObject, io: Io, backoff: Backoff): Promise<number> {
   let state = loadState(dir);
   let code: number = EXIT.ok;
   const pub = key.export({ format: "jwk" });
   const signer = { key, keyId: jwkThumbprint({ kty: "OKP", crv: "Ed25519", x: String(pub.x) }) };
   for (const [i, log] of [...state.logs].entries()) {
     const { origin, verifier } = logKey(log.vkey);
+    const down = backoff.get(origin);
+    if (down !== undefined && down.skip > 0) {
+      down.skip--; // still down as far as this witness knows
+      if (code === EXIT.ok) code = EXIT.unavailable;
+      continue;
+    }
     const get = async (path: string): Promise<Uint8Array> => {
       let res: Response;
       try {
@@ -209,6 +240,7 @@ async function pass(dir: string, key: KeyObject, io: Io): Promise<number> {
     };
     try {
       const note = Buffer.from(await get("checkpoint")).toString("utf8");
+      backoff.delete(origin); // reached again
       const seen = log.latest;
       // What this witness vouched for is the only thing that lets it see a rewrite: a saved note
       // that no longer reads as this log's checkpoint (a damaged or edited state file) must stop
@@ -262,7 +294,17 @@ async function pass(dir: string, key: KeyObject, io: Io): Promise<number> {
       io.out(`${origin}: cosigned size ${String(r.next.size)} and sent it back\n`);
     } catch (e) {
       if (!isAccordError(e)) throw e;
-      io.err(`${origin}: ${e.message} [${e.code}]\n`);
+      let retry = "";
+      if (e.code === "ERR_PEER_UNAVAILABLE") {
+        const failures = (backoff.get(origin)?.failures ?? 0) + 1;
+        const skip = passesToSkip(failures);
+        backoff.set(origin, { failures, skip });
+        retry =
+          skip === 0
+            ? ""
+            : `; ${String(failures)} passes in a row, next try in ${String(skip + 1)} passes`;
+      }
+      io.err(`${origin}: ${e.message} [${e.code}]${retry}\n`);
       if (code === EXIT.ok) code = EXIT.unavailable;
     }
   }
