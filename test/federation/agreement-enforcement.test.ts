@@ -18,21 +18,17 @@ import { signJson } from "../../src/crypto/sign.js";
 import { EXCHANGE_TYPE } from "../../src/app/agreements.js";
 import { AGREEMENT_EXCHANGE_PATH } from "../../src/federation/agreement-exchange.js";
 import {
+  addOnwardPilot,
   api,
-  createNodeDir,
+  demoBundle,
   EXAMPLES,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
+  startNodes,
+  type TestNodes,
 } from "../support/nodes.js";
 import { signedPost, signerOf } from "../support/peer-requests.js";
 
 const ID = "regional-cyber-accord";
-const bundle = JSON.parse(
-  readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
-);
+const bundle = demoBundle();
 const v1Source = readFileSync(join(EXAMPLES, "agreements", `${ID}.yaml`), "utf8");
 const SUSPECT = "identity--91b322a3-331d-4bac-94c2-019caaf4b63a";
 const C2 = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
@@ -47,8 +43,7 @@ function amendment(): string {
 }
 
 describe("agreement enforcement between three nodes", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB" | "XC">;
   let xa: RunningNode;
   let xb: RunningNode;
   let xc: RunningNode;
@@ -56,21 +51,19 @@ describe("agreement enforcement between three nodes", () => {
   const clock = { now: () => new Date(Date.now() + offsetMs) };
 
   beforeAll(async () => {
-    root = makeTempDir("accord-enforce-");
-    dirs = ["XA", "XB", "XC"].map((id) => createNodeDir(root, { id }));
-    [xa, xb, xc] = (await Promise.all(dirs.map((d) => start(d, { clock })))) as [
-      RunningNode,
-      RunningNode,
-      RunningNode,
-    ];
-    await introduce([xa, xb, xc], { sign: false });
+    nodes = await startNodes(
+      [
+        { id: "XA", options: { clock } },
+        { id: "XB", options: { clock } },
+        { id: "XC", options: { clock } },
+      ],
+      { prefix: "accord-enforce-", sign: false },
+    );
+    ({ XA: xa, XB: xb, XC: xc } = nodes.nodes);
     expect((await api(xa, "POST", "/api/v1/bundles", bundle)).status).toBe(201);
   });
 
-  afterAll(async () => {
-    for (const n of [xa, xb, xc]) await n.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   const status = async (n: RunningNode) => {
     const r = await api(n, "GET", `/api/v1/agreements/${ID}`);
@@ -199,16 +192,7 @@ describe("agreement enforcement between three nodes", () => {
 
   it("an onward hop needs the originator's signed consent, which travels with the object and is checked by the recipient", async () => {
     // An agreement that allows onward hops (each still needs the originator's consent).
-    const onward = v1Source
-      .replace(`agreement: ${ID}`, "agreement: onward-pilot")
-      .replace("allowed: false", "allowed: true\n  max_hops: 2");
-    for (const n of [xa, xb, xc])
-      expect(
-        (await api(n, "POST", "/api/v1/agreements", onward, { "content-type": "application/yaml" }))
-          .status,
-      ).toBe(201);
-    for (const n of [xa, xb, xc])
-      expect((await api(n, "POST", "/api/v1/agreements/onward-pilot/sign", {})).status).toBe(200);
+    await addOnwardPilot([xa, xb, xc], ID);
     const first = await api(xa, "POST", "/api/v1/shares", {
       recipients: ["XB"],
       purpose: "cyber-defence",
@@ -261,7 +245,7 @@ describe("agreement enforcement between three nodes", () => {
     // Pushed by a partner that is not its originator: refused, nothing kept.
     const relayed = await signedPost(
       xb,
-      signerOf(dirs[2]!.dir),
+      signerOf(nodes.dirs.XC.dir),
       "/federation/v1/consents",
       JSON.stringify({ consent: grant.body.consent }),
       "application/json",
@@ -295,7 +279,7 @@ describe("agreement enforcement between three nodes", () => {
       expect(r.status).toBe(201);
     }
     const a2 = parseAgreement(v2);
-    const xaKeys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
+    const xaKeys = loadNodeKeys(join(nodes.dirs.XA.dir, "keys", "node-keys.json"));
     const forger = generateNodeKeys();
     const body = {
       type: EXCHANGE_TYPE,
@@ -315,7 +299,7 @@ describe("agreement enforcement between three nodes", () => {
     const post = (m: unknown) =>
       signedPost(
         xb,
-        signerOf(dirs[0]!.dir),
+        signerOf(nodes.dirs.XA.dir),
         AGREEMENT_EXCHANGE_PATH,
         JSON.stringify(m),
         "application/json",

@@ -11,15 +11,7 @@ import { loadNodeKeys } from "../../src/cli/secrets.js";
 import { canonicalize } from "../../src/crypto/jcs.js";
 import { sha256Hex } from "../../src/crypto/hash.js";
 import { signJson } from "../../src/crypto/sign.js";
-import {
-  api,
-  createNodeDir,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { api, type TestNodeDir, startNodes, type TestNodes } from "../support/nodes.js";
 
 const ID = "regional-cyber-accord";
 
@@ -57,28 +49,29 @@ async function record(n: RunningNode, dir: TestNodeDir, count: number, from: num
 }
 
 describe("signature exchanges with more than 256 events", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
+  let dirs: TestNodes<"XA" | "XB">["dirs"];
   let xa: RunningNode;
   let xb: RunningNode;
 
   beforeAll(async () => {
-    root = makeTempDir("accord-exchange-paging-");
-    dirs = [createNodeDir(root, { id: "XA" }), createNodeDir(root, { id: "XB" })];
-    [xa, xb] = [await start(dirs[0]!), await start(dirs[1]!)];
-    await introduce([xa, xb], { sign: false });
+    nodes = await startNodes([{ id: "XA" }, { id: "XB" }], {
+      prefix: "accord-exchange-paging-",
+      sign: false,
+    });
+    ({
+      dirs,
+      nodes: { XA: xa, XB: xb },
+    } = nodes);
   });
 
-  afterAll(async () => {
-    for (const n of [xa, xb]) await n.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   it("sends every page of this node's events and follows every page of the partner's", async () => {
     const day = Date.parse("2026-06-01T00:00:00.000Z");
     // XA holds 600 of its own events (three pages), XB 300 of its own (two pages).
-    await record(xa, dirs[0]!, 600, day);
-    await record(xb, dirs[1]!, 300, day + 3_600_000);
+    await record(xa, dirs.XA, 600, day);
+    await record(xb, dirs.XB, 300, day + 3_600_000);
     const jwsOf = async (n: RunningNode) =>
       new Set((await n.store.agreementState.events(ID)).map((e) => e.jws));
     const atXa = await jwsOf(xa);

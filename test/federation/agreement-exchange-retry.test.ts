@@ -12,24 +12,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { backoffMs } from "../../src/app/retry.js";
-import {
-  api,
-  createNodeDir,
-  EXAMPLES,
-  introduce,
-  makeTempDir,
-  removeDir,
-  signAgreements,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { api, EXAMPLES, signAgreements, startNodes, type TestNodes } from "../support/nodes.js";
 
 const ID = "regional-cyber-accord";
 const source = readFileSync(join(EXAMPLES, "agreements", `${ID}.yaml`), "utf8");
 
 describe("signature exchanges owed to partners", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
   let xa: RunningNode;
   let xb: RunningNode;
   let offsetMs = 0;
@@ -39,19 +28,19 @@ describe("signature exchanges owed to partners", () => {
   const clock = { now: () => new Date(base + offsetMs) };
 
   beforeAll(async () => {
-    root = makeTempDir("accord-exchange-retry-");
-    // XB does not hold the agreement at first: XA's exchange with it fails.
-    dirs = [createNodeDir(root, { id: "XA" }), createNodeDir(root, { id: "XB", agreements: [] })];
-    // Only XA's clock moves (its retries fall due); XB keeps real time, and signed requests
-    // are dated by real time.
-    [xa, xb] = [await start(dirs[0]!, { clock }), await start(dirs[1]!)];
-    await introduce([xa, xb], { sign: false });
+    // XB does not hold the agreement at first: XA's exchange with it fails. Only XA's clock
+    // moves (its retries fall due); XB keeps real time, and signed requests are dated by real time.
+    nodes = await startNodes(
+      [
+        { id: "XA", options: { clock } },
+        { id: "XB", agreements: [] },
+      ],
+      { prefix: "accord-exchange-retry-", sign: false },
+    );
+    ({ XA: xa, XB: xb } = nodes.nodes);
   });
 
-  afterAll(async () => {
-    for (const n of [xa, xb]) await n.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   const exchanges = async (n: RunningNode) => {
     const r = await api(n, "GET", `/api/v1/agreements/${ID}/exchanges`);
@@ -88,7 +77,7 @@ describe("signature exchanges owed to partners", () => {
     expect(add.status).toBe(201);
     expect(await signedOnXb()).toEqual([]);
     await xa.stop();
-    xa = await start(dirs[0]!, { clock });
+    xa = await nodes.start("XA", { clock });
 
     // Not due yet (backoff): nothing is attempted for XB.
     await xa.node.agreementBook.retryExchanges();
@@ -124,7 +113,7 @@ describe("signature exchanges owed to partners", () => {
     const fixed = { now: () => new Date(Date.now() + offsetMs) };
     const frozen = fixed.now();
     await xa.stop();
-    xa = await start(dirs[0]!, { clock: { now: () => frozen } });
+    xa = await nodes.start("XA", { clock: { now: () => frozen } });
     await signAgreements([xa, xb]);
     // XB's push to XA went to XA's address before the restart (and is owed there); XA pulls.
     expect((await api(xa, "POST", `/api/v1/agreements/${ID}/sync`, {})).status).toBe(200);
@@ -149,7 +138,7 @@ describe("signature exchanges owed to partners", () => {
     expect(new Set(events.map((e) => e.at)).size, "one instant").toBe(1);
     // A restart reloads them in the same order.
     await xa.stop();
-    xa = await start(dirs[0]!, { clock: { now: () => frozen } });
+    xa = await nodes.start("XA", { clock: { now: () => frozen } });
     expect((await api(xa, "GET", `/api/v1/agreements/${ID}`)).body.status).toBe("in-force");
   });
 });

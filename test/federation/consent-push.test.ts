@@ -8,16 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
-import {
-  api,
-  createNodeDir,
-  freePort,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { api, freePort, startNodes, type TestNodes } from "../support/nodes.js";
 
 const ID = "regional-cyber-accord";
 const OBJECT = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
@@ -31,8 +22,7 @@ interface Push {
 }
 
 describe("consents pushed to their holders", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
   let xa: RunningNode;
   let xb: RunningNode | undefined;
   let offsetMs = 0;
@@ -42,22 +32,18 @@ describe("consents pushed to their holders", () => {
   const clock = { now: () => new Date(base + offsetMs) };
 
   beforeAll(async () => {
-    root = makeTempDir("accord-consent-push-");
     // XB keeps its port across restarts: XA knows it by its address.
-    dirs = [
-      createNodeDir(root, { id: "XA" }),
-      createNodeDir(root, { id: "XB", port: await freePort() }),
-    ];
-    xa = await start(dirs[0]!, { clock });
-    xb = await start(dirs[1]!);
-    await introduce([xa, xb], { sign: false });
+    nodes = await startNodes(
+      [
+        { id: "XA", options: { clock } },
+        { id: "XB", port: await freePort() },
+      ],
+      { prefix: "accord-consent-push-", sign: false },
+    );
+    ({ XA: xa, XB: xb } = nodes.nodes);
   });
 
-  afterAll(async () => {
-    await xa.stop();
-    await xb?.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   const pushes = async (): Promise<Push[]> => {
     const r = await api(xa, "GET", "/api/v1/consents/pushes");
@@ -102,9 +88,9 @@ describe("consents pushed to their holders", () => {
     expect((await pushes())[0]).toMatchObject({ status: "pending", attempts: 2 });
 
     // XB comes back; XA restarts (the debt is in its database, not in memory).
-    xb = await start(dirs[1]!);
+    xb = await nodes.start("XB");
     await xa.stop();
-    xa = await start(dirs[0]!, { clock });
+    xa = await nodes.start("XA", { clock });
     expect(await heldByXb(xb)).toEqual([]);
     // Not due yet (the second wait is about two seconds): nothing is sent.
     expect(await xa.node.agreementBook.retryConsentPushes()).toBe(0);
@@ -143,7 +129,7 @@ describe("consents pushed to their holders", () => {
     const granted = await grant(expires);
     expect(granted.status).toBe(201);
     expect(granted.body.pushed.ok).toBe(false);
-    xb = await start(dirs[1]!);
+    xb = await nodes.start("XB");
     offsetMs += 120_000; // past the consent's expiry
     await xa.deliverNow();
     const ended = (await pushes()).find((p) => p.consent.expires === expires);

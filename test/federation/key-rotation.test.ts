@@ -6,7 +6,6 @@
  * follows the key history.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
@@ -18,24 +17,18 @@ import { signedFetch } from "../../src/federation/http-peer-client.js";
 import { logHead, logOrigin } from "../../src/app/log.js";
 import { ed25519NoteSigner, signCheckpoint } from "../../src/tlog/index.js";
 import {
-  EXAMPLES,
   PG_URL,
   api,
-  createNodeDir,
-  dropSchemas,
   freePort,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
   type TestNodeDir,
+  demoBundle,
+  startNodes,
+  type TestNodes,
 } from "../support/nodes.js";
 import { signedPost, signerFor } from "../support/peer-requests.js";
 import { testEntry } from "../support/log-entries.js";
 
-const bundle = JSON.parse(
-  readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
-) as unknown;
+const bundle = demoBundle();
 
 const variants = [
   { name: "SQLite", xbOnPostgres: false },
@@ -43,8 +36,8 @@ const variants = [
 ];
 
 describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
+  let dirs: TestNodes<"XA" | "XB">["dirs"];
   let xa: RunningNode;
   let xb: RunningNode;
   /** XA's keys as first created (its key file before any rotation). */
@@ -84,23 +77,18 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
   const statusOf = async (id: string) => (await xa.store.outbox.get(id))?.status;
 
   beforeAll(async () => {
-    root = makeTempDir();
-    dirs = [
-      createNodeDir(root, { id: "XA" }),
-      createNodeDir(root, { id: "XB", port: await freePort(), postgres: xbOnPostgres }),
-    ];
-    xaFirst = keysOf(dirs[0]!);
-    xa = await start(dirs[0]!);
-    xb = await start(dirs[1]!);
-    await introduce([xa, xb]);
+    nodes = await startNodes([
+      { id: "XA" },
+      { id: "XB", port: await freePort(), postgres: xbOnPostgres },
+    ]);
+    ({
+      dirs,
+      nodes: { XA: xa, XB: xb },
+    } = nodes);
+    xaFirst = keysOf(dirs.XA);
     expect((await api(xa, "POST", "/api/v1/bundles", bundle)).status).toBe(201);
   });
-  afterAll(async () => {
-    await xa.stop();
-    await xb.stop();
-    await dropSchemas(dirs);
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   it("rotates XA's keys: XB learns the new key from the signed announcement, logs it, and keeps receiving XA's shares", async () => {
     await xa.node.checkpoint(); // a checkpoint signed with the first key, for `log verify` below
@@ -112,14 +100,14 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
     const next = r.body.current as string;
     expect(next).not.toBe(old);
     expect(xa.node.fingerprint()).toBe(next);
-    expect(jwkThumbprint(keysOf(dirs[0]!).signing.publicJwk), "the key file").toBe(next);
+    expect(jwkThumbprint(keysOf(dirs.XA).signing.publicJwk), "the key file").toBe(next);
     await xa.deliverNow();
 
     expect(await pinnedAt(xb, "XA")).toBe(next);
     const [logged] = await entries(xb, "peer-key-rotated");
     expect(logged?.data).toMatchObject({ node: "XA", previous: old, signing: next });
     // Fingerprints only: no key material in either log.
-    const newX = keysOf(dirs[0]!).signing.publicJwk.x;
+    const newX = keysOf(dirs.XA).signing.publicJwk.x;
     const all = JSON.stringify([
       ...(await xb.store.ledger.list(0, 100_000)),
       ...(await xa.store.ledger.list(0, 100_000)),
@@ -149,7 +137,7 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
     const [sealed] = await xa.node.share({ recipients: ["XB"], purpose: "cyber-defence" });
     const id = sealed?.envelopes[0];
     expect(id).toBeDefined();
-    const before = keysOf(dirs[1]!).encryption.publicJwk.x;
+    const before = keysOf(dirs.XB).encryption.publicJwk.x;
     expect((await api(xb, "POST", "/api/v1/keys/rotate", {})).status).toBe(200);
     await xb.deliverNow();
     const xbPeer = await xa.store.peers.get("XB");
@@ -166,7 +154,7 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
     expect(r.body.keys).toEqual([jwkThumbprint(xaFirst.signing.publicJwk)]);
     await xa.deliverNow();
     expect(await getWith(xaFirst)).toBe(403);
-    expect(await getWith(keysOf(dirs[0]!))).toBe(200);
+    expect(await getWith(keysOf(dirs.XA))).toBe(200);
     expect(await entries(xb, "peer-key-retired")).toHaveLength(1);
     expect(await entries(xa, "key-retired")).toHaveLength(1);
     const again = await api(xa, "POST", "/api/v1/keys/retire", {});
@@ -174,7 +162,7 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
   });
 
   it("refuses and logs a forged announcement (not signed by the key XB knows for XA)", async () => {
-    const current = keysOf(dirs[0]!);
+    const current = keysOf(dirs.XA);
     const forger = generateNodeKeys();
     const pub = (k: NodeKeys) => ({
       signing: { ...k.signing.publicJwk, kid: undefined },
@@ -224,7 +212,7 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
       (p: any) => p.recipient === "XB",
     );
     expect(pending).toMatchObject({ recipient: "XB", kind: "rotate", attempts: 1 });
-    xb = await start(dirs[1]!);
+    xb = await nodes.start("XB");
     // The retry is due after its backoff: run delivery passes until it has gone out.
     for (let i = 0; i < 40 && (await pinnedAt(xb, "XA")) !== r.body.current; i++) {
       await new Promise((ok) => setTimeout(ok, 250));
@@ -237,7 +225,7 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
   });
 
   it("revokes XA's current key: XB refuses it at once and pins the replacement", async () => {
-    const compromised = keysOf(dirs[0]!);
+    const compromised = keysOf(dirs.XA);
     expect(await getWith(compromised)).toBe(200);
     const r = await api(xa, "POST", "/api/v1/keys/revoke", {});
     expect(r.status).toBe(200);
@@ -263,7 +251,7 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
     const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
     const checkpoints = await xa.store.ledger.checkpoints(0, 1000);
     expect(checkpoints.length).toBeGreaterThanOrEqual(2);
-    expect(await main(["log", "verify", "--dir", dirs[0]!.dir], {}, io)).toBe(0);
+    expect(await main(["log", "verify", "--dir", dirs.XA.dir], {}, io)).toBe(0);
     expect(out.join("")).toContain("log intact");
 
     // A checkpoint for a new size signed by a key the history does not know.
@@ -280,7 +268,7 @@ describe.each(variants)("key rotation ($name)", ({ xbOnPostgres }) => {
       createdAt: new Date().toISOString(),
     });
     out.length = 0;
-    expect(await main(["log", "verify", "--dir", dirs[0]!.dir], {}, io)).toBe(4);
+    expect(await main(["log", "verify", "--dir", dirs.XA.dir], {}, io)).toBe(4);
     expect(out.join("")).toContain("is not signed by");
   });
 });

@@ -31,6 +31,7 @@ import {
   removeDir,
   start,
   type TestNodeDir,
+  demoBundle,
 } from "../support/nodes.js";
 
 const EMAIL = "k.varga.invoices@mailbox.example";
@@ -149,9 +150,7 @@ describe("minimization on the share path", () => {
     xb = await start(dirs[1]!);
     await introduce([xa, xb]);
     await signEverywhere([xa, xb]);
-    const bundle = JSON.parse(
-      readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
-    );
+    const bundle = demoBundle();
     bundle.objects.push(...extra);
     const ingest = await api(xa, "POST", "/api/v1/bundles", bundle);
     expect(ingest.status, JSON.stringify(ingest.body)).toBe(201);

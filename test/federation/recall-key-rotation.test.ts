@@ -6,7 +6,6 @@
  * applied: the old key is inside its overlap and was never revoked. Once XA revokes the old key,
  * a notice made with it is refused and changes nothing.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
@@ -18,27 +17,22 @@ import { signedFetch } from "../../src/federation/http-peer-client.js";
 import { RECALL_PATH } from "../../src/federation/recall-client.js";
 import { NOTICE_TYPE, RECALL_CONTENT_TYPE } from "../../src/app/recall.js";
 import {
-  EXAMPLES,
   api,
-  createNodeDir,
   freePort,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
   type TestNodeDir,
+  demoBundle,
+  startNodes,
+  type TestNodes,
 } from "../support/nodes.js";
 import { signerFor } from "../support/peer-requests.js";
 
-const bundle = JSON.parse(
-  readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
-) as unknown;
+const bundle = demoBundle();
 const C2 = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
 const SECOND = "indicator--6cd8c12f-91de-4cc9-ae6b-51add0dc7e56";
 
 describe("a recall made before a rotation, delivered after it", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
+  let dirs: TestNodes<"XA" | "XB">["dirs"];
   let xa: RunningNode;
   let xb: RunningNode | undefined;
   let first: NodeKeys;
@@ -58,15 +52,18 @@ describe("a recall made before a rotation, delivered after it", () => {
     jwkThumbprint((await xb!.store.peers.get("XA"))?.signingKey as never);
 
   beforeAll(async () => {
-    root = makeTempDir("accord-recall-rotation-");
-    dirs = [
-      createNodeDir(root, { id: "XA" }),
-      createNodeDir(root, { id: "XB", port: await freePort() }),
-    ];
-    first = keysOf(dirs[0]!);
-    xa = await start(dirs[0]!, { clock });
-    xb = await start(dirs[1]!);
-    await introduce([xa, xb]);
+    nodes = await startNodes(
+      [
+        { id: "XA", options: { clock } },
+        { id: "XB", port: await freePort() },
+      ],
+      { prefix: "accord-recall-rotation-" },
+    );
+    ({
+      dirs,
+      nodes: { XA: xa, XB: xb },
+    } = nodes);
+    first = keysOf(dirs.XA);
     expect((await api(xa, "POST", "/api/v1/bundles", bundle)).status).toBe(201);
     const shared = await api(xa, "POST", "/api/v1/shares", {
       recipients: ["XB"],
@@ -78,11 +75,7 @@ describe("a recall made before a rotation, delivered after it", () => {
       expect(await xb.store.objects.get(await heldAt(id))).toBeDefined();
   });
 
-  afterAll(async () => {
-    await xa.stop();
-    await xb?.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   it("opens and applies the notice under XA's previous key, inside its overlap", async () => {
     await xb!.stop();
@@ -98,7 +91,7 @@ describe("a recall made before a rotation, delivered after it", () => {
     const next = rotated.body.current as string;
     expect(next).not.toBe(jwkThumbprint(first.signing.publicJwk));
 
-    xb = await start(dirs[1]!);
+    xb = await nodes.start("XB");
     offsetMs += 60_000; // past the recall's backoff
     await xa.deliverNow();
     // XB learnt the new key (announcements go first) ...
@@ -147,7 +140,7 @@ describe("a recall made before a rotation, delivered after it", () => {
       first.signing.privateKey,
       parsePublicJwk(xbPeer!.encryptionKey, "X25519"),
     );
-    const res = await signedFetch(signerFor(keysOf(dirs[0]!)), new URL(RECALL_PATH, xb!.url), {
+    const res = await signedFetch(signerFor(keysOf(dirs.XA)), new URL(RECALL_PATH, xb!.url), {
       method: "POST",
       body: envelope,
       contentType: "application/jose",

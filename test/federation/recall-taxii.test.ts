@@ -11,34 +11,30 @@
  * - XB serves an object XA originated to XC through a partner collection only with XA's consent
  *   for exactly that hop; XC pulls it with `--from XB`, and XA's recall is relayed by XB to XC.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { systemClock, systemRandom } from "../../src/cli/compose.js";
-import { main } from "../../src/cli/main.js";
 import { TaxiiService, collectionId } from "../../src/app/taxii.js";
 import { PROVENANCE_EXTENSION_ID } from "../../src/core/provenance.js";
 import { verifyLedger } from "../../src/app/node.js";
-import type { Clock, SharedCopy } from "../../src/app/ports.js";
+import type { SharedCopy } from "../../src/app/ports.js";
+import { runCli } from "../support/cli.js";
 import {
+  addOnwardPilot,
   api,
-  createNodeDir,
-  dropSchemas,
-  EXAMPLES,
+  demoBundle,
   freePort,
-  introduce,
-  makeTempDir,
+  movableClock,
   PG_URL,
-  removeDir,
-  start,
+  startNodes,
   type TestNodeDir,
+  type TestNodes,
 } from "../support/nodes.js";
 import { taxii } from "../taxii/helpers.js";
 
-const bundle = JSON.parse(
-  readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
-) as { objects: Record<string, unknown>[] };
+const bundle = demoBundle();
 const C2 = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
 const SECOND = "indicator--6cd8c12f-91de-4cc9-ae6b-51add0dc7e56";
 const MALWARE = "malware--35b2639d-9668-4b40-b8ba-5ba663257527";
@@ -46,24 +42,14 @@ const MALWARE = "malware--35b2639d-9668-4b40-b8ba-5ba663257527";
 const FRESH = "indicator--0b7e5c1d-2f3a-4b6c-8d9e-a1b2c3d4e5f6";
 const ROOT = "/taxii2/api/";
 
-function movableClock(): Clock & { advance(ms: number): void } {
-  let offset = 0;
-  return {
-    now: () => new Date(Date.now() + offset),
-    advance: (ms) => {
-      offset += ms;
-    },
-  };
-}
-
 const variants = [
   { name: "SQLite", onPostgres: false },
   ...(PG_URL === undefined ? [] : [{ name: "XA and XB on PostgreSQL", onPostgres: true }]),
 ];
 
 describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPostgres }) => {
-  let root: string;
-  let dirs: Record<"XA" | "XB" | "XC", TestNodeDir>;
+  let nodes: TestNodes<"XA" | "XB" | "XC">;
+  let dirs: TestNodes<"XA" | "XB" | "XC">["dirs"];
   let xa: RunningNode;
   let xb: RunningNode;
   let xc: RunningNode;
@@ -82,19 +68,7 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
       random: systemRandom,
     });
 
-  const cli = async (dir: TestNodeDir, ...argv: string[]) => {
-    let out = "";
-    let err = "";
-    const code = await main(
-      [...argv, "--dir", dir.dir],
-      {},
-      {
-        out: (t) => (out += t),
-        err: (t) => (err += t),
-      },
-    );
-    return { code, out, err };
-  };
+  const cli = (dir: TestNodeDir, ...argv: string[]) => runCli([...argv, "--dir", dir.dir]);
 
   /** Every object in a partner collection, page by page (`limit` 2, following `next`). */
   const readAll = async (base: string, collection: string, auth: string) => {
@@ -115,16 +89,18 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
     (await n.store.recalls.copiesOf(id)).filter((c) => c.credential != null);
 
   beforeAll(async () => {
-    root = makeTempDir("accord-recall-taxii-");
-    dirs = {
-      XA: createNodeDir(root, { id: "XA", postgres: onPostgres, port: await freePort() }),
-      XB: createNodeDir(root, { id: "XB", postgres: onPostgres, port: await freePort() }),
-      XC: createNodeDir(root, { id: "XC", port: await freePort() }),
-    };
-    xa = await start(dirs.XA);
-    xb = await start(dirs.XB, { clock: xbClock });
-    xc = await start(dirs.XC);
-    await introduce([xa, xb, xc]);
+    nodes = await startNodes(
+      [
+        { id: "XA", postgres: onPostgres, port: await freePort() },
+        { id: "XB", postgres: onPostgres, port: await freePort(), options: { clock: xbClock } },
+        { id: "XC", port: await freePort() },
+      ],
+      { prefix: "accord-recall-taxii-" },
+    );
+    ({
+      dirs,
+      nodes: { XA: xa, XB: xb, XC: xc },
+    } = nodes);
     expect((await api(xa, "POST", "/api/v1/bundles", bundle)).status).toBe(201);
 
     const service = taxiiService(xa);
@@ -134,7 +110,7 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
       purpose: "cyber-defence",
     });
     readerAuth = `Bearer ${reader.token}`;
-    readerTokenFile = join(root, "xb-reader-token");
+    readerTokenFile = join(nodes.root, "xb-reader-token");
     writeFileSync(readerTokenFile, `${reader.token}\n`, { mode: 0o600 });
     const analyst = await service.createCredential({
       id: "xb-analyst",
@@ -144,11 +120,7 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
     analystAuth = `Bearer ${analyst.token}`;
   });
 
-  afterAll(async () => {
-    for (const n of [xa, xb, xc]) await n.stop();
-    await dropSchemas(Object.values(dirs));
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   it("records a copy per object version a partner reads, per credential; not for the operator's preview or a manifest", async () => {
     const preview = await readAll(xa.url, xaPartnerCollection, `Bearer ${xa.apiToken}`);
@@ -351,16 +323,7 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
 
   it("serves another originator's object through a partner collection only with the originator's consent for that hop; the recall is relayed to the reader's node", async () => {
     // An agreement that allows onward hops, each with the originator's consent.
-    const onward = readFileSync(join(EXAMPLES, "agreements", "regional-cyber-accord.yaml"), "utf8")
-      .replace("agreement: regional-cyber-accord", "agreement: onward-pilot")
-      .replace("allowed: false", "allowed: true\n  max_hops: 2");
-    for (const n of [xa, xb, xc])
-      expect(
-        (await api(n, "POST", "/api/v1/agreements", onward, { "content-type": "application/yaml" }))
-          .status,
-      ).toBe(201);
-    for (const n of [xa, xb, xc])
-      expect((await api(n, "POST", "/api/v1/agreements/onward-pilot/sign", {})).status).toBe(200);
+    await addOnwardPilot([xa, xb, xc], "regional-cyber-accord");
     const fresh = { ...bundle.objects.find((o) => o.id === SECOND)!, id: FRESH };
     expect(
       (
@@ -422,7 +385,7 @@ describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPos
     ]);
 
     // XC pulls it as received from XB: the consent travelled with it and is checked there.
-    const tokenFile = join(root, "xc-reader-token");
+    const tokenFile = join(nodes.root, "xc-reader-token");
     writeFileSync(tokenFile, `${xcReader.token}\n`, { mode: 0o600 });
     const pulled = await cli(
       dirs.XC,

@@ -18,25 +18,19 @@ import { RECALL_PATH } from "../../src/federation/recall-client.js";
 import { NOTICE_TYPE, RECALL_CONTENT_TYPE, type SignedAck } from "../../src/app/recall.js";
 import { verifyLedger } from "../../src/app/node.js";
 import type { RunningNode } from "../../src/cli/compose.js";
-import { main } from "../../src/cli/main.js";
-import type { Clock } from "../../src/app/ports.js";
+import { runCli } from "../support/cli.js";
 import {
   api,
-  createNodeDir,
-  dropSchemas,
-  EXAMPLES,
+  demoBundle,
   freePort,
-  introduce,
-  makeTempDir,
+  movableClock,
   PG_URL,
-  removeDir,
-  start,
+  startNodes,
   type TestNodeDir,
+  type TestNodes,
 } from "../support/nodes.js";
 
-const bundle = JSON.parse(
-  readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
-) as { objects: Record<string, unknown>[] };
+const bundle = demoBundle();
 const C2 = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
 const SECOND = "indicator--6cd8c12f-91de-4cc9-ae6b-51add0dc7e56";
 const PORTAL = "indicator--bdf3def1-949b-415a-9f87-6ccc6bf7f495";
@@ -44,17 +38,6 @@ const MALWARE = "malware--35b2639d-9668-4b40-b8ba-5ba663257527";
 const ATTACK = "attack-pattern--9c0ce2db-e94b-4dec-a2e4-02139d484425";
 /** An object XA originates and recalls without sharing (the keyed-digest test). */
 const RECALL_PRIVACY_OBJECT = "indicator--0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f";
-
-/** A clock the test can move forward. */
-function movableClock(): Clock & { advance(ms: number): void } {
-  let offset = 0;
-  return {
-    now: () => new Date(Date.now() + offset),
-    advance: (ms) => {
-      offset += ms;
-    },
-  };
-}
 
 const variants = [
   { name: "SQLite", onPostgres: false },
@@ -96,8 +79,8 @@ async function injectFailure(dir: TestNodeDir, table: string, on: boolean): Prom
 }
 
 describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
-  let root: string;
-  let dirs: Record<"XA" | "XB" | "XC" | "XD", TestNodeDir>;
+  let nodes: TestNodes<"XA" | "XB" | "XC" | "XD">;
+  let dirs: TestNodes<"XA" | "XB" | "XC" | "XD">["dirs"];
   let xa: RunningNode;
   let xb: RunningNode;
   let xc: RunningNode;
@@ -144,19 +127,24 @@ describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
   };
 
   beforeAll(async () => {
-    root = makeTempDir();
-    dirs = {
-      XA: createNodeDir(root, { id: "XA", postgres: onPostgres }),
-      XB: createNodeDir(root, { id: "XB", postgres: onPostgres }),
-      XC: createNodeDir(root, { id: "XC", port: await freePort() }),
-      XD: createNodeDir(root, { id: "XD", agreements: [] }),
-    };
-    xa = await start(dirs.XA, { clock: xaClock });
-    xb = await start(dirs.XB, { clock: xbClock });
-    xc = await start(dirs.XC);
-    xd = await start(dirs.XD);
-    await introduce([xa, xb, xc]);
-    await introduce([xc, xd]);
+    nodes = await startNodes(
+      [
+        { id: "XA", postgres: onPostgres, options: { clock: xaClock } },
+        { id: "XB", postgres: onPostgres, options: { clock: xbClock } },
+        { id: "XC", port: await freePort() },
+        { id: "XD", agreements: [] },
+      ],
+      {
+        peer: [
+          ["XA", "XB", "XC"],
+          ["XC", "XD"],
+        ],
+      },
+    );
+    ({
+      dirs,
+      nodes: { XA: xa, XB: xb, XC: xc, XD: xd },
+    } = nodes);
     await xd.node.addPeer(xa.url, xa.node.fingerprint());
     // The accord is in force once every party has signed it.
     for (const n of [xa, xb, xc]) await n.node.agreementBook.sign("regional-cyber-accord");
@@ -176,11 +164,7 @@ describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
         ).toBeDefined();
   });
 
-  afterAll(async () => {
-    for (const n of [xa, xb, xc, xd]) await n.stop();
-    await dropSchemas(Object.values(dirs));
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   it("records who got which copy in the share transaction", async () => {
     const copies = await xa.store.recalls.copiesOf(C2);
@@ -305,7 +289,7 @@ describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
       lastError: "ERR_PEER_UNAVAILABLE",
     });
 
-    xc = await start(dirs.XC);
+    xc = await nodes.start("XC");
     expect(await xc.store.objects.get(await heldAt(xc, SECOND))).toBeDefined();
     xaClock.advance(10_000); // past the first backoff
     await xa.deliverNow();
@@ -379,7 +363,11 @@ describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
     expect(again.body.code).toBe("ERR_BAD_REQUEST");
   });
 
-  it("refuses a forged recall (a notice not signed by its originator) and changes nothing", async () => {
+  /**
+   * XB sends XC a recall of MALWARE naming `originator`, signed with XB's key: refused with
+   * `status` and `code`, and XC changes nothing and still holds the object.
+   */
+  const refusedRecallOfMalware = async (originator: string, status: number, code: string) => {
     const before = await snapshot(xc);
     const res = await sendToXc(
       "XB",
@@ -387,7 +375,7 @@ describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
         type: NOTICE_TYPE,
         recall: crypto.randomUUID(),
         kind: "recall",
-        originator: "XA",
+        originator,
         object: MALWARE,
         replacement: null,
         reason: "",
@@ -395,33 +383,20 @@ describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
       },
       [await heldAt(xc, MALWARE)],
     );
-    expect(res.status).toBe(401);
-    expect(res.body.code).toBe("ERR_SIGNATURE_INVALID");
+    expect(res.status).toBe(status);
+    expect(res.body.code).toBe(code);
     expect(await snapshot(xc)).toEqual(before);
     expect(await xc.store.objects.get(await heldAt(xc, MALWARE))).toBeDefined();
+    return res;
+  };
+
+  it("refuses a forged recall (a notice not signed by its originator) and changes nothing", async () => {
+    await refusedRecallOfMalware("XA", 401, "ERR_SIGNATURE_INVALID");
   });
 
   it("refuses a recall by a node that is not the originator and changes nothing", async () => {
-    const before = await snapshot(xc);
-    const res = await sendToXc(
-      "XB",
-      {
-        type: NOTICE_TYPE,
-        recall: crypto.randomUUID(),
-        kind: "recall",
-        originator: "XB",
-        object: MALWARE,
-        replacement: null,
-        reason: "",
-        issued_at: new Date().toISOString(),
-      },
-      [await heldAt(xc, MALWARE)],
-    );
-    expect(res.status).toBe(403);
-    expect(res.body.code).toBe("ERR_POLICY_DENIED");
+    const res = await refusedRecallOfMalware("XB", 403, "ERR_POLICY_DENIED");
     expect(res.body.detail).toContain("only the originator `XA`");
-    expect(await snapshot(xc)).toEqual(before);
-    expect(await xc.store.objects.get(await heldAt(xc, MALWARE))).toBeDefined();
   });
 
   it("answers a notice delivered again with the first acknowledgement, and changes nothing", async () => {
@@ -539,19 +514,7 @@ describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
   });
 
   it("the CLI shows recall status and refused onward hops, and runs the purge", async () => {
-    const run = async (...argv: string[]) => {
-      let out = "";
-      let err = "";
-      const code = await main(
-        [...argv, "--dir", dirs.XC.dir],
-        {},
-        {
-          out: (t) => (out += t),
-          err: (t) => (err += t),
-        },
-      );
-      return { code, out, err };
-    };
+    const run = (...argv: string[]) => runCli([...argv, "--dir", dirs.XC.dir]);
     const status = await run("recall", "status", "--json");
     expect(status.code, status.err).toBe(0);
     const recalls = (JSON.parse(status.out) as { recalls: { role: string; complete: boolean }[] })

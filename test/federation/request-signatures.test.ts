@@ -8,42 +8,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { jwkThumbprint } from "../../src/crypto/keys.js";
 import { signRequestHeaders } from "../../src/federation/request-signing.js";
-import {
-  createNodeDir,
-  freePort,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { freePort, startNodes, type TestNodes } from "../support/nodes.js";
 import { signerOf } from "../support/peer-requests.js";
 
 const INBOX = "/federation/v1/inbox";
 const TYPE = "application/jose";
 
 describe("request signatures on /federation/v1/*", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
+  let dirs: TestNodes<"XA" | "XB">["dirs"];
   let xa: RunningNode;
   let xb: RunningNode;
 
   beforeAll(async () => {
-    root = makeTempDir();
     // XB keeps its port across restarts, so a replay after a restart has the same @authority.
-    dirs = [
-      createNodeDir(root, { id: "XA" }),
-      createNodeDir(root, { id: "XB", port: await freePort() }),
-    ];
-    xa = await start(dirs[0]!);
-    xb = await start(dirs[1]!);
-    await introduce([xa, xb]);
+    nodes = await startNodes([{ id: "XA" }, { id: "XB", port: await freePort() }]);
+    ({
+      dirs,
+      nodes: { XA: xa, XB: xb },
+    } = nodes);
   });
-  afterAll(async () => {
-    await xa.stop();
-    await xb.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   const send = async (
     headers: Record<string, string>,
@@ -59,7 +44,7 @@ describe("request signatures on /federation/v1/*", () => {
     return { status: res.status, code: parsed.code, detail: parsed.detail };
   };
   const signed = (body: string, over: { now?: number; path?: string; nonce?: string } = {}) =>
-    signRequestHeaders(signerOf(dirs[0]!.dir), {
+    signRequestHeaders(signerOf(dirs.XA.dir), {
       method: "POST",
       url: new URL(over.path ?? INBOX, xb.url).href,
       body,
@@ -126,7 +111,7 @@ describe("request signatures on /federation/v1/*", () => {
     expect((await send(h, "garbage")).status).toBe(400);
     expect(await send(h, "garbage")).toMatchObject({ status: 409, code: "ERR_REPLAY" });
     await xb.stop();
-    xb = await start(dirs[1]!);
+    xb = await nodes.start("XB");
     expect(await send(h, "garbage")).toMatchObject({ status: 409, code: "ERR_REPLAY" });
     // A fresh nonce from the same partner is fine.
     expect((await send(signed("garbage"), "garbage")).status).toBe(400);
@@ -137,7 +122,7 @@ describe("request signatures on /federation/v1/*", () => {
       status: 401,
       code: "ERR_UNAUTHENTICATED",
     });
-    const h = signRequestHeaders(signerOf(dirs[0]!.dir), {
+    const h = signRequestHeaders(signerOf(dirs.XA.dir), {
       method: "GET",
       url: new URL("/federation/v1/anything", xb.url).href,
     });

@@ -6,8 +6,6 @@
  * (the clock is virtual, the failures are real refused connections), after which both outboxes
  * deliver everything once.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   backoffMs,
@@ -18,17 +16,7 @@ import {
 } from "../../src/app/retry.js";
 import type { Clock } from "../../src/app/ports.js";
 import type { RunningNode } from "../../src/cli/compose.js";
-import {
-  api,
-  createNodeDir,
-  EXAMPLES,
-  freePort,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { api, freePort, demoBundle, startNodes, type TestNodes } from "../support/nodes.js";
 
 const HOUR = 3_600_000;
 
@@ -87,31 +75,24 @@ function sharedClock(): Clock & { advanceTo(ms: number): void } {
 }
 
 describe("a partner down for an hour (real nodes, real HTTP, virtual time)", () => {
-  let root: string;
-  let dirs: Record<"XA" | "XB", TestNodeDir>;
+  let nodes: TestNodes<"XA" | "XB">;
   let xa: RunningNode;
   let xb: RunningNode;
   const clock = sharedClock();
-  const bundle = JSON.parse(
-    readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
-  ) as { objects: { id: string }[] };
+  const bundle = demoBundle() as { objects: { id: string }[] };
 
   beforeAll(async () => {
-    root = makeTempDir("accord-retry-");
-    dirs = {
-      XA: createNodeDir(root, { id: "XA" }),
-      XB: createNodeDir(root, { id: "XB", port: await freePort() }),
-    };
-    xa = await start(dirs.XA, { clock });
-    xb = await start(dirs.XB, { clock });
-    await introduce([xa, xb]);
+    nodes = await startNodes(
+      [
+        { id: "XA", options: { clock } },
+        { id: "XB", port: await freePort(), options: { clock } },
+      ],
+      { prefix: "accord-retry-" },
+    );
+    ({ XA: xa, XB: xb } = nodes.nodes);
   });
 
-  afterAll(async () => {
-    await xa.stop();
-    await xb.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   it("both outboxes keep trying through the hour and deliver everything once when it returns", async () => {
     expect((await api(xa, "POST", "/api/v1/bundles", bundle)).status).toBe(201);
@@ -154,7 +135,7 @@ describe("a partner down for an hour (real nodes, real HTTP, virtual time)", () 
     const [item] = await xa.store.outbox.list({ status: "pending", limit: 1 });
     expect(item!.attempts).toBeGreaterThanOrEqual(12);
 
-    xb = await start(dirs.XB, { clock });
+    xb = await nodes.start("XB", { clock });
     // Both messages are due again within one capped wait of the hour's end.
     const [message] = await xa.store.recalls.messages(issued.body.id);
     const due = Math.max(Date.parse(item!.nextAttemptAt), Date.parse(message!.nextAttemptAt));

@@ -4,7 +4,6 @@
  * -> store with provenance -> signed receipt. And every kind of bad input the inbox and the API
  * must refuse without writing anything.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealEnvelope } from "../../src/crypto/envelope.js";
@@ -16,23 +15,10 @@ import { expandDecisions } from "../../src/app/decision-log.js";
 import { PROVENANCE_EXTENSION_DEFINITION, withProvenance } from "../../src/core/provenance.js";
 import { SOURCE_GRADE_EXTENSION_DEFINITION } from "../../src/core/minimize/index.js";
 import type { RunningNode } from "../../src/cli/compose.js";
-import {
-  api,
-  createNodeDir,
-  dropSchemas,
-  EXAMPLES,
-  introduce,
-  makeTempDir,
-  PG_URL,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { api, PG_URL, demoBundle, startNodes, type TestNodes } from "../support/nodes.js";
 import { signedPost, signerOf } from "../support/peer-requests.js";
 
-const bundle = JSON.parse(
-  readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
-);
+const bundle = demoBundle();
 const SUSPECT = "identity--91b322a3-331d-4bac-94c2-019caaf4b63a";
 const C2 = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
 const CONTENT = "application/stix+json;version=2.1";
@@ -45,37 +31,29 @@ if (PG_URL === undefined)
   console.warn("share-path: ACCORD_TEST_PG_URL is not set, so the PostgreSQL variant does not run");
 
 describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
+  let dirs: TestNodes<"XA" | "XB">["dirs"];
   let xa: RunningNode;
   let xb: RunningNode;
   /** The id XA's C2 indicator travelled under (re-issued per agreement by the profile). */
   let c2AtXb = C2;
 
   beforeAll(async () => {
-    root = makeTempDir();
-    dirs = [
-      createNodeDir(root, { id: "XA" }),
-      createNodeDir(root, { id: "XB", postgres: xbOnPostgres }),
-    ];
-    xa = await start(dirs[0]!);
-    xb = await start(dirs[1]!);
-    await introduce([xa, xb]);
+    nodes = await startNodes([{ id: "XA" }, { id: "XB", postgres: xbOnPostgres }]);
+    ({
+      dirs,
+      nodes: { XA: xa, XB: xb },
+    } = nodes);
   });
 
-  afterAll(async () => {
-    await xa.stop();
-    await xb.stop();
-    await dropSchemas(dirs);
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   const sealFromXa = async (
     id: string,
     objects: unknown[],
     over: { sender?: string; key?: ReturnType<typeof generateNodeKeys> } = {},
   ) => {
-    const keys = over.key ?? loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
+    const keys = over.key ?? loadNodeKeys(join(dirs.XA.dir, "keys", "node-keys.json"));
     const peer = await xa.store.peers.get("XB");
     return sealEnvelope(
       {
@@ -97,7 +75,7 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
     );
   };
   const postEnvelope = (envelope: string, type = "application/jose") =>
-    signedPost(xb, signerOf(dirs[0]!.dir), "/federation/v1/inbox", envelope, type);
+    signedPost(xb, signerOf(dirs.XA.dir), "/federation/v1/inbox", envelope, type);
 
   it("shares what the agreement permits, strips what it does not, and brings back a signed receipt", async () => {
     const ingest = await api(xa, "POST", "/api/v1/bundles", bundle);
@@ -326,7 +304,7 @@ describe.each(variants)("the share path ($name)", ({ xbOnPostgres }) => {
 
     it("refuses a bundle with one invalid object as a whole, naming the object id and the JSON path", async () => {
       const broken = structuredClone(bundle);
-      broken.objects[3].created = "yesterday";
+      broken.objects[3]!.created = "yesterday";
       const res = await api(xb, "POST", "/api/v1/bundles", broken);
       expect(res.status).toBe(422);
       expect(res.body.code).toBe("ERR_STIX_INVALID");

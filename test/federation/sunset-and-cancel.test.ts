@@ -7,15 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { demoClock, PILOT } from "../../src/cli/demo-sunset.js";
-import {
-  api,
-  createNodeDir,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { api, startNodes, type TestNodes } from "../support/nodes.js";
 
 const indicator = (n: number) => ({
   type: "indicator",
@@ -29,32 +21,24 @@ const indicator = (n: number) => ({
 });
 
 describe("sunset and outbox cancellation", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
   let xa: RunningNode;
   let xb: RunningNode;
   const clock = demoClock();
 
   beforeAll(async () => {
-    root = makeTempDir();
-    dirs = [
-      createNodeDir(root, { id: "XA", agreements: ["pilot-exchange.yaml"] }),
-      createNodeDir(root, { id: "XB", agreements: ["pilot-exchange.yaml"] }),
-    ];
-    xa = await start(dirs[0]!, { clock });
-    xb = await start(dirs[1]!, { clock });
-    await introduce([xa, xb]);
+    nodes = await startNodes([
+      { id: "XA", agreements: ["pilot-exchange.yaml"], options: { clock } },
+      { id: "XB", agreements: ["pilot-exchange.yaml"], options: { clock } },
+    ]);
+    ({ XA: xa, XB: xb } = nodes.nodes);
     await xa.node.ingest({
       type: "bundle",
       id: "bundle--6a0d9c4e-2b7f-4e1a-8c3d-9f0e1d2c3b4a",
       objects: [1, 2, 3].map(indicator),
     });
   });
-  afterAll(async () => {
-    await xa.stop();
-    await xb.stop().catch(() => undefined);
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   const shareOne = async (n: number) => {
     const [o] = await xa.node.share({

@@ -23,15 +23,7 @@ import {
   ed25519NoteSigner,
 } from "../../src/tlog/index.js";
 import { ed25519RawPublic } from "../../src/tlog/note.js";
-import {
-  api,
-  createNodeDir,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { api, startNodes, type TestNodeDir, type TestNodes } from "../support/nodes.js";
 import { signedPost, signerOf } from "../support/peer-requests.js";
 
 const keysOf = (d: TestNodeDir): NodeKeys => loadNodeKeys(join(d.dir, "keys", "node-keys.json"));
@@ -40,42 +32,34 @@ const cosign = (note: string, keys: NodeKeys, name = witnessName("XA"), at = now
   addNoteSignatures(note, [ed25519Cosigner(name, keys.signing.privateKey, () => at)]);
 
 describe("cosignatures sent back to the log", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
   let xa: RunningNode;
   let xb: RunningNode;
-  const post = (note: string, signer = signerOf(dirs[0]!.dir)) =>
+  const post = (note: string, signer = signerOf(nodes.dirs.XA.dir)) =>
     signedPost(xb, signer, "/federation/v1/log/cosignatures", note, "text/plain; charset=utf-8");
   const stored = async (size: number) =>
     (await xb.store.ledger.cosignatures(size)).map((c) => c.witness);
 
   beforeAll(async () => {
-    root = makeTempDir();
-    dirs = [createNodeDir(root, { id: "XA" }), createNodeDir(root, { id: "XB" })];
-    xa = await start(dirs[0]!);
-    xb = await start(dirs[1]!);
-    await introduce([xa, xb], { sign: false });
+    nodes = await startNodes([{ id: "XA" }, { id: "XB" }], { sign: false });
+    ({ XA: xa, XB: xb } = nodes.nodes);
   }, 60_000);
 
-  afterAll(async () => {
-    await xa.stop();
-    await xb.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   it("stores a partner's cosignature of a checkpoint the node issued, and serves it", async () => {
     const { size, note } = await xb.node.checkpoint();
-    const r = await post(cosign(note, keysOf(dirs[0]!)));
+    const r = await post(cosign(note, keysOf(nodes.dirs.XA)));
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body).toEqual({ size, witness: witnessName("XA"), stored: 1 });
     const served = (await api(xb, "GET", "/api/v1/log/checkpoint")).body as string;
     const opened = openCheckpoint(served, {
       origin: logOrigin("XB"),
-      log: logVerifier("XB", ed25519RawPublic(keysOf(dirs[1]!).signing.privateKey)),
+      log: logVerifier("XB", ed25519RawPublic(keysOf(nodes.dirs.XB).signing.privateKey)),
       cosigners: [
         ed25519CosignatureVerifier(
           witnessName("XA"),
-          ed25519RawPublic(keysOf(dirs[0]!).signing.privateKey),
+          ed25519RawPublic(keysOf(nodes.dirs.XA).signing.privateKey),
         ),
       ],
     });
@@ -84,7 +68,7 @@ describe("cosignatures sent back to the log", () => {
   });
 
   it("refuses what it cannot check, storing nothing", async () => {
-    const xaKeys = keysOf(dirs[0]!);
+    const xaKeys = keysOf(nodes.dirs.XA);
     const { size, note } = await xb.node.checkpoint();
     const before = await xb.store.ledger.cosignatures(size);
     // A tree head XB never issued: same size, another root, "signed" by someone else.
@@ -127,13 +111,13 @@ describe("cosignatures sent back to the log", () => {
   });
 
   it("accepts a partner's cosignature under its previous key after a rotation, never under a revoked one", async () => {
-    const k1 = keysOf(dirs[0]!);
+    const k1 = keysOf(nodes.dirs.XA);
     const { size, note } = await xb.node.checkpoint();
     const late = cosign(note, k1); // made with XA's first key, delivered after the rotation
     const rotated = await api(xa, "POST", "/api/v1/keys/rotate", { overlap: "7d" });
     expect(rotated.status).toBe(200);
     await xa.deliverNow();
-    const k2 = keysOf(dirs[0]!);
+    const k2 = keysOf(nodes.dirs.XA);
     const xaAtXb = await xb.store.peers.get("XA");
     expect(jwkThumbprint(xaAtXb!.signingKey as never)).toBe(jwkThumbprint(k2.signing.publicJwk));
     // XB knows both of XA's keys: the new one pinned, the first one from the rotation.
@@ -161,7 +145,7 @@ describe("cosignatures sent back to the log", () => {
     const first = await api(xa, "POST", "/api/v1/log/witness/XB");
     expect(first.body).toMatchObject({ consistent: true });
     const before = await xb.node.checkpoint(); // signed with XB's first key
-    const b1 = keysOf(dirs[1]!);
+    const b1 = keysOf(nodes.dirs.XB);
     expect((await api(xb, "POST", "/api/v1/keys/rotate", { overlap: "7d" })).status).toBe(200);
     await xb.deliverNow();
     // XA opens the old checkpoint with XB's key history as it knows it, and the new one too.

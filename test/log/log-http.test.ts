@@ -4,7 +4,6 @@
  * partner requests), `accord log verify --url | --db`, `log prove`, `log tail`, and the check that
  * matches every share on the sender's log with the acceptance on the recipient's log.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +11,6 @@ import { logOrigin, logVerifier, readLogEntries, verifyLog } from "../../src/app
 import { matchSharesWithReceipts } from "../../src/app/log-match.js";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { openRemoteLog } from "../../src/cli/log.js";
-import { main } from "../../src/cli/main.js";
 import { loadNodeKeys } from "../../src/cli/secrets.js";
 import {
   decodeBase64,
@@ -21,46 +19,19 @@ import {
   tilePath,
   verifyInclusion,
 } from "../../src/tlog/index.js";
-import {
-  api,
-  createNodeDir,
-  EXAMPLES,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { runCli as cli } from "../support/cli.js";
+import { api, startNodes, type TestNodes, demoBundle } from "../support/nodes.js";
 
-const bundle = JSON.parse(
-  readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8"),
-);
-
-async function cli(
-  argv: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, env, {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-  });
-  return { code, out, err };
-}
+const bundle = demoBundle();
 
 describe("the transparency log over HTTP between two nodes", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
   let xa: RunningNode;
   let xb: RunningNode;
 
   beforeAll(async () => {
-    root = makeTempDir();
-    dirs = [createNodeDir(root, { id: "XA" }), createNodeDir(root, { id: "XB" })];
-    xa = await start(dirs[0]!);
-    xb = await start(dirs[1]!);
-    await introduce([xa, xb]);
+    nodes = await startNodes([{ id: "XA" }, { id: "XB" }]);
+    ({ XA: xa, XB: xb } = nodes.nodes);
     expect((await api(xa, "POST", "/api/v1/bundles", bundle)).status).toBe(201);
     const share = await api(xa, "POST", "/api/v1/shares", {
       recipients: ["XB"],
@@ -76,14 +47,10 @@ describe("the transparency log over HTTP between two nodes", () => {
     }
   }, 60_000);
 
-  afterAll(async () => {
-    await xa.stop();
-    await xb.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   const xaKey = () => {
-    const keys = loadNodeKeys(join(dirs[0]!.dir, "keys", "node-keys.json"));
+    const keys = loadNodeKeys(join(nodes.dirs.XA.dir, "keys", "node-keys.json"));
     return logVerifier("XA", new Uint8Array(Buffer.from(keys.signing.publicJwk.x, "base64url")));
   };
 
@@ -136,12 +103,12 @@ describe("the transparency log over HTTP between two nodes", () => {
     expect(v).toMatchObject({ ok: true, signaturesChecked: true, checkpoints: 1 });
     expect(v.entries).toBe(await xa.store.ledger.size());
 
-    const asPartner = await cli(["log", "verify", "--url", xa.url, "--dir", dirs[1]!.dir]);
+    const asPartner = await cli(["log", "verify", "--url", xa.url, "--dir", nodes.dirs.XB.dir]);
     expect(asPartner.code, asPartner.err).toBe(0);
     expect(asPartner.out).toMatch(/^log intact: \d+ entries/);
 
     // The remembered checkpoint: the next run checks the log still extends it.
-    const state = join(root, "xa-checkpoint");
+    const state = join(nodes.root, "xa-checkpoint");
     expect(
       (await cli(["log", "verify", "--url", xa.url, "--token", xa.apiToken, "--state", state]))
         .code,
@@ -164,13 +131,16 @@ describe("the transparency log over HTTP between two nodes", () => {
 
   it("`accord log prove` and `accord log tail` read the running node", async () => {
     const env = { ACCORD_PUBLIC_URL: xa.url };
-    const prove = await cli(["log", "prove", "--entry", "2", "--dir", dirs[0]!.dir, "--json"], env);
+    const prove = await cli(
+      ["log", "prove", "--entry", "2", "--dir", nodes.dirs.XA.dir, "--json"],
+      env,
+    );
     expect(prove.code, prove.err).toBe(0);
     expect(JSON.parse(prove.out)).toMatchObject({ ok: true, index: 2 });
-    const tail = await cli(["log", "tail", "--limit", "3", "--dir", dirs[0]!.dir], env);
+    const tail = await cli(["log", "tail", "--limit", "3", "--dir", nodes.dirs.XA.dir], env);
     expect(tail.code, tail.err).toBe(0);
     expect(tail.out.trim().split("\n")).toHaveLength(3);
-    const bad = await cli(["log", "prove", "--entry", "two", "--dir", dirs[0]!.dir], env);
+    const bad = await cli(["log", "prove", "--entry", "two", "--dir", nodes.dirs.XA.dir], env);
     expect(bad.code).toBe(3);
   });
 
@@ -212,8 +182,8 @@ describe("the transparency log over HTTP between two nodes", () => {
   });
 
   it("`accord log verify --db` names the first bad index after a row is edited in SQLite", async () => {
-    const file = join(dirs[1]!.dir, "accord.db");
-    const ok = await cli(["log", "verify", "--db", file, "--dir", dirs[1]!.dir, "--json"]);
+    const file = join(nodes.dirs.XB.dir, "accord.db");
+    const ok = await cli(["log", "verify", "--db", file, "--dir", nodes.dirs.XB.dir, "--json"]);
     expect(ok.code, ok.out).toBe(0);
     expect(JSON.parse(ok.out)).toMatchObject({ ok: true, signaturesChecked: true });
     const raw = new Database(file);

@@ -10,8 +10,8 @@ import Database from "better-sqlite3";
 import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../../src/cli/compose.js";
-import { main } from "../../src/cli/main.js";
 import { parseVerifierKey, verifierFromKey, openCheckpoint } from "../../src/tlog/index.js";
+import { runCli as cli } from "../support/cli.js";
 import { testEntry } from "../support/log-entries.js";
 import {
   api,
@@ -21,13 +21,6 @@ import {
   start,
   type TestNodeDir,
 } from "../support/nodes.js";
-
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, {}, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
 
 describe("accord witness (an oversight body's standalone witness)", () => {
   let root: string;

@@ -10,35 +10,19 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { witnessName } from "../../src/app/witness.js";
 import type { RunningNode } from "../../src/cli/compose.js";
-import { main } from "../../src/cli/main.js";
 import { loadNodeKeys } from "../../src/cli/secrets.js";
 import { generateNodeKeys } from "../../src/crypto/keys.js";
 import { COSIGNATURE_TYPE, ED25519_TYPE, encodeVerifierKey } from "../../src/tlog/index.js";
 import { ed25519RawPublic } from "../../src/tlog/note.js";
+import { runCli as cli } from "../support/cli.js";
 import { testEntry } from "../support/log-entries.js";
-import {
-  api,
-  createNodeDir,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
-
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, {}, { out: (t) => (out += t), err: (t) => (err += t) });
-  return { code, out, err };
-}
+import { api, startNodes, type TestNodeDir, type TestNodes } from "../support/nodes.js";
 
 const rawOf = (d: TestNodeDir): Uint8Array =>
   ed25519RawPublic(loadNodeKeys(join(d.dir, "keys", "node-keys.json")).signing.privateKey);
 
 describe("accord log verify --witness", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
   let xa: RunningNode;
   let xb: RunningNode;
   let xaWitness: string;
@@ -46,40 +30,27 @@ describe("accord log verify --witness", () => {
   let xbLog: string;
 
   beforeAll(async () => {
-    root = makeTempDir();
-    dirs = [createNodeDir(root, { id: "XA" }), createNodeDir(root, { id: "XB" })];
-    xa = await start(dirs[0]!);
-    xb = await start(dirs[1]!);
-    await introduce([xa, xb]);
-    xaWitness = encodeVerifierKey(witnessName("XA"), COSIGNATURE_TYPE, rawOf(dirs[0]!));
+    nodes = await startNodes([{ id: "XA" }, { id: "XB" }]);
+    ({ XA: xa, XB: xb } = nodes.nodes);
+    xaWitness = encodeVerifierKey(witnessName("XA"), COSIGNATURE_TYPE, rawOf(nodes.dirs.XA));
     absent = encodeVerifierKey(
       "oversight.example/witness",
       COSIGNATURE_TYPE,
       ed25519RawPublic(generateNodeKeys().signing.privateKey),
     );
-    xbLog = encodeVerifierKey("accord.log/XB", ED25519_TYPE, rawOf(dirs[1]!));
+    xbLog = encodeVerifierKey("accord.log/XB", ED25519_TYPE, rawOf(nodes.dirs.XB));
     const w = await api(xa, "POST", "/api/v1/log/witness/XB");
     expect(w.body, JSON.stringify(w.body)).toMatchObject({ consistent: true, sentBack: true });
   }, 60_000);
 
-  afterAll(async () => {
-    await xa.stop();
-    await xb.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
+
+  /** `accord log verify` of XB over HTTP with its API token. */
+  const verifyXb = (...more: string[]) =>
+    cli(["log", "verify", "--url", xb.url, "--token", xb.apiToken, ...more]);
 
   it("passes with the witness's cosignature on the latest checkpoint, over HTTP", async () => {
-    const byToken = await cli([
-      "log",
-      "verify",
-      "--url",
-      xb.url,
-      "--token",
-      xb.apiToken,
-      "--witness",
-      xaWitness,
-      "--json",
-    ]);
+    const byToken = await verifyXb("--witness", xaWitness, "--json");
     expect(byToken.code, byToken.out + byToken.err).toBe(0);
     const doc = JSON.parse(byToken.out);
     expect(doc).toMatchObject({ ok: true, witnesses: { required: 1, cosigned: 1 } });
@@ -98,7 +69,7 @@ describe("accord log verify --witness", () => {
       "--url",
       xb.url,
       "--dir",
-      dirs[0]!.dir,
+      nodes.dirs.XA.dir,
       "--witness",
       xaWitness,
     ]);
@@ -108,54 +79,23 @@ describe("accord log verify --witness", () => {
 
   it("fails with exit 4 naming the witness whose cosignature is missing, unless N allows it", async () => {
     const both = ["--witness", xaWitness, "--witness", absent];
-    const strict = await cli(["log", "verify", "--url", xb.url, "--token", xb.apiToken, ...both]);
+    const strict = await verifyXb(...both);
     expect(strict.code).toBe(4);
     expect(strict.out).toMatch(/NOT WITNESSED: 1 of 2 required/);
     expect(strict.out).toMatch(/oversight\.example\/witness: MISSING/);
-    const json = await cli([
-      "log",
-      "verify",
-      "--url",
-      xb.url,
-      "--token",
-      xb.apiToken,
-      ...both,
-      "--min-cosigs",
-      "2",
-      "--json",
-    ]);
+    const json = await verifyXb(...both, "--min-cosigs", "2", "--json");
     expect(json.code).toBe(4);
     expect(JSON.parse(json.out)).toMatchObject({
       ok: false,
       witnesses: { required: 2, cosigned: 1 },
     });
-    const one = await cli([
-      "log",
-      "verify",
-      "--url",
-      xb.url,
-      "--token",
-      xb.apiToken,
-      ...both,
-      "--min-cosigs",
-      "1",
-    ]);
+    const one = await verifyXb(...both, "--min-cosigs", "1");
     expect(one.code, one.out).toBe(0);
   });
 
   it("counts a cosignature on an earlier checkpoint whose root it recomputed, saying so", async () => {
     for (let i = 0; i < 3; i++) await xb.store.ledger.append(testEntry(i));
-    const r = await cli([
-      "log",
-      "verify",
-      "--url",
-      xb.url,
-      "--token",
-      xb.apiToken,
-      "--witness",
-      xaWitness,
-      "--json",
-    ]);
+    const r = await verifyXb("--witness", xaWitness, "--json");
     expect(r.code, r.out + r.err).toBe(0);
     const doc = JSON.parse(r.out);
     const [standing] = doc.witnesses.standings;
@@ -165,8 +105,8 @@ describe("accord log verify --witness", () => {
 
   it("reads cosignatures from a node's SQLite file, and refuses a tampered one as invalid", async () => {
     await api(xa, "POST", "/api/v1/log/witness/XB");
-    const file = join(root, "copy.db");
-    const live = new Database(join(dirs[1]!.dir, "accord.db"));
+    const file = join(nodes.root, "copy.db");
+    const live = new Database(join(nodes.dirs.XB.dir, "accord.db"));
     try {
       await live.backup(file);
     } finally {
@@ -177,7 +117,7 @@ describe("accord log verify --witness", () => {
     expect(ok.out).toContain(`${witnessName("XA")}: cosigned the latest checkpoint`);
 
     // One stored cosignature line is altered (its last signature byte): the witness is INVALID.
-    const tampered = join(root, "tampered.db");
+    const tampered = join(nodes.root, "tampered.db");
     copyFileSync(file, tampered);
     const db = new Database(tampered);
     try {
@@ -213,20 +153,19 @@ describe("accord log verify --witness", () => {
   });
 
   it("refuses bad witness options as bad input (exit 3) before reading anything", async () => {
-    const base = ["log", "verify", "--url", xb.url, "--token", xb.apiToken];
-    const noWitness = await cli([...base, "--min-cosigs", "1"]);
+    const noWitness = await verifyXb("--min-cosigs", "1");
     expect(noWitness.code).toBe(3);
     expect(noWitness.err).toMatch(/--min-cosigs. needs at least one/);
-    const logKey = await cli([...base, "--witness", xbLog]);
+    const logKey = await verifyXb("--witness", xbLog);
     expect(logKey.code).toBe(3);
     expect(logKey.err).toMatch(/not a cosignature key/);
-    const garbage = await cli([...base, "--witness", "not-a-vkey"]);
+    const garbage = await verifyXb("--witness", "not-a-vkey");
     expect(garbage.code).toBe(3);
     expect(garbage.err).toMatch(/--witness #1 is not a note verifier key/);
-    const tooMany = await cli([...base, "--witness", xaWitness, "--min-cosigs", "2"]);
+    const tooMany = await verifyXb("--witness", xaWitness, "--min-cosigs", "2");
     expect(tooMany.code).toBe(3);
     expect(tooMany.err).toMatch(/more cosignatures than the 1 distinct witness key/);
-    const zero = await cli([...base, "--witness", xaWitness, "--min-cosigs", "0"]);
+    const zero = await verifyXb("--witness", xaWitness, "--min-cosigs", "0");
     expect(zero.code).toBe(3);
   });
 });

@@ -13,15 +13,7 @@ import type { RunningNode } from "../../src/cli/compose.js";
 import { loadNodeKeys } from "../../src/cli/secrets.js";
 import { generateNodeKeys, jwkThumbprint } from "../../src/crypto/keys.js";
 import { ed25519CosignatureVerifier, openCheckpoint } from "../../src/tlog/index.js";
-import {
-  api,
-  createNodeDir,
-  introduce,
-  makeTempDir,
-  removeDir,
-  start,
-  type TestNodeDir,
-} from "../support/nodes.js";
+import { api, startNodes, type TestNodes } from "../support/nodes.js";
 import { testEntry } from "../support/log-entries.js";
 
 const T = "2026-05-01T00:00:00.000Z";
@@ -31,24 +23,16 @@ const raw = (dir: string): Uint8Array =>
   );
 
 describe("witnessing a partner's log", () => {
-  let root: string;
-  let dirs: TestNodeDir[];
+  let nodes: TestNodes<"XA" | "XB">;
   let xa: RunningNode;
   let xb: RunningNode;
 
   beforeAll(async () => {
-    root = makeTempDir();
-    dirs = [createNodeDir(root, { id: "XA" }), createNodeDir(root, { id: "XB" })];
-    xa = await start(dirs[0]!);
-    xb = await start(dirs[1]!);
-    await introduce([xa, xb]);
+    nodes = await startNodes([{ id: "XA" }, { id: "XB" }]);
+    ({ XA: xa, XB: xb } = nodes.nodes);
   }, 60_000);
 
-  afterAll(async () => {
-    await xa.stop();
-    await xb.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   it("cosigns a consistent checkpoint, logs it, and refuses a rewritten log with evidence", async () => {
     const first = await api(xa, "POST", "/api/v1/log/witness/XB");
@@ -56,8 +40,8 @@ describe("witnessing a partner's log", () => {
     expect(first.body).toMatchObject({ partner: "XB", consistent: true, previousSize: 0 });
     const opened = openCheckpoint(first.body.cosigned, {
       origin: logOrigin("XB"),
-      log: logVerifier("XB", raw(dirs[1]!.dir)),
-      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), raw(dirs[0]!.dir))],
+      log: logVerifier("XB", raw(nodes.dirs.XB.dir)),
+      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), raw(nodes.dirs.XA.dir))],
     });
     expect(opened.note.verified.map((s) => s.name).sort()).toEqual(
       [logOrigin("XB"), witnessName("XA")].sort(),
@@ -69,8 +53,8 @@ describe("witnessing a partner's log", () => {
     const served = await api(xb, "GET", "/api/v1/log/checkpoint");
     const servedOpen = openCheckpoint(served.body as string, {
       origin: logOrigin("XB"),
-      log: logVerifier("XB", raw(dirs[1]!.dir)),
-      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), raw(dirs[0]!.dir))],
+      log: logVerifier("XB", raw(nodes.dirs.XB.dir)),
+      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), raw(nodes.dirs.XA.dir))],
     });
     expect(servedOpen.checkpoint.size).toBe(size1);
     expect(servedOpen.note.verified.map((s) => s.name)).toContain(witnessName("XA"));
@@ -104,7 +88,7 @@ describe("witnessing a partner's log", () => {
     expect(logged.map((e) => e.data.size)).toEqual([size1, size1 + 5]);
 
     // XB rewrites its history: the log is emptied and refilled with other entries, larger.
-    const db = new Database(join(dirs[1]!.dir, "accord.db"));
+    const db = new Database(join(nodes.dirs.XB.dir, "accord.db"));
     try {
       db.exec(
         "DELETE FROM log_entries; DELETE FROM log_tiles; DELETE FROM log_checkpoints; UPDATE log_state SET size = 0, frontier = x''",
@@ -139,7 +123,7 @@ describe("witnessing a partner's log", () => {
     const repeated = await api(xa, "POST", "/api/v1/log/witness/XB");
     expect([third.body.alarmLogged, repeated.body.alarmLogged]).toEqual([true, false]);
     await xa.stop();
-    xa = await start(dirs[0]!);
+    xa = await nodes.start("XA");
     const fourth = await api(xa, "POST", "/api/v1/log/witness/XB");
     expect(fourth.body).toMatchObject({
       consistent: false,
@@ -183,22 +167,16 @@ describe("witnessing a partner's log", () => {
 });
 
 describe("two nodes witnessing each other while idle", () => {
-  let root: string;
+  let nodes: TestNodes<"XA" | "XB">;
   let xc: RunningNode;
   let xd: RunningNode;
 
   beforeAll(async () => {
-    root = makeTempDir();
-    xc = await start(createNodeDir(root, { id: "XA" }));
-    xd = await start(createNodeDir(root, { id: "XB" }));
-    await introduce([xc, xd]);
+    nodes = await startNodes([{ id: "XA" }, { id: "XB" }]);
+    ({ XA: xc, XB: xd } = nodes.nodes);
   }, 60_000);
 
-  afterAll(async () => {
-    await xc.stop();
-    await xd.stop();
-    removeDir(root);
-  });
+  afterAll(() => nodes.stop());
 
   const witnessed = async (node: RunningNode): Promise<number> =>
     (await node.store.ledger.list(0, 10_000)).filter((e) => e.kind === "witness").length;

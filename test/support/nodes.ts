@@ -1,10 +1,11 @@
 /** Real nodes for integration tests: temp directories, real keys, real SQLite or PostgreSQL, real HTTP on loopback. */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import pg from "pg";
+import { expect } from "vitest";
 import { loadConfig, type ConfigFile } from "../../src/cli/config.js";
 import { createNodeSecrets } from "../../src/cli/secrets.js";
 import { startNode, type RunningNode, type StartOptions } from "../../src/cli/compose.js";
@@ -14,6 +15,12 @@ import type { Clock } from "../../src/app/ports.js";
 
 export const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
 export const PG_URL = process.env.ACCORD_TEST_PG_URL;
+
+/** The demo bundle (examples/demo/ransomware-intrusion.json), parsed afresh on each call. */
+export function demoBundle(): { objects: Record<string, unknown>[] } {
+  const text = readFileSync(join(EXAMPLES, "demo", "ransomware-intrusion.json"), "utf8");
+  return JSON.parse(text) as { objects: Record<string, unknown>[] };
+}
 
 export interface NodeSpec {
   readonly id: string;
@@ -89,6 +96,72 @@ export async function introduce(
   if (opts.sign !== false) await signAgreements(nodes);
 }
 
+/** A node for startNodes(): its directory, and the options it is started with. */
+export interface StartSpec<Id extends string> extends NodeSpec {
+  readonly id: Id;
+  readonly options?: StartOptions;
+}
+
+/** Nodes started together by startNodes(), and what it takes to stop them. */
+export interface TestNodes<Id extends string> {
+  readonly root: string;
+  readonly dirs: Readonly<Record<Id, TestNodeDir>>;
+  /** The nodes as first started (start() returns the node started again). */
+  readonly nodes: Readonly<Record<Id, RunningNode>>;
+  /** Start node `id` again (after a test stopped it), with its spec's options unless given others. */
+  start(id: Id, opts?: StartOptions): Promise<RunningNode>;
+  /** Stop every node still running, in the specs' order, drop their schemas, remove the directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Create and start the nodes of `specs` (in that order) in one temporary directory, make each
+ * group of `peer` (all of them by default) partners of each other with introduce(), which also
+ * signs their agreements unless `sign` is false.
+ */
+export async function startNodes<const Id extends string>(
+  specs: readonly StartSpec<Id>[],
+  opts: {
+    readonly prefix?: string;
+    readonly peer?: readonly (readonly Id[])[];
+    readonly sign?: boolean;
+  } = {},
+): Promise<TestNodes<Id>> {
+  const root = makeTempDir(opts.prefix);
+  const dirs = {} as Record<Id, TestNodeDir>;
+  const nodes = {} as Record<Id, RunningNode>;
+  const running = new Map<Id, RunningNode>();
+  const track = (id: Id, n: RunningNode): RunningNode => {
+    const stop = n.stop.bind(n);
+    n.stop = async () => {
+      if (running.get(id) === n) running.delete(id);
+      await stop();
+    };
+    running.set(id, n);
+    return n;
+  };
+  const startOne = async (id: Id, options?: StartOptions) =>
+    track(id, await start(dirs[id], options ?? specs.find((s) => s.id === id)?.options));
+  for (const spec of specs) dirs[spec.id] = createNodeDir(root, spec);
+  for (const spec of specs) nodes[spec.id] = await startOne(spec.id);
+  for (const group of opts.peer ?? [specs.map((s) => s.id)])
+    await introduce(
+      group.map((id) => nodes[id]),
+      { sign: opts.sign !== false },
+    );
+  return {
+    root,
+    dirs,
+    nodes,
+    start: startOne,
+    async stop() {
+      for (const spec of specs) await running.get(spec.id)?.stop();
+      await dropSchemas(Object.values(dirs));
+      removeDir(root);
+    },
+  };
+}
+
 /** Keys of parties that sign on paper in tests (no node of theirs runs): one per id per test file. */
 const paperKeys = new Map<string, NodeKeys>();
 
@@ -143,6 +216,26 @@ export async function signAgreements(
           `${n.node.id} could not sign ${a.id} v${a.version}: ${JSON.stringify(r.body)}`,
         );
     }
+}
+
+/**
+ * Add "onward-pilot" at every node through its API: the example agreement `example` with onward
+ * hops allowed (two at most, each still needing the originator's consent), and have each sign it.
+ */
+export async function addOnwardPilot(
+  nodes: readonly RunningNode[],
+  example: string,
+): Promise<void> {
+  const onward = readFileSync(join(EXAMPLES, "agreements", `${example}.yaml`), "utf8")
+    .replace(`agreement: ${example}`, "agreement: onward-pilot")
+    .replace("allowed: false", "allowed: true\n  max_hops: 2");
+  for (const n of nodes)
+    expect(
+      (await api(n, "POST", "/api/v1/agreements", onward, { "content-type": "application/yaml" }))
+        .status,
+    ).toBe(201);
+  for (const n of nodes)
+    expect((await api(n, "POST", "/api/v1/agreements/onward-pilot/sign", {})).status).toBe(200);
 }
 
 export async function freePort(): Promise<number> {
