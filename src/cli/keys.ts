@@ -9,12 +9,12 @@
  *   accord keys revoke [FINGERPRINT]        a compromised key: refused at once, no overlap (the
  *                                           current key by default, which a new pair replaces)
  */
-import { parseArgs } from "node:util";
 import type { KeyEventResult } from "../app/key-rotation.js";
 import type { KeyAnnouncementRecord, NodeKeyRecord } from "../app/ports.js";
 import { AccordError } from "../errors.js";
 import { loadConfig } from "./config.js";
 import { ApiClient } from "./api-client.js";
+import { parseApiCommandArgs } from "./args.js";
 
 export const KEYS_HELP = `  keys list | keys rotate [--overlap 7d] [--dir DIR]
                          this node's keys; a new key pair, the old one valid for the overlap,
@@ -32,20 +32,9 @@ export async function keysCommand(
 ): Promise<number> {
   let json = argv.includes("--json");
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      options: {
-        json: { type: "boolean" },
-        dir: { type: "string" },
-        overlap: { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-    json = values.json === true;
-    const print = (human: string, doc: unknown): void => {
-      io.out(json ? `${JSON.stringify(doc, null, 2)}\n` : `${human}\n`);
-    };
+    const args = parseApiCommandArgs(argv, { overlap: { type: "string" } }, io);
+    const { values, positionals, print } = args;
+    json = args.json;
     const [command = "list", arg, extra] = positionals;
     if (extra !== undefined) throw usage();
     const api = ApiClient.forConfig(loadConfig(values.dir ?? env.ACCORD_DIR ?? ".", env));

@@ -31,7 +31,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseSubcommandArgs } from "./args.js";
 import Database from "better-sqlite3";
 import {
   logOrigin,
@@ -92,45 +92,37 @@ export async function logCommand(
   env: Readonly<Record<string, string | undefined>>,
   io: Io,
 ): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      options: {
-        dir: { type: "string" },
-        db: { type: "string" },
-        url: { type: "string" },
-        token: { type: "string" },
-        vkey: { type: "string" },
-        witness: { type: "string", multiple: true },
-        "min-cosigs": { type: "string" },
-        state: { type: "string" },
-        entry: { type: "string" },
-        limit: { type: "string" },
-        reason: { type: "string" },
-        "legal-basis": { type: "string" },
-        officer: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (e) {
-    io.err(`accord log: ${(e as Error).message}\n\n${USAGE}`);
-    return EXIT.usage;
-  }
+  const parsed = parseSubcommandArgs(
+    argv,
+    {
+      dir: { type: "string" },
+      db: { type: "string" },
+      url: { type: "string" },
+      token: { type: "string" },
+      vkey: { type: "string" },
+      witness: { type: "string", multiple: true },
+      "min-cosigs": { type: "string" },
+      state: { type: "string" },
+      entry: { type: "string" },
+      limit: { type: "string" },
+      reason: { type: "string" },
+      "legal-basis": { type: "string" },
+      officer: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    "log",
+    USAGE,
+    io,
+  );
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   const json = values.json === true;
   const print = (human: string, doc: unknown): void => {
     io.out(json ? `${JSON.stringify(doc, null, 2)}\n` : `${human.replace(/\n$/, "")}\n`);
   };
   const dir = values.dir ?? env.ACCORD_DIR ?? ".";
-  const [sub] = positionals;
-  if (values.help === true || sub === undefined) {
-    io.out(USAGE);
-    return sub === undefined && values.help !== true ? EXIT.usage : EXIT.ok;
-  }
+  const [sub] = positionals as [string, ...string[]];
   try {
     switch (sub) {
       case "verify":

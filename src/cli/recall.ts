@@ -8,11 +8,11 @@
  *   accord purge                                              run the retention purge now
  *   accord onward-refusals                                    refused onward hops (for oversight)
  */
-import { parseArgs } from "node:util";
 import type { RecallStatus, PurgeReport, OnwardRefusal } from "../app/recall.js";
 import { TAXII_TARGET_PREFIX } from "../app/recall.js";
 import { loadConfig } from "./config.js";
 import { ApiClient } from "./api-client.js";
+import { parseApiCommandArgs } from "./args.js";
 
 export const RECALL_COMMANDS: ReadonlySet<string> = new Set(["recall", "purge", "onward-refusals"]);
 
@@ -43,21 +43,13 @@ export async function recallCommand(
 ): Promise<number> {
   let json = argv.includes("--json");
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      options: {
-        json: { type: "boolean" },
-        dir: { type: "string" },
-        reason: { type: "string" },
-        correction: { type: "boolean" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-    json = values.json === true;
-    const print = (human: string, doc: unknown): void => {
-      io.out(json ? `${JSON.stringify(doc, null, 2)}\n` : `${human}\n`);
-    };
+    const args = parseApiCommandArgs(
+      argv,
+      { reason: { type: "string" }, correction: { type: "boolean" } },
+      io,
+    );
+    const { values, positionals, print } = args;
+    json = args.json;
     const [command, ...rest] = positionals;
     const api = ApiClient.forConfig(loadConfig(values.dir ?? env.ACCORD_DIR ?? ".", env));
 

@@ -30,7 +30,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseSubcommandArgs } from "./args.js";
 import { checkOffered, checkpointOf } from "../app/witness.js";
 import { jwkThumbprint } from "../crypto/keys.js";
 import { AccordError, isAccordError } from "../errors.js";
@@ -82,32 +82,24 @@ export async function witnessCommand(
   env: Readonly<Record<string, string | undefined>>,
   io: Io,
 ): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      options: {
-        dir: { type: "string" },
-        name: { type: "string" },
-        url: { type: "string" },
-        vkey: { type: "string" },
-        once: { type: "boolean" },
-        "interval-ms": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (e) {
-    io.err(`accord witness: ${(e as Error).message}\n\n${USAGE}`);
-    return EXIT.usage;
-  }
-  const [sub] = positionals;
-  if (values.help === true || sub === undefined) {
-    io.out(USAGE);
-    return values.help === true ? EXIT.ok : EXIT.usage;
-  }
+  const parsed = parseSubcommandArgs(
+    argv,
+    {
+      dir: { type: "string" },
+      name: { type: "string" },
+      url: { type: "string" },
+      vkey: { type: "string" },
+      once: { type: "boolean" },
+      "interval-ms": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    "witness",
+    USAGE,
+    io,
+  );
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
+  const [sub] = positionals as [string, ...string[]];
   const dir = values.dir ?? env.ACCORD_WITNESS_DIR;
   try {
     if (dir === undefined) throw new AccordError("ERR_MALFORMED_INPUT", "`--dir DIR` is needed");

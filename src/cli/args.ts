@@ -1,0 +1,70 @@
+/** Argument parsing the subcommands share (`accord log|witness|keys|recall ...`). */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig["options"]>;
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+type Parsed<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>
+>;
+
+/**
+ * Parse a command with subcommands (`options` should include `help`). Bad arguments print the
+ * error and `usage` to stderr (exit 2); `--help` prints `usage` (exit 0), as does no subcommand
+ * (exit 2): the exit code is returned in place of the parsed arguments.
+ */
+export function parseSubcommandArgs<const O extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: O,
+  command: string,
+  usage: string,
+  io: Io,
+): Parsed<O> | number {
+  let parsed: Parsed<O>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    io.err(`accord ${command}: ${(e as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const help = (parsed.values as { help?: unknown }).help === true;
+  if (help || parsed.positionals[0] === undefined) {
+    io.out(usage);
+    return help ? 0 : 2;
+  }
+  return parsed;
+}
+
+/**
+ * Parse an API command's arguments: `--json` and `--dir` with the command's own `options`.
+ * `print` writes the human text, or with --json the document.
+ */
+export function parseApiCommandArgs<const O extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: O,
+  io: Io,
+): Parsed<O & typeof API_OPTIONS> & {
+  json: boolean;
+  print: (human: string, doc: unknown) => void;
+} {
+  const parsed: Parsed<O & typeof API_OPTIONS> = parseArgs({
+    args: [...argv],
+    options: { ...API_OPTIONS, ...options },
+    allowPositionals: true,
+    strict: true,
+  });
+  const json = (parsed.values as { json?: unknown }).json === true;
+  const print = (human: string, doc: unknown): void => {
+    io.out(json ? `${JSON.stringify(doc, null, 2)}\n` : `${human}\n`);
+  };
+  return { ...parsed, json, print };
+}
+
+const API_OPTIONS = {
+  json: { type: "boolean" },
+  dir: { type: "string" },
+} as const satisfies ParseArgsOptionsConfig;
