@@ -49,18 +49,18 @@ const opts: OpenEnvelopeOptions = {
 const base: CraftOptions = { header, payload, sender: alice, recipient: bob };
 const REJECTIONS = ["ERR_ENVELOPE_INVALID", "ERR_DECRYPTION_FAILED", "ERR_SIGNATURE_INVALID"];
 
+/** The test header and payload sealed by alice for bob. */
+function sealForBob(): Promise<string> {
+  return sealEnvelope(header, payload, alice.signing.privateKey, bob.encryption.publicJwk);
+}
+
 function open(envelope: string, patch: Partial<OpenEnvelopeOptions> = {}) {
   return openEnvelope(envelope, { ...opts, ...patch });
 }
 
 describe("sealEnvelope and openEnvelope", () => {
   it("round-trips the header and the payload", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     const opened = await open(envelope);
     expect(opened.header, "header").toEqual(header);
     expect(opened.payload, "payload").toEqual(payload);
@@ -68,12 +68,7 @@ describe("sealEnvelope and openEnvelope", () => {
   });
 
   it("writes the protected headers of spec/envelope.md", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     const outer = decodeProtectedHeader(envelope);
     expect(Object.keys(outer).sort(), "outer members").toEqual([
       "alg",
@@ -109,18 +104,8 @@ describe("sealEnvelope and openEnvelope", () => {
   });
 
   it("seals to a fresh ephemeral key every time", async () => {
-    const a = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
-    const b = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const a = await sealForBob();
+    const b = await sealForBob();
     expect(a).not.toBe(b);
     expect((await open(b)).payload).toEqual(payload);
   });
@@ -154,12 +139,7 @@ describe("sealEnvelope and openEnvelope", () => {
 
 describe("openEnvelope refuses", () => {
   it("an envelope for another node", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     await expectAccordError(
       () => open(envelope, { expectedRecipient: "node-c" }),
       "ERR_ENVELOPE_INVALID",
@@ -167,12 +147,7 @@ describe("openEnvelope refuses", () => {
   });
 
   it("an envelope opened with the wrong recipient key: ERR_DECRYPTION_FAILED", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     await expectAccordError(
       () => open(envelope, { recipientKeys: mallory }),
       "ERR_DECRYPTION_FAILED",
@@ -206,23 +181,13 @@ describe("openEnvelope refuses", () => {
     ["expired", 301],
     ["from the future", -301],
   ])("an envelope %s: ERR_ENVELOPE_INVALID", async (_name, offsetSeconds) => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     const now = new Date(Date.parse(header.createdAt) + offsetSeconds * 1000);
     await expectAccordError(() => open(envelope, { now }), "ERR_ENVELOPE_INVALID");
   });
 
   it("nothing at exactly the window's edges", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     for (const s of [-300, 300]) {
       const now = new Date(Date.parse(header.createdAt) + s * 1000);
       expect(await outcomeOf(() => open(envelope, { now })), `${s} s`).toBe("ok");
@@ -230,12 +195,7 @@ describe("openEnvelope refuses", () => {
   });
 
   it("an envelope from an unknown sender", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     const e = await expectAccordError(
       () => open(envelope, { senderKey: () => Promise.resolve(undefined) }),
       "ERR_ENVELOPE_INVALID",
@@ -347,12 +307,7 @@ describe("openEnvelope refuses", () => {
   });
 
   it("a non-canonical base64url spelling of the same bytes", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     const parts = envelope.split(".");
     const tag = parts[4]!; // 16 bytes: the last character carries 2 bits and 4 unused ones
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -390,12 +345,7 @@ describe("tampering", () => {
   });
 
   it("a random change at a random position is refused (property)", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     await fc.assert(
       fc.asyncProperty(
         fc.nat({ max: envelope.length - 1 }),
@@ -413,12 +363,7 @@ describe("tampering", () => {
   });
 
   it("truncation and extension are refused (property)", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     await fc.assert(
       fc.asyncProperty(
         fc.nat({ max: envelope.length - 1 }),
@@ -506,23 +451,13 @@ describe("misuse", () => {
   });
 
   it("openEnvelope refuses a bad clock or window", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     await expect(open(envelope, { now: new Date(Number.NaN) })).rejects.toThrow(TypeError);
     await expect(open(envelope, { maxSkewSeconds: -1 })).rejects.toThrow(RangeError);
   });
 
   it("a sender key that is not an Ed25519 JWK is a key problem, not the envelope's", async () => {
-    const envelope = await sealEnvelope(
-      header,
-      payload,
-      alice.signing.privateKey,
-      bob.encryption.publicJwk,
-    );
+    const envelope = await sealForBob();
     await expectAccordError(
       () => open(envelope, { senderKey: () => Promise.resolve(alice.encryption.publicJwk) }),
       "ERR_KEYS_INVALID",

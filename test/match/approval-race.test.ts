@@ -7,34 +7,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { MatchRequestRecord, Store } from "../../src/app/ports.js";
+import type { Store } from "../../src/app/ports.js";
 import { openPostgresStore } from "../../src/storage/postgres/index.js";
 import { openSqliteStore } from "../../src/storage/sqlite/index.js";
+import { matchRequest } from "../storage/conformance-match.js";
 
 const PG_URL = process.env.ACCORD_TEST_PG_URL;
 
-const REQUEST: MatchRequestRecord = {
-  id: "f0000000-0000-4000-8000-000000000001",
-  direction: "incoming",
-  partner: "XA",
-  agreementId: "fiu-mou",
-  queryId: "0b6e8f5e-1d2c-4a3b-9c8d-7e6f5a4b3c2d",
-  kind: "iban",
-  identifier: "DE89370400440532013000",
-  legalBasis: "Directive (EU) 2019/1153 art. 8",
-  purpose: "aml-cft",
-  urgency: "standard",
-  justification: "",
-  filedAt: "2026-03-01T10:05:00.000Z",
-  hitAt: "2026-03-01T10:00:00.000Z",
-  dueAt: "2026-03-03T10:00:00.000Z",
-  status: "pending",
-  decidedAt: null,
-  decidedBy: null,
-  decidedRole: null,
-  reasons: [],
-  released: [],
-};
+const REQUEST = matchRequest("f0000000-0000-4000-8000-000000000001");
 
 async function race(stores: readonly Store[]): Promise<void> {
   await stores[0]!.match.putRequest(REQUEST);

@@ -179,6 +179,11 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
     });
 
   const ledgerOf = async (n: RunningNode) => n.store.ledger.list(0, 100_000);
+  /** XB's logged decisions under `agreement` with `effect` (permit or deny). */
+  const decisionsAtXb = async (agreement: string, effect: string) =>
+    (await ledgerOf(xb)).filter(
+      (e) => e.kind === "decision" && e.data.agreement === agreement && e.data.effect === effect,
+    );
 
   /** What node `n`'s log carries for a text or an officer: asked of the node, as oversight does. */
   const keyedOf = async (
@@ -828,10 +833,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         10,
       );
 
-      const denials = (await ledgerOf(xb)).filter(
-        (e) =>
-          e.kind === "decision" && e.data.agreement === "budget-day" && e.data.effect === "deny",
-      );
+      const denials = await decisionsAtXb("budget-day", "deny");
       expect(denials.map((e) => e.data.clauses)).toContainEqual([
         "budget-day v1 §queries.budget_per_day",
       ]);
@@ -867,10 +869,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         "(denied: `XA` has used 3 of 3 hit/no-hit queries today under `budget-port` v1 §queries.budget_per_day)",
       );
       expect(await spent(), "a refusal spends nothing").toBe(3);
-      const denials = (await ledgerOf(xb)).filter(
-        (e) =>
-          e.kind === "decision" && e.data.agreement === "budget-port" && e.data.effect === "deny",
-      );
+      const denials = await decisionsAtXb("budget-port", "deny");
       expect(denials.map((e) => e.data.clauses)).toEqual([
         ["budget-port v1 §queries.budget_per_day"],
       ]);
@@ -885,10 +884,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect(refused.body.detail).toContain("burst");
       advance(60_000);
       expect((await ask()).status, "the next minute has its own burst").toBe(200);
-      const denials = (await ledgerOf(xb)).filter(
-        (e) =>
-          e.kind === "decision" && e.data.agreement === "small-burst" && e.data.effect === "deny",
-      );
+      const denials = await decisionsAtXb("small-burst", "deny");
       expect(denials.map((e) => e.data.clauses)).toEqual([
         ["small-burst v1 §queries.budget_per_burst"],
       ]);
@@ -916,12 +912,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
         granted += await fire(8);
       }
       expect(granted, "the day's budget, exactly").toBe(6);
-      const permits = (await ledgerOf(xb)).filter(
-        (e) =>
-          e.kind === "decision" &&
-          e.data.agreement === "budget-burst" &&
-          e.data.effect === "permit",
-      );
+      const permits = await decisionsAtXb("budget-burst", "permit");
       expect(permits).toHaveLength(6);
       expect(
         await xb.store.budgets.used({

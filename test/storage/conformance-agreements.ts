@@ -3,13 +3,14 @@
  * lifecycle states and query budgets (migration 3; AgreementStateRepo and BudgetRepo in
  * src/app/ports.ts). Every adapter runs exactly these tests: see test/storage/{sqlite,postgres}.test.ts.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type {
   AgreementEventRecord,
   AgreementSignatureRecord,
   ConsentRecord,
   Store,
 } from "../../src/app/ports.js";
+import { freshStores } from "./fresh-stores.js";
 
 type Open = () => Promise<Store>;
 
@@ -81,16 +82,7 @@ export function describeAgreementStateConformance(
   cleanup?: () => Promise<void>,
 ): void {
   describe(`agreement state and budgets conformance: ${name}`, () => {
-    const opened: Store[] = [];
-    const fresh: Open = async () => {
-      const store = await open();
-      opened.push(store);
-      return store;
-    };
-    afterEach(async () => {
-      for (const store of opened.splice(0)) await store.close();
-      await cleanup?.();
-    });
+    const fresh = freshStores(open, cleanup);
 
     it("lists every held version of every agreement, by id then version", async () => {
       const store = await fresh();

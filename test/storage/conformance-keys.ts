@@ -3,8 +3,9 @@
  * history, the key-announcement outbox, partners' revoked keys. Every adapter runs exactly these
  * tests: see test/storage/{sqlite,postgres}.test.ts.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { NodeKeyRecord, Store } from "../../src/app/ports.js";
+import { freshStores } from "./fresh-stores.js";
 
 type Open = () => Promise<Store>;
 
@@ -38,16 +39,7 @@ export function describeKeyConformance(
   cleanup?: () => Promise<void>,
 ): void {
   describe(`${name}: key rotation storage (migration 8)`, () => {
-    const opened: Store[] = [];
-    const fresh = async (): Promise<Store> => {
-      const s = await open();
-      opened.push(s);
-      return s;
-    };
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close();
-      await cleanup?.();
-    });
+    const fresh = freshStores(open, cleanup);
 
     it("keeps the key history in activation order (by instant), updating a key in place", async () => {
       const store = await fresh();

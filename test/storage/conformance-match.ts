@@ -2,8 +2,9 @@
  * Storage contract for hit/no-hit queries and follow-up requests (migration 6; MatchRepo in
  * src/app/ports.ts). Every adapter runs exactly these tests: see test/storage/{sqlite,postgres}.test.ts.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { MatchQueryRecord, MatchRequestRecord, Store } from "../../src/app/ports.js";
+import { freshStores } from "./fresh-stores.js";
 
 type Open = () => Promise<Store>;
 
@@ -20,7 +21,11 @@ const Q: MatchQueryRecord = {
   at: "2026-03-01T10:00:00.000Z",
 };
 
-function request(id: string, over: Partial<MatchRequestRecord> = {}): MatchRequestRecord {
+/** A pending incoming follow-up request (the tests' usual one) with id `id`. */
+export function matchRequest(
+  id: string,
+  over: Partial<MatchRequestRecord> = {},
+): MatchRequestRecord {
   return {
     id,
     direction: "incoming",
@@ -61,16 +66,7 @@ export function describeMatchConformance(
   cleanup?: () => Promise<void>,
 ): void {
   describe(`match queries and requests conformance: ${name}`, () => {
-    const opened: Store[] = [];
-    const fresh: Open = async () => {
-      const store = await open();
-      opened.push(store);
-      return store;
-    };
-    afterEach(async () => {
-      for (const store of opened.splice(0)) await store.close();
-      await cleanup?.();
-    });
+    const fresh = freshStores(open, cleanup);
 
     it("keeps a query per side, round-trips it, and ignores a repeated id", async () => {
       const store = await fresh();
@@ -85,14 +81,14 @@ export function describeMatchConformance(
 
     it("round-trips requests, lists them newest first by instant, filtered by direction and status", async () => {
       const store = await fresh();
-      const a = request("a0000000-0000-4000-8000-000000000001");
+      const a = matchRequest("a0000000-0000-4000-8000-000000000001");
       // Filed later, but written with an offset: order by instant, not by spelling.
-      const b = request("a0000000-0000-4000-8000-000000000002", {
+      const b = matchRequest("a0000000-0000-4000-8000-000000000002", {
         filedAt: "2026-03-01T11:30:00+01:00",
         urgency: "urgent",
         justification: "imminent",
       });
-      const c = request("a0000000-0000-4000-8000-000000000003", {
+      const c = matchRequest("a0000000-0000-4000-8000-000000000003", {
         direction: "outgoing",
         partner: "XB",
         filedAt: "2026-03-01T10:06:00.000Z",
@@ -111,7 +107,7 @@ export function describeMatchConformance(
 
     it("decides a pending request once, and never a decided one", async () => {
       const store = await fresh();
-      const a = request("b0000000-0000-4000-8000-000000000001");
+      const a = matchRequest("b0000000-0000-4000-8000-000000000001");
       await store.match.putRequest(a);
       expect(await store.match.decideRequest(a.id, "outgoing", decision)).toBe(false);
       expect(await store.match.decideRequest(a.id, "incoming", decision)).toBe(true);
@@ -136,7 +132,7 @@ export function describeMatchConformance(
 
     it("decides at most once under concurrent decisions", async () => {
       const store = await fresh();
-      const a = request("c0000000-0000-4000-8000-000000000001");
+      const a = matchRequest("c0000000-0000-4000-8000-000000000001");
       await store.match.putRequest(a);
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
@@ -148,7 +144,7 @@ export function describeMatchConformance(
 
     it("claims a pending request once, gives a claim back, and decides only with the claim", async () => {
       const store = await fresh();
-      const a = request("e0000000-0000-4000-8000-000000000001");
+      const a = matchRequest("e0000000-0000-4000-8000-000000000001");
       await store.match.putRequest(a);
       const at = "2026-03-01T11:00:00.000Z";
       const staleBefore = "2026-03-01T10:50:00.000Z";
@@ -183,7 +179,7 @@ export function describeMatchConformance(
 
     it("writes nothing when its transaction fails", async () => {
       const store = await fresh();
-      const a = request("d0000000-0000-4000-8000-000000000001");
+      const a = matchRequest("d0000000-0000-4000-8000-000000000001");
       await expect(
         store.transaction(async (tx) => {
           await tx.match.putRequest(a);
@@ -199,7 +195,7 @@ export function describeMatchConformance(
       const store = await fresh();
       await expect(
         store.match.putRequest(
-          request("e0000000-0000-4000-8000-000000000001", { filedAt: "yesterday" }),
+          matchRequest("e0000000-0000-4000-8000-000000000001", { filedAt: "yesterday" }),
         ),
       ).rejects.toThrow(RangeError);
       expect(await store.match.listRequests({ limit: 10 })).toEqual([]);

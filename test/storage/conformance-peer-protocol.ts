@@ -3,8 +3,9 @@
  * nonces, partners' previous keys during a rotation's overlap, and the outbox's agreement and
  * cancellation. Every adapter runs exactly these tests: see test/storage/{sqlite,postgres}.test.ts.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PeerKeyRecord, Store } from "../../src/app/ports.js";
+import { freshStores } from "./fresh-stores.js";
 
 type Open = () => Promise<Store>;
 
@@ -26,16 +27,7 @@ export function describePeerProtocolConformance(
   cleanup?: () => Promise<void>,
 ): void {
   describe(`${name}: peer-protocol storage (migration 4)`, () => {
-    const opened: Store[] = [];
-    const fresh = async (): Promise<Store> => {
-      const s = await open();
-      opened.push(s);
-      return s;
-    };
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close();
-      await cleanup?.();
-    });
+    const fresh = freshStores(open, cleanup);
 
     it("remembers a nonce once per key, and forgets it once expired", async () => {
       const store = await fresh();

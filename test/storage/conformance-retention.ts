@@ -4,9 +4,10 @@
  * targets and the recall outbox). Every adapter runs exactly these tests: see
  * test/storage/{sqlite,postgres}.test.ts.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Provenance, RecallRecord, Store, StoredObject } from "../../src/app/ports.js";
 import type { StixObject } from "../../src/core/stix/object.js";
+import { freshStores } from "./fresh-stores.js";
 
 type Open = () => Promise<Store>;
 
@@ -67,16 +68,7 @@ export function describeRetentionConformance(
   cleanup?: () => Promise<void>,
 ): void {
   describe(`${name}: recall and retention storage (migrations 5 and 12)`, () => {
-    const opened: Store[] = [];
-    const fresh = async (): Promise<Store> => {
-      const s = await open();
-      opened.push(s);
-      return s;
-    };
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close();
-      await cleanup?.();
-    });
+    const fresh = freshStores(open, cleanup);
 
     it("purges every version of an object, or one version, and says how many went", async () => {
       const s = await fresh();

@@ -8,7 +8,7 @@
  * discards the data, so the next `open()` starts empty.
  */
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type {
   AgreementRecord,
   LedgerEntry,
@@ -25,6 +25,7 @@ import { leafHash } from "../../src/tlog/index.js";
 import { entryNumber, testEntry } from "../support/log-entries.js";
 import type { JsonValue, StixObject } from "../../src/core/stix/object.js";
 import { AccordError } from "../../src/errors.js";
+import { freshStores } from "./fresh-stores.js";
 
 export interface ConformanceOptions {
   /**
@@ -45,16 +46,7 @@ export function describeStoreConformance(
   const persistent = options.persistent ?? true;
 
   describe(`store conformance: ${name}`, () => {
-    const opened: Store[] = [];
-    const fresh: Open = async () => {
-      const store = await open();
-      opened.push(store);
-      return store;
-    };
-    afterEach(async () => {
-      for (const store of opened.splice(0)) await store.close();
-      await cleanup?.();
-    });
+    const fresh = freshStores(open, cleanup);
 
     describe("objects", () => {
       objectTests(fresh);

@@ -90,20 +90,13 @@ afterAll(async () => {
 });
 
 describe("accord taxii pull", () => {
+  /** `accord taxii pull` at XB of XA's objects with XB's credential, stored as XA's. */
+  const pullFromXa = (base: string, ...more: string[]) =>
+    run(["pull", base, "--token-file", tokenFile, "--from", "XA", ...more]);
+
   it("pulls page by page, stops where told, and resumes from its bookmark", async () => {
     await addToXa(100, 7);
-    const first = await run([
-      "pull",
-      `${xa.url}/taxii2/`,
-      "--token-file",
-      tokenFile,
-      "--from",
-      "XA",
-      "--limit",
-      "2",
-      "--max-pages",
-      "2",
-    ]);
+    const first = await pullFromXa(`${xa.url}/taxii2/`, "--limit", "2", "--max-pages", "2");
     expect(first.code, first.err + first.out).toBe(0);
     const r1 = JSON.parse(first.out) as Record<string, unknown>;
     expect(r1).toMatchObject({ collection, pages: 2, objects: 4, stored: 4, complete: false });
@@ -114,16 +107,7 @@ describe("accord taxii pull", () => {
     >;
     expect(Object.values(marks)[0]?.addedAfter).toBe(r1.bookmark);
 
-    const second = await run([
-      "pull",
-      `${xa.url}/taxii2/api/`,
-      "--token-file",
-      tokenFile,
-      "--from",
-      "XA",
-      "--limit",
-      "2",
-    ]);
+    const second = await pullFromXa(`${xa.url}/taxii2/api/`, "--limit", "2");
     expect(second.code, second.err + second.out).toBe(0);
     const r2 = JSON.parse(second.out) as Record<string, unknown>;
     expect(r2.resumedFrom).toBe(r1.bookmark);
@@ -137,14 +121,7 @@ describe("accord taxii pull", () => {
     );
 
     await addToXa(200, 2);
-    const third = await run([
-      "pull",
-      `${xa.url}/taxii2/`,
-      "--token-file",
-      tokenFile,
-      "--from",
-      "XA",
-    ]);
+    const third = await pullFromXa(`${xa.url}/taxii2/`);
     const r3 = JSON.parse(third.out) as Record<string, unknown>;
     expect(r3).toMatchObject({ stored: 2, complete: true });
     expect(await namesAtXb()).toHaveLength(9);
@@ -180,14 +157,7 @@ describe("accord taxii pull", () => {
     expect(own?.provenance).toMatchObject({ originator: "XB", receivedFrom: null });
     // With --from the note is not printed.
     await addToXa(400, 1);
-    const partner = await run([
-      "pull",
-      `${xa.url}/taxii2/`,
-      "--token-file",
-      tokenFile,
-      "--from",
-      "XA",
-    ]);
+    const partner = await pullFromXa(`${xa.url}/taxii2/`);
     expect(partner.code, partner.err + partner.out).toBe(0);
     expect(partner.err).not.toContain("without --from");
   });
