@@ -45,4 +45,15 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-return": "off",
     },
   },
+  {
+    // The benchmarks run outside vitest and import these helpers: vitest there throws
+    // "Vitest failed to access its internal state" and every benchmark that starts nodes dies.
+    files: ["bench/**/*.ts", "test/support/nodes.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "vitest", message: "bench/ imports this file outside vitest" }] },
+      ],
+    },
+  },
 );

@@ -1,11 +1,14 @@
-/** Real nodes for integration tests: temp directories, real keys, real SQLite or PostgreSQL, real HTTP on loopback. */
+/**
+ * Real nodes for integration tests: temp directories, real keys, real SQLite or PostgreSQL, real
+ * HTTP on loopback. The benchmarks (bench/) import this file outside vitest: it must not import
+ * vitest (`expect` there fails with "Vitest failed to access its internal state").
+ */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import pg from "pg";
-import { expect } from "vitest";
 import { loadConfig, type ConfigFile } from "../../src/cli/config.js";
 import { createNodeSecrets } from "../../src/cli/secrets.js";
 import { startNode, type RunningNode, type StartOptions } from "../../src/cli/compose.js";
@@ -229,13 +232,18 @@ export async function addOnwardPilot(
   const onward = readFileSync(join(EXAMPLES, "agreements", `${example}.yaml`), "utf8")
     .replace(`agreement: ${example}`, "agreement: onward-pilot")
     .replace("allowed: false", "allowed: true\n  max_hops: 2");
-  for (const n of nodes)
-    expect(
-      (await api(n, "POST", "/api/v1/agreements", onward, { "content-type": "application/yaml" }))
-        .status,
-    ).toBe(201);
-  for (const n of nodes)
-    expect((await api(n, "POST", "/api/v1/agreements/onward-pilot/sign", {})).status).toBe(200);
+  for (const n of nodes) {
+    const added = await api(n, "POST", "/api/v1/agreements", onward, {
+      "content-type": "application/yaml",
+    });
+    if (added.status !== 201)
+      throw new Error(`${n.node.id} could not add onward-pilot: ${JSON.stringify(added.body)}`);
+  }
+  for (const n of nodes) {
+    const signed = await api(n, "POST", "/api/v1/agreements/onward-pilot/sign", {});
+    if (signed.status !== 200)
+      throw new Error(`${n.node.id} could not sign onward-pilot: ${JSON.stringify(signed.body)}`);
+  }
 }
 
 export async function freePort(): Promise<number> {
