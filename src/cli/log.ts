@@ -711,7 +711,7 @@ async function prove(
     // The node is not running: the same proof from its store, against its latest signed
     // checkpoint (a stopped node signs none; an entry after it cannot be proven yet).
     async (store) => {
-      const [last] = await store.ledger.checkpoints(0, 1_000_000).then((c) => c.slice(-1));
+      const last = await store.ledger.latestCheckpoint();
       if (last === undefined || index >= last.size)
         throw new AccordError(
           "ERR_NOT_FOUND",

@@ -355,46 +355,31 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
         }
         const dateUs = Math.max(lastUs + 1, storedUs);
         const fresh = !held.has(object.id);
+        // Both inserts take the same columns; the general one also binds the "no later version"
+        // check's (id, version_key, version) after date_added_us.
+        const leading = [
+          seq,
+          object.id,
+          r.version,
+          r.key,
+          object.type,
+          r.specVersion,
+          dateUs,
+        ] as const;
+        const rest = [
+          r.json,
+          p.originator,
+          p.receivedFrom,
+          p.agreementId,
+          p.agreementVersion,
+          p.purpose,
+          p.retentionUntil,
+          p.envelopeId,
+          r.entry.storedAt,
+        ] as const;
         const info = fresh
-          ? s.objectPutNew.run(
-              seq,
-              object.id,
-              r.version,
-              r.key,
-              object.type,
-              r.specVersion,
-              dateUs,
-              r.json,
-              p.originator,
-              p.receivedFrom,
-              p.agreementId,
-              p.agreementVersion,
-              p.purpose,
-              p.retentionUntil,
-              p.envelopeId,
-              r.entry.storedAt,
-            )
-          : s.objectPut.run(
-              seq,
-              object.id,
-              r.version,
-              r.key,
-              object.type,
-              r.specVersion,
-              dateUs,
-              object.id,
-              r.key,
-              r.version,
-              r.json,
-              p.originator,
-              p.receivedFrom,
-              p.agreementId,
-              p.agreementVersion,
-              p.purpose,
-              p.retentionUntil,
-              p.envelopeId,
-              r.entry.storedAt,
-            );
+          ? s.objectPutNew.run(...leading, ...rest)
+          : s.objectPut.run(...leading, object.id, r.key, r.version, ...rest);
         if (info.changes === 1) {
           if (fresh) held.add(object.id);
           else s.objectLastClear.run(object.id, r.key, r.version);
