@@ -31,6 +31,7 @@ import type { CosignatureBook } from "../app/cosignatures.js";
 import { peerRequestOf } from "./peer-auth.js";
 import { AccordError } from "../errors.js";
 import { LOG_TEXT_PURPOSES, type LogDigests } from "../core/log-digest.js";
+import { budgetWindow } from "../core/budget.js";
 import type { OfficerDirectory } from "../app/officers.js";
 import { TILE_WIDTH, encodeEntryBundle, parseTilePath, tileWidth } from "../tlog/index.js";
 
@@ -190,7 +191,8 @@ export function registerWitnessApi(
  *                            node's own audit resolves the pseudonyms its entries carry
  *
  * Each digest is an answer to a guess, so the route is budgeted and on the record: at most
- * DIGEST_BUDGET answers per DIGEST_WINDOW_MS window of the node's clock (then 429
+ * DIGEST_BUDGET answers per UTC minute of the node's clock, the `burst` window match budgets
+ * count in (core/budget.ts; DIGEST_WINDOW_MS is its length), then 429
  * ERR_BUDGET_EXHAUSTED with `retry_at`), and each answer is a `log-digest` entry naming only the
  * purpose (never the text, which may be the guess being tested).
  */
@@ -208,7 +210,7 @@ export function registerLogDigestApi(
   },
 ): void {
   const purposes = [...LOG_TEXT_PURPOSES, "officer"] as const;
-  let windowStart = Number.NEGATIVE_INFINITY;
+  let window = "";
   let used = 0;
   api.post(
     `${prefix}/digest`,
@@ -228,15 +230,16 @@ export function registerLogDigestApi(
     async (req) => {
       const { purpose, text } = req.body as { purpose: (typeof purposes)[number]; text: string };
       const now = deps.clock.now();
-      if (now.getTime() - windowStart >= DIGEST_WINDOW_MS) {
-        windowStart = now.getTime();
+      const { start, end } = budgetWindow("burst", now.toISOString());
+      if (start !== window) {
+        window = start;
         used = 0;
       }
       if (used >= DIGEST_BUDGET) {
         throw new AccordError(
           "ERR_BUDGET_EXHAUSTED",
           `at most ${String(DIGEST_BUDGET)} keyed digests per ${String(DIGEST_WINDOW_MS / 1000)} s: each answers a guess`,
-          { retryAt: new Date(windowStart + DIGEST_WINDOW_MS).toISOString() },
+          { retryAt: end },
         );
       }
       used++;
