@@ -784,10 +784,30 @@ export class AgreementBook {
     return { consent: c, id: kept.id, added: kept.added };
   }
 
-  /** The consents held here that let this node pass `objectId` on (verified when stored). */
-  async consentsFor(objectId: string): Promise<Consent[]> {
+  /**
+   * The consents held here that let this node pass `objectId` on at `at`. Each was verified when
+   * stored; it is still offered only while the key that signed it is its originator's pinned key
+   * or a previous one inside its overlap and never revoked: the onward recipient checks the same
+   * (`hopConsented`), so a consent whose key was retired would only have the object refused there.
+   */
+  async consentsFor(objectId: string, at: Date): Promise<Consent[]> {
     const rows = await this.d.store.agreementState.consentsFor(this.d.nodeId, objectId);
-    return rows.map(consentOfRow);
+    const usable: Consent[] = [];
+    const keyKnown = new Map<string, boolean>();
+    for (const c of rows.map(consentOfRow)) {
+      const kid = signatureKeyId(c.jws);
+      const memo = `${c.originator} ${kid ?? ""}`;
+      let known = keyKnown.get(memo);
+      if (known === undefined) {
+        const peer = await this.d.store.peers.get(c.originator);
+        known =
+          peer !== undefined &&
+          (await partnerSigningKey(this.d.store, peer, kid, at)) !== undefined;
+        keyKnown.set(memo, known);
+      }
+      if (known) usable.push(c);
+    }
+    return usable;
   }
 
   /**

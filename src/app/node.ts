@@ -509,7 +509,7 @@ export class AccordNode {
       const consents =
         stored.provenance.originator === this.id
           ? undefined
-          : await this.agreementBook.consentsFor(o.id);
+          : await this.agreementBook.consentsFor(o.id, at);
       const release = this.releaseFor(stored, {
         partner: recipient,
         known: peer !== undefined,

@@ -519,7 +519,7 @@ export class TaxiiService {
     if (row.stored.provenance.originator !== this.d.node.id) {
       consents = consentCache.get(id);
       if (consents === undefined) {
-        consents = await this.d.node.agreementBook.consentsFor(id);
+        consents = await this.d.node.agreementBook.consentsFor(id, at);
         consentCache.set(id, consents);
       }
     }

@@ -5,7 +5,7 @@
  * signed with its first key; then XA rotates. Inside the overlap, a consent signed with the
  * previous key is still accepted by the holder (XB) and by the onward recipient (XC), which have
  * pinned XA's new key. Once XA retires the previous key, a consent signed with it is refused at
- * both, and nothing is stored.
+ * both: the holder no longer offers it (the hop is denied and logged there) and nothing is stored.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -158,12 +158,19 @@ describe("onward consent signed with the originator's previous key", () => {
     expect(handed.status).toBe(401);
     expect(handed.body.code).toBe("ERR_SIGNATURE_INVALID");
 
-    // XB still holds the consent it verified in the overlap and sends it with the object; XC
-    // no longer accepts the retired key, so the object is refused and nothing is stored.
-    expect((await onwardShare(await heldAt(SECOND))).sent).toBe(1);
+    // XB still holds the consent it verified in the overlap, but no longer offers it: its key is
+    // retired, so the hop is denied at the holder, logged, and nothing goes out.
+    const outcome = (await onwardShare(await heldAt(SECOND))) as {
+      sent: number;
+      refused: number;
+      verdicts: { effect: string; reasons: { clause: string }[] }[];
+    };
+    expect(outcome).toMatchObject({ sent: 0, refused: 1 });
+    expect(outcome.verdicts[0]?.effect).toBe("deny");
+    const decided = (await xb.store.ledger.list(0, 10_000)).filter((e) => e.kind === "decisions");
+    expect(JSON.stringify(decided.at(-1)?.data)).toContain('"effect":"deny"');
+    expect(await xb.store.outbox.list({ status: "pending", limit: 10 })).toHaveLength(0);
     await xb.deliverNow();
     expect(await atXc()).toHaveLength(1);
-    const accepts = (await xc.store.ledger.list(0, 10_000)).filter((e) => e.kind === "accept");
-    expect(accepts.at(-1)?.data).toMatchObject({ sender: "XB", accepted: 0, rejected: 1 });
   });
 });
