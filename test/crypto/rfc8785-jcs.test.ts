@@ -129,6 +129,74 @@ describe("canonicalize properties", () => {
   });
 });
 
+/**
+ * RFC 8785 §3.2 read literally, for well-formed input: members sorted by UTF-16 code units,
+ * strings and numbers as ECMAScript's JSON.stringify writes them. canonicalize serialises most
+ * objects through JSON.stringify of a sorted copy; this checks it against the plain definition.
+ */
+function byTheDefinition(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(byTheDefinition).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    const members = Object.keys(obj)
+      .sort()
+      .filter((k) => obj[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${byTheDefinition(obj[k])}`);
+    return `{${members.join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+describe("canonicalize against the definition", () => {
+  it("names JavaScript would reorder or treat specially keep the canonical order", () => {
+    const tricky = {
+      b: 1,
+      "10": "ten",
+      "2": "two",
+      "-1": "minus",
+      " ": "space",
+      "€": "euro",
+      "\u{1f600}": "emoji",
+      "\ufb33": "hebrew",
+      "": "empty",
+      nested: { "1": [{ z: 1, "0": 0 }], a: -0, big: 1e21, tiny: 5e-324, u: "\u2028é\u0000" },
+    };
+    const value = { outer: tricky, list: [tricky, { x: [tricky] }] };
+    expect(canonicalize(value)).toBe(byTheDefinition(value));
+    expect(canonicalize(tricky)).toBe(byTheDefinition(tricky));
+    const proto = JSON.parse('{"__proto__": {"b": 1, "a": 2}, "z": 0}') as unknown;
+    expect(canonicalize({ x: proto })).toBe('{"x":{"__proto__":{"a":2,"b":1},"z":0}}');
+    expect(canonicalSha256Hex({ objects: [tricky, proto] })).toBe(
+      sha256Hex(byTheDefinition({ objects: [tricky, proto] })),
+    );
+  });
+
+  it("agrees on random JSON, names and text of any kind included", () => {
+    const text = fc.string({ unit: "grapheme", maxLength: 12 });
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.constant(null),
+        fc.boolean(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.integer(),
+        text,
+        fc.array(tie("value")),
+        fc.dictionary(fc.oneof(text, fc.nat().map(String)), tie("value")),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(json, (value) => {
+        expect(canonicalize(value)).toBe(byTheDefinition(value));
+        expect(canonicalSha256Hex({ objects: [value] })).toBe(
+          sha256Hex(byTheDefinition({ objects: [value] })),
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe("canonicalSha256Hex (hashed as written, in pieces)", () => {
   it("equals the SHA-256 of the canonical text, also past the 64 KiB piece size", () => {
     const big = {
