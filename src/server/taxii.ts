@@ -239,7 +239,9 @@ function collectionBody(c: TaxiiCollection): Record<string, unknown> {
 
 /**
  * The TAXII envelope of a page, written as text around the objects' JSON as the service holds it
- * (stored text for the local collection), so objects are not parsed and serialised again.
+ * (stored text for the local collection), so objects are not parsed and serialised again. Sent
+ * as bytes: given a string, Fastify rewrites the content type to
+ * `application/taxii+json; version="2.1"; charset=utf-8`, which taxii2client refuses.
  */
 function sendEnvelope(reply: FastifyReply, page: TaxiiPage): FastifyReply {
   dateHeaders(reply, page);
@@ -249,7 +251,7 @@ function sendEnvelope(reply: FastifyReply, page: TaxiiPage): FastifyReply {
   return reply
     .code(200)
     .header("content-type", TAXII_MEDIA_TYPE)
-    .send(`{"more":${String(page.more)}${next}${objects}}`);
+    .send(Buffer.from(`{"more":${String(page.more)}${next}${objects}}`));
 }
 
 function dateHeaders(reply: FastifyReply, page: TaxiiPage): void {

@@ -146,6 +146,30 @@ describe("authentication and negotiation", () => {
     expect(r.body.error_code).toBe("ERR_UNSUPPORTED_MEDIA_TYPE");
   });
 
+  it("labels every successful answer with exactly the TAXII media type", async () => {
+    // taxii2client (the OASIS reference client) compares Content-Type with its Accept token by
+    // token and refuses `application/taxii+json; version="2.1"; charset=utf-8`.
+    const id = `indicator--${randomUUID()}`;
+    const added = await post(local, [indicator(90, { id })]);
+    const objects = `${ROOT}collections/${local}/objects/`;
+    for (const [path, auth] of [
+      ["/taxii2/", op],
+      [ROOT, op],
+      [`${ROOT}collections/`, op],
+      [`${ROOT}collections/${local}/`, op],
+      [`${ROOT}status/${added.body.id as string}/`, op],
+      [objects, op],
+      [`${objects}${id}/`, op],
+      [`${objects}${id}/versions/`, op],
+      [`${ROOT}collections/${local}/manifest/`, op],
+      [`${ROOT}collections/${partnerCollection}/objects/`, partnerToken],
+    ] as const) {
+      const r = await taxii(xa.url, path, { auth });
+      expect(r.status, path).toBe(200);
+      expect(r.headers.get("content-type"), path).toBe(TAXII);
+    }
+  });
+
   it("answers unknown paths with a TAXII 404", async () => {
     const r = await taxii(xa.url, `${ROOT}nothing/`, { auth: op });
     expect(r.status).toBe(404);
