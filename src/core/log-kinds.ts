@@ -292,6 +292,20 @@ const KINDS: readonly LogKind[] = [
     }),
   ),
   kind(
+    "access",
+    1,
+    "the operator's reads of stored objects through the node's API (src/app/object-reads.ts)",
+    z.strictObject({
+      via: z.literal("api"),
+      op: z.enum(["list-objects", "get-object"]),
+      principal: token,
+      type: token.optional(),
+      objects: count,
+      more: z.boolean(),
+      digest: hex64,
+    }),
+  ),
+  kind(
     "onward-refused",
     1,
     "share of another node's object, refused",

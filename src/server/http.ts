@@ -52,6 +52,7 @@ import type { CosignatureBook } from "../app/cosignatures.js";
 import type { KeyService } from "../app/key-rotation.js";
 import { registerKeyApi, registerKeyFederation } from "./key-routes.js";
 import { registerTaxiiPullApi } from "./taxii-pull-routes.js";
+import { getObject, listObjects } from "../app/object-reads.js";
 
 export interface ServerOptions {
   readonly node: AccordNode;
@@ -208,18 +209,19 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
       api.get("/objects", async (req) => {
         const q = req.query as Record<string, string | undefined>;
-        const limit = boundedInt(q.limit, 100, 1, 1000, "limit");
-        const list = await store.objects.list({
-          limit,
-          ...(q.type === undefined ? {} : { type: q.type }),
-          ...(q.after === undefined ? {} : { afterId: q.after }),
-        });
-        return { objects: list, more: list.length === limit };
+        return listObjects(
+          { store, clock },
+          {
+            limit: boundedInt(q.limit, 100, 1, 1000, "limit"),
+            ...(q.type === undefined ? {} : { type: q.type }),
+            ...(q.after === undefined ? {} : { afterId: q.after }),
+          },
+        );
       });
 
       api.get("/objects/:id", async (req) => {
         const { id } = req.params as { id: string };
-        const found = await store.objects.get(id);
+        const found = await getObject({ store, clock }, id);
         if (found === undefined)
           throw new AccordError("ERR_NOT_FOUND", `no object \`${id}\` is stored here`);
         return found;
