@@ -6,7 +6,9 @@
  *   compute                        worker threads running core/crypto functions on all cores:
  *                                  core, crypto only; app, server, cli may use it
  *   app                            use cases + ports: core, crypto, tlog
- *   storage/<adapter>              app ports, core, crypto; never a sibling adapter
+ *   storage/common                 engine-neutral rows, mappers and checks both adapters share:
+ *                                  app ports, core, crypto; never an adapter or a driver
+ *   storage/<adapter>              app ports, core, crypto, storage/common; never a sibling adapter
  *   federation                     core, app, crypto
  *   server                         app, federation, core, crypto
  *   cli                            composition root: anything
@@ -60,9 +62,23 @@ module.exports = {
     },
     {
       name: "storage-adapters-are-siblings",
+      comment: "an adapter imports no other adapter; storage/common is the one thing they share",
       severity: "error",
-      from: { path: "^src/storage/([^/]+)/" },
-      to: { path: "^src/(storage/(?!$1/)|federation|server|cli|web)" },
+      from: { path: "^src/storage/(?!common/)([^/]+)/" },
+      to: { path: "^src/(storage/(?!$1/|common/)|federation|server|cli|web)" },
+    },
+    {
+      name: "storage-common-is-engine-neutral",
+      comment:
+        "what both adapters share knows no adapter and no driver: app ports, core, crypto only",
+      severity: "error",
+      from: { path: "^src/storage/common/" },
+      to: {
+        path: [
+          "^src/(?!app/ports\\.ts$|core/|crypto/|errors\\.ts$|storage/common/)",
+          "node_modules/(@types/)?(better-sqlite3|pg)/",
+        ],
+      },
     },
     {
       name: "no-storage-driver-outside-adapters",

@@ -9,15 +9,10 @@
  * on the session's TimeZone, so it can be indexed. A deadline it cannot read counts as passed.
  */
 import type { QueryResultRow } from "pg";
-import type {
-  ExpiredVersion,
-  ObjectRepo,
-  RecallMessage,
-  RecallRecord,
-  RecallRepo,
-  RecallTarget,
-  SharedCopy,
-} from "../../app/ports.js";
+import type { ObjectRepo, RecallRepo, SharedCopy } from "../../app/ports.js";
+import { checkLimit, putResult } from "../common/checks.js";
+import { jsonValue } from "../common/json.js";
+import * as common from "../common/recall.js";
 import { instantKey } from "./timekey.js";
 import type { Exec, Sql } from "./sql.js";
 
@@ -25,73 +20,10 @@ function q<R extends QueryResultRow = Record<string, never>>(name: string, text:
   return { name: `accord_recall_${name}`, text };
 }
 
-interface CopyRow {
-  object_id: string;
-  sent_as: string;
-  version: string;
-  recipient: string;
-  envelope_id: string;
-  agreement: string;
-  purpose: string;
-  shared_at: string;
-  credential: string | null;
-}
-
-interface RecallRow {
-  id: string;
-  object_id: string;
-  kind: "recall" | "correction";
-  originator: string;
-  role: "issued" | "received";
-  issued_at: string;
-  notice: string;
-  received_from: string | null;
-  ack: string | null;
-  recorded_at: string;
-}
-
-interface TargetRow {
-  recall_id: string;
-  recipient: string;
-  via: string | null;
-  status: RecallTarget["status"];
-  ack: string | null;
-  detail: Record<string, unknown> | null;
-  updated_at: string;
-}
-
-interface MessageRow {
-  id: string;
-  recall_id: string;
-  recipient: string;
-  kind: RecallMessage["kind"];
-  envelope: string;
-  status: RecallMessage["status"];
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-}
-
-interface ExpiredRow {
-  id: string;
-  version: string;
-  type: string;
-  originator: string;
-  received_from: string | null;
-  agreement_id: string | null;
-  retention_until: string;
-}
-
-const RECALL_COLUMNS = `id, object_id, kind, originator, role, issued_at, notice, received_from,
-  ack, recorded_at`;
-const MESSAGE_COLUMNS = `id, recall_id, recipient, kind, envelope, status, attempts,
-  next_attempt_at, last_error, created_at`;
-
 const S = {
   purgeAll: q("purge_all", "DELETE FROM objects WHERE id = $1"),
   purgeVersion: q("purge_version", "DELETE FROM objects WHERE id = $1 AND version = $2"),
-  expired: q<ExpiredRow>(
+  expired: q<common.ExpiredRow>(
     "expired",
     `SELECT id, version, type, originator, received_from, agreement_id, retention_until
      FROM objects
@@ -115,7 +47,7 @@ const S = {
        $7::text[], $8::text[], $9::text[])
      ON CONFLICT DO NOTHING`,
   ),
-  copiesOf: q<CopyRow>(
+  copiesOf: q<common.CopyRow>(
     "copies_of",
     `SELECT object_id, sent_as, version, recipient, envelope_id, agreement, purpose, shared_at,
        credential
@@ -127,10 +59,13 @@ const S = {
        ack, recorded_at, recorded_key)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
   ),
-  recallGet: q<RecallRow>("get", `SELECT ${RECALL_COLUMNS} FROM recalls WHERE id = $1`),
-  recallList: q<RecallRow>(
+  recallGet: q<common.RecallRow>(
+    "get",
+    `SELECT ${common.RECALL_COLUMNS} FROM recalls WHERE id = $1`,
+  ),
+  recallList: q<common.RecallRow>(
     "list",
-    `SELECT ${RECALL_COLUMNS} FROM recalls
+    `SELECT ${common.RECALL_COLUMNS} FROM recalls
      WHERE ($1::text IS NULL OR object_id = $1) AND ($2::text IS NULL OR role = $2)
      ORDER BY recorded_key DESC, n DESC LIMIT $3`,
   ),
@@ -142,7 +77,7 @@ const S = {
        status = EXCLUDED.status, ack = EXCLUDED.ack, detail = EXCLUDED.detail,
        updated_at = EXCLUDED.updated_at`,
   ),
-  targets: q<TargetRow>(
+  targets: q<common.TargetRow<unknown>>(
     "targets",
     `SELECT recall_id, recipient, via, status, ack, detail, updated_at FROM recall_targets
      WHERE recall_id = $1 ORDER BY recipient`,
@@ -153,9 +88,9 @@ const S = {
        next_attempt_at, next_attempt_key, created_at)
      VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $6)`,
   ),
-  messageDue: q<MessageRow>(
+  messageDue: q<common.MessageRow>(
     "message_due",
-    `SELECT ${MESSAGE_COLUMNS} FROM recall_outbox
+    `SELECT ${common.MESSAGE_COLUMNS} FROM recall_outbox
      WHERE status = 'pending' AND next_attempt_key <= $1 ORDER BY next_attempt_key, n LIMIT $2`,
   ),
   messageSettle: q(
@@ -167,9 +102,9 @@ const S = {
     `UPDATE recall_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,
        next_attempt_key = $3 WHERE id = $4 AND status = 'pending'`,
   ),
-  messagesOf: q<MessageRow>(
+  messagesOf: q<common.MessageRow>(
     "messages_of",
-    `SELECT ${MESSAGE_COLUMNS} FROM recall_outbox WHERE recall_id = $1 ORDER BY n`,
+    `SELECT ${common.MESSAGE_COLUMNS} FROM recall_outbox WHERE recall_id = $1 ORDER BY n`,
   ),
 } as const;
 
@@ -187,15 +122,7 @@ export function objectRetention({ query }: Exec): Pick<ObjectRepo, "purge" | "ex
       instantKey(now, "`now`");
       checkLimit(limit);
       const r = await query("could not read retention deadlines", S.expired, [now, limit]);
-      return r.rows.map((row): ExpiredVersion => ({
-        id: row.id,
-        version: row.version,
-        type: row.type,
-        originator: row.originator,
-        receivedFrom: row.received_from,
-        agreementId: row.agreement_id,
-        retentionUntil: row.retention_until,
-      }));
+      return r.rows.map(common.toExpired);
     },
   };
 }
@@ -233,17 +160,7 @@ export function recallRepo({ query }: Exec): RecallRepo {
     },
     async copiesOf(objectId) {
       const r = await query("could not read shared copies", S.copiesOf, [objectId]);
-      return r.rows.map((row): SharedCopy => ({
-        objectId: row.object_id,
-        sentAs: row.sent_as,
-        version: row.version,
-        recipient: row.recipient,
-        envelopeId: row.envelope_id,
-        agreement: row.agreement,
-        purpose: row.purpose,
-        sharedAt: row.shared_at,
-        credential: row.credential,
-      }));
+      return r.rows.map(common.toCopy);
     },
     async putRecall(rec) {
       const key = instantKey(rec.recordedAt, "a recall's `recordedAt`");
@@ -260,12 +177,12 @@ export function recallRepo({ query }: Exec): RecallRepo {
         rec.recordedAt,
         key,
       ]);
-      return r.rowCount === 1 ? "inserted" : "unchanged";
+      return putResult(r.rowCount);
     },
     async getRecall(id) {
       const r = await query("could not read the recall", S.recallGet, [id]);
       const row = r.rows[0];
-      return row === undefined ? undefined : toRecall(row);
+      return row === undefined ? undefined : common.toRecall(row);
     },
     async listRecalls(qy) {
       const limit = checkLimit(qy.limit);
@@ -274,7 +191,7 @@ export function recallRepo({ query }: Exec): RecallRepo {
         qy.role ?? null,
         limit,
       ]);
-      return r.rows.map(toRecall);
+      return r.rows.map(common.toRecall);
     },
     async putTarget(t) {
       await query("could not store the recall target", S.targetPut, [
@@ -289,15 +206,7 @@ export function recallRepo({ query }: Exec): RecallRepo {
     },
     async targets(recallId) {
       const r = await query("could not read recall targets", S.targets, [recallId]);
-      return r.rows.map((row): RecallTarget => ({
-        recallId: row.recall_id,
-        recipient: row.recipient,
-        via: row.via,
-        status: row.status,
-        ack: row.ack,
-        detail: row.detail,
-        updatedAt: row.updated_at,
-      }));
+      return r.rows.map((row) => common.toTarget(row, jsonValue));
     },
     async enqueue(m) {
       const key = instantKey(m.createdAt, "a recall message's `createdAt`");
@@ -315,7 +224,7 @@ export function recallRepo({ query }: Exec): RecallRepo {
       const key = instantKey(now, "`now`");
       checkLimit(limit);
       const r = await query("could not read the recall outbox", S.messageDue, [key, limit]);
-      return r.rows.map(toMessage);
+      return r.rows.map(common.toMessage);
     },
     async settle(id, status, error) {
       const r = await query("could not update the recall outbox", S.messageSettle, [
@@ -336,45 +245,9 @@ export function recallRepo({ query }: Exec): RecallRepo {
     },
     async messages(recallId) {
       const r = await query("could not read the recall outbox", S.messagesOf, [recallId]);
-      return r.rows.map(toMessage);
+      return r.rows.map(common.toMessage);
     },
   };
-}
-
-function toRecall(r: RecallRow): RecallRecord {
-  return {
-    id: r.id,
-    objectId: r.object_id,
-    kind: r.kind,
-    originator: r.originator,
-    role: r.role,
-    issuedAt: r.issued_at,
-    notice: r.notice,
-    receivedFrom: r.received_from,
-    ack: r.ack,
-    recordedAt: r.recorded_at,
-  };
-}
-
-function toMessage(r: MessageRow): RecallMessage {
-  return {
-    id: r.id,
-    recallId: r.recall_id,
-    recipient: r.recipient,
-    kind: r.kind,
-    envelope: r.envelope,
-    status: r.status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-  };
-}
-
-function checkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 0)
-    throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
-  return limit;
 }
 
 /** Migration 5 for PostgreSQL (appended to ./migrations.ts). */

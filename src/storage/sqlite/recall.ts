@@ -9,84 +9,16 @@
  * deadline. A deadline `julianday()` cannot read is treated as passed.
  */
 import type { Database, Statement } from "better-sqlite3";
-import type {
-  ExpiredVersion,
-  ObjectRepo,
-  RecallMessage,
-  RecallRecord,
-  RecallRepo,
-  RecallTarget,
-  SharedCopy,
-} from "../../app/ports.js";
+import type { ObjectRepo, RecallRepo, SharedCopy } from "../../app/ports.js";
+import { checkLimit, putResult } from "../common/checks.js";
+import { jsonText } from "../common/json.js";
+import * as common from "../common/recall.js";
 import { timeKey } from "./timekey.js";
 
 /** How these repositories reach the connection (the shape of ./repos.ts `Exec`). */
 interface RunExec {
   run<T>(failure: string, op: () => T): Promise<T>;
 }
-
-interface CopyRow {
-  object_id: string;
-  sent_as: string;
-  version: string;
-  recipient: string;
-  envelope_id: string;
-  agreement: string;
-  purpose: string;
-  shared_at: string;
-  credential: string | null;
-}
-
-interface RecallRow {
-  id: string;
-  object_id: string;
-  kind: "recall" | "correction";
-  originator: string;
-  role: "issued" | "received";
-  issued_at: string;
-  notice: string;
-  received_from: string | null;
-  ack: string | null;
-  recorded_at: string;
-}
-
-interface TargetRow {
-  recall_id: string;
-  recipient: string;
-  via: string | null;
-  status: RecallTarget["status"];
-  ack: string | null;
-  detail: string | null;
-  updated_at: string;
-}
-
-interface MessageRow {
-  id: string;
-  recall_id: string;
-  recipient: string;
-  kind: RecallMessage["kind"];
-  envelope: string;
-  status: RecallMessage["status"];
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-}
-
-interface ExpiredRow {
-  id: string;
-  version: string;
-  type: string;
-  originator: string;
-  received_from: string | null;
-  agreement_id: string | null;
-  retention_until: string;
-}
-
-const RECALL_COLUMNS = `id, object_id, kind, originator, role, issued_at, notice, received_from,
-  ack, recorded_at`;
-const MESSAGE_COLUMNS = `id, recall_id, recipient, kind, envelope, status, attempts,
-  next_attempt_at, last_error, created_at`;
 
 const prepared = new WeakMap<Database, RecallStatements>();
 
@@ -106,7 +38,7 @@ function prepareRecallStatements(db: Database) {
     objectPurgeVersion: db.prepare<[string, string]>(
       "DELETE FROM objects WHERE id = ? AND version = ?",
     ),
-    objectExpired: db.prepare<[string, number], ExpiredRow>(
+    objectExpired: db.prepare<[string, number], common.ExpiredRow>(
       `SELECT id, version, type, originator, received_from, agreement_id, retention_until
        FROM objects
        WHERE retention_until IS NOT NULL
@@ -121,7 +53,7 @@ function prepareRecallStatements(db: Database) {
          purpose, shared_at, credential) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     ),
-    copiesOf: db.prepare<[string], CopyRow>(
+    copiesOf: db.prepare<[string], common.CopyRow>(
       `SELECT object_id, sent_as, version, recipient, envelope_id, agreement, purpose, shared_at,
          credential
        FROM shared_copies WHERE object_id = ? ORDER BY rowid`,
@@ -146,14 +78,14 @@ function prepareRecallStatements(db: Database) {
          received_from, ack, recorded_at, recorded_key)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
-    recallGet: db.prepare<[string], RecallRow>(
-      `SELECT ${RECALL_COLUMNS} FROM recalls WHERE id = ?`,
+    recallGet: db.prepare<[string], common.RecallRow>(
+      `SELECT ${common.RECALL_COLUMNS} FROM recalls WHERE id = ?`,
     ),
     recallList: db.prepare<
       [{ object: string | null; role: string | null; limit: number }],
-      RecallRow
+      common.RecallRow
     >(
-      `SELECT ${RECALL_COLUMNS} FROM recalls
+      `SELECT ${common.RECALL_COLUMNS} FROM recalls
        WHERE (@object IS NULL OR object_id = @object) AND (@role IS NULL OR role = @role)
        ORDER BY recorded_key DESC, rowid DESC LIMIT @limit`,
     ),
@@ -167,7 +99,7 @@ function prepareRecallStatements(db: Database) {
          status = excluded.status, ack = excluded.ack, detail = excluded.detail,
          updated_at = excluded.updated_at`,
     ),
-    targets: db.prepare<[string], TargetRow>(
+    targets: db.prepare<[string], common.TargetRow<string>>(
       `SELECT recall_id, recipient, via, status, ack, detail, updated_at FROM recall_targets
        WHERE recall_id = ? ORDER BY recipient`,
     ),
@@ -177,8 +109,8 @@ function prepareRecallStatements(db: Database) {
          next_attempt_at, next_attempt_key, created_at)
        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
     ),
-    messageDue: db.prepare<[string, number], MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM recall_outbox
+    messageDue: db.prepare<[string, number], common.MessageRow>(
+      `SELECT ${common.MESSAGE_COLUMNS} FROM recall_outbox
        WHERE status = 'pending' AND next_attempt_key <= ? ORDER BY next_attempt_key, n LIMIT ?`,
     ),
     messageSettle: db.prepare<[string, string | null, string]>(
@@ -188,8 +120,8 @@ function prepareRecallStatements(db: Database) {
       `UPDATE recall_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
          next_attempt_key = ? WHERE id = ? AND status = 'pending'`,
     ),
-    messagesOf: db.prepare<[string], MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM recall_outbox WHERE recall_id = ? ORDER BY n`,
+    messagesOf: db.prepare<[string], common.MessageRow>(
+      `SELECT ${common.MESSAGE_COLUMNS} FROM recall_outbox WHERE recall_id = ? ORDER BY n`,
     ),
   } satisfies Record<string, Statement>;
 }
@@ -215,15 +147,7 @@ export function objectRetention(
       const rows = await exec.run("could not read retention deadlines", () =>
         s.objectExpired.all(now, limit),
       );
-      return rows.map((r): ExpiredVersion => ({
-        id: r.id,
-        version: r.version,
-        type: r.type,
-        originator: r.originator,
-        receivedFrom: r.received_from,
-        agreementId: r.agreement_id,
-        retentionUntil: r.retention_until,
-      }));
+      return rows.map(common.toExpired);
     },
   };
 }
@@ -243,17 +167,7 @@ export function recallRepo(db: Database, exec: RunExec): RecallRepo {
     },
     async copiesOf(objectId) {
       const rows = await exec.run("could not read shared copies", () => s.copiesOf.all(objectId));
-      return rows.map((r): SharedCopy => ({
-        objectId: r.object_id,
-        sentAs: r.sent_as,
-        version: r.version,
-        recipient: r.recipient,
-        envelopeId: r.envelope_id,
-        agreement: r.agreement,
-        purpose: r.purpose,
-        sharedAt: r.shared_at,
-        credential: r.credential,
-      }));
+      return rows.map(common.toCopy);
     },
     async putRecall(r) {
       const key = timeKey(r.recordedAt, "a recall's `recordedAt`");
@@ -272,18 +186,18 @@ export function recallRepo(db: Database, exec: RunExec): RecallRepo {
           key,
         ),
       );
-      return info.changes === 1 ? "inserted" : "unchanged";
+      return putResult(info.changes);
     },
     async getRecall(id) {
       const row = await exec.run("could not read the recall", () => s.recallGet.get(id));
-      return row === undefined ? undefined : toRecall(row);
+      return row === undefined ? undefined : common.toRecall(row);
     },
     async listRecalls(q) {
       const limit = checkLimit(q.limit);
       const rows = await exec.run("could not list recalls", () =>
         s.recallList.all({ object: q.objectId ?? null, role: q.role ?? null, limit }),
       );
-      return rows.map(toRecall);
+      return rows.map(common.toRecall);
     },
     async putTarget(t) {
       const detail = t.detail === null ? null : JSON.stringify(t.detail);
@@ -293,15 +207,7 @@ export function recallRepo(db: Database, exec: RunExec): RecallRepo {
     },
     async targets(recallId) {
       const rows = await exec.run("could not read recall targets", () => s.targets.all(recallId));
-      return rows.map((r): RecallTarget => ({
-        recallId: r.recall_id,
-        recipient: r.recipient,
-        via: r.via,
-        status: r.status,
-        ack: r.ack,
-        detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
-        updatedAt: r.updated_at,
-      }));
+      return rows.map((r) => common.toTarget(r, jsonText));
     },
     async enqueue(m) {
       const created = timeKey(m.createdAt, "a recall message's `createdAt`");
@@ -324,7 +230,7 @@ export function recallRepo(db: Database, exec: RunExec): RecallRepo {
       const rows = await exec.run("could not read the recall outbox", () =>
         s.messageDue.all(key, limit),
       );
-      return rows.map(toMessage);
+      return rows.map(common.toMessage);
     },
     async settle(id, status, error) {
       const info = await exec.run("could not update the recall outbox", () =>
@@ -342,7 +248,7 @@ export function recallRepo(db: Database, exec: RunExec): RecallRepo {
       const rows = await exec.run("could not read the recall outbox", () =>
         s.messagesOf.all(recallId),
       );
-      return rows.map(toMessage);
+      return rows.map(common.toMessage);
     },
   };
 }
@@ -360,42 +266,6 @@ function insertCopy(s: RecallStatements, c: SharedCopy): number {
     c.sharedAt,
     c.credential ?? null,
   ).changes;
-}
-
-function toRecall(r: RecallRow): RecallRecord {
-  return {
-    id: r.id,
-    objectId: r.object_id,
-    kind: r.kind,
-    originator: r.originator,
-    role: r.role,
-    issuedAt: r.issued_at,
-    notice: r.notice,
-    receivedFrom: r.received_from,
-    ack: r.ack,
-    recordedAt: r.recorded_at,
-  };
-}
-
-function toMessage(r: MessageRow): RecallMessage {
-  return {
-    id: r.id,
-    recallId: r.recall_id,
-    recipient: r.recipient,
-    kind: r.kind,
-    envelope: r.envelope,
-    status: r.status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-  };
-}
-
-function checkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 0)
-    throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
-  return limit;
 }
 
 /** Migration 5 for SQLite (appended to ./migrations.ts). */
