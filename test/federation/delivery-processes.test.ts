@@ -3,6 +3,10 @@
  * start`), real HTTP and real SQLite files:
  *
  * - a partner that is down gets everything when it comes back, exactly once as seen by its store;
+ * - the same across an hour: both nodes' wall clocks are moved an hour on while the partner is
+ *   down (Debian's libfaketime, preloaded into both node processes, reading one offset file), so
+ *   the sender's retries, the envelopes sealed an hour before delivery, the request signatures and
+ *   the receipts all meet an hour-long outage as they would in the field;
  * - a sender SIGKILLed in the middle of a delivery run resumes after a restart, and the recipient
  *   ends with every object and every envelope exactly once.
  *
@@ -19,6 +23,13 @@ import { syntheticBundle } from "../../bench/synthetic.js";
 import { EXAMPLES, freePort, makeTempDir, removeDir } from "../support/nodes.js";
 
 const BIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
+
+/**
+ * Debian's libfaketime (package `faketime`, which .ci/run installs). Preloaded into the node
+ * processes, it adds the offset written in one file to their wall clock (re-read every second);
+ * their monotonic clock, which drives timers, is left alone.
+ */
+const FAKETIME = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"].find((p) => existsSync(p));
 
 function accord(args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
@@ -70,11 +81,23 @@ describe("never lose a delivery (real processes)", () => {
   let tmp: string;
   const procs = new Set<ChildProcess>();
   const nodes: Record<string, { dir: string; port: number; url: string; proc?: ChildProcess }> = {};
+  /** The offset libfaketime adds to both nodes' wall clocks ("+0" until the hour-long outage). */
+  let clockOffsetFile = "";
 
   const startNode = async (id: string): Promise<void> => {
     const n = nodes[id]!;
     const p = spawn(process.execPath, [BIN, "node", "start", "--dir", n.dir], {
       stdio: ["ignore", "ignore", "ignore"],
+      env:
+        FAKETIME === undefined
+          ? process.env
+          : {
+              ...process.env,
+              LD_PRELOAD: FAKETIME,
+              FAKETIME_TIMESTAMP_FILE: clockOffsetFile,
+              FAKETIME_CACHE_DURATION: "1",
+              FAKETIME_DONT_FAKE_MONOTONIC: "1",
+            },
     });
     procs.add(p);
     p.once("exit", () => procs.delete(p));
@@ -101,6 +124,8 @@ describe("never lose a delivery (real processes)", () => {
     if (!existsSync(BIN))
       throw new Error("dist/cli/main.js is missing: run `npm run build` (npm test does it first)");
     tmp = makeTempDir("accord-delivery-");
+    clockOffsetFile = join(tmp, "clock-offset");
+    writeFileSync(clockOffsetFile, "+0\n");
     const fps: Record<string, string> = {};
     for (const id of ["XA", "XB"]) {
       const port = await freePort();
@@ -267,4 +292,58 @@ describe("never lose a delivery (real processes)", () => {
       db.close();
     }
   }, 240_000);
+  it.skipIf(FAKETIME === undefined)(
+    // Skipped only where Debian's faketime package is missing (CI installs it); the first test
+    // above covers a shorter outage everywhere.
+    "a partner down for an hour of both nodes' clocks gets everything when it returns, exactly once",
+    async () => {
+      const before = counts(nodes.XB!.dir);
+      await stopNode("XB", "SIGTERM");
+      let envelopes = 0;
+      for (let i = 0; i < 2; i++) envelopes += (await shareBatch(50, 3000 + i)).envelopes;
+      await until("XA's first failed attempts", () =>
+        outbox(nodes.XA!.dir).find((r) => r.status === "pending")?.n === envelopes
+          ? true
+          : undefined,
+      );
+
+      // An hour passes on both nodes' clocks while XB is down; XA keeps retrying through it.
+      writeFileSync(clockOffsetFile, "+1h\n");
+      const hourOn = Date.now() + 3_540_000;
+      await until("XA to retry after the hour", () => {
+        const db = new Database(join(nodes.XA!.dir, "data", "accord.db"), { readonly: true });
+        try {
+          const late = db
+            .prepare(
+              "SELECT count(*) AS n FROM outbox WHERE status = 'pending' AND attempts >= 2 AND next_attempt_at > ?",
+            )
+            .get(new Date(hourOn).toISOString()) as { n: number };
+          return late.n === envelopes ? true : undefined;
+        } finally {
+          db.close();
+        }
+      });
+
+      await startNode("XB");
+      await until("XA's outbox to drain", () =>
+        outbox(nodes.XA!.dir).every((r) => r.status === "delivered") ? true : undefined,
+      );
+      const after = counts(nodes.XB!.dir);
+      expect(after.objects - before.objects).toBe(100);
+      expect(after.inbox - before.inbox).toBe(envelopes);
+      expect(after.ids).toBe(after.inbox);
+      expect(after.accepts - before.accepts).toBe(envelopes);
+      // Both clocks really were an hour on: XB stored and XA logged the receipts then.
+      const db = new Database(join(nodes.XB!.dir, "data", "accord.db"), { readonly: true });
+      try {
+        const { at } = db.prepare("SELECT max(received_at) AS at FROM inbox").get() as {
+          at: string;
+        };
+        expect(Date.parse(at)).toBeGreaterThan(hourOn);
+      } finally {
+        db.close();
+      }
+    },
+    180_000,
+  );
 });
