@@ -220,11 +220,11 @@ export async function shareBench(): Promise<BenchResult[]> {
       const [outcome] = await profiled(
         profile === undefined ? undefined : join(profile, `share-XA-${String(run)}.cpuprofile`),
         async () => {
-          const out = await node.node.share({
-            recipients: ["XB"],
-            purpose: "cyber-defence",
-            objectIds: ids,
-          });
+          // As the API's share: each committed chunk is delivered while the next is prepared.
+          const out = await node.node.share(
+            { recipients: ["XB"], purpose: "cyber-defence", objectIds: ids },
+            { deliver: true },
+          );
           await node.deliverNow();
           return out;
         },

@@ -42,7 +42,7 @@ import {
 import { currentCheckpoint, logOrigin, logSigner, verifyStoredLog } from "./log.js";
 import { canonicalSha256Hex, sha256Hex } from "../crypto/hash.js";
 import { jwkThumbprint, parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
-import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
+import { openEnvelope, peekEnvelope, sealEnvelopeBytes } from "../crypto/envelope.js";
 import { signReceipt, verifyReceipt, type ReceiptClaims } from "../crypto/receipt.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
 import type { Consent, GovernedAgreement } from "../core/agreement/lifecycle.js";
@@ -50,6 +50,7 @@ import { AgreementBook, type AgreementExchange } from "./agreements.js";
 import type {
   Clock,
   Logger,
+  OutboxItem,
   Peer,
   PeerClient,
   Random,
@@ -75,6 +76,13 @@ export const STIX_CONTENT_TYPE = "application/stix+json;version=2.1";
 export const ENVELOPE_MAX_AGE_SECONDS = 7 * 24 * 3600;
 /** Payload bytes per envelope before a share is split into several envelopes. */
 export const ENVELOPE_TARGET_BYTES = 4 << 20;
+/**
+ * Objects a share decides, seals and commits at a time (spec/federation.md, "Share
+ * performance"): a committed chunk's envelopes travel while the next chunk is prepared.
+ */
+export const SHARE_CHUNK_OBJECTS = 1000;
+/** Envelopes a share delivers itself at once, per recipient, before it waits for the oldest. */
+const SHARE_DELIVERIES_IN_FLIGHT = 2;
 
 export interface NodeDeps {
   readonly nodeId: string;
@@ -171,11 +179,40 @@ export type Release =
 
 export interface ShareOutcome {
   readonly recipient: string;
-  /** One envelope per agreement and size chunk; empty when nothing was permitted. */
+  /** One envelope per share chunk, agreement and size chunk; empty when nothing was permitted. */
   readonly envelopes: readonly string[];
   readonly sent: number;
   readonly refused: number;
   readonly verdicts: readonly ObjectVerdict[];
+}
+
+export interface ShareOptions {
+  /**
+   * Deliver each committed chunk's envelopes at once, from memory, while the next chunk is
+   * prepared (the API's share does); otherwise they wait in the outbox for a delivery pass.
+   */
+  readonly deliver?: boolean;
+}
+
+/** Who a share goes to, and the one time all its chunks are decided at. */
+interface ShareTarget {
+  readonly recipient: string;
+  readonly at: Date;
+  readonly atIso: string;
+  /** The partner as registered; undefined when unknown (every object is denied). */
+  readonly peer: Peer | undefined;
+}
+
+/** An envelope sealed for a share, as bytes (a compact JWE is ASCII), with what is logged of it. */
+interface SealedEnvelope {
+  readonly id: string;
+  readonly bytes: Buffer;
+  /** Hex SHA-256 of `bytes`. */
+  readonly digest: string;
+  readonly agreement: string;
+  readonly agreementRef: { readonly id: string; readonly version: number };
+  readonly objects: number;
+  readonly members: readonly { readonly sentAs: string; readonly version: string }[];
 }
 
 /** A share to one recipient, decided and sealed; `write` records it in the caller's transaction. */
@@ -220,6 +257,8 @@ export class AccordNode {
   readonly agreementBook: AgreementBook;
   private readonly d: NodeDeps;
   private readonly minimizer: Minimizer;
+  /** Envelopes a share is delivering itself, by id (`share` with `deliver`). */
+  private readonly delivering = new Map<string, Promise<void>>();
   /** The node's clock: its servers (TAXII, peer requests) read the same time as its decisions. */
   readonly clock: Clock;
 
@@ -424,13 +463,13 @@ export class AccordNode {
 
   // ---------------------------------------------------------------- share
 
-  async share(req: ShareRequest): Promise<ShareOutcome[]> {
+  async share(req: ShareRequest, opts: ShareOptions = {}): Promise<ShareOutcome[]> {
     if (req.recipients.length === 0)
       throw new AccordError("ERR_BAD_REQUEST", "name at least one recipient");
     const objects = await this.selectForShare(req.objectIds);
     const outcomes: ShareOutcome[] = [];
     for (const recipient of req.recipients)
-      outcomes.push(await this.shareWith(recipient, req, objects));
+      outcomes.push(await this.shareWith(recipient, req, objects, opts.deliver === true));
     return outcomes;
   }
 
@@ -463,38 +502,82 @@ export class AccordNode {
     }
   }
 
+  /**
+   * Share with one recipient in chunks of `SHARE_CHUNK_OBJECTS`, each decided, sealed and
+   * committed on its own (spec/federation.md, "Share performance"). With `deliver`, a committed
+   * chunk's envelopes go to the recipient at once, from memory, while the next chunk is prepared.
+   */
   private async shareWith(
     recipient: string,
     req: ShareRequest,
     objects: readonly StoredObject[],
+    deliver: boolean,
   ): Promise<ShareOutcome> {
-    const prepared = await this.prepareShareWith(recipient, req, objects);
-    await this.d.store.transaction((tx) => prepared.write(tx));
-    return prepared.outcome;
+    const target = await this.shareTarget(recipient);
+    // A partner must know a new key before it sees it used: while an announcement to it is
+    // pending, its envelopes wait for the delivery pass, which sends announcements first.
+    const direct = deliver && target.peer !== undefined && !(await this.announcing(recipient));
+    const deliveries: Promise<void>[] = [];
+    const parts: ShareOutcome[] = [];
+    let from = 0;
+    do {
+      const chunk = await this.prepareChunk(
+        target,
+        req,
+        objects.slice(from, from + SHARE_CHUNK_OBJECTS),
+      );
+      await this.d.store.transaction((tx) => chunk.write(tx));
+      parts.push(chunk.outcome);
+      if (direct)
+        for (const s of chunk.sealed) {
+          deliveries.push(this.deliverSealed(recipient, s));
+          // At most this many requests outstanding: the recipient works through them in order.
+          if (deliveries.length > SHARE_DELIVERIES_IN_FLIGHT) await deliveries.shift();
+        }
+      from += SHARE_CHUNK_OBJECTS;
+    } while (from < objects.length);
+    return {
+      recipient,
+      envelopes: parts.flatMap((p) => p.envelopes),
+      sent: parts.reduce((n, p) => n + p.sent, 0),
+      refused: parts.reduce((n, p) => n + p.refused, 0),
+      verdicts: parts.flatMap((p) => p.verdicts),
+    };
+  }
+
+  /** Whether a key announcement to `recipient` is waiting for delivery (./key-rotation.ts). */
+  private async announcing(recipient: string): Promise<boolean> {
+    const pending = await this.d.store.keys.announcements({ status: "pending", limit: 1000 });
+    return pending.some((a) => a.recipient === recipient);
   }
 
   /**
    * A share decided and sealed but not yet written: `write(tx)` records it (decisions, outbox,
    * `share` entries, copies) inside the caller's transaction. A correction uses it so that its
-   * share and its recall commit together or not at all (spec/recall.md).
+   * share and its recall commit together or not at all (spec/recall.md): one chunk per recipient.
    */
   async prepareShare(req: ShareRequest): Promise<PreparedShare[]> {
     const objects = await this.selectForShare(req.objectIds);
     const out: PreparedShare[] = [];
     for (const recipient of req.recipients)
-      out.push(await this.prepareShareWith(recipient, req, objects));
+      out.push(await this.prepareChunk(await this.shareTarget(recipient), req, objects));
     return out;
   }
 
-  private async prepareShareWith(
-    recipient: string,
-    req: ShareRequest,
-    objects: readonly StoredObject[],
-  ): Promise<PreparedShare> {
+  /** The time a share to `recipient` is decided at (one for all its chunks) and the partner. */
+  private async shareTarget(recipient: string): Promise<ShareTarget> {
     const at = this.d.clock.now();
     await this.agreementBook.refresh(at);
-    const atIso = at.toISOString();
     const peer = recipient === this.id ? undefined : await this.d.store.peers.get(recipient);
+    return { recipient, at, atIso: at.toISOString(), peer };
+  }
+
+  private async prepareChunk(
+    target: ShareTarget,
+    req: ShareRequest,
+    objects: readonly StoredObject[],
+  ): Promise<PreparedShare & { sealed: readonly SealedEnvelope[] }> {
+    const { recipient, at, atIso, peer } = target;
     const verdicts: ObjectVerdict[] = [];
     /** Permitted, minimized objects with provenance, grouped by agreement. */
     const groups = new Map<
@@ -562,19 +645,12 @@ export class AccordNode {
     );
 
     // Seal outside the transaction (CPU work); write outbox and ledger together.
-    const sealed: {
-      id: string;
-      envelope: string;
-      agreement: string;
-      agreementRef: { id: string; version: number };
-      objects: number;
-      members: { sentAs: string; version: string }[];
-    }[] = [];
+    const sealed: SealedEnvelope[] = [];
     if (peer !== undefined) {
       for (const group of groups.values()) {
         for (const { objects: chunk, texts } of chunkBySize(group.objects, ENVELOPE_TARGET_BYTES)) {
           const id = this.d.random.uuid();
-          const envelope = await sealEnvelope(
+          const bytes = await sealEnvelopeBytes(
             { id, sender: this.id, recipient, createdAt: atIso, contentType: STIX_CONTENT_TYPE },
             bundleBytes(`bundle--${this.d.random.uuid()}`, texts),
             this.d.keys.signing.privateKey,
@@ -582,7 +658,9 @@ export class AccordNode {
           );
           sealed.push({
             id,
-            envelope,
+            bytes,
+            // Hashed once, as bytes: the `share` entry's digest and the receipt's check.
+            digest: sha256Hex(bytes),
             agreement: `${group.agreement.id} v${group.agreement.version}`,
             agreementRef: { id: group.agreement.id, version: group.agreement.version },
             objects: chunk.length,
@@ -597,7 +675,7 @@ export class AccordNode {
         await tx.outbox.enqueue({
           id: s.id,
           recipient,
-          envelope: s.envelope,
+          envelope: s.bytes.toString("latin1"),
           createdAt: atIso,
           agreement: s.agreementRef,
         });
@@ -610,7 +688,7 @@ export class AccordNode {
             agreement: s.agreement,
             purpose: req.purpose,
             objects: s.objects,
-            digest: sha256Hex(s.envelope),
+            digest: s.digest,
           },
         });
       }
@@ -635,6 +713,7 @@ export class AccordNode {
         verdicts,
       },
       write,
+      sealed,
     };
   }
 
@@ -753,66 +832,99 @@ export class AccordNode {
 
   // ---------------------------------------------------------------- deliver
 
-  /** Push every due outbox item to its recipient; failures back off exponentially (capped at one hour). */
+  /**
+   * Push every due outbox item to its recipient; failures back off exponentially (capped at one
+   * hour). Envelopes a share is delivering itself (`share` with `deliver`) are left to it, and
+   * awaited first: a pass after such a share finds them delivered or scheduled for retry.
+   */
   async deliverDue(limit = 50): Promise<DeliveryReport> {
-    const due = await this.d.store.outbox.due(this.nowIso(), limit);
+    await Promise.all(this.delivering.values());
+    const due = (await this.d.store.outbox.due(this.nowIso(), limit)).filter(
+      (item) => !this.delivering.has(item.id),
+    );
     let delivered = 0;
     let expedited = 0;
     for (const item of due) {
-      const peer = await this.d.store.peers.get(item.recipient);
-      try {
-        if (peer === undefined)
-          throw new AccordError(
-            "ERR_UNKNOWN_PARTNER",
-            `\`${item.recipient}\` is not a known partner`,
-          );
-        // The envelope is ASCII: one copy as bytes, sent as is and hashed for the receipt check
-        // (as a string it was converted for the request's digest, for sending and for the check).
-        const body = Buffer.from(item.envelope, "utf8");
-        const { receipt } = await this.d.peerClient.deliver(peer, body);
-        const claims = await verifyReceipt(receipt, parsePublicJwk(peer.signingKey, "Ed25519"));
-        if (
-          claims.envelopeId !== item.id ||
-          claims.envelopeHash !== sha256Hex(body) ||
-          claims.recipient !== peer.nodeId
-        )
-          throw new AccordError(
-            "ERR_SIGNATURE_INVALID",
-            "the receipt does not match the envelope delivered",
-          );
-        const at = this.nowIso();
-        await this.d.store.transaction(async (tx) => {
-          if (await tx.outbox.markDelivered(item.id, receipt, at))
-            await tx.ledger.append({
-              kind: "receipt",
-              at,
-              data: {
-                envelope: item.id,
-                recipient: peer.nodeId,
-                accepted: claims.accepted,
-                rejected: claims.rejected,
-                receiptDigest: sha256Hex(receipt),
-              },
-            });
-        });
-        delivered++;
-        // It had failed before, so the partner was away and is back: the rest need not wait.
-        if (item.attempts > 0) expedited += await this.d.store.outbox.expedite(peer.nodeId, at);
-      } catch (e) {
-        const code = e instanceof AccordError ? e.code : "ERR_PEER_UNAVAILABLE";
-        const next = nextAttemptAt(
-          this.d.clock.now(),
-          item.attempts,
-          this.d.random.bytes(1)[0] ?? 0,
-        );
-        await this.d.store.outbox.markFailed(item.id, code, next);
-        this.d.logger.warn(
-          { envelope: item.id, recipient: item.recipient, code, attempts: item.attempts + 1, next },
-          "delivery failed",
-        );
-      }
+      // The envelope is ASCII: one copy as bytes, sent as is and hashed for the receipt check
+      // (as a string it was converted for the request's digest, for sending and for the check).
+      const body = Buffer.from(item.envelope, "utf8");
+      const r = await this.deliverOne(item, body, sha256Hex(body));
+      if (r.delivered) delivered++;
+      expedited += r.expedited;
     }
     return { attempted: due.length, delivered, failed: due.length - delivered, expedited };
+  }
+
+  /** Deliver an envelope a share just committed, from memory; `deliverDue` leaves it alone meanwhile. */
+  private deliverSealed(recipient: string, s: SealedEnvelope): Promise<void> {
+    const delivery = this.deliverOne({ id: s.id, recipient, attempts: 0 }, s.bytes, s.digest)
+      .then(
+        () => undefined,
+        // Only a store that failed while recording the attempt gets here; the item stays pending.
+        (e: unknown) => {
+          this.d.logger.error({ err: e, envelope: s.id, recipient }, "delivery not recorded");
+        },
+      )
+      .finally(() => this.delivering.delete(s.id));
+    this.delivering.set(s.id, delivery);
+    return delivery;
+  }
+
+  /**
+   * One attempt to deliver outbox item `item` (its envelope `body`, whose SHA-256 is `digest`):
+   * verify the receipt and record it, or record the failure and when to try again.
+   */
+  private async deliverOne(
+    item: Pick<OutboxItem, "id" | "recipient" | "attempts">,
+    body: Uint8Array,
+    digest: string,
+  ): Promise<{ delivered: boolean; expedited: number }> {
+    const peer = await this.d.store.peers.get(item.recipient);
+    try {
+      if (peer === undefined)
+        throw new AccordError(
+          "ERR_UNKNOWN_PARTNER",
+          `\`${item.recipient}\` is not a known partner`,
+        );
+      const { receipt } = await this.d.peerClient.deliver(peer, body);
+      const claims = await verifyReceipt(receipt, parsePublicJwk(peer.signingKey, "Ed25519"));
+      if (
+        claims.envelopeId !== item.id ||
+        claims.envelopeHash !== digest ||
+        claims.recipient !== peer.nodeId
+      )
+        throw new AccordError(
+          "ERR_SIGNATURE_INVALID",
+          "the receipt does not match the envelope delivered",
+        );
+      const at = this.nowIso();
+      await this.d.store.transaction(async (tx) => {
+        if (await tx.outbox.markDelivered(item.id, receipt, at))
+          await tx.ledger.append({
+            kind: "receipt",
+            at,
+            data: {
+              envelope: item.id,
+              recipient: peer.nodeId,
+              accepted: claims.accepted,
+              rejected: claims.rejected,
+              receiptDigest: sha256Hex(receipt),
+            },
+          });
+      });
+      // It had failed before, so the partner was away and is back: the rest need not wait.
+      const expedited = item.attempts > 0 ? await this.d.store.outbox.expedite(peer.nodeId, at) : 0;
+      return { delivered: true, expedited };
+    } catch (e) {
+      const code = e instanceof AccordError ? e.code : "ERR_PEER_UNAVAILABLE";
+      const next = nextAttemptAt(this.d.clock.now(), item.attempts, this.d.random.bytes(1)[0] ?? 0);
+      await this.d.store.outbox.markFailed(item.id, code, next);
+      this.d.logger.warn(
+        { envelope: item.id, recipient: item.recipient, code, attempts: item.attempts + 1, next },
+        "delivery failed",
+      );
+      return { delivered: false, expedited: 0 };
+    }
   }
 
   // ---------------------------------------------------------------- receive

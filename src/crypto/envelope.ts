@@ -112,13 +112,27 @@ const DOT = 0x2e;
  * key. Returns the compact JWE. Misuse (a malformed header, a wrong key type, a payload that
  * would not fit in 64 MiB) throws TypeError/RangeError; a malformed recipient key ERR_KEYS_INVALID.
  */
-// eslint-disable-next-line @typescript-eslint/require-await -- the API stays a Promise (errors reject)
 export async function sealEnvelope(
   header: EnvelopeHeader,
   payload: Uint8Array,
   senderSigningKey: KeyObject,
   recipientEncryptionJwk: PublicJwk,
 ): Promise<string> {
+  const bytes = await sealEnvelopeBytes(header, payload, senderSigningKey, recipientEncryptionJwk);
+  return bytes.toString("latin1");
+}
+
+/**
+ * `sealEnvelope`, the compact JWE as its bytes (ASCII, one byte a character): what a sender that
+ * hashes, stores and sends it uses, so that megabytes are never converted from a string.
+ */
+// eslint-disable-next-line @typescript-eslint/require-await -- the API stays a Promise (errors reject)
+export async function sealEnvelopeBytes(
+  header: EnvelopeHeader,
+  payload: Uint8Array,
+  senderSigningKey: KeyObject,
+  recipientEncryptionJwk: PublicJwk,
+): Promise<Buffer> {
   const problem = headerProblem(header);
   if (problem !== undefined) throw new RangeError(`sealEnvelope: ${problem}`);
   if (!(payload instanceof Uint8Array)) throw new TypeError("sealEnvelope: payload must be bytes");
@@ -292,7 +306,7 @@ function encryptEcdhEs(
   header: Record<string, unknown>,
   plaintext: Buffer,
   recipient: KeyObject,
-): string {
+): Buffer {
   const eph = generateKeyPairSync("x25519");
   const { x } = eph.publicKey.export({ format: "jwk" }) as { x: string };
   const cek = contentKey(diffieHellman({ privateKey: eph.privateKey, publicKey: recipient }));
@@ -310,8 +324,8 @@ function encryptEcdhEs(
   const tail = cipher.final();
   const ciphertext = tail.length === 0 ? head : Buffer.concat([head, tail]);
   const tag = cipher.getAuthTag();
-  // Written into one buffer and read out as one flat string: joined with `+`, the envelope was a
-  // rope that its first reader (the digest, the outbox insert) had to copy flat again.
+  // Written into one buffer: joined with `+`, the envelope was a rope that its first reader (the
+  // digest, the outbox insert) had to copy flat again.
   const parts = [
     protectedB64,
     "",
@@ -327,7 +341,7 @@ function encryptEcdhEs(
     if (i > 0) out[at++] = DOT;
     at += out.write(part, at, "latin1");
   });
-  return out.toString("latin1");
+  return out;
 }
 
 /** The plaintext, or undefined when anything about the decryption fails (vague on purpose). */

@@ -260,12 +260,16 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
             agreement?: string;
             objects?: string[];
           };
-          const outcomes = await node.share({
-            recipients: b.recipients,
-            purpose: b.purpose,
-            ...(b.agreement === undefined ? {} : { agreementId: b.agreement }),
-            ...(b.objects === undefined ? {} : { objectIds: b.objects }),
-          });
+          // Each committed chunk travels while the next is prepared; the pass sends the rest.
+          const outcomes = await node.share(
+            {
+              recipients: b.recipients,
+              purpose: b.purpose,
+              ...(b.agreement === undefined ? {} : { agreementId: b.agreement }),
+              ...(b.objects === undefined ? {} : { objectIds: b.objects }),
+            },
+            { deliver: true },
+          );
           void deliver();
           return { outcomes };
         },

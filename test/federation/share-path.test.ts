@@ -5,18 +5,20 @@
  * must refuse without writing anything.
  */
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealEnvelope } from "../../src/crypto/envelope.js";
 import { generateNodeKeys } from "../../src/crypto/keys.js";
 import { loadNodeKeys } from "../../src/cli/secrets.js";
 import { verifyReceipt } from "../../src/crypto/receipt.js";
-import { bundleBytes, verifyLedger } from "../../src/app/node.js";
+import { bundleBytes, SHARE_CHUNK_OBJECTS, verifyLedger } from "../../src/app/node.js";
 import { expandDecisions } from "../../src/app/decision-log.js";
 import { PROVENANCE_EXTENSION_DEFINITION, withProvenance } from "../../src/core/provenance.js";
 import { SOURCE_GRADE_EXTENSION_DEFINITION } from "../../src/core/minimize/index.js";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { api, PG_URL, demoBundle, startNodes, type TestNodes } from "../support/nodes.js";
 import { signedPost, signerOf } from "../support/peer-requests.js";
+import { syntheticBundle } from "../../bench/synthetic.js";
 
 const bundle = demoBundle();
 const SUSPECT = "identity--91b322a3-331d-4bac-94c2-019caaf4b63a";
@@ -357,5 +359,102 @@ describe("the bundle text of a share", () => {
         }),
       );
     }
+  });
+});
+
+describe("a share of more objects than one chunk", () => {
+  let nodes: TestNodes<"XA" | "XB">;
+
+  beforeAll(async () => {
+    nodes = await startNodes([{ id: "XA" }, { id: "XB" }]);
+  });
+
+  afterAll(() => nodes.stop());
+
+  it("commits chunk by chunk, each chunk's envelope delivered once as it commits", async () => {
+    const { XA: xa, XB: xb } = nodes.nodes;
+    const n = 2 * SHARE_CHUNK_OBJECTS + 7;
+    const bundle = syntheticBundle(n, 11);
+    await xa.node.ingest(bundle);
+    const ids = bundle.objects.map((o) => o.id as string);
+    const [outcome] = await xa.node.share(
+      { recipients: ["XB"], purpose: "cyber-defence", objectIds: ids },
+      { deliver: true },
+    );
+    expect(outcome?.sent).toBe(n);
+    expect(outcome?.verdicts.map((v) => v.id)).toEqual(ids);
+    // One envelope per chunk: a thousand synthetic objects are well under ENVELOPE_TARGET_BYTES.
+    expect(outcome?.envelopes).toHaveLength(3);
+    await xa.deliverNow();
+
+    // Delivered at the first attempt, none left pending, none sent twice.
+    const items = await xa.store.outbox.list({ limit: 10 });
+    expect(items.map((i) => [i.id, i.status, i.attempts])).toEqual(
+      outcome?.envelopes.map((id) => [id, "delivered", 0]),
+    );
+    const xaLedger = await xa.store.ledger.list(0, 10_000);
+    const shares = xaLedger.filter((e) => e.kind === "share");
+    expect(shares.map((e) => [e.data.envelope, e.data.objects])).toEqual(
+      outcome?.envelopes.map((id, i) => [id, i < 2 ? SHARE_CHUNK_OBJECTS : 7]),
+    );
+    // Each chunk's decisions are logged before its `share` entry, in the chunk's transaction.
+    const decided = xaLedger.flatMap(expandDecisions);
+    expect(decided.map((d) => d.data.object)).toEqual(ids);
+    shares.forEach((s, i) => {
+      const last = decided[Math.min((i + 1) * SHARE_CHUNK_OBJECTS, n) - 1];
+      expect(last?.seq).toBeLessThan(s.seq);
+    });
+    const receipts = xaLedger.filter((e) => e.kind === "receipt");
+    expect(receipts.map((e) => e.data.envelope).sort()).toEqual(
+      [...(outcome?.envelopes ?? [])].sort(),
+    );
+
+    const xbLedger = await xb.store.ledger.list(0, 10_000);
+    expect(xbLedger.filter((e) => e.kind === "accept")).toHaveLength(3);
+    expect(await xb.store.objects.count()).toBe(n);
+    expect((await verifyLedger(xa.store)).firstBroken).toBe(-1);
+  });
+
+  it("a share that fails in its second chunk keeps the first whole and delivered, and nothing of the second", async () => {
+    const { XA: xa, XB: xb } = nodes.nodes;
+    const n = SHARE_CHUNK_OBJECTS + 5;
+    const bundle = syntheticBundle(n, 12);
+    await xa.node.ingest(bundle);
+    const ids = bundle.objects.map((o) => o.id as string);
+    const before = {
+      outbox: (await xa.store.outbox.list({ limit: 100 })).length,
+      ledger: await xa.store.ledger.size(),
+      atXb: await xb.store.objects.count(),
+    };
+    // A real SQLite refusal, from a trigger: the second envelope this share enqueues is refused.
+    const db = new Database(join(nodes.dirs.XA.dir, "accord.db"));
+    const trigger = (sql: string) => db.exec(sql);
+    trigger(`CREATE TRIGGER accord_test_fail_outbox BEFORE INSERT ON outbox
+      WHEN (SELECT count(*) FROM outbox) > ${String(before.outbox)}
+      BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`);
+    try {
+      await expect(
+        xa.node.share(
+          { recipients: ["XB"], purpose: "cyber-defence", objectIds: ids },
+          { deliver: true },
+        ),
+      ).rejects.toMatchObject({ code: "ERR_STORAGE" });
+    } finally {
+      trigger("DROP TRIGGER accord_test_fail_outbox");
+      db.close();
+    }
+    await xa.deliverNow();
+    const items = (await xa.store.outbox.list({ limit: 100 })).slice(before.outbox);
+    expect(items.map((i) => [i.status, i.attempts])).toEqual([["delivered", 0]]);
+    const added = (await xa.store.ledger.list(before.ledger, 10_000)).filter(
+      (e) => e.kind !== "receipt",
+    );
+    expect(added.flatMap(expandDecisions).map((d) => d.data.object)).toEqual(
+      ids.slice(0, SHARE_CHUNK_OBJECTS),
+    );
+    expect(added.filter((e) => e.kind === "share").map((e) => e.data.envelope)).toEqual([
+      items[0]?.id,
+    ]);
+    expect(await xb.store.objects.count()).toBe(before.atXb + SHARE_CHUNK_OBJECTS);
   });
 });
