@@ -83,6 +83,17 @@ export async function runDemo(
   };
   const running: RunningNode[] = [];
   const clock = demoClock(); // one adjustable clock for the federation (step 8 moves it)
+  /** Stops `n`, runs `during`, then starts `n` again at the same address, in its place. */
+  const offline = async (n: RunningNode, during: () => Promise<void>): Promise<RunningNode> => {
+    const at = running.indexOf(n);
+    running.splice(at, 1); // a stopped node is not stopped again at the end
+    await n.stop();
+    await during();
+    const port = Number(new URL(n.url).port);
+    const again = await startNode({ ...n.config, port, publicUrl: n.url }, { clock });
+    running.splice(at, 0, again);
+    return again;
+  };
   try {
     say("Accord demo federation: scenario steps 1-5 and 8 of VISION.md");
     say("");
@@ -113,7 +124,8 @@ export async function runDemo(
         throw e;
       }
     }
-    const [xa, xb, xc] = running as [RunningNode, RunningNode, RunningNode];
+    const [xa, xbAtStart, xc] = running as [RunningNode, RunningNode, RunningNode];
+    let xb = xbAtStart; // step 8 takes XB offline and starts it again
     for (const n of running)
       say(
         `  ${n.node.id}  ${n.url.padEnd(24)} key ${n.node.fingerprint()}  store ${join(n.config.dir, "accord.db")}`,
@@ -210,7 +222,9 @@ export async function runDemo(
       shares.find((s) => s.recipient === "XC")?.verdicts.find((v) => v.id === id)?.sentAs ?? id;
     checks.push(...(await playOnwardStep(xc, heldAtXc, opts.dataDir, say)));
     checks.push(...(await playRecallStep(xa, [xb, xc], say)));
-    checks.push(...(await playSunsetStep(xa, xb, clock, say)));
+    const sunset = await playSunsetStep(xa, xb, clock, (during) => offline(xb, during), say);
+    xb = sunset.xb;
+    checks.push(...sunset.checks);
     checks.unshift(...agreementChecks);
 
     // What each node holds now, and checks a reader can repeat by opening the databases. Ids

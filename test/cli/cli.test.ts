@@ -323,6 +323,17 @@ describe("accord demo --once", () => {
       expect(r.out).toContain("the suspect's IBAN: HIT");
       expect(r.out).not.toContain("FAIL");
       for (const n of ["XA", "XB", "XC"]) expect(existsSync(join(dir, n, "accord.db"))).toBe(true);
+      // Step 8: a delivery outstanding under the pilot (XB offline) is cancelled at its sunset,
+      // and XA's log, read from its database, holds the cancel.
+      const cancel = /XA's delivery loop cancels envelope ([0-9a-f-]{36}): cancelled/.exec(r.out);
+      expect(cancel, "step 8 cancels an outstanding delivery").not.toBeNull();
+      const tail = accord(["log", "tail", "--limit", "1000", "--dir", join(dir, "XA"), "--json"]);
+      expect(tail.code).toBe(0);
+      const entries = (JSON.parse(tail.out) as { entries: { kind: string; data: unknown }[] })
+        .entries;
+      expect(entries.filter((e) => e.kind === "outbox-cancel").map((e) => e.data)).toEqual([
+        { envelope: cancel?.[1], recipient: "XB", agreement: "pilot-exchange", reason: "sunset" },
+      ]);
       // Runs again over its own directory, and refuses a directory it did not make.
       expect(accord(["demo", "--once", "--data-dir", dir, "--base-port", "0"]).code).toBe(0);
       const foreign = makeTempDir("accord-foreign-");
