@@ -222,6 +222,23 @@ def part_a(report, args):
         expect(http_status(lambda: Collection(local_url, **partner).title) == 404, "local")
         return f"{len(objects)} released objects, minimized, with provenance; local is 404"
 
+    def partner_add_objects():
+        writer = {"auth": BearerAuth(read_secret(args.partner_writer_token_file))}
+        (mine,) = Server(discovery_url, **writer).api_roots[0].collections
+        expect(mine.can_read and mine.can_write, "the partner's collection is not read-write")
+        sent = indicator(100, datetime.datetime.now(datetime.timezone.utc))
+        del sent["labels"]
+        status = mine.add_objects({"objects": [sent]}, wait_for_completion=True)
+        expect(status.status == "complete" and status.success_count == 1, f"{status.failures}")
+        stored = state["local"].get_object(sent["id"])["objects"]
+        expect([o["id"] for o in stored] == [sent["id"]], "not stored on XA")
+        return f"status {status.id}: 1 of 1, stored on XA"
+
+    def partner_wrong_token():
+        server = Server(discovery_url, auth=BearerAuth(read_secret(args.partner_token_file) + "x"))
+        expect(http_status(lambda: server.title) == 401, "not 401")
+        return "401"
+
     for name, fn in [
         ("A1 discovery", discovery),
         ("A2 API root", api_root),
@@ -237,6 +254,8 @@ def part_a(report, args):
         ("A12 delete_object, then 404", delete_object),
         ("A13 wrong password: 401", wrong_password),
         ("A14 partner collection over bearer", partner_bearer),
+        ("A15 partner add_objects over bearer (read-write credential)", partner_add_objects),
+        ("A16 partner with a wrong token: 401", partner_wrong_token),
     ]:
         report.check(name, fn)
 
@@ -335,7 +354,8 @@ def main():
     p.add_argument("--xa-dir", required=True)
     p.add_argument("--xb-url", required=True)
     p.add_argument("--xb-dir", required=True)
-    p.add_argument("--partner-token-file", required=True, help="XB's bearer token on XA")
+    p.add_argument("--partner-token-file", required=True, help="XB's read-only token on XA")
+    p.add_argument("--partner-writer-token-file", required=True, help="XB's read-write token")
     p.add_argument("--medallion-url", required=True)
     p.add_argument("--medallion-user", required=True)
     p.add_argument("--medallion-password-file", required=True)

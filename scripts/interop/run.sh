@@ -77,10 +77,15 @@ wait_http "$xb_url/taxii2/"
 "${accord[@]}" agreement sign interop-exchange --dir "$work/xa" >/dev/null || [[ $? -eq 4 ]]
 "${accord[@]}" agreement sign interop-exchange --dir "$work/xb" >/dev/null ||
   fail "interop-exchange is not in force after both signatures"
+# XB's credentials on XA, read-only and read-write; each bearer token into a 0600 file.
+issue() {
+  "${accord[@]}" taxii credential add --partner XB --purpose cyber-defence --dir "$work/xa" \
+    --json "$@" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["token"], end="")'
+}
 (
   umask 077
-  "${accord[@]}" taxii credential add --partner XB --purpose cyber-defence --dir "$work/xa" --json |
-    "$python" -c 'import json, sys; print(json.load(sys.stdin)["token"], end="")' >"$work/xb-bearer"
+  issue --id XB-reader >"$work/xb-reader"
+  issue --id XB-writer --write >"$work/xb-writer"
   printf '%s' Password0 >"$work/medallion-password"
 )
 
@@ -101,6 +106,7 @@ wait_http "$medallion_url/taxii2/"
 status=0
 "$python" "$here/checks.py" --accord "$(printf '%q ' "${accord[@]}")" \
   --xa-url "$xa_url" --xa-dir "$work/xa" --xb-url "$xb_url" --xb-dir "$work/xb" \
-  --partner-token-file "$work/xb-bearer" --medallion-url "$medallion_url" \
+  --partner-token-file "$work/xb-reader" --partner-writer-token-file "$work/xb-writer" \
+  --medallion-url "$medallion_url" \
   --medallion-user admin --medallion-password-file "$work/medallion-password" || status=$?
 exit "$status"
