@@ -42,7 +42,12 @@ import {
 import { currentCheckpoint, logOrigin, logSigner, verifyStoredLog } from "./log.js";
 import { canonicalSha256Hex, sha256Hex } from "../crypto/hash.js";
 import { jwkThumbprint, parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
-import { openEnvelope, peekEnvelope, sealEnvelopeBytes } from "../crypto/envelope.js";
+import {
+  openEnvelope,
+  peekEnvelope,
+  sealEnvelopeBytes,
+  type Envelope,
+} from "../crypto/envelope.js";
 import { signReceipt, verifyReceipt, type ReceiptClaims } from "../crypto/receipt.js";
 import { signJson, verifyJson } from "../crypto/sign.js";
 import type { Consent, GovernedAgreement } from "../core/agreement/lifecycle.js";
@@ -931,9 +936,16 @@ export class AccordNode {
 
   /**
    * Accept a sealed envelope from a partner. The envelope is attacker-controlled until its
-   * signature verifies; nothing is written unless every step succeeds.
+   * signature verifies; nothing is written unless every step succeeds. The inbox route (its
+   * request body, read for this alone) passes `body`: the envelope's SHA-256, already computed over
+   * these bytes and checked against the signed `Content-Digest`, so megabytes are hashed once;
+   * and `overwrite`, which lets the envelope be decrypted over its own bytes (`openEnvelope`).
    */
-  async receive(envelope: string): Promise<ReceiveResult> {
+  async receive(
+    envelope: Envelope,
+    body: { readonly sha256?: Uint8Array; readonly overwrite?: boolean } = {},
+  ): Promise<ReceiveResult> {
+    const { sha256, overwrite = false } = body;
     const header = peekEnvelope(envelope);
     if (header.recipient !== this.id)
       throw new AccordError(
@@ -946,7 +958,8 @@ export class AccordNode {
         "ERR_UNKNOWN_PARTNER",
         `\`${header.sender}\` is not a known partner of \`${this.id}\``,
       );
-    const envelopeHash = sha256Hex(envelope);
+    const envelopeHash =
+      sha256 === undefined ? sha256Hex(envelope) : Buffer.from(sha256).toString("hex");
     const seen = await this.d.store.inbox.get(header.id);
     if (seen !== undefined)
       return this.redelivery(seen.envelopeHash, envelopeHash, seen.receipt, peer);
@@ -963,6 +976,7 @@ export class AccordNode {
           : Promise.resolve(undefined),
       now,
       maxSkewSeconds: ENVELOPE_MAX_AGE_SECONDS,
+      overwrite,
     });
     if (opened.header.contentType !== STIX_CONTENT_TYPE)
       throw new AccordError(

@@ -25,7 +25,7 @@ import { parseRfc3339 } from "../crypto/rfc3339.js";
 import { sha256Hex } from "../crypto/hash.js";
 import type { LogDigests } from "../core/log-digest.js";
 import { parsePublicJwk, type NodeKeys, type PublicJwk } from "../crypto/keys.js";
-import { openEnvelope, peekEnvelope, sealEnvelope } from "../crypto/envelope.js";
+import { openEnvelope, peekEnvelope, sealEnvelope, type Envelope } from "../crypto/envelope.js";
 import { signJson, signatureKeyId, verifyJson } from "../crypto/sign.js";
 import { isNodeId, isUuid } from "../crypto/fields.js";
 import { ENVELOPE_MAX_AGE_SECONDS, type AccordNode, type PreparedShare } from "./node.js";
@@ -626,7 +626,7 @@ export class RecallService {
    * report of downstream acknowledgements. The envelope is attacker-controlled until it opens
    * with the sender's pinned key; nothing is written unless every check passes.
    */
-  async receive(envelope: string): Promise<{ ack: SignedAck } | { received: number }> {
+  async receive(envelope: Envelope): Promise<{ ack: SignedAck } | { received: number }> {
     const header = peekEnvelope(envelope);
     if (header.recipient !== this.self)
       throw new AccordError(

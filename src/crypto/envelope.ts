@@ -44,12 +44,13 @@ import {
 import { AccordError } from "../errors.js";
 import {
   MAX_ENVELOPE_BYTES,
+  MAX_PROTECTED_HEADER_CHARS,
   decodeB64url,
   encodeB64url,
+  forEachB64urlPiece,
   hasExactMembers,
   isCanonicalB64url,
   parseProtectedHeader,
-  splitCompact,
   type JsonObject,
 } from "./compact.js";
 import { isMediaType, isNodeId, isTimestamp, isUuid } from "./fields.js";
@@ -63,6 +64,12 @@ import {
 import { parseRfc3339 } from "./rfc3339.js";
 
 export { MAX_ENVELOPE_BYTES } from "./compact.js";
+
+/**
+ * A compact envelope as received: its text, or its bytes (ASCII). Bytes are read in place, never
+ * copied whole to a string, and never changed.
+ */
+export type Envelope = string | Uint8Array;
 
 export interface EnvelopeHeader {
   /** Envelope id, a lower-case UUID; also the recipient's idempotency key. */
@@ -91,6 +98,14 @@ export interface OpenEnvelopeOptions {
   readonly now: Date;
   /** How far `createdAt` may be from `now`, either way. */
   readonly maxSkewSeconds: number;
+  /**
+   * The caller gives up the envelope's bytes (a request body read for this alone): the plaintext
+   * is decrypted over the ciphertext it comes from and the payload returned as a view of them,
+   * where otherwise a buffer of the plaintext's size is allocated. Fresh megabytes cost more CPU
+   * than the decryption on the benchmark host (page faults). A string's bytes are a copy made
+   * here, so a string is always opened so.
+   */
+  readonly overwrite?: boolean;
 }
 
 /** `typ` of the outer JWE. */
@@ -105,6 +120,9 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** An Ed25519 signature (64 bytes) in base64url without padding. */
 const SIGNATURE_B64_CHARS = 86;
+/** The IV (12 bytes) and the tag (16 bytes) in base64url without padding. */
+const IV_B64_CHARS = 16;
+const TAG_B64_CHARS = 22;
 const DOT = 0x2e;
 
 /**
@@ -192,14 +210,15 @@ export async function sealEnvelopeBytes(
  * attacker-controlled (validated in shape, not authenticated); `openEnvelope` is what vouches for
  * it. Throws ERR_ENVELOPE_INVALID.
  */
-export function peekEnvelope(envelope: string): EnvelopeHeader {
-  // Everything but the ciphertext's spelling: that is megabytes, checked once, by `openEnvelope`.
-  return readOuter(envelope, false).header;
+export function peekEnvelope(envelope: Envelope): EnvelopeHeader {
+  // Everything but the ciphertext's spelling: that is megabytes, checked once, by `openEnvelope`
+  // as it decrypts.
+  return readOuter(envelope).header;
 }
 
 /** Decrypt, verify and check an envelope; see the module header for the order of the checks. */
 export async function openEnvelope(
-  envelope: string,
+  envelope: Envelope,
   opts: OpenEnvelopeOptions,
 ): Promise<{ header: EnvelopeHeader; payload: Uint8Array }> {
   const { recipientKeys, expectedRecipient, senderKey, now, maxSkewSeconds } = opts;
@@ -233,7 +252,7 @@ export async function openEnvelope(
   if (pinned === undefined) throw envelopeInvalid("the envelope names an unknown sender");
   let sender = publicKeyObject(pinned, "Ed25519");
 
-  const plaintext = decryptEcdhEs(outer, own);
+  const plaintext = decryptEcdhEs(outer, own, opts.overwrite === true || outer.copied);
   if (plaintext === undefined) throw decryptionFailed();
 
   // The plaintext is attacker-controlled too: anyone can encrypt to us.
@@ -245,22 +264,29 @@ export async function openEnvelope(
     sender = publicKeyObject(other, "Ed25519");
     if (inner.kid !== sender.thumbprint) throw signatureInvalid();
   }
-  // Verified with node:crypto over the exact signing input; the segments are canonical, so
-  // Buffer's decoder reads exactly their bytes.
+  // Verified with node:crypto over the exact signing input (the header and payload segments as
+  // they are spelled); the signature segment is canonical, so Buffer's decoder reads its bytes.
   let valid = false;
   try {
     valid = edVerify(
       null,
       inner.signingInput,
       sender.key,
-      Buffer.from(inner.signatureB64, "base64url"),
+      Buffer.from(inner.signature, "base64url"),
     );
   } catch {
     valid = false;
   }
   if (!valid) throw signatureInvalid();
-  const decoded = Buffer.from(inner.payloadB64, "base64url");
-  const payload = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+  // The payload segment is decoded in place, over its own text in the plaintext (ours, and no
+  // longer needed as text once verified); a spelling that is not canonical is refused as before.
+  let length = 0;
+  const [from, to] = inner.payloadAt;
+  const spelled = forEachB64urlPiece(plaintext, from, to, (piece) => {
+    length += piece.copy(plaintext, from + length);
+  });
+  if (!spelled) throw signatureInvalid();
+  const payload = new Uint8Array(plaintext.buffer, plaintext.byteOffset + from, length);
   for (const field of HEADER_FIELDS) {
     if (inner.header[field] !== outer.header[field]) {
       throw envelopeInvalid("the envelope's signed header does not match its outer header");
@@ -274,8 +300,15 @@ export async function openEnvelope(
 interface Outer {
   readonly header: EnvelopeHeader;
   readonly kid: string;
-  /** The five compact segments, each already checked to be canonical base64url. */
-  readonly segments: readonly [string, string, string, string, string];
+  /** The protected header segment (the AES-GCM additional data). */
+  readonly protectedB64: string;
+  readonly iv: Uint8Array;
+  readonly tag: Uint8Array;
+  /** The envelope's bytes and where the ciphertext segment lies in them, its spelling unchecked. */
+  readonly bytes: Buffer;
+  /** True when `bytes` is a copy made here (of a string), not the caller's. */
+  readonly copied: boolean;
+  readonly ciphertextAt: readonly [number, number];
   /** The ephemeral X25519 public key's `x`. */
   readonly epkX: string;
 }
@@ -344,9 +377,22 @@ function encryptEcdhEs(
   return out;
 }
 
-/** The plaintext, or undefined when anything about the decryption fails (vague on purpose). */
-function decryptEcdhEs(outer: Outer, recipient: KeyObject): Uint8Array | undefined {
-  const [protectedB64, , iv, ciphertext, tag] = outer.segments;
+/**
+ * The plaintext, or undefined when anything about the decryption fails (vague on purpose). The
+ * ciphertext segment is decoded and decrypted a piece at a time into one buffer of the plaintext's
+ * size, and only returned once the tag has verified; a spelling that is not canonical base64url
+ * throws ERR_ENVELOPE_INVALID, as the other segments' do.
+ */
+function decryptEcdhEs(outer: Outer, recipient: KeyObject, overwrite: boolean): Buffer | undefined {
+  const [start, end] = outer.ciphertextAt;
+  // GCM is a stream mode: the plaintext is as long as the ciphertext (3 bytes per 4 characters),
+  // so written over the ciphertext's text it stays behind the piece being read.
+  const size = Math.floor(((end - start) * 3) / 4);
+  const plaintext = overwrite
+    ? outer.bytes.subarray(start, start + size)
+    : Buffer.allocUnsafe(size);
+  let length = 0;
+  let spelled = true;
   try {
     const epk = createPublicKey({
       key: { kty: "OKP", crv: "X25519", x: outer.epkX },
@@ -354,45 +400,46 @@ function decryptEcdhEs(outer: Outer, recipient: KeyObject): Uint8Array | undefin
     });
     const cek = contentKey(diffieHellman({ privateKey: recipient, publicKey: epk }));
     if (cek === undefined) return undefined;
-    const decipher = createDecipheriv("aes-256-gcm", cek, Buffer.from(iv, "base64url"), {
-      authTagLength: TAG_BYTES,
+    const decipher = createDecipheriv("aes-256-gcm", cek, outer.iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(outer.protectedB64, "ascii"));
+    decipher.setAuthTag(outer.tag);
+    spelled = forEachB64urlPiece(outer.bytes, start, end, (piece) => {
+      length += decipher.update(piece).copy(plaintext, length);
     });
-    decipher.setAAD(Buffer.from(protectedB64, "ascii"));
-    decipher.setAuthTag(Buffer.from(tag, "base64url"));
-    const out = Buffer.concat([
-      decipher.update(Buffer.from(ciphertext, "base64url")),
-      decipher.final(),
-    ]);
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    if (spelled) decipher.final();
   } catch {
     return undefined;
   }
+  if (!spelled) throw malformed();
+  return length === plaintext.length ? plaintext : undefined;
 }
 
 /**
- * Parse and allow-list the outer JWE (attacker-controlled). Throws ERR_ENVELOPE_INVALID. With
- * `wholly` false the ciphertext segment is not checked to be canonical base64url (a peek).
+ * Parse and allow-list the outer JWE (attacker-controlled), all but the ciphertext segment's
+ * spelling (megabytes, checked as it is decrypted). Throws ERR_ENVELOPE_INVALID.
  */
-function readOuter(envelope: unknown, wholly = true): Outer {
-  if (typeof envelope === "string" && envelope.length > MAX_ENVELOPE_BYTES) {
-    throw envelopeInvalid("the envelope is larger than 64 MiB");
-  }
-  const segments = wholly
-    ? splitCompact(envelope, 5, MAX_ENVELOPE_BYTES)
-    : splitOuterHead(envelope);
-  if (segments === undefined) throw malformed();
-  const [protectedB64, encryptedKey, iv, ciphertext, tag] = segments as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  // ECDH-ES is direct key agreement: there is no encrypted key (RFC 7518 §4.6).
-  if (encryptedKey !== "" || ciphertext === "") throw malformed();
-  if (decodeB64url(iv)?.length !== IV_BYTES || decodeB64url(tag)?.length !== TAG_BYTES) {
-    throw malformed();
-  }
+function readOuter(envelope: unknown): Outer {
+  const size = typeof envelope === "string" || envelope instanceof Uint8Array ? envelope.length : 0;
+  if (size > MAX_ENVELOPE_BYTES) throw envelopeInvalid("the envelope is larger than 64 MiB");
+  // A string as UTF-8 (a copy: never overwritten): any character outside ASCII becomes bytes
+  // outside base64url, refused below.
+  const bytes =
+    typeof envelope === "string"
+      ? Buffer.from(envelope, "utf8")
+      : envelope instanceof Uint8Array
+        ? Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength)
+        : undefined;
+  const dots = bytes === undefined ? undefined : dotsOf(bytes, 4);
+  if (bytes === undefined || dots === undefined) throw malformed();
+  const [d0 = 0, d1 = 0, d2 = 0, d3 = 0] = dots;
+  // ECDH-ES is direct key agreement: there is no encrypted key (RFC 7518 §4.6). The IV and the
+  // tag are short; the last segment is the tag, so any further dot lands in it and fails it.
+  if (d1 !== d0 + 1 || d3 === d2 + 1 || d0 > MAX_PROTECTED_HEADER_CHARS) throw malformed();
+  if (d2 - d1 - 1 > IV_B64_CHARS || bytes.length - d3 - 1 > TAG_B64_CHARS) throw malformed();
+  const iv = decodeB64url(bytes.toString("latin1", d1 + 1, d2));
+  const tag = decodeB64url(bytes.toString("latin1", d3 + 1));
+  if (iv?.length !== IV_BYTES || tag?.length !== TAG_BYTES) throw malformed();
+  const protectedB64 = bytes.toString("latin1", 0, d0);
   const h = parseProtectedHeader(protectedB64);
   if (h === undefined || !isOuterHeader(h)) throw malformed();
   const header = headerOf(h);
@@ -400,19 +447,26 @@ function readOuter(envelope: unknown, wholly = true): Outer {
   return {
     header,
     kid: h.kid as string,
-    segments: [protectedB64, encryptedKey, iv, ciphertext, tag],
+    protectedB64,
+    iv,
+    tag,
+    bytes,
+    copied: typeof envelope === "string",
+    ciphertextAt: [d2 + 1, d3],
     epkX: (h.epk as { x: string }).x,
   };
 }
 
-/** Five segments, each but the fourth (the ciphertext) checked canonical; for a peek. */
-function splitOuterHead(text: unknown): string[] | undefined {
-  if (typeof text !== "string") return undefined;
-  const segments = text.split(".", 6);
-  if (segments.length !== 5) return undefined;
-  for (let i = 0; i < 5; i++)
-    if (i !== 3 && !isCanonicalB64url(segments[i] ?? "")) return undefined;
-  return segments;
+/** The positions of the first `count` dots of `bytes`, or undefined when it has fewer. */
+function dotsOf(bytes: Buffer, count: number): number[] | undefined {
+  const dots: number[] = [];
+  for (let from = 0; dots.length < count;) {
+    const at = bytes.indexOf(DOT, from);
+    if (at < 0) return undefined;
+    dots.push(at);
+    from = at + 1;
+  }
+  return dots;
 }
 
 /** The outer protected header's allow-list: exact members, algorithms, types, an X25519 `epk`. */
@@ -431,22 +485,32 @@ function isOuterHeader(h: JsonObject): boolean {
 interface Inner {
   /** The bytes the signature covers (`header.payload`), a view of the plaintext. */
   readonly signingInput: Buffer;
-  /** The payload and signature segments, each already checked to be canonical base64url. */
-  readonly payloadB64: string;
-  readonly signatureB64: string;
+  /** Where the payload segment lies in the plaintext; its spelling is checked as it is decoded. */
+  readonly payloadAt: readonly [number, number];
+  /** The signature segment, canonical base64url of 64 bytes' length. */
+  readonly signature: string;
   readonly header: EnvelopeHeader;
   readonly kid: string;
 }
 
-/** Parse and allow-list the inner JWS (attacker-controlled). Throws ERR_SIGNATURE_INVALID. */
-function readInner(plaintext: Uint8Array): Inner {
-  // Latin-1 maps each byte to one character, so any byte outside ASCII becomes a character that
-  // is not base64url and `splitCompact` refuses it: as strict as a fatal UTF-8 decode, and cheaper
-  // over megabytes.
-  const bytes = Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
-  const jws = bytes.toString("latin1");
-  const segments = splitCompact(jws, 3, MAX_ENVELOPE_BYTES);
-  const h = segments === undefined ? undefined : parseProtectedHeader(segments[0] ?? "");
+/**
+ * Parse and allow-list the inner JWS (attacker-controlled), all but the payload segment's
+ * spelling (checked as it is decoded, after the signature). Throws ERR_SIGNATURE_INVALID.
+ */
+function readInner(plaintext: Buffer): Inner {
+  const dots = dotsOf(plaintext, 2);
+  const [d0 = 0, d1 = 0] = dots ?? [];
+  // The last segment is the signature, so a further dot lands in it and fails its spelling. Read
+  // as Latin-1, any byte outside ASCII is a character outside base64url: as strict as UTF-8.
+  const shaped =
+    dots !== undefined &&
+    d0 <= MAX_PROTECTED_HEADER_CHARS &&
+    plaintext.length - d1 - 1 === SIGNATURE_B64_CHARS;
+  const signature = shaped ? plaintext.toString("latin1", d1 + 1) : "";
+  const h =
+    shaped && isCanonicalB64url(signature)
+      ? parseProtectedHeader(plaintext.toString("latin1", 0, d0))
+      : undefined;
   if (
     h === undefined ||
     !hasExactMembers(h, INNER_MEMBERS) ||
@@ -458,11 +522,10 @@ function readInner(plaintext: Uint8Array): Inner {
   }
   const header = headerOf(h);
   if (header === undefined) throw signatureInvalid();
-  const [hB64 = "", pB64 = "", sB64 = ""] = segments ?? [];
   return {
-    signingInput: bytes.subarray(0, hB64.length + 1 + pB64.length),
-    payloadB64: pB64,
-    signatureB64: sB64,
+    signingInput: plaintext.subarray(0, d1),
+    payloadAt: [d0 + 1, d1],
+    signature,
     header,
     kid: h.kid,
   };

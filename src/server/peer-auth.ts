@@ -18,7 +18,8 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AccordError } from "../errors.js";
 import type { Clock, Store } from "../app/ports.js";
 import { jwkThumbprint, parsePublicJwk } from "../crypto/keys.js";
-import { peekEnvelope } from "../crypto/envelope.js";
+import { peekEnvelope, type Envelope } from "../crypto/envelope.js";
+import { ENVELOPE_MEDIA_TYPE } from "../federation/http-peer-client.js";
 import {
   FEDERATION_PREFIX,
   claimedDigest,
@@ -41,6 +42,8 @@ export interface PeerRequest {
 const WITNESS_ROUTES = `${FEDERATION_PREFIX}log/`;
 
 const peers = new WeakMap<FastifyRequest, PeerRequest>();
+/** The SHA-256 of a verified request's body, equal to its signed `Content-Digest`. */
+const bodyDigests = new WeakMap<FastifyRequest, Uint8Array>();
 
 /** The partner node that signed this request; throws when the request was not authenticated. */
 export function authenticatedPeer(req: FastifyRequest): string {
@@ -55,8 +58,38 @@ export function peerRequestOf(req: FastifyRequest): PeerRequest | undefined {
   return peers.get(req);
 }
 
+/**
+ * The sealed envelope a peer request carries (content type `application/jose`, read as bytes):
+ * the body without surrounding ASCII whitespace, and its SHA-256 when that is the body's own,
+ * already computed and checked against the signed `Content-Digest` as the body streamed in.
+ */
+export function envelopeBody(
+  req: FastifyRequest,
+  route: string,
+): { envelope: Buffer; sha256?: Uint8Array } {
+  const body = req.body;
+  if (!Buffer.isBuffer(body))
+    throw new AccordError(
+      "ERR_UNSUPPORTED_MEDIA_TYPE",
+      `the ${route} accepts \`${ENVELOPE_MEDIA_TYPE}\` only`,
+    );
+  let start = 0;
+  let end = body.length;
+  while (start < end && isAsciiSpace(body[start] ?? 0)) start++;
+  while (end > start && isAsciiSpace(body[end - 1] ?? 0)) end--;
+  const digest = bodyDigests.get(req);
+  return start === 0 && end === body.length && digest !== undefined
+    ? { envelope: body, sha256: digest }
+    : { envelope: body.subarray(start, end) };
+}
+
+/** Space, tab, line feed, vertical tab, form feed, carriage return. */
+function isAsciiSpace(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
+}
+
 /** Refuse an envelope whose (unauthenticated) sender is not the partner that signed the request. */
-export function assertEnvelopeFromSigner(req: FastifyRequest, envelope: string): void {
+export function assertEnvelopeFromSigner(req: FastifyRequest, envelope: Envelope): void {
   const signer = authenticatedPeer(req);
   const sender = peekEnvelope(envelope).sender;
   if (sender !== signer)
@@ -144,7 +177,11 @@ export function registerPeerAuth(
         "ERR_SIGNATURE_INVALID",
         "a signed request with a body needs a `Content-Digest` with a `sha-256` member",
       );
-    return payload.pipe(new DigestCheck(claimed));
+    return payload.pipe(
+      new DigestCheck(claimed, (digest) => {
+        bodyDigests.set(req, digest);
+      }),
+    );
   });
 }
 
@@ -163,13 +200,19 @@ function hasBody(req: FastifyRequest): boolean {
   );
 }
 
-/** Passes the body through unchanged and fails it at the end unless its SHA-256 is `expected`. */
+/**
+ * Passes the body through unchanged and fails it at the end unless its SHA-256 is `expected`;
+ * a body that matches is reported to `matched` (its digest, kept so the body is hashed once).
+ */
 class DigestCheck extends Transform {
   private readonly hash = createHash("sha256");
   /** fastify compares this with Content-Length. */
   receivedEncodedLength = 0;
 
-  constructor(private readonly expected: Uint8Array) {
+  constructor(
+    private readonly expected: Uint8Array,
+    private readonly matched: (digest: Buffer) => void,
+  ) {
     super();
   }
 
@@ -188,6 +231,9 @@ class DigestCheck extends Transform {
           "the body does not match the request's signed `Content-Digest`",
         ),
       );
-    else done();
+    else {
+      this.matched(got);
+      done();
+    }
   }
 }

@@ -16,20 +16,13 @@
  * The `/api/v1` routes are registered inside the bearer-authenticated API scope of ./http.ts.
  */
 import type { FastifyInstance } from "fastify";
-import { AccordError } from "../errors.js";
 import type { RecallService } from "../app/recall.js";
-import { ENVELOPE_MEDIA_TYPE } from "../federation/http-peer-client.js";
 import { RECALL_PATH } from "../federation/recall-client.js";
-import { assertEnvelopeFromSigner } from "./peer-auth.js";
+import { assertEnvelopeFromSigner, envelopeBody } from "./peer-auth.js";
 
 export function registerRecallFederation(app: FastifyInstance, recalls: RecallService): void {
   app.post(RECALL_PATH, async (req, reply) => {
-    if (typeof req.body !== "string")
-      throw new AccordError(
-        "ERR_UNSUPPORTED_MEDIA_TYPE",
-        `the recall endpoint accepts \`${ENVELOPE_MEDIA_TYPE}\` only`,
-      );
-    const envelope = req.body.trim();
+    const { envelope } = envelopeBody(req, "recall endpoint");
     assertEnvelopeFromSigner(req, envelope);
     return reply.code(200).send(await recalls.receive(envelope));
   });

@@ -5,7 +5,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { decodeB64url, isCanonicalB64url, splitCompact } from "../../src/crypto/compact.js";
+import {
+  decodeB64url,
+  forEachB64urlPiece,
+  isCanonicalB64url,
+  splitCompact,
+} from "../../src/crypto/compact.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const byReencoding = (text: string): boolean =>
@@ -44,5 +49,48 @@ describe("canonical base64url", () => {
     expect(Buffer.from(decodeB64url("QUI") ?? []).toString()).toBe("AB");
     expect(splitCompact("QQ.QUI.", 3, 100)).toStrictEqual(["QQ", "QUI", ""]);
     expect(splitCompact("QQ.QR.", 3, 100)).toBeUndefined();
+  });
+});
+
+describe("base64url read a piece at a time", () => {
+  const pieces = (text: Buffer, start = 0, end = text.length): Buffer | undefined => {
+    const out: Buffer[] = [];
+    return forEachB64urlPiece(text, start, end, (p) => out.push(Buffer.from(p)))
+      ? Buffer.concat(out)
+      : undefined;
+  };
+
+  it("decodes texts of many pieces to the bytes Buffer decodes, and refuses what the whole check refuses", () => {
+    for (const size of [0, 1, 2, 12_287, 12_288, 12_289, 40_000, 100_001]) {
+      const bytes = randomBytes(size);
+      const text = Buffer.from(bytes.toString("base64url"), "latin1");
+      expect(pieces(text), `${size} bytes`).toEqual(bytes);
+      // One character outside the alphabet, anywhere (here in each piece of 16 Ki characters and
+      // at both ends), or one of the last character's spare bits set, and nothing is accepted.
+      for (let at = 0; at < text.length; at += 16_384 - 1) {
+        for (const bad of [0x2b, 0x3d, 0x2e, 0xc3]) {
+          const t = Buffer.from(text);
+          t[at] = bad;
+          expect(pieces(t), `${size} bytes, 0x${bad.toString(16)} at ${at}`).toBeUndefined();
+        }
+      }
+      if (size % 3 !== 0) {
+        const t = Buffer.from(text);
+        const last = ALPHABET.indexOf(String.fromCharCode(t[t.length - 1] ?? 0));
+        t[t.length - 1] = ALPHABET.charCodeAt(last ^ 1);
+        expect(pieces(t), `${size} bytes, a spare bit set`).toBeUndefined();
+      }
+    }
+    expect(pieces(Buffer.from("QUJDR", "latin1")), "a length of 1 modulo 4").toBeUndefined();
+  });
+
+  it("reads a range of a larger buffer, and may write its bytes over the text it came from", () => {
+    const bytes = randomBytes(50_000);
+    const text = Buffer.from(`head.${bytes.toString("base64url")}.tail`, "latin1");
+    const end = text.length - ".tail".length;
+    expect(pieces(text, 5, end)).toEqual(bytes);
+    let at = 5;
+    expect(forEachB64urlPiece(text, 5, end, (p) => (at += p.copy(text, at)))).toBe(true);
+    expect(text.subarray(5, at)).toEqual(bytes);
   });
 });

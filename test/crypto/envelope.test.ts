@@ -54,7 +54,7 @@ function sealForBob(): Promise<string> {
   return sealEnvelope(header, payload, alice.signing.privateKey, bob.encryption.publicJwk);
 }
 
-function open(envelope: string, patch: Partial<OpenEnvelopeOptions> = {}) {
+function open(envelope: string | Uint8Array, patch: Partial<OpenEnvelopeOptions> = {}) {
   return openEnvelope(envelope, { ...opts, ...patch });
 }
 
@@ -108,6 +108,24 @@ describe("sealEnvelope and openEnvelope", () => {
     const b = await sealForBob();
     expect(a).not.toBe(b);
     expect((await open(b)).payload).toEqual(payload);
+  });
+
+  it("opens the envelope's bytes as its text, leaving the bytes as they were unless given up", async () => {
+    // A payload of many pieces of base64url (spread over the ciphertext and the inner payload).
+    const big = new Uint8Array(randomBytes(300_000));
+    const envelope = await sealEnvelope(
+      header,
+      big,
+      alice.signing.privateKey,
+      bob.encryption.publicJwk,
+    );
+    const bytes = Buffer.from(envelope, "latin1");
+    expect((await open(bytes)).payload, "bytes").toEqual(big);
+    expect(bytes.toString("latin1"), "not overwritten").toBe(envelope);
+    expect(peekEnvelope(bytes), "peek").toEqual(header);
+    expect((await open(bytes, { overwrite: true })).payload, "overwritten").toEqual(big);
+    expect(bytes.toString("latin1"), "given up").not.toBe(envelope);
+    expect((await open(envelope)).payload, "text").toEqual(big);
   });
 
   it("round-trips random payloads and headers (property)", async () => {
@@ -320,6 +338,27 @@ describe("openEnvelope refuses", () => {
 
 describe("tampering", () => {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+
+  it("a character outside base64url deep in a large ciphertext: ERR_ENVELOPE_INVALID, as text or bytes", async () => {
+    const envelope = await sealEnvelope(
+      header,
+      randomBytes(200_000),
+      alice.signing.privateKey,
+      bob.encryption.publicJwk,
+    );
+    const middle = Math.floor(envelope.length / 2);
+    for (const c of ["+", "=", " ", "é"]) {
+      const tampered = envelope.slice(0, middle) + c + envelope.slice(middle + 1);
+      await expectAccordError(() => open(tampered), "ERR_ENVELOPE_INVALID");
+      const bytes = Buffer.from(tampered, "utf8");
+      await expectAccordError(() => open(bytes, { overwrite: true }), "ERR_ENVELOPE_INVALID");
+    }
+    const flipped = envelope.slice(0, middle) + (envelope[middle] === "A" ? "B" : "A");
+    await expectAccordError(
+      () => open(flipped + envelope.slice(middle + 1)),
+      "ERR_DECRYPTION_FAILED",
+    );
+  });
 
   it("any single changed character of an envelope is refused (exhaustive)", async () => {
     const small = new TextEncoder().encode("tiny");
