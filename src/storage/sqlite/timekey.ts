@@ -16,40 +16,43 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** The sort key of an RFC 3339 timestamp; RangeError when `ts` is not one. */
 export function timeKey(ts: string, what: string): string {
+  // Plain locals, no closures or arrays: this runs for every object stored (its version).
   const m = RFC3339.exec(ts);
-  // Built only on failure: capturing a stack trace on every call cost more than the rest.
-  const invalid = (): RangeError => new RangeError(`${what} must be an RFC 3339 timestamp`);
-  if (m === null) throw invalid();
-  const field = (i: number): number => Number(m[i] ?? "0");
-  const [year, month, day, hour, minute, second] = [
-    field(1),
-    field(2),
-    field(3),
-    field(4),
-    field(5),
-    field(6),
-  ];
-  const [offsetHours, offsetMinutes] = [field(9), field(10)];
+  if (m === null) throw invalidTime(what);
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
+  const offsetHours = Number(m[9] ?? "0");
+  const offsetMinutes = Number(m[10] ?? "0");
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60)
-    throw invalid();
-  if (offsetHours > 23 || offsetMinutes > 59) throw invalid();
+    throw invalidTime(what);
+  if (offsetHours > 23 || offsetMinutes > 59) throw invalidTime(what);
   const fraction = m[7] ?? "";
 
   // The common case, UTC ("Z") and no leap second, is its own key: no Date arithmetic.
   if (m[8] === undefined && second < 60) {
     const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-    if (day > (month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0))) throw invalid();
+    if (day > (month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0)))
+      throw invalidTime(what);
     return `${ts.slice(0, 10)}T${ts.slice(11, 19)}.${fraction.padEnd(9, "0")}`;
   }
 
   const t = new Date(0);
   t.setUTCFullYear(year, month - 1, day);
-  if (t.getUTCDate() !== day) throw invalid(); // 2023-02-30 and the like
+  if (t.getUTCDate() !== day) throw invalidTime(what); // 2023-02-30 and the like
   t.setUTCHours(hour, minute, second, 0); // a leap second (:60) sorts as the next minute's first
   const east = m[8] === "+" ? 1 : m[8] === "-" ? -1 : 0;
   const utc = new Date(t.getTime() - east * (offsetHours * 60 + offsetMinutes) * 60_000);
-  if (utc.getUTCFullYear() < 0 || utc.getUTCFullYear() > 9999) throw invalid();
+  if (utc.getUTCFullYear() < 0 || utc.getUTCFullYear() > 9999) throw invalidTime(what);
   return `${utc.toISOString().slice(0, 19)}.${fraction.padEnd(9, "0")}`;
+}
+
+/** Built only on failure: capturing a stack trace on every call cost more than the rest. */
+function invalidTime(what: string): RangeError {
+  return new RangeError(`${what} must be an RFC 3339 timestamp`);
 }
 
 /**
