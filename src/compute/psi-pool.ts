@@ -18,13 +18,11 @@
  * pool refuses further work.
  */
 import { availableParallelism } from "node:os";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { ELEMENT_BYTES, loadGroup, ristrettoBackendChoice } from "../crypto/oprf/group.js";
 import { checkPsiKey, psiDst, shufflePacked, type PsiOptions } from "../core/match/psi.js";
-import { AccordError, type ErrorCode, type ErrorDetail } from "../errors.js";
+import { AccordError } from "../errors.js";
+import { fromThreadError, startWorker, type ThreadError } from "./threads.js";
 
 /** @internal The messages between the pool and psi-worker.ts. */
 export type PsiTask =
@@ -52,14 +50,7 @@ export type PsiTask =
 /** @internal */
 export type PsiAnswer =
   | { readonly id: number; readonly out: Uint8Array }
-  | {
-      readonly id: number;
-      readonly error: {
-        readonly code?: string;
-        readonly message: string;
-        readonly details?: readonly ErrorDetail[];
-      };
-    };
+  | { readonly id: number; readonly error: ThreadError };
 
 type TaskBody = PsiTask extends infer T ? (T extends unknown ? Omit<T, "id"> : never) : never;
 
@@ -84,28 +75,6 @@ interface Queued {
   readonly pending: Pending;
 }
 
-/**
- * Starts a worker from TypeScript sources (tsx, vitest: the worker registers tsx's loader
- * itself) or from built JavaScript (dist/), whichever this module is running from.
- */
-function startWorker(name: string): Worker {
-  const here = import.meta.url;
-  // The threads use the backend this thread's group follows (native or wasm, group.ts).
-  const workerData = { ristrettoBackend: ristrettoBackendChoice() };
-  if (here.endsWith(".ts")) {
-    const entry = new URL(`./${name}.ts`, here).href;
-    // tsx's ESM API (the `tsx/esm/api` export) registers its loader in this thread.
-    const tsxPackage = createRequire(here).resolve("tsx/package.json");
-    const api = pathToFileURL(join(dirname(tsxPackage), "dist/esm/api/index.mjs")).href;
-    const code =
-      `import(${JSON.stringify(api)})` +
-      `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })` +
-      `.catch((e) => { setImmediate(() => { throw e; }); });`;
-    return new Worker(code, { eval: true, execArgv: [], workerData });
-  }
-  return new Worker(new URL(`./${name}.js`, here), { workerData });
-}
-
 function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const c of chunks) length += c.length;
@@ -116,13 +85,6 @@ function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
     at += c.length;
   }
   return out;
-}
-
-function failureOf(error: Extract<PsiAnswer, { error: unknown }>): Error {
-  const { code, message, details } = error.error;
-  return code === undefined
-    ? new Error(message)
-    : new AccordError(code as ErrorCode, message, details === undefined ? {} : { details });
 }
 
 /** A fixed set of worker threads running PSI chunks; start with `PsiPool.start()`. */
@@ -157,7 +119,10 @@ export class PsiPool {
   }
 
   #spawn(): Promise<void> {
-    const worker = startWorker("psi-worker");
+    // The threads use the backend this thread's group follows (native or wasm, group.ts).
+    const worker = startWorker(import.meta.url, "psi-worker", {
+      ristrettoBackend: ristrettoBackendChoice(),
+    });
     this.#workers.push(worker);
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -190,7 +155,7 @@ export class PsiPool {
     if (!this.#closed) this.#idle.push(worker);
     if (pending !== undefined) {
       if ("out" in answer) pending.resolve(answer.out);
-      else pending.reject(failureOf(answer));
+      else pending.reject(fromThreadError(answer.error));
     }
     this.#pump();
   }

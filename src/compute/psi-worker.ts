@@ -17,7 +17,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { loadGroup, useRistrettoBackend } from "../crypto/oprf/group.js";
 import { backendChoice } from "../crypto/oprf/native.js";
 import { psiHashAndMultiply, psiMultiplyPeer } from "../core/match/psi.js";
-import { AccordError } from "../errors.js";
+import { threadError } from "./threads.js";
 import type { PsiTask, PsiAnswer } from "./psi-pool.js";
 
 const port = parentPort;
@@ -44,10 +44,7 @@ function answer(task: PsiTask): PsiAnswer {
     }
     return { id: task.id, out: psiMultiplyPeer(g, task.key, task.elements, task.first) };
   } catch (e) {
-    if (e instanceof AccordError) {
-      return { id: task.id, error: { code: e.code, message: e.message, details: e.details } };
-    }
-    return { id: task.id, error: { message: e instanceof Error ? e.message : "worker failure" } };
+    return { id: task.id, error: threadError(e) };
   } finally {
     if (task.op !== "check") task.key.fill(0);
   }
