@@ -5,21 +5,22 @@
  *
  * - Each caller's promise settles only after the transaction holding its unit has committed:
  *   nothing is acknowledged before it is durable.
- * - When a group's transaction fails (one unit threw, or a statement failed), it is rolled back
- *   whole and every unit is retried alone in its own transaction, so a failing unit refuses only
- *   its own caller and nothing of it is half-written. Units must therefore be re-runnable: they
- *   write through the `tx` they are given and compute ids and timestamps before they are queued
- *   or inside the unit.
+ * - A unit is a `WritePlan`: data, computed (ids, timestamps, log entries) before it is queued,
+ *   so the store can run it on a writer thread of its own (`Store.commitPlans`; SQLite does) while
+ *   this thread checks the next requests, and can run it again.
+ * - When a group's transaction fails (a step failed), it is rolled back whole and every unit is
+ *   retried alone in its own transaction, so a failing unit refuses only its own caller and
+ *   nothing of it is half-written.
  * - A group starts one turn of the event loop after its first unit arrived (setImmediate), so the
- *   requests that are already received are in it; SQLite commits synchronously, so without that
- *   turn every unit would commit alone.
+ *   requests that are already received are in it. One group is written at a time; the units
+ *   that arrive meanwhile form the next.
  */
-import type { Repos, Store } from "./ports.js";
+import type { Store, WritePlan } from "./ports.js";
 
 interface Unit {
-  readonly work: (tx: Repos) => Promise<unknown>;
+  readonly plan: WritePlan;
   readonly weight: number;
-  readonly resolve: (v: unknown) => void;
+  readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
 }
 
@@ -42,14 +43,14 @@ export class GroupCommit {
    *   one transaction stays bounded in size and in how long it holds the store.
    */
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, "commitPlans">,
     private readonly maxWeight = 20_000,
   ) {}
 
-  /** Run `work` in the next group's transaction; resolves with its result once that committed. */
-  run<T>(work: (tx: Repos) => Promise<T>, weight = 1): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, weight, resolve: resolve as (v: unknown) => void, reject });
+  /** Run `plan` in the next group's transaction; resolves once that committed. */
+  run(plan: WritePlan, weight = 1): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ plan, weight, resolve, reject });
       if (!this.draining) {
         this.draining = true;
         setImmediate(() => void this.drain());
@@ -78,13 +79,8 @@ export class GroupCommit {
   }
 
   private async commit(group: readonly Unit[]): Promise<void> {
-    let results: unknown[];
     try {
-      results = await this.store.transaction(async (tx) => {
-        const out: unknown[] = [];
-        for (const u of group) out.push(await u.work(tx));
-        return out;
-      });
+      await this.store.commitPlans(group.map((u) => u.plan));
     } catch (e) {
       if (group.length === 1) {
         group[0]?.reject(e);
@@ -96,8 +92,6 @@ export class GroupCommit {
     }
     this.counts.commits++;
     this.counts.units += group.length;
-    group.forEach((u, i) => {
-      u.resolve(results[i]);
-    });
+    for (const u of group) u.resolve();
   }
 }

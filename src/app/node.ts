@@ -62,7 +62,9 @@ import type {
   Repos,
   Store,
   StoredObject,
+  WriteStep,
 } from "./ports.js";
+import { runWritePlan } from "./write-plan.js";
 import { recordShare } from "./share-copies.js";
 import { decisionEntries, type LoggedDecision } from "./decision-log.js";
 import { nextAttemptAt } from "./retry.js";
@@ -392,6 +394,20 @@ export class AccordNode {
 
   /** Store a checked bundle's objects as originated here, and its `ingest` log entry, in `tx`. */
   async ingestInto(tx: Repos, b: CheckedBundle): Promise<IngestResult> {
+    const stored = await runWritePlan(tx, [this.ingestStep(b)]);
+    return {
+      bundleId: b.id,
+      objects: b.objects.length,
+      stored,
+      unchanged: b.objects.length - stored,
+    };
+  }
+
+  /**
+   * `ingestInto`'s writes as a plan step, for a group commit (src/app/group-commit.ts): the
+   * objects as originated here, then the `ingest` entry counting those that were new.
+   */
+  ingestStep(b: CheckedBundle): WriteStep {
     const at = this.nowIso();
     const provenance = {
       originator: this.id,
@@ -402,20 +418,14 @@ export class AccordNode {
       retentionUntil: null,
       envelopeId: null,
     };
-    const results = await tx.objects.putMany(
-      b.objects.map((object) => ({ object, provenance, storedAt: at })),
-    );
-    const stored = results.filter((r) => r === "inserted").length;
-    await tx.ledger.append({
-      kind: "ingest",
-      at,
-      data: { bundle: b.id, objects: b.objects.length, stored, digest: b.digest },
-    });
     return {
-      bundleId: b.id,
-      objects: b.objects.length,
-      stored,
-      unchanged: b.objects.length - stored,
+      op: "putObjects",
+      objects: b.objects.map((object) => ({ object, provenance, storedAt: at })),
+      counted: {
+        kind: "ingest",
+        at,
+        data: { bundle: b.id, objects: b.objects.length, digest: b.digest },
+      },
     };
   }
 

@@ -911,6 +911,31 @@ export interface Repos {
   readonly taxii: TaxiiRepo;
 }
 
+/** A log entry to append (`LedgerRepo.append`). */
+export interface LedgerAppend {
+  readonly kind: string;
+  readonly at: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * One write of a `WritePlan`. Plain data, so that a plan can be handed to another thread
+ * (structured clone) and run there against that thread's connection (src/app/write-plan.ts).
+ */
+export type WriteStep =
+  | {
+      readonly op: "putObjects";
+      readonly objects: readonly StoredObject[];
+      /** Appended after the objects, with `stored` (how many versions were new) added to its data. */
+      readonly counted?: LedgerAppend;
+    }
+  | { readonly op: "append"; readonly entry: LedgerAppend }
+  | { readonly op: "putStatus"; readonly status: TaxiiStatusRecord }
+  | { readonly op: "recordCopies"; readonly copies: readonly SharedCopy[] };
+
+/** The writes of one request, run in order (group commit, src/app/group-commit.ts). */
+export type WritePlan = readonly WriteStep[];
+
 export interface Store extends Repos {
   /** Which adapter, for health output: "sqlite" or "postgres". */
   readonly kind: string;
@@ -920,6 +945,13 @@ export interface Store extends Repos {
    * where the database cannot isolate them.
    */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  /**
+   * Run every plan, in order, in one transaction (`runWritePlan`): all commit together, or
+   * nothing does and the first error is thrown. Resolves once the transaction is durable. SQLite
+   * runs it on a writer thread with a connection of its own, so the calling thread goes on
+   * serving requests while the statements and the commit's fsync run (spec/storage.md).
+   */
+  commitPlans(plans: readonly WritePlan[]): Promise<void>;
   /** Apply pending schema migrations; idempotent. Returns the schema version reached. */
   migrate(): Promise<number>;
   close(): Promise<void>;

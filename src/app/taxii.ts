@@ -35,6 +35,7 @@ import type {
   Store,
   StoredObject,
   TaxiiCredential,
+  WriteStep,
 } from "./ports.js";
 
 export const TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1";
@@ -365,7 +366,7 @@ export class TaxiiService {
    */
   private async recordCopies(p: TaxiiPrincipal, copies: readonly SharedCopy[]): Promise<void> {
     if (p.kind !== "partner" || copies.length === 0) return;
-    await this.writes.run((tx) => tx.recalls.recordCopies(copies), copies.length);
+    await this.writes.run([{ op: "recordCopies", copies }], copies.length);
   }
 
   private async readable(p: TaxiiPrincipal, collection: string): Promise<TaxiiCollection> {
@@ -563,6 +564,11 @@ export class TaxiiService {
     const bundle = { type: "bundle", id: `bundle--${this.d.random.uuid()}`, objects };
     const statusId = this.d.random.uuid();
     const owner = p.kind === "operator" ? OPERATOR_USER : p.credential.id;
+    /** The status and the `add-objects` entry, written last in the request's plan. */
+    const answered = (status: TaxiiStatus, data: Record<string, unknown>): WriteStep[] => [
+      { op: "putStatus", status: { id: statusId, owner, createdAt: atIso, body: { ...status } } },
+      { op: "append", entry: { kind: "taxii", at: atIso, data } },
+    ];
     const entry = (accepted: number, rejected: number, digest: string) => ({
       op: "add-objects",
       principal: owner,
@@ -580,11 +586,10 @@ export class TaxiiService {
       const successes = objects.map((o) => ({ id: o.id, version: versionOf(o) }));
       const status = statusOf(statusId, atIso, successes, []);
       const data = entry(objects.length, 0, digestOf(successes));
-      await this.writes.run(async (tx) => {
-        await this.d.node.ingestInto(tx, checked);
-        await tx.taxii.putStatus({ id: statusId, owner, createdAt: atIso, body: { ...status } });
-        await tx.ledger.append({ kind: "taxii", at: atIso, data });
-      }, objects.length);
+      await this.writes.run(
+        [this.d.node.ingestStep(checked), ...answered(status, data)],
+        objects.length,
+      );
       return status;
     }
 
@@ -617,12 +622,17 @@ export class TaxiiService {
     }
     const status = statusOf(statusId, atIso, successes, failures);
     const data = entry(successes.length, failures.length, digestOf(successes));
-    await this.writes.run(async (tx) => {
-      await tx.objects.putMany(toStore);
-      for (const d of decisions) await tx.ledger.append({ kind: "decision", at: atIso, data: d });
-      await tx.taxii.putStatus({ id: statusId, owner, createdAt: atIso, body: { ...status } });
-      await tx.ledger.append({ kind: "taxii", at: atIso, data });
-    }, objects.length);
+    await this.writes.run(
+      [
+        { op: "putObjects", objects: toStore },
+        ...decisions.map((d): WriteStep => ({
+          op: "append",
+          entry: { kind: "decision", at: atIso, data: d },
+        })),
+        ...answered(status, data),
+      ],
+      objects.length,
+    );
     return status;
   }
 

@@ -902,6 +902,67 @@ function transactionTests(fresh: Open): void {
     }
   });
 
+  it("commits a group of write plans in order in one transaction, counting what each stored", async () => {
+    const store = await fresh();
+    const objects = [1, 2, 3].map((n) => stored(indicator(`indicator--${uuid(n)}`, at(1))));
+    await store.objects.put(objects[0]!);
+    const { stored: _, ...counted } = testEntry(3, { at: T0 }).data;
+    const copy = {
+      objectId: objects[1]!.object.id,
+      sentAs: objects[1]!.object.id,
+      version: at(1),
+      recipient: "XB",
+      envelopeId: "taxii:xb-reader",
+      agreement: "agreement-ab v1",
+      purpose: "testing",
+      sharedAt: T0,
+      credential: "xb-reader",
+    };
+    const status = { id: uuid(7), owner: "operator", createdAt: T0, body: { total_count: 3 } };
+    await store.commitPlans([
+      [
+        { op: "putObjects", objects, counted: { kind: "ingest", at: T0, data: counted } },
+        { op: "putStatus", status },
+      ],
+      [
+        { op: "append", entry: testEntry(9, { at: T0, kind: "share" }) },
+        { op: "recordCopies", copies: [copy] },
+      ],
+    ]);
+    for (const o of objects) expect(await store.objects.get(o.object.id)).toStrictEqual(o);
+    const entries = await expectIntactLedger(store, 2);
+    // The first object was held already: two of three were stored.
+    expect(entries.map((e) => [e.kind, e.data.stored])).toEqual([
+      ["ingest", 2],
+      ["share", undefined],
+    ]);
+    expect(await store.taxii.getStatus(status.id)).toEqual(status);
+    expect(await store.recalls.copiesOf(copy.objectId)).toEqual([copy]);
+  });
+
+  it("writes nothing of a group of plans when one of them fails", async () => {
+    const store = await fresh();
+    const status = { id: uuid(7), owner: "operator", createdAt: T0, body: {} };
+    await store.commitPlans([[{ op: "putStatus", status }]]);
+    const object = stored(indicator(`indicator--${uuid(1)}`, at(1)));
+    await expectCode(
+      store.commitPlans([
+        [
+          { op: "putObjects", objects: [object] },
+          { op: "append", entry: testEntry(0, { at: T0 }) },
+        ],
+        // A status id is written once: this plan fails after the first plan's writes.
+        [{ op: "putStatus", status }],
+      ]),
+      "ERR_STORAGE",
+    );
+    expect(await store.objects.count()).toBe(0);
+    expect(await store.ledger.size()).toBe(0);
+    // And the store goes on: the same first plan alone commits.
+    await store.commitPlans([[{ op: "putObjects", objects: [object] }]]);
+    expect(await store.objects.count()).toBe(1);
+  });
+
   it("refuses the store's own methods inside a transaction's body, and its repos after it ends", async () => {
     const store = await fresh();
     await expect(store.transaction(() => store.objects.get("x"))).rejects.toBeInstanceOf(TypeError);

@@ -2,14 +2,14 @@
  * Group commit (src/app/group-commit.ts; spec/taxii.md, "Writes") on real SQLite, and through
  * the TAXII server over real HTTP: concurrent POSTs share commits, each is answered with its own
  * status only once its objects are committed, and a failing member of a group takes no other
- * member down and leaves nothing of itself behind.
+ * member down and leaves nothing of itself behind. The store is a file, so its plans run on the
+ * SQLite writer thread (src/storage/sqlite/writer.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { GroupCommit } from "../../src/app/group-commit.js";
-import type { Provenance, Store } from "../../src/app/ports.js";
+import type { Provenance, Store, StoredObject } from "../../src/app/ports.js";
 import type { StixObject } from "../../src/core/stix/object.js";
-import { AccordError } from "../../src/errors.js";
 import { collectionId } from "../../src/app/taxii.js";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { openSqliteStore } from "../../src/storage/sqlite/index.js";
@@ -26,6 +26,7 @@ const LOCAL: Provenance = {
   envelopeId: null,
 };
 const AT = "2026-03-01T00:00:00.000Z";
+const put = (object: StixObject): StoredObject => ({ object, provenance: LOCAL, storedAt: AT });
 
 let root: string;
 
@@ -45,50 +46,41 @@ describe("GroupCommit on SQLite", () => {
     await store.close();
   });
 
-  it("writes units queued together in one transaction and settles each with its own result", async () => {
+  it("writes plans queued together in one transaction and settles each once it committed", async () => {
     const group = new GroupCommit(store);
     const objects = Array.from({ length: 12 }, (_, i) => indicator(i) as unknown as StixObject);
-    const results = await Promise.all(
+    const order: number[] = [];
+    await Promise.all(
       objects.map((o, i) =>
-        group.run(async (tx) => {
-          await tx.objects.put({ object: o, provenance: LOCAL, storedAt: AT });
-          return i;
-        }),
+        group.run([{ op: "putObjects", objects: [put(o)] }]).then(() => order.push(i)),
       ),
     );
-    expect(results).toEqual(objects.map((_, i) => i));
+    expect(order).toHaveLength(12);
     expect(group.stats()).toEqual({ commits: 1, units: 12, splits: 0 });
     for (const o of objects) expect((await store.objects.get(o.id))?.object).toEqual(o);
   });
 
-  it("retries a failed group unit by unit: only the failing unit is refused, and nothing of it is stored", async () => {
+  it("retries a failed group plan by plan: only the failing plan is refused, and nothing of it is stored", async () => {
     const group = new GroupCommit(store);
     const good = [indicator(1), indicator(2), indicator(3)] as unknown as StixObject[];
     const bad = indicator(4) as unknown as StixObject;
+    const status = { id: "status-once", owner: "operator", createdAt: AT, body: {} };
+    await group.run([{ op: "putStatus", status }]);
     const settled = await Promise.allSettled([
-      group.run(async (tx) => {
-        await tx.objects.put({ object: good[0]!, provenance: LOCAL, storedAt: AT });
-        return "first";
-      }),
-      group.run(async (tx) => {
-        // Writes, then fails: the write must not survive.
-        await tx.objects.put({ object: bad, provenance: LOCAL, storedAt: AT });
-        throw new AccordError("ERR_BAD_REQUEST", "this unit is refused");
-      }),
-      group.run(async (tx) => {
-        await tx.objects.put({ object: good[1]!, provenance: LOCAL, storedAt: AT });
-        await tx.objects.put({ object: good[2]!, provenance: LOCAL, storedAt: AT });
-        return "third";
-      }),
+      group.run([{ op: "putObjects", objects: [put(good[0]!)] }]),
+      // Writes, then fails (a status id is written once): the write must not survive.
+      group.run([
+        { op: "putObjects", objects: [put(bad)] },
+        { op: "putStatus", status },
+      ]),
+      group.run([{ op: "putObjects", objects: [put(good[1]!), put(good[2]!)] }]),
     ]);
     expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-    expect(settled[0]).toMatchObject({ value: "first" });
-    expect(settled[2]).toMatchObject({ value: "third" });
-    expect(settled[1]).toMatchObject({ reason: { code: "ERR_BAD_REQUEST" } });
+    expect(settled[1]).toMatchObject({ reason: { code: "ERR_STORAGE" } });
     expect(await store.objects.get(bad.id)).toBeUndefined();
     for (const o of good) expect(await store.objects.get(o.id)).toBeDefined();
-    // One group failed and was split; the two good units then committed one by one.
-    expect(group.stats()).toEqual({ commits: 2, units: 2, splits: 1 });
+    // One group failed and was split; the two good plans then committed one by one.
+    expect(group.stats()).toEqual({ commits: 3, units: 3, splits: 1 });
   });
 });
 

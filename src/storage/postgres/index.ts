@@ -31,11 +31,13 @@ import type {
   RecallRepo,
   Repos,
   Store,
+  WritePlan,
   TaxiiRepo,
   NonceRepo,
   PeerKeyRepo,
   KeyRepo,
 } from "../../app/ports.js";
+import { runWritePlans } from "../../app/write-plan.js";
 import { AccordError, isAccordError } from "../../errors.js";
 import { applyMigrations } from "./migrations.js";
 import { carryOverLedgerV1, postgresLog } from "./log.js";
@@ -130,6 +132,10 @@ class PostgresStore implements Store {
     this.nonces = repos.nonces;
     this.peerKeys = repos.peerKeys;
     this.keys = repos.keys;
+  }
+
+  commitPlans(plans: readonly WritePlan[]): Promise<void> {
+    return this.transaction((tx) => runWritePlans(tx, plans));
   }
 
   async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {

@@ -33,17 +33,20 @@ import type {
   Repos,
   RecallRepo,
   Store,
+  WritePlan,
   TaxiiRepo,
   NonceRepo,
   PeerKeyRepo,
   KeyRepo,
 } from "../../app/ports.js";
+import { runWritePlans } from "../../app/write-plan.js";
 import { AccordError, isAccordError } from "../../errors.js";
 import { applyMigrations } from "./migrations.js";
 import { Mutex } from "./mutex.js";
+import { SqliteWriter, type WriterOptions } from "./writer.js";
 import { carryOverLedgerV1, prepareLogStatements, sqliteLog, type LogStatements } from "./log.js";
 import { makeRepos, prepareStatements } from "./repos.js";
-import type { Statements } from "./repos.js";
+import type { SqliteRepos, Statements } from "./repos.js";
 import type { Exec } from "./rows.js";
 
 export interface SqliteStoreOptions {
@@ -53,6 +56,11 @@ export interface SqliteStoreOptions {
   readonly synchronous?: "full" | "normal";
   /** How long to wait for another process's write lock before failing, in ms (default 5000). */
   readonly busyTimeoutMs?: number;
+  /**
+   * Run `commitPlans` on a writer thread with a connection of its own (writer.ts); default true.
+   * A ":memory:" database has no file to share and always runs them on the calling thread.
+   */
+  readonly writerThread?: boolean;
 }
 
 /** The state of one `transaction` call, visible to the calls made from its body. */
@@ -66,7 +74,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   return Promise.resolve().then(() => open(options));
 }
 
-function open(options: SqliteStoreOptions): Store {
+/** The writer thread's own connection (writer-thread.ts): it runs what it is given itself. */
+export function openSqliteWriterStore(options: WriterOptions): Promise<SqliteStore> {
+  return Promise.resolve().then(() => open({ ...options, writerThread: false }));
+}
+
+function open(options: SqliteStoreOptions): SqliteStore {
   const synchronous = options.synchronous ?? "full";
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
@@ -98,7 +111,11 @@ function open(options: SqliteStoreOptions): Store {
     db.pragma("temp_store = MEMORY");
     applyMigrations(db);
     carryOverLedgerV1(db);
-    return new SqliteStore(db);
+    const plansHere = inMemory || options.writerThread === false;
+    return new SqliteStore(
+      db,
+      plansHere ? undefined : { path: options.path, synchronous, busyTimeoutMs },
+    );
   } catch (e) {
     db.close();
     throw isAccordError(e)
@@ -107,7 +124,7 @@ function open(options: SqliteStoreOptions): Store {
   }
 }
 
-class SqliteStore implements Store {
+export class SqliteStore implements Store {
   readonly kind = "sqlite";
   readonly objects: ObjectRepo;
   readonly ledger: LedgerRepo;
@@ -132,10 +149,14 @@ class SqliteStore implements Store {
   readonly #begin: Statement;
   readonly #commit: Statement;
   readonly #rollback: Statement;
+  /** Where a writer thread opens its connection; undefined: plans run on this thread. */
+  readonly #writerOptions: WriterOptions | undefined;
+  #writer: SqliteWriter | undefined;
   #closed = false;
 
-  constructor(db: Connection) {
+  constructor(db: Connection, writerOptions: WriterOptions | undefined) {
     this.#db = db;
+    this.#writerOptions = writerOptions;
     this.#statements = prepareStatements(db);
     this.#logStatements = prepareLogStatements(db);
     this.#begin = db.prepare("BEGIN IMMEDIATE");
@@ -158,7 +179,8 @@ class SqliteStore implements Store {
     this.recalls = repos.recalls;
   }
 
-  async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+  /** The port's `transaction`; its repos are SQLite's (`SqliteRepos`), for the writer thread. */
+  async transaction<T>(fn: (tx: SqliteRepos & Pick<Repos, "ledger">) => Promise<T>): Promise<T> {
     this.#refuseInsideTransaction();
     return this.#lock.run(async () => {
       storageCall("could not begin a transaction", () => this.#begin.run());
@@ -195,6 +217,20 @@ class SqliteStore implements Store {
     });
   }
 
+  async commitPlans(plans: readonly WritePlan[]): Promise<void> {
+    this.#refuseInsideTransaction();
+    const options = this.#writerOptions;
+    if (options === undefined) return this.transaction((tx) => runWritePlans(tx, plans));
+    // The store's lock is held while the writer thread commits: see writer.ts.
+    return this.#lock.run(() => {
+      if (this.#closed) throw new AccordError("ERR_STORAGE", "the sqlite store is closed");
+      this.#writer ??= new SqliteWriter(options, () => {
+        this.#writer = undefined;
+      });
+      return this.#writer.commit(plans);
+    });
+  }
+
   async migrate(): Promise<number> {
     this.#refuseInsideTransaction();
     return this.#lock.run(() =>
@@ -204,9 +240,10 @@ class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.#refuseInsideTransaction();
-    await this.#lock.run(() => {
+    await this.#lock.run(async () => {
       if (this.#closed) return;
       this.#closed = true;
+      await this.#writer?.close();
       storageCall("could not close the sqlite database", () => this.#db.close());
     });
   }

@@ -19,6 +19,7 @@ import type {
   OutboxStatus,
   Peer,
   PeerRepo,
+  Provenance,
   PutResult,
   Repos,
   StoredObject,
@@ -293,7 +294,12 @@ export function prepareStatements(db: Database) {
 export type Statements = ReturnType<typeof prepareStatements>;
 
 /** The six repositories over `s`, each statement run through `exec`. */
-export function makeRepos(s: Statements, exec: Exec): Omit<Repos, "ledger"> {
+/** The repositories of a SQLite store (the ports' and the objects' `putPrepared`), but the log. */
+export type SqliteRepos = Omit<Repos, "ledger" | "objects"> & {
+  readonly objects: SqliteObjectRepo;
+};
+
+export function makeRepos(s: Statements, exec: Exec): SqliteRepos {
   return {
     objects: { ...objectRepo(s, exec), ...objectRetention(s.objectCount.database, exec) },
     recalls: recallRepo(s.objectCount.database, exec),
@@ -314,22 +320,47 @@ export function makeRepos(s: Statements, exec: Exec): Omit<Repos, "ledger"> {
 /** Ids per statement of `getMany`. */
 const GET_IDS = 500;
 
-function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expired"> {
-  const putMany = async (entries: readonly StoredObject[]): Promise<PutResult[]> => {
-    // Serialise before taking the store: JSON.stringify is most of the work outside SQLite.
-    const rows = entries.map((entry) => {
-      const { object } = entry;
-      const version = versionOf(object);
-      const sv = object.spec_version;
-      return {
-        entry,
-        version,
-        key: versionKey(version),
-        specVersion: sv ?? "2.1",
-        json: JSON.stringify(object),
-      };
-    });
-    return exec.atomic("could not store the object", () => {
+/**
+ * An object version ready to insert: what `putMany` computes before it takes the store, all
+ * strings and numbers (and the provenance), so that the writer thread receives it cheaply
+ * (writer.ts) and does only the inserts.
+ */
+export interface PreparedObject {
+  readonly id: string;
+  readonly type: string;
+  readonly version: string;
+  readonly key: string;
+  readonly specVersion: string;
+  readonly json: string;
+  readonly provenance: Provenance;
+  readonly storedAt: string;
+}
+
+/** Serialise before taking the store: JSON.stringify is most of the work outside SQLite. */
+export function prepareObjects(entries: readonly StoredObject[]): PreparedObject[] {
+  return entries.map(({ object, provenance, storedAt }) => {
+    const version = versionOf(object);
+    return {
+      id: object.id,
+      type: object.type,
+      version,
+      key: versionKey(version),
+      specVersion: object.spec_version ?? "2.1",
+      json: JSON.stringify(object),
+      provenance,
+      storedAt,
+    };
+  });
+}
+
+/** The SQLite objects repository, with the insert of prepared versions the writer thread runs. */
+export type SqliteObjectRepo = ObjectRepo & {
+  putPrepared(rows: readonly PreparedObject[]): Promise<PutResult[]>;
+};
+
+function objectRepo(s: Statements, exec: Exec): Omit<SqliteObjectRepo, "purge" | "expired"> {
+  const putPrepared = (rows: readonly PreparedObject[]): Promise<PutResult[]> =>
+    exec.atomic("could not store the object", () => {
       // Date added (spec/taxii.md, "Storage"): the stored_at instant, or one microsecond after
       // the previous version's when that is not later; seq is never reused.
       const head = s.objectHead.get();
@@ -343,29 +374,21 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
       const held = new Set<string>();
       for (let i = 0; i < rows.length; i += GET_IDS)
         for (const { id } of s.objectIdsHeld.all(
-          JSON.stringify(rows.slice(i, i + GET_IDS).map((r) => r.entry.object.id)),
+          JSON.stringify(rows.slice(i, i + GET_IDS).map((r) => r.id)),
         ))
           held.add(id);
       const out: PutResult[] = [];
       for (const r of rows) {
-        const { object, provenance: p } = r.entry;
-        if (r.entry.storedAt !== storedAt) {
-          storedAt = r.entry.storedAt;
+        const p = r.provenance;
+        if (r.storedAt !== storedAt) {
+          storedAt = r.storedAt;
           storedUs = s.storedUs.get(storedAt)?.us ?? 0;
         }
         const dateUs = Math.max(lastUs + 1, storedUs);
-        const fresh = !held.has(object.id);
+        const fresh = !held.has(r.id);
         // Both inserts take the same columns; the general one also binds the "no later version"
         // check's (id, version_key, version) after date_added_us.
-        const leading = [
-          seq,
-          object.id,
-          r.version,
-          r.key,
-          object.type,
-          r.specVersion,
-          dateUs,
-        ] as const;
+        const leading = [seq, r.id, r.version, r.key, r.type, r.specVersion, dateUs] as const;
         const rest = [
           r.json,
           p.originator,
@@ -375,14 +398,14 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
           p.purpose,
           p.retentionUntil,
           p.envelopeId,
-          r.entry.storedAt,
+          r.storedAt,
         ] as const;
         const info = fresh
           ? s.objectPutNew.run(...leading, ...rest)
-          : s.objectPut.run(...leading, object.id, r.key, r.version, ...rest);
+          : s.objectPut.run(...leading, r.id, r.key, r.version, ...rest);
         if (info.changes === 1) {
-          if (fresh) held.add(object.id);
-          else s.objectLastClear.run(object.id, r.key, r.version);
+          if (fresh) held.add(r.id);
+          else s.objectLastClear.run(r.id, r.key, r.version);
           seq++;
           lastUs = dateUs;
           out.push("inserted");
@@ -391,8 +414,10 @@ function objectRepo(s: Statements, exec: Exec): Omit<ObjectRepo, "purge" | "expi
       if (seq !== head.next_seq) s.objectHeadSet.run(seq, lastUs);
       return out;
     });
-  };
+  const putMany = (entries: readonly StoredObject[]): Promise<PutResult[]> =>
+    putPrepared(prepareObjects(entries));
   return {
+    putPrepared,
     async put(entry) {
       const [result] = await putMany([entry]);
       return result ?? "unchanged";
