@@ -26,7 +26,7 @@
  *   in this process and XB and the pull each in their own process.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -150,14 +150,31 @@ interface ClientRun {
 }
 
 /**
- * Run the client process; `server_cpu_ms` is this process's CPU time (the server's) from the
- * client's "timed" line, printed after its warm-up, to its result.
+ * The CPU time of this process's main thread in ms (Linux: /proc, in ticks of 10 ms), or
+ * undefined elsewhere. With the SQLite writer thread, the main thread's share is the bound on
+ * the rate: the writer thread runs on the other core.
+ */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${String(process.pid)}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Run the client process; `server_cpu_ms` is this process's CPU time (the server's: all its
+ * threads) from the client's "timed" line, printed after its warm-up, to its result;
+ * `server_main_cpu_ms` its main thread's.
  */
 async function client(
   script: string,
   args: string[],
-): Promise<ClientRun & { server_cpu_ms: number }> {
+): Promise<ClientRun & { server_cpu_ms: number; server_main_cpu_ms?: number }> {
   let c0 = process.cpuUsage();
+  let m0 = mainThreadCpuMs();
   const child = spawn(process.execPath, [script, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -165,14 +182,21 @@ async function client(
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   let result: ClientRun | undefined;
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-    if (line === "timed") c0 = process.cpuUsage();
-    else result = JSON.parse(line) as ClientRun;
+    if (line === "timed") {
+      c0 = process.cpuUsage();
+      m0 = mainThreadCpuMs();
+    } else result = JSON.parse(line) as ClientRun;
   });
   const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
   const c = process.cpuUsage(c0);
+  const m1 = mainThreadCpuMs();
   if (code !== 0 || result === undefined)
     throw new Error(`the client process failed (${String(code)})\n${stderr}`);
-  return { ...result, server_cpu_ms: Math.round((c.user + c.system) / 1000) };
+  return {
+    ...result,
+    server_cpu_ms: Math.round((c.user + c.system) / 1000),
+    ...(m0 === undefined || m1 === undefined ? {} : { server_main_cpu_ms: m1 - m0 }),
+  };
 }
 
 const rate = (r: { objects: number; ms: number }) => Math.round(r.objects / (r.ms / 1000));
@@ -233,6 +257,7 @@ async function postBench(root: string, script: string): Promise<BenchResult[]> {
         concurrency,
         wall_ms: Math.round(r.ms),
         server_cpu_ms: r.server_cpu_ms,
+        ...(r.server_main_cpu_ms === undefined ? {} : { server_main_cpu_ms: r.server_main_cpu_ms }),
         // What the server would do with a core to itself: the machines here are shared.
         objects_per_server_cpu_s: Math.round((envelopes * size * 1000) / r.server_cpu_ms),
         client_cpu_ms: Math.round(r.cpu_ms),
