@@ -32,6 +32,15 @@ describeStoreConformance(
 );
 
 describeStoreConformance(
+  "sqlite file, writer thread",
+  () => openSqliteStore({ path: join(dir, `store-${file}.db`), writerThread: true }),
+  () => {
+    file++;
+    return Promise.resolve();
+  },
+);
+
+describeStoreConformance(
   "sqlite :memory:",
   () => openSqliteStore({ path: ":memory:" }),
   undefined,

@@ -2,8 +2,8 @@
  * Group commit (src/app/group-commit.ts; spec/taxii.md, "Writes") on real SQLite, and through
  * the TAXII server over real HTTP: concurrent POSTs share commits, each is answered with its own
  * status only once its objects are committed, and a failing member of a group takes no other
- * member down and leaves nothing of itself behind. The store is a file, so its plans run on the
- * SQLite writer thread (src/storage/sqlite/writer.ts).
+ * member down and leaves nothing of itself behind. The unit tests' store runs its plans on the
+ * SQLite writer thread (src/storage/sqlite/writer.ts); the node's, on its own thread.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -40,7 +40,7 @@ afterAll(() => {
 describe("GroupCommit on SQLite", () => {
   let store: Store;
   beforeAll(async () => {
-    store = await openSqliteStore({ path: join(root, "unit.db") });
+    store = await openSqliteStore({ path: join(root, "unit.db"), writerThread: true });
   });
   afterAll(async () => {
     await store.close();

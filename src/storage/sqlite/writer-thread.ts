@@ -1,6 +1,6 @@
 /**
  * The worker-thread side of the SQLite writer (writer.ts): its own connection to the store's
- * file, on which it runs each group of write plans (sent as JSON text) in one transaction and answers
+ * file, on which it runs each group of write plans in one transaction and answers
  * `{ id }` once committed, or `{ id, error }` after rolling it back. `{ id, close }` closes the
  * connection and ends the thread.
  */
@@ -29,8 +29,7 @@ function commit(plans: readonly (readonly PreparedStep[])[]): Promise<void> {
   });
 }
 
-port.on("message", (text: string) => {
-  const request = JSON.parse(text) as WriterRequest;
+port.on("message", (request: WriterRequest) => {
   const done = "close" in request ? store.close() : commit(request.plans);
   done.then(
     () => {
