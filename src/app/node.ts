@@ -690,7 +690,7 @@ export class AccordNode {
         await tx.outbox.enqueue({
           id: s.id,
           recipient,
-          envelope: s.bytes.toString("latin1"),
+          envelope: s.bytes,
           createdAt: atIso,
           agreement: s.agreementRef,
         });

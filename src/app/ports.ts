@@ -211,7 +211,8 @@ export interface OutboxRepo {
   enqueue(item: {
     id: string;
     recipient: NodeId;
-    envelope: string;
+    /** The compact JWE, or its bytes (ASCII; anything else is a RangeError); read back as text. */
+    envelope: string | Uint8Array;
     createdAt: string;
     /** The agreement the envelope travels under, so a sunset can cancel it. */
     agreement?: { id: string; version: number };

@@ -609,6 +609,19 @@ function outboxTests(fresh: Open): void {
     expect(await store.outbox.get("env-2")).toBeUndefined();
   });
 
+  it("takes an envelope as its ASCII bytes, keeps it as text, and refuses other bytes", async () => {
+    const store = await fresh();
+    const item = outboxItem("env-1", at(1));
+    const bytes = new TextEncoder().encode(`x${item.envelope}`).subarray(1);
+    await store.outbox.enqueue({ ...item, envelope: bytes });
+    expect((await store.outbox.get("env-1"))?.envelope).toBe(item.envelope);
+    const nonAscii = new TextEncoder().encode("eyJ.é.iv.ct.tag");
+    await expect(
+      store.outbox.enqueue({ ...outboxItem("env-2", at(1)), envelope: nonAscii }),
+    ).rejects.toThrow(RangeError);
+    expect(await store.outbox.get("env-2")).toBeUndefined();
+  });
+
   it("returns due items oldest first, comparing times as instants", async () => {
     const store = await fresh();
     // Enqueued newest first. As strings "…:01Z" sorts after "…:01.5Z"; as instants it is earlier.

@@ -2,6 +2,7 @@
  * Argument checks and results both storage adapters give the same way (spec/storage.md,
  * "Limits"). Engine-neutral: nothing here reaches a driver.
  */
+import { isAscii } from "node:buffer";
 import type { PutResult } from "../../app/ports.js";
 
 /** `limit` itself when it is a non-negative integer; otherwise RangeError (a limit of 0 reads nothing). */
@@ -13,3 +14,14 @@ export function checkLimit(limit: number): number {
 
 /** The result of an insert that does nothing on conflict, from the number of rows it wrote. */
 export const putResult = (written: number): PutResult => (written === 1 ? "inserted" : "unchanged");
+
+/**
+ * An outbox envelope as the driver binds it: text as is, bytes as a Buffer over the same memory
+ * (stored as text, so only ASCII is taken: a compact JWE is). Bytes skip making a string of
+ * megabytes and converting it back to UTF-8.
+ */
+export function envelopeParam(envelope: string | Uint8Array): string | Buffer {
+  if (typeof envelope === "string") return envelope;
+  if (!isAscii(envelope)) throw new RangeError("an outbox envelope's bytes must be ASCII");
+  return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
+}

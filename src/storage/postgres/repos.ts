@@ -35,6 +35,7 @@ import { objectRetention, recallRepo } from "./recall.js";
 import { nonceRepo, peerKeyRepo } from "./peer-protocol.js";
 import { keyRepo } from "./node-keys.js";
 import type { Exec, Sql } from "./sql.js";
+import { envelopeParam } from "../common/checks.js";
 
 /** A statement with no rows of interest. */
 type NoRows = Record<string, never>;
@@ -354,10 +355,11 @@ function outboxRepo({ query }: Exec): OutboxRepo {
   return {
     async enqueue({ id, recipient, envelope, createdAt, agreement }) {
       const key = instantKey(createdAt, "an outbox item's `createdAt`");
+      // Bytes go as a binary parameter, which PostgreSQL reads as the text's UTF-8 as is.
       await query("could not enqueue the envelope", S.outboxInsert, [
         id,
         recipient,
-        envelope,
+        envelopeParam(envelope),
         createdAt,
         key,
         agreement?.id ?? null,

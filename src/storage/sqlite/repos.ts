@@ -34,6 +34,7 @@ import { nonceRepo, peerKeyRepo } from "./peer-protocol.js";
 import { keyRepo } from "./node-keys.js";
 import { objectRetention, recallRepo } from "./recall.js";
 import { toStoredObject, type Exec, type ObjectRow } from "./rows.js";
+import { envelopeParam } from "../common/checks.js";
 
 interface OutboxRow {
   id: string;
@@ -214,8 +215,9 @@ export function prepareStatements(db: Database) {
          next_attempt_key, created_at, created_key, agreement_id, agreement_version)
        VALUES (?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`,
     ),
-    outboxEnvelopeInsert: db.prepare<[string, string]>(
-      "INSERT INTO outbox_envelopes (id, envelope) VALUES (?, ?)",
+    // Bytes bind as a blob, made text by the cast without a conversion (they are ASCII).
+    outboxEnvelopeInsert: db.prepare<[string, string | Buffer]>(
+      "INSERT INTO outbox_envelopes (id, envelope) VALUES (?, CAST(? AS TEXT))",
     ),
     outboxExpedite: db.prepare<[string, string, string, string]>(
       `UPDATE outbox SET next_attempt_at = ?, next_attempt_key = ?
@@ -469,6 +471,7 @@ function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
   return {
     async enqueue(item) {
       const key = timeKey(item.createdAt, "an outbox item's `createdAt`");
+      const envelope = envelopeParam(item.envelope);
       // Both rows or neither (atomic: its own transaction unless one is open).
       await exec.atomic("could not enqueue the envelope", () => {
         s.outboxInsert.run(
@@ -481,7 +484,7 @@ function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
           item.agreement?.id ?? null,
           item.agreement?.version ?? null,
         );
-        s.outboxEnvelopeInsert.run(item.id, item.envelope);
+        s.outboxEnvelopeInsert.run(item.id, envelope);
       });
     },
     async cancel(id, reason, at) {
