@@ -10,7 +10,7 @@ import type {
   RecallTarget,
   SharedCopy,
 } from "../../app/ports.js";
-import type { ReadJson } from "./json.js";
+import type { ReadJson } from "./columns.js";
 
 export const RECALL_COLUMNS = `id, object_id, kind, originator, role, issued_at, notice, received_from,
   ack, recorded_at`;

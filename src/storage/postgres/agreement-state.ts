@@ -8,19 +8,10 @@
  * re-checked on the row they find, so no window ever spends more than its limit.
  */
 import type { QueryResultRow } from "pg";
-import type {
-  AgreementEventRecord,
-  AgreementExchangeRecord,
-  AgreementRecord,
-  AgreementSignatureRecord,
-  AgreementStateRepo,
-  AgreementStatusRecord,
-  BudgetRepo,
-  ConsentPushRecord,
-  ConsentRecord,
-  PutResult,
-} from "../../app/ports.js";
+import type { AgreementStateRepo, AgreementStatusRecord, BudgetRepo } from "../../app/ports.js";
 import { budgetWindow, checkBudgetRequest } from "../../core/budget.js";
+import { putResult } from "../common/checks.js";
+import * as common from "../common/agreement-state.js";
 import { instantKey } from "./timekey.js";
 import type { Exec, Sql } from "./sql.js";
 
@@ -28,23 +19,6 @@ type NoRows = Record<string, never>;
 
 function sql<R extends QueryResultRow = NoRows>(name: string, text: string): Sql<R> {
   return { name: `accord_as_${name}`, text };
-}
-
-interface AgreementRow {
-  id: string;
-  version: string;
-  source: string;
-  hash: string;
-  loaded_at: string;
-}
-
-interface SignatureRow {
-  agreement: string;
-  version: string;
-  node: string;
-  hash: string;
-  jws: string;
-  received_at: string;
 }
 
 /**
@@ -91,35 +65,6 @@ export const CONSENT_PUSH_MIGRATION_SQL = `
   CREATE INDEX consent_pushes_due ON consent_pushes (status, next_key);
 `;
 
-interface ExchangeRow {
-  agreement: string;
-  version: number;
-  partner: string;
-  status: "pending" | "done";
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-  done_at: string | null;
-}
-
-const EXCHANGE_COLUMNS =
-  "agreement, version, partner, status, attempts, next_attempt_at, last_error, created_at, done_at";
-
-interface EventRow {
-  id: string;
-  agreement: string;
-  kind: AgreementEventRecord["kind"];
-  at: string;
-  by_whom: string;
-  party: string | null;
-  reason: string | null;
-  recorded_by: string;
-  jws: string;
-  recorded_at: string;
-}
-
-type ConsentRow = Omit<ConsentRecord, "storedAt"> & { stored_at: string };
 interface StatusRow {
   agreement: string;
   version: string;
@@ -127,31 +72,12 @@ interface StatusRow {
   since: string;
 }
 
-interface ConsentPushRow extends ConsentRow {
-  push_status: ConsentPushRecord["status"];
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-  ended_at: string | null;
-}
-
-const PUSH_SELECT = `SELECT c.id, c.originator, c.object, c.holder, c.recipient, c.agreement,
-    c.purpose, c.expires, c.jws, c.stored_at, p.status AS push_status, p.attempts,
-    p.next_attempt_at, p.last_error, p.created_at, p.ended_at
-  FROM consent_pushes p JOIN consents c ON c.id = p.consent`;
-
-const EVENT_COLUMNS =
-  "id, agreement, kind, at, by_whom, party, reason, recorded_by, jws, recorded_at";
-const CONSENT_COLUMNS =
-  "id, originator, object, holder, recipient, agreement, purpose, expires, jws, stored_at";
-
 const S = {
-  versionsAll: sql<AgreementRow>(
+  versionsAll: sql<common.AgreementRow>(
     "versions_all",
     "SELECT id, version, source, hash, loaded_at FROM agreements ORDER BY id, version",
   ),
-  versionsOf: sql<AgreementRow>(
+  versionsOf: sql<common.AgreementRow>(
     "versions_of",
     "SELECT id, version, source, hash, loaded_at FROM agreements WHERE id = $1 ORDER BY version",
   ),
@@ -160,12 +86,12 @@ const S = {
     `INSERT INTO agreement_signatures (agreement, version, node, hash, jws, received_at)
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
   ),
-  signaturesAll: sql<SignatureRow>(
+  signaturesAll: sql<common.SignatureRow>(
     "signatures_all",
     `SELECT agreement, version, node, hash, jws, received_at FROM agreement_signatures
      WHERE agreement = $1 ORDER BY version, node`,
   ),
-  signaturesOf: sql<SignatureRow>(
+  signaturesOf: sql<common.SignatureRow>(
     "signatures_of",
     `SELECT agreement, version, node, hash, jws, received_at FROM agreement_signatures
      WHERE agreement = $1 AND version = $2 ORDER BY node`,
@@ -176,22 +102,22 @@ const S = {
        recorded_by, jws, recorded_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
   ),
-  eventsAll: sql<EventRow>(
+  eventsAll: sql<common.EventRow>(
     "events_all",
-    `SELECT ${EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, seq`,
+    `SELECT ${common.EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, seq`,
   ),
-  eventsOf: sql<EventRow>(
+  eventsOf: sql<common.EventRow>(
     "events_of",
-    `SELECT ${EVENT_COLUMNS} FROM agreement_events WHERE agreement = $1 ORDER BY at_key, seq`,
+    `SELECT ${common.EVENT_COLUMNS} FROM agreement_events WHERE agreement = $1 ORDER BY at_key, seq`,
   ),
   consentInsert: sql(
     "consent_insert",
-    `INSERT INTO consents (${CONSENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    `INSERT INTO consents (${common.CONSENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      ON CONFLICT DO NOTHING`,
   ),
-  consentsFor: sql<ConsentRow>(
+  consentsFor: sql<common.ConsentRow>(
     "consents_for",
-    `SELECT ${CONSENT_COLUMNS} FROM consents WHERE holder = $1 AND object IN ($2, '*') ORDER BY id`,
+    `SELECT ${common.CONSENT_COLUMNS} FROM consents WHERE holder = $1 AND object IN ($2, '*') ORDER BY id`,
   ),
   statusAll: sql<StatusRow>(
     "status_all",
@@ -205,9 +131,9 @@ const S = {
      ON CONFLICT (agreement, version, partner) DO UPDATE SET status = 'pending',
        next_attempt_at = EXCLUDED.next_attempt_at, next_key = EXCLUDED.next_key, done_at = NULL`,
   ),
-  exchangesDue: sql<ExchangeRow>(
+  exchangesDue: sql<common.ExchangeRow>(
     "exchanges_due",
-    `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges
+    `SELECT ${common.EXCHANGE_COLUMNS} FROM agreement_exchanges
      WHERE status = 'pending' AND next_key <= $1 ORDER BY next_key, agreement, version, partner
      LIMIT $2`,
   ),
@@ -223,9 +149,9 @@ const S = {
        next_attempt_at = $2, next_key = $3
      WHERE agreement = $4 AND version = $5 AND partner = $6 AND status = 'pending'`,
   ),
-  exchangesOf: sql<ExchangeRow>(
+  exchangesOf: sql<common.ExchangeRow>(
     "exchanges_of",
-    `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges WHERE agreement = $1
+    `SELECT ${common.EXCHANGE_COLUMNS} FROM agreement_exchanges WHERE agreement = $1
      ORDER BY version, partner`,
   ),
   pushOwe: sql(
@@ -233,9 +159,9 @@ const S = {
     `INSERT INTO consent_pushes (consent, status, attempts, next_attempt_at, next_key, created_at)
      VALUES ($1, 'pending', 0, $2, $3, $2) ON CONFLICT (consent) DO NOTHING`,
   ),
-  pushesDue: sql<ConsentPushRow>(
+  pushesDue: sql<common.ConsentPushRow>(
     "pushes_due",
-    `${PUSH_SELECT} WHERE p.status = 'pending' AND p.next_key <= $1
+    `${common.PUSH_SELECT} WHERE p.status = 'pending' AND p.next_key <= $1
      ORDER BY p.next_key, p.created_n LIMIT $2`,
   ),
   pushFailed: sql(
@@ -249,7 +175,7 @@ const S = {
     `UPDATE consent_pushes SET status = $1, attempts = attempts + $2, ended_at = $3
      WHERE consent = $4 AND status = 'pending'`,
   ),
-  pushesAll: sql<ConsentPushRow>("pushes_all", `${PUSH_SELECT} ORDER BY p.created_n`),
+  pushesAll: sql<common.ConsentPushRow>("pushes_all", `${common.PUSH_SELECT} ORDER BY p.created_n`),
   statusPut: sql(
     "status_put",
     `INSERT INTO agreement_status (agreement, version, status, since) VALUES ($1, $2, $3, $4)
@@ -270,8 +196,6 @@ const S = {
   ),
 } as const;
 
-const inserted = (rowCount: number): PutResult => (rowCount === 1 ? "inserted" : "unchanged");
-
 export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
   return {
     async versions(id) {
@@ -279,13 +203,7 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
         id === undefined
           ? await query("could not list agreement versions", S.versionsAll, [])
           : await query("could not list agreement versions", S.versionsOf, [id]);
-      return rows.map((r): AgreementRecord => ({
-        id: r.id,
-        version: Number(r.version),
-        source: r.source,
-        hash: r.hash,
-        loadedAt: r.loaded_at,
-      }));
+      return rows.map(common.toAgreement);
     },
     async putSignature(rec) {
       const r = await query("could not store the agreement signature", S.signatureInsert, [
@@ -296,7 +214,7 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
         rec.jws,
         rec.receivedAt,
       ]);
-      return inserted(r.rowCount);
+      return putResult(r.rowCount);
     },
     async signatures(agreement, version) {
       const { rows } =
@@ -306,14 +224,7 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
               agreement,
               version,
             ]);
-      return rows.map((r): AgreementSignatureRecord => ({
-        agreement: r.agreement,
-        version: Number(r.version),
-        node: r.node,
-        hash: r.hash,
-        jws: r.jws,
-        receivedAt: r.received_at,
-      }));
+      return rows.map(common.toSignature);
     },
     async putEvent(rec) {
       const key = instantKey(rec.at, "the event's `at`");
@@ -330,25 +241,14 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
         rec.jws,
         rec.recordedAt,
       ]);
-      return inserted(r.rowCount);
+      return putResult(r.rowCount);
     },
     async events(agreement) {
       const { rows } =
         agreement === undefined
           ? await query("could not read agreement events", S.eventsAll, [])
           : await query("could not read agreement events", S.eventsOf, [agreement]);
-      return rows.map((r): AgreementEventRecord => ({
-        id: r.id,
-        agreement: r.agreement,
-        kind: r.kind,
-        at: r.at,
-        by: r.by_whom,
-        party: r.party,
-        reason: r.reason,
-        recordedBy: r.recorded_by,
-        jws: r.jws,
-        recordedAt: r.recorded_at,
-      }));
+      return rows.map(common.toEvent);
     },
     async putConsent(rec) {
       instantKey(rec.expires, "the consent's `expires`");
@@ -364,14 +264,11 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
         rec.jws,
         rec.storedAt,
       ]);
-      return inserted(r.rowCount);
+      return putResult(r.rowCount);
     },
     async consentsFor(holder, object) {
       const { rows } = await query("could not read consents", S.consentsFor, [holder, object]);
-      return rows.map(({ stored_at, ...rest }): ConsentRecord => ({
-        ...rest,
-        storedAt: stored_at,
-      }));
+      return rows.map(common.toConsent);
     },
     async statuses() {
       const { rows } = await query("could not read agreement states", S.statusAll, []);
@@ -406,7 +303,7 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
         key,
         limit,
       ]);
-      return rows.map(exchangeRecord);
+      return rows.map(common.toExchange);
     },
     async exchangeDone(agreement, version, partner, at) {
       const r = await query("could not record the exchange", S.exchangeDone, [
@@ -430,7 +327,7 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
     },
     async exchanges(agreement) {
       const { rows } = await query("could not read the exchanges", S.exchangesOf, [agreement]);
-      return rows.map(exchangeRecord);
+      return rows.map(common.toExchange);
     },
     async oweConsentPush(consent, at) {
       const key = instantKey(at, "the push's time");
@@ -442,7 +339,7 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
         key,
         limit,
       ]);
-      return rows.map(pushRecord);
+      return rows.map(common.toConsentPush);
     },
     async consentPushFailed(consent, error, nextAttemptAt) {
       const key = instantKey(nextAttemptAt, "the next attempt");
@@ -464,45 +361,8 @@ export function agreementStateRepo({ query }: Exec): AgreementStateRepo {
     },
     async consentPushes() {
       const { rows } = await query("could not read the consent pushes", S.pushesAll, []);
-      return rows.map(pushRecord);
+      return rows.map(common.toConsentPush);
     },
-  };
-}
-
-function pushRecord(r: ConsentPushRow): ConsentPushRecord {
-  return {
-    consent: {
-      id: r.id,
-      originator: r.originator,
-      object: r.object,
-      holder: r.holder,
-      recipient: r.recipient,
-      agreement: r.agreement,
-      purpose: r.purpose,
-      expires: r.expires,
-      jws: r.jws,
-      storedAt: r.stored_at,
-    },
-    status: r.push_status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    endedAt: r.ended_at,
-  };
-}
-
-function exchangeRecord(r: ExchangeRow): AgreementExchangeRecord {
-  return {
-    agreement: r.agreement,
-    version: r.version,
-    partner: r.partner,
-    status: r.status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    doneAt: r.done_at,
   };
 }
 

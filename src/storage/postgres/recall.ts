@@ -11,7 +11,7 @@
 import type { QueryResultRow } from "pg";
 import type { ObjectRepo, RecallRepo, SharedCopy } from "../../app/ports.js";
 import { checkLimit, putResult } from "../common/checks.js";
-import { jsonValue } from "../common/json.js";
+import { jsonValue } from "../common/columns.js";
 import * as common from "../common/recall.js";
 import { instantKey } from "./timekey.js";
 import type { Exec, Sql } from "./sql.js";

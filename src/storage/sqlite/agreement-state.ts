@@ -8,65 +8,12 @@
  * never spend the same unit.
  */
 import type { Database } from "better-sqlite3";
-import type {
-  AgreementEventRecord,
-  AgreementExchangeRecord,
-  AgreementRecord,
-  AgreementSignatureRecord,
-  AgreementStateRepo,
-  AgreementStatusRecord,
-  BudgetRepo,
-  ConsentPushRecord,
-  ConsentRecord,
-  PutResult,
-} from "../../app/ports.js";
+import type { AgreementStateRepo, AgreementStatusRecord, BudgetRepo } from "../../app/ports.js";
 import { budgetWindow, checkBudgetRequest } from "../../core/budget.js";
+import { putResult } from "../common/checks.js";
+import * as common from "../common/agreement-state.js";
 import { timeKey } from "./timekey.js";
 import type { Exec } from "./rows.js";
-
-interface AgreementRow {
-  id: string;
-  version: number;
-  source: string;
-  hash: string;
-  loaded_at: string;
-}
-
-interface SignatureRow {
-  agreement: string;
-  version: number;
-  node: string;
-  hash: string;
-  jws: string;
-  received_at: string;
-}
-
-interface EventRow {
-  id: string;
-  agreement: string;
-  kind: AgreementEventRecord["kind"];
-  at: string;
-  by_whom: string;
-  party: string | null;
-  reason: string | null;
-  recorded_by: string;
-  jws: string;
-  recorded_at: string;
-}
-
-type ConsentRow = Omit<ConsentRecord, "storedAt"> & { stored_at: string };
-
-interface ExchangeRow {
-  agreement: string;
-  version: number;
-  partner: string;
-  status: "pending" | "done";
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-  done_at: string | null;
-}
 
 /**
  * Migration 11: events keep the order this node stored them in (`seq`, a durable sequence that
@@ -113,45 +60,23 @@ export const CONSENT_PUSH_MIGRATION_SQL = `
   CREATE INDEX consent_pushes_due ON consent_pushes (status, next_key);
 `;
 
-interface ConsentPushRow extends ConsentRow {
-  push_status: ConsentPushRecord["status"];
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-  ended_at: string | null;
-}
-
-const PUSH_SELECT = `SELECT c.id, c.originator, c.object, c.holder, c.recipient, c.agreement,
-    c.purpose, c.expires, c.jws, c.stored_at, p.status AS push_status, p.attempts,
-    p.next_attempt_at, p.last_error, p.created_at, p.ended_at
-  FROM consent_pushes p JOIN consents c ON c.id = p.consent`;
-
-const EXCHANGE_COLUMNS =
-  "agreement, version, partner, status, attempts, next_attempt_at, last_error, created_at, done_at";
-
-const EVENT_COLUMNS =
-  "id, agreement, kind, at, by_whom, party, reason, recorded_by, jws, recorded_at";
-const CONSENT_COLUMNS =
-  "id, originator, object, holder, recipient, agreement, purpose, expires, jws, stored_at";
-
 function prepare(db: Database) {
   return {
-    versionsAll: db.prepare<[], AgreementRow>(
+    versionsAll: db.prepare<[], common.AgreementRow>(
       "SELECT id, version, source, hash, loaded_at FROM agreements ORDER BY id, version",
     ),
-    versionsOf: db.prepare<[string], AgreementRow>(
+    versionsOf: db.prepare<[string], common.AgreementRow>(
       "SELECT id, version, source, hash, loaded_at FROM agreements WHERE id = ? ORDER BY version",
     ),
     signatureInsert: db.prepare<[string, number, string, string, string, string]>(
       `INSERT INTO agreement_signatures (agreement, version, node, hash, jws, received_at)
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     ),
-    signaturesAll: db.prepare<[string], SignatureRow>(
+    signaturesAll: db.prepare<[string], common.SignatureRow>(
       `SELECT agreement, version, node, hash, jws, received_at FROM agreement_signatures
        WHERE agreement = ? ORDER BY version, node`,
     ),
-    signaturesOf: db.prepare<[string, number], SignatureRow>(
+    signaturesOf: db.prepare<[string, number], common.SignatureRow>(
       `SELECT agreement, version, node, hash, jws, received_at FROM agreement_signatures
        WHERE agreement = ? AND version = ? ORDER BY node`,
     ),
@@ -175,20 +100,20 @@ function prepare(db: Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
          (SELECT coalesce(max(seq), 0) + 1 FROM agreement_events)) ON CONFLICT DO NOTHING`,
     ),
-    eventsAll: db.prepare<[], EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, seq`,
+    eventsAll: db.prepare<[], common.EventRow>(
+      `SELECT ${common.EVENT_COLUMNS} FROM agreement_events ORDER BY at_key, seq`,
     ),
-    eventsOf: db.prepare<[string], EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM agreement_events WHERE agreement = ? ORDER BY at_key, seq`,
+    eventsOf: db.prepare<[string], common.EventRow>(
+      `SELECT ${common.EVENT_COLUMNS} FROM agreement_events WHERE agreement = ? ORDER BY at_key, seq`,
     ),
     consentInsert: db.prepare<
       [string, string, string, string, string, string, string, string, string, string]
     >(
-      `INSERT INTO consents (${CONSENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO consents (${common.CONSENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     ),
-    consentsFor: db.prepare<[string, string], ConsentRow>(
-      `SELECT ${CONSENT_COLUMNS} FROM consents WHERE holder = ? AND object IN (?, '*') ORDER BY id`,
+    consentsFor: db.prepare<[string, string], common.ConsentRow>(
+      `SELECT ${common.CONSENT_COLUMNS} FROM consents WHERE holder = ? AND object IN (?, '*') ORDER BY id`,
     ),
     statusAll: db.prepare<[], AgreementStatusRecord>(
       "SELECT agreement, version, status, since FROM agreement_status ORDER BY agreement, version",
@@ -204,8 +129,8 @@ function prepare(db: Database) {
        ON CONFLICT (agreement, version, partner) DO UPDATE SET status = 'pending',
          next_attempt_at = excluded.next_attempt_at, next_key = excluded.next_key, done_at = NULL`,
     ),
-    exchangesDue: db.prepare<[string, number], ExchangeRow>(
-      `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges
+    exchangesDue: db.prepare<[string, number], common.ExchangeRow>(
+      `SELECT ${common.EXCHANGE_COLUMNS} FROM agreement_exchanges
        WHERE status = 'pending' AND next_key <= ? ORDER BY next_key, agreement, version, partner
        LIMIT ?`,
     ),
@@ -219,8 +144,8 @@ function prepare(db: Database) {
          next_attempt_at = ?, next_key = ?
        WHERE agreement = ? AND version = ? AND partner = ? AND status = 'pending'`,
     ),
-    exchangesOf: db.prepare<[string], ExchangeRow>(
-      `SELECT ${EXCHANGE_COLUMNS} FROM agreement_exchanges WHERE agreement = ?
+    exchangesOf: db.prepare<[string], common.ExchangeRow>(
+      `SELECT ${common.EXCHANGE_COLUMNS} FROM agreement_exchanges WHERE agreement = ?
        ORDER BY version, partner`,
     ),
     pushOwe: db.prepare<[string, string, string, string]>(
@@ -230,8 +155,8 @@ function prepare(db: Database) {
          (SELECT coalesce(max(created_n), 0) + 1 FROM consent_pushes))
        ON CONFLICT (consent) DO NOTHING`,
     ),
-    pushesDue: db.prepare<[string, number], ConsentPushRow>(
-      `${PUSH_SELECT} WHERE p.status = 'pending' AND p.next_key <= ?
+    pushesDue: db.prepare<[string, number], common.ConsentPushRow>(
+      `${common.PUSH_SELECT} WHERE p.status = 'pending' AND p.next_key <= ?
        ORDER BY p.next_key, p.created_n LIMIT ?`,
     ),
     pushFailed: db.prepare<[string, string, string, string]>(
@@ -243,7 +168,7 @@ function prepare(db: Database) {
       `UPDATE consent_pushes SET status = ?, attempts = attempts + ?, ended_at = ?
        WHERE consent = ? AND status = 'pending'`,
     ),
-    pushesAll: db.prepare<[], ConsentPushRow>(`${PUSH_SELECT} ORDER BY p.created_n`),
+    pushesAll: db.prepare<[], common.ConsentPushRow>(`${common.PUSH_SELECT} ORDER BY p.created_n`),
     budgetGet: db.prepare<[string, string, string, string], { used: number }>(
       `SELECT used FROM query_budgets
        WHERE agreement = ? AND partner = ? AND win = ? AND window_start = ?`,
@@ -264,8 +189,6 @@ function statements(db: Database): Statements {
   return s;
 }
 
-const inserted = (changes: number): PutResult => (changes === 1 ? "inserted" : "unchanged");
-
 export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo {
   const s = statements(db);
   return {
@@ -273,17 +196,11 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
       const rows = await exec.run("could not list agreement versions", () =>
         id === undefined ? s.versionsAll.all() : s.versionsOf.all(id),
       );
-      return rows.map((r): AgreementRecord => ({
-        id: r.id,
-        version: r.version,
-        source: r.source,
-        hash: r.hash,
-        loadedAt: r.loaded_at,
-      }));
+      return rows.map(common.toAgreement);
     },
     async putSignature(rec) {
       return exec.run("could not store the agreement signature", () =>
-        inserted(
+        putResult(
           s.signatureInsert.run(
             rec.agreement,
             rec.version,
@@ -301,19 +218,12 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
           ? s.signaturesAll.all(agreement)
           : s.signaturesOf.all(agreement, version),
       );
-      return rows.map((r): AgreementSignatureRecord => ({
-        agreement: r.agreement,
-        version: r.version,
-        node: r.node,
-        hash: r.hash,
-        jws: r.jws,
-        receivedAt: r.received_at,
-      }));
+      return rows.map(common.toSignature);
     },
     async putEvent(rec) {
       const key = timeKey(rec.at, "the event's `at`");
       return exec.run("could not store the agreement event", () =>
-        inserted(
+        putResult(
           s.eventInsert.run(
             rec.id,
             rec.agreement,
@@ -334,23 +244,12 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
       const rows = await exec.run("could not read agreement events", () =>
         agreement === undefined ? s.eventsAll.all() : s.eventsOf.all(agreement),
       );
-      return rows.map((r): AgreementEventRecord => ({
-        id: r.id,
-        agreement: r.agreement,
-        kind: r.kind,
-        at: r.at,
-        by: r.by_whom,
-        party: r.party,
-        reason: r.reason,
-        recordedBy: r.recorded_by,
-        jws: r.jws,
-        recordedAt: r.recorded_at,
-      }));
+      return rows.map(common.toEvent);
     },
     async putConsent(rec) {
       timeKey(rec.expires, "the consent's `expires`");
       return exec.run("could not store the consent", () =>
-        inserted(
+        putResult(
           s.consentInsert.run(
             rec.id,
             rec.originator,
@@ -370,10 +269,7 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
       const rows = await exec.run("could not read consents", () =>
         s.consentsFor.all(holder, object),
       );
-      return rows.map(({ stored_at, ...rest }): ConsentRecord => ({
-        ...rest,
-        storedAt: stored_at,
-      }));
+      return rows.map(common.toConsent);
     },
     async statuses() {
       return exec.run("could not read agreement states", () => s.statusAll.all());
@@ -394,7 +290,7 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
       const rows = await exec.run("could not read the exchanges due", () =>
         s.exchangesDue.all(key, limit),
       );
-      return rows.map(exchangeRecord);
+      return rows.map(common.toExchange);
     },
     async exchangeDone(agreement, version, partner, at) {
       return exec.run(
@@ -412,7 +308,7 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
       const rows = await exec.run("could not read the exchanges", () =>
         s.exchangesOf.all(agreement),
       );
-      return rows.map(exchangeRecord);
+      return rows.map(common.toExchange);
     },
     async oweConsentPush(consent, at) {
       const key = timeKey(at, "the push's time");
@@ -425,7 +321,7 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
       const rows = await exec.run("could not read the consent pushes due", () =>
         s.pushesDue.all(key, limit),
       );
-      return rows.map(pushRecord);
+      return rows.map(common.toConsentPush);
     },
     async consentPushFailed(consent, error, nextAttemptAt) {
       const key = timeKey(nextAttemptAt, "the next attempt");
@@ -441,45 +337,8 @@ export function agreementStateRepo(db: Database, exec: Exec): AgreementStateRepo
     },
     async consentPushes() {
       const rows = await exec.run("could not read the consent pushes", () => s.pushesAll.all());
-      return rows.map(pushRecord);
+      return rows.map(common.toConsentPush);
     },
-  };
-}
-
-function pushRecord(r: ConsentPushRow): ConsentPushRecord {
-  return {
-    consent: {
-      id: r.id,
-      originator: r.originator,
-      object: r.object,
-      holder: r.holder,
-      recipient: r.recipient,
-      agreement: r.agreement,
-      purpose: r.purpose,
-      expires: r.expires,
-      jws: r.jws,
-      storedAt: r.stored_at,
-    },
-    status: r.push_status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    endedAt: r.ended_at,
-  };
-}
-
-function exchangeRecord(r: ExchangeRow): AgreementExchangeRecord {
-  return {
-    agreement: r.agreement,
-    version: r.version,
-    partner: r.partner,
-    status: r.status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    doneAt: r.done_at,
   };
 }
 

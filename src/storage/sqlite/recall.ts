@@ -11,7 +11,7 @@
 import type { Database, Statement } from "better-sqlite3";
 import type { ObjectRepo, RecallRepo, SharedCopy } from "../../app/ports.js";
 import { checkLimit, putResult } from "../common/checks.js";
-import { jsonText } from "../common/json.js";
+import { jsonText } from "../common/columns.js";
 import * as common from "../common/recall.js";
 import { timeKey } from "./timekey.js";
 
