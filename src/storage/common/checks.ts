@@ -12,6 +12,13 @@ export function checkLimit(limit: number): number {
   return limit;
 }
 
+/** `limit` itself when it is a positive integer; otherwise RangeError. */
+export function checkPositiveLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new RangeError("limit must be a positive integer");
+  return limit;
+}
+
 /** The result of an insert that does nothing on conflict, from the number of rows it wrote. */
 export const putResult = (written: number): PutResult => (written === 1 ? "inserted" : "unchanged");
 

@@ -4,12 +4,10 @@
  * migration 6. Statements are named, so each connection prepares them once.
  */
 import type { QueryResultRow } from "pg";
-import type {
-  MatchQueryRecord,
-  MatchRepo,
-  MatchRequestRecord,
-  MatchRequestStatus,
-} from "../../app/ports.js";
+import type { MatchRepo } from "../../app/ports.js";
+import { checkPositiveLimit, putResult } from "../common/checks.js";
+import { jsonValue } from "../common/columns.js";
+import * as common from "../common/match.js";
 
 import { instantKey } from "./timekey.js";
 import type { Exec, Sql } from "./sql.js";
@@ -18,71 +16,30 @@ function sql<R extends QueryResultRow = Record<string, never>>(name: string, tex
   return { name: `accord_match_${name}`, text };
 }
 
-interface QueryRow {
-  id: string;
-  side: MatchQueryRecord["side"];
-  partner: string;
-  agreement_id: string;
-  epoch: string;
-  kind: string;
-  purpose: string;
-  elements: number;
-  hits: number | null;
-  at: string;
-}
-
-interface RequestRow {
-  id: string;
-  direction: MatchRequestRecord["direction"];
-  partner: string;
-  agreement_id: string;
-  query_id: string;
-  kind: string;
-  identifier: string;
-  legal_basis: string;
-  purpose: string;
-  urgency: MatchRequestRecord["urgency"];
-  justification: string;
-  filed_at: string;
-  hit_at: string;
-  due_at: string;
-  status: MatchRequestStatus;
-  decided_at: string | null;
-  decided_by: string | null;
-  decided_role: string | null;
-  reasons: string[];
-  released: string[];
-}
-
-const REQUEST_COLUMNS = `id, direction, partner, agreement_id, query_id, kind, identifier, legal_basis,
-  purpose, urgency, justification, filed_at, hit_at, due_at, status, decided_at, decided_by,
-  decided_role, reasons, released`;
-
 const S = {
   putQuery: sql(
     "put_query",
-    `INSERT INTO match_queries (id, side, partner, agreement_id, epoch, kind, purpose, elements, hits, at)
+    `INSERT INTO match_queries (${common.QUERY_COLUMNS})
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id, side) DO NOTHING`,
   ),
-  getQuery: sql<QueryRow>(
+  getQuery: sql<common.QueryRow>(
     "get_query",
-    `SELECT id, side, partner, agreement_id, epoch, kind, purpose, elements, hits, at
-     FROM match_queries WHERE id = $1 AND side = $2`,
+    `SELECT ${common.QUERY_COLUMNS} FROM match_queries WHERE id = $1 AND side = $2`,
   ),
   putRequest: sql(
     "put_request",
-    `INSERT INTO match_requests (${REQUEST_COLUMNS}, filed_key)
+    `INSERT INTO match_requests (${common.REQUEST_COLUMNS}, filed_key)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
              $19::jsonb, $20::jsonb, $21)
      ON CONFLICT (id, direction) DO NOTHING`,
   ),
-  getRequest: sql<RequestRow>(
+  getRequest: sql<common.RequestRow<unknown>>(
     "get_request",
-    `SELECT ${REQUEST_COLUMNS} FROM match_requests WHERE id = $1 AND direction = $2`,
+    `SELECT ${common.REQUEST_COLUMNS} FROM match_requests WHERE id = $1 AND direction = $2`,
   ),
-  listRequests: sql<RequestRow>(
+  listRequests: sql<common.RequestRow<unknown>>(
     "list_requests",
-    `SELECT ${REQUEST_COLUMNS} FROM match_requests
+    `SELECT ${common.REQUEST_COLUMNS} FROM match_requests
      WHERE ($1::text IS NULL OR direction = $1) AND ($2::text IS NULL OR status = $2)
      ORDER BY filed_key DESC, id LIMIT $3`,
   ),
@@ -106,95 +63,29 @@ const S = {
   ),
 };
 
-function toQuery(r: QueryRow): MatchQueryRecord {
-  return {
-    id: r.id,
-    side: r.side,
-    partner: r.partner,
-    agreementId: r.agreement_id,
-    epoch: Number(r.epoch),
-    kind: r.kind,
-    purpose: r.purpose,
-    elements: r.elements,
-    hits: r.hits,
-    at: r.at,
-  };
-}
-
-function toRequest(r: RequestRow): MatchRequestRecord {
-  return {
-    id: r.id,
-    direction: r.direction,
-    partner: r.partner,
-    agreementId: r.agreement_id,
-    queryId: r.query_id,
-    kind: r.kind,
-    identifier: r.identifier,
-    legalBasis: r.legal_basis,
-    purpose: r.purpose,
-    urgency: r.urgency,
-    justification: r.justification,
-    filedAt: r.filed_at,
-    hitAt: r.hit_at,
-    dueAt: r.due_at,
-    status: r.status,
-    decidedAt: r.decided_at,
-    decidedBy: r.decided_by,
-    decidedRole: r.decided_role,
-    reasons: r.reasons,
-    released: r.released,
-  };
-}
-
 export function matchRepo({ query }: Exec): MatchRepo {
   return {
     async putQuery(q) {
-      const { rowCount } = await query("could not record the match query", S.putQuery, [
-        q.id,
-        q.side,
-        q.partner,
-        q.agreementId,
-        q.epoch,
-        q.kind,
-        q.purpose,
-        q.elements,
-        q.hits,
-        q.at,
-      ]);
-      return rowCount === 1 ? "inserted" : "unchanged";
+      const { rowCount } = await query(
+        "could not record the match query",
+        S.putQuery,
+        common.queryValues(q),
+      );
+      return putResult(rowCount);
     },
     async getQuery(id, side) {
       const { rows } = await query("could not read the match query", S.getQuery, [id, side]);
       const row = rows[0];
-      return row === undefined ? undefined : toQuery(row);
+      return row === undefined ? undefined : common.toQuery(row);
     },
     async putRequest(r) {
       const filedKey = instantKey(r.filedAt, "filedAt");
       instantKey(r.dueAt, "dueAt");
       const { rowCount } = await query("could not record the follow-up request", S.putRequest, [
-        r.id,
-        r.direction,
-        r.partner,
-        r.agreementId,
-        r.queryId,
-        r.kind,
-        r.identifier,
-        r.legalBasis,
-        r.purpose,
-        r.urgency,
-        r.justification,
-        r.filedAt,
-        r.hitAt,
-        r.dueAt,
-        r.status,
-        r.decidedAt,
-        r.decidedBy,
-        r.decidedRole,
-        JSON.stringify(r.reasons),
-        JSON.stringify(r.released),
+        ...common.requestValues(r),
         filedKey,
       ]);
-      return rowCount === 1 ? "inserted" : "unchanged";
+      return putResult(rowCount);
     },
     async getRequest(id, direction) {
       const { rows } = await query("could not read the follow-up request", S.getRequest, [
@@ -202,17 +93,16 @@ export function matchRepo({ query }: Exec): MatchRepo {
         direction,
       ]);
       const row = rows[0];
-      return row === undefined ? undefined : toRequest(row);
+      return row === undefined ? undefined : common.toRequest(row, jsonValue);
     },
     async listRequests(q) {
-      if (!Number.isSafeInteger(q.limit) || q.limit < 1)
-        throw new RangeError("limit must be a positive integer");
+      checkPositiveLimit(q.limit);
       const { rows } = await query("could not list follow-up requests", S.listRequests, [
         q.direction ?? null,
         q.status ?? null,
         q.limit,
       ]);
-      return rows.map(toRequest);
+      return rows.map((r) => common.toRequest(r, jsonValue));
     },
     async decideRequest(id, direction, d) {
       const { rowCount } = await query(

@@ -4,51 +4,13 @@
  * Statements are prepared once per connection.
  */
 import type { Database, Statement } from "better-sqlite3";
-import type {
-  MatchQueryRecord,
-  MatchRepo,
-  MatchRequestRecord,
-  MatchRequestStatus,
-} from "../../app/ports.js";
+import type { MatchRepo } from "../../app/ports.js";
+import { checkPositiveLimit, putResult } from "../common/checks.js";
+import { jsonText } from "../common/columns.js";
+import * as common from "../common/match.js";
 
 import { timeKey } from "./timekey.js";
 import type { Exec } from "./rows.js";
-
-interface QueryRow {
-  id: string;
-  side: MatchQueryRecord["side"];
-  partner: string;
-  agreement_id: string;
-  epoch: number;
-  kind: string;
-  purpose: string;
-  elements: number;
-  hits: number | null;
-  at: string;
-}
-
-interface RequestRow {
-  id: string;
-  direction: MatchRequestRecord["direction"];
-  partner: string;
-  agreement_id: string;
-  query_id: string;
-  kind: string;
-  identifier: string;
-  legal_basis: string;
-  purpose: string;
-  urgency: MatchRequestRecord["urgency"];
-  justification: string;
-  filed_at: string;
-  hit_at: string;
-  due_at: string;
-  status: MatchRequestStatus;
-  decided_at: string | null;
-  decided_by: string | null;
-  decided_role: string | null;
-  reasons: string;
-  released: string;
-}
 
 const cache = new WeakMap<Database, Map<string, Statement>>();
 
@@ -66,137 +28,58 @@ function prepared(db: Database, text: string): Statement {
   return st;
 }
 
-const REQUEST_COLUMNS = `id, direction, partner, agreement_id, query_id, kind, identifier, legal_basis,
-  purpose, urgency, justification, filed_at, hit_at, due_at, status, decided_at, decided_by,
-  decided_role, reasons, released`;
-
-function toQuery(r: QueryRow): MatchQueryRecord {
-  return {
-    id: r.id,
-    side: r.side,
-    partner: r.partner,
-    agreementId: r.agreement_id,
-    epoch: r.epoch,
-    kind: r.kind,
-    purpose: r.purpose,
-    elements: r.elements,
-    hits: r.hits,
-    at: r.at,
-  };
-}
-
-function toRequest(r: RequestRow): MatchRequestRecord {
-  return {
-    id: r.id,
-    direction: r.direction,
-    partner: r.partner,
-    agreementId: r.agreement_id,
-    queryId: r.query_id,
-    kind: r.kind,
-    identifier: r.identifier,
-    legalBasis: r.legal_basis,
-    purpose: r.purpose,
-    urgency: r.urgency,
-    justification: r.justification,
-    filedAt: r.filed_at,
-    hitAt: r.hit_at,
-    dueAt: r.due_at,
-    status: r.status,
-    decidedAt: r.decided_at,
-    decidedBy: r.decided_by,
-    decidedRole: r.decided_role,
-    reasons: JSON.parse(r.reasons) as string[],
-    released: JSON.parse(r.released) as string[],
-  };
-}
-
 export function matchRepo(db: Database, exec: Exec): MatchRepo {
   return {
     putQuery(q) {
       return exec.run("could not record the match query", () =>
-        prepared(
-          db,
-          `INSERT INTO match_queries (id, side, partner, agreement_id, epoch, kind, purpose, elements, hits, at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, side) DO NOTHING`,
-        ).run(
-          q.id,
-          q.side,
-          q.partner,
-          q.agreementId,
-          q.epoch,
-          q.kind,
-          q.purpose,
-          q.elements,
-          q.hits,
-          q.at,
-        ).changes === 1
-          ? ("inserted" as const)
-          : ("unchanged" as const),
+        putResult(
+          prepared(
+            db,
+            `INSERT INTO match_queries (${common.QUERY_COLUMNS})
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, side) DO NOTHING`,
+          ).run(...common.queryValues(q)).changes,
+        ),
       );
     },
     getQuery(id, side) {
       return exec.run("could not read the match query", () => {
         const row = prepared(
           db,
-          `SELECT id, side, partner, agreement_id, epoch, kind, purpose, elements, hits, at
-           FROM match_queries WHERE id = ? AND side = ?`,
-        ).get(id, side) as QueryRow | undefined;
-        return row === undefined ? undefined : toQuery(row);
+          `SELECT ${common.QUERY_COLUMNS} FROM match_queries WHERE id = ? AND side = ?`,
+        ).get(id, side) as common.QueryRow | undefined;
+        return row === undefined ? undefined : common.toQuery(row);
       });
     },
     async putRequest(r) {
       const filedKey = timeKey(r.filedAt, "filedAt");
       timeKey(r.dueAt, "dueAt");
       return exec.run("could not record the follow-up request", () =>
-        prepared(
-          db,
-          `INSERT INTO match_requests (${REQUEST_COLUMNS}, filed_key)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id, direction) DO NOTHING`,
-        ).run(
-          r.id,
-          r.direction,
-          r.partner,
-          r.agreementId,
-          r.queryId,
-          r.kind,
-          r.identifier,
-          r.legalBasis,
-          r.purpose,
-          r.urgency,
-          r.justification,
-          r.filedAt,
-          r.hitAt,
-          r.dueAt,
-          r.status,
-          r.decidedAt,
-          r.decidedBy,
-          r.decidedRole,
-          JSON.stringify(r.reasons),
-          JSON.stringify(r.released),
-          filedKey,
-        ).changes === 1
-          ? ("inserted" as const)
-          : ("unchanged" as const),
+        putResult(
+          prepared(
+            db,
+            `INSERT INTO match_requests (${common.REQUEST_COLUMNS}, filed_key)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id, direction) DO NOTHING`,
+          ).run(...common.requestValues(r), filedKey).changes,
+        ),
       );
     },
     getRequest(id, direction) {
       return exec.run("could not read the follow-up request", () => {
         const row = prepared(
           db,
-          `SELECT ${REQUEST_COLUMNS} FROM match_requests WHERE id = ? AND direction = ?`,
-        ).get(id, direction) as RequestRow | undefined;
-        return row === undefined ? undefined : toRequest(row);
+          `SELECT ${common.REQUEST_COLUMNS} FROM match_requests WHERE id = ? AND direction = ?`,
+        ).get(id, direction) as common.RequestRow<string> | undefined;
+        return row === undefined ? undefined : common.toRequest(row, jsonText);
       });
     },
     async listRequests(q) {
-      if (!Number.isSafeInteger(q.limit) || q.limit < 1)
-        throw new RangeError("limit must be a positive integer");
+      checkPositiveLimit(q.limit);
       return exec.run("could not list follow-up requests", () =>
         (
           prepared(
             db,
-            `SELECT ${REQUEST_COLUMNS} FROM match_requests
+            `SELECT ${common.REQUEST_COLUMNS} FROM match_requests
              WHERE (@direction IS NULL OR direction = @direction)
                AND (@status IS NULL OR status = @status)
              ORDER BY filed_key DESC, id LIMIT @limit`,
@@ -204,8 +87,8 @@ export function matchRepo(db: Database, exec: Exec): MatchRepo {
             direction: q.direction ?? null,
             status: q.status ?? null,
             limit: q.limit,
-          }) as RequestRow[]
-        ).map(toRequest),
+          }) as common.RequestRow<string>[]
+        ).map((r) => common.toRequest(r, jsonText)),
       );
     },
     decideRequest(id, direction, d) {
