@@ -4,52 +4,16 @@
  * revoked keys.
  */
 import type { QueryResultRow } from "pg";
-import type {
-  KeyAnnouncementRecord,
-  KeyRepo,
-  NodeKeyRecord,
-  RevokedPeerKey,
-} from "../../app/ports.js";
+import type { KeyRepo } from "../../app/ports.js";
+import { jsonValue } from "../common/columns.js";
+import * as common from "../common/node-keys.js";
 import { instantKey } from "./timekey.js";
 import type { Exec, Sql } from "./sql.js";
 import { peerKeyHistory } from "./peer-protocol.js";
 
-interface KeyRow {
-  fingerprint: string;
-  encryption_fingerprint: string;
-  signing_key: Record<string, string>;
-  encryption_key: Record<string, string>;
-  status: NodeKeyRecord["status"];
-  activated_at: string;
-  retires_at: string | null;
-  ended_at: string | null;
-}
-
-interface AnnouncementRow {
-  id: string;
-  recipient: string;
-  kind: KeyAnnouncementRecord["kind"];
-  body: string;
-  signer: string;
-  status: KeyAnnouncementRecord["status"];
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-}
-
-interface RevokedRow {
-  node_id: string;
-  fingerprint: string;
-  revoked_at: string;
-}
-
 function sql<R extends QueryResultRow = Record<string, never>>(name: string, text: string): Sql<R> {
   return { name: `accord_nk_${name}`, text };
 }
-
-const ANNOUNCEMENT_COLUMNS =
-  "id, recipient, kind, body, signer, status, attempts, next_attempt_at, last_error, created_at";
 
 const S = {
   keyPut: sql(
@@ -60,7 +24,7 @@ const S = {
      ON CONFLICT (fingerprint) DO UPDATE SET status = EXCLUDED.status,
        retires_at = EXCLUDED.retires_at, ended_at = EXCLUDED.ended_at`,
   ),
-  keyList: sql<KeyRow>(
+  keyList: sql<common.KeyRow<unknown>>(
     "key_list",
     `SELECT fingerprint, encryption_fingerprint, signing_key, encryption_key, status,
        activated_at, retires_at, ended_at FROM node_keys ORDER BY activated_key, fingerprint`,
@@ -70,13 +34,13 @@ const S = {
     `INSERT INTO key_announcements (id, recipient, kind, body, signer, status, attempts,
        next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)`,
   ),
-  announcementsAll: sql<AnnouncementRow>(
+  announcementsAll: sql<common.AnnouncementRow>(
     "announcements_all",
-    `SELECT ${ANNOUNCEMENT_COLUMNS} FROM key_announcements ORDER BY seq LIMIT $1`,
+    `SELECT ${common.ANNOUNCEMENT_COLUMNS} FROM key_announcements ORDER BY seq LIMIT $1`,
   ),
-  announcementsBy: sql<AnnouncementRow>(
+  announcementsBy: sql<common.AnnouncementRow>(
     "announcements_by",
-    `SELECT ${ANNOUNCEMENT_COLUMNS} FROM key_announcements WHERE status = $1 ORDER BY seq LIMIT $2`,
+    `SELECT ${common.ANNOUNCEMENT_COLUMNS} FROM key_announcements WHERE status = $1 ORDER BY seq LIMIT $2`,
   ),
   settle: sql(
     "settle",
@@ -93,7 +57,7 @@ const S = {
     `INSERT INTO peer_revoked_keys (node_id, fingerprint, revoked_at) VALUES ($1, $2, $3)
      ON CONFLICT (node_id, fingerprint) DO NOTHING`,
   ),
-  revoked: sql<RevokedRow>(
+  revoked: sql<common.RevokedRow>(
     "revoked",
     "SELECT node_id, fingerprint, revoked_at FROM peer_revoked_keys ORDER BY node_id, fingerprint",
   ),
@@ -118,16 +82,7 @@ export function keyRepo(exec: Exec): KeyRepo {
     },
     async keys() {
       const { rows } = await query("could not read the node keys", S.keyList, []);
-      return rows.map((r): NodeKeyRecord => ({
-        fingerprint: r.fingerprint,
-        encryptionFingerprint: r.encryption_fingerprint,
-        signingKey: r.signing_key,
-        encryptionKey: r.encryption_key,
-        status: r.status,
-        activatedAt: r.activated_at,
-        retiresAt: r.retires_at,
-        endedAt: r.ended_at,
-      }));
+      return rows.map((r) => common.toKey(r, jsonValue));
     },
     async enqueueAnnouncement(a) {
       instantKey(a.createdAt, "an announcement's `createdAt`");
@@ -145,18 +100,7 @@ export function keyRepo(exec: Exec): KeyRepo {
         status === undefined
           ? await query("could not read key announcements", S.announcementsAll, [limit])
           : await query("could not read key announcements", S.announcementsBy, [status, limit]);
-      return rows.map((r): KeyAnnouncementRecord => ({
-        id: r.id,
-        recipient: r.recipient,
-        kind: r.kind,
-        body: r.body,
-        signer: r.signer,
-        status: r.status,
-        attempts: r.attempts,
-        nextAttemptAt: r.next_attempt_at,
-        lastError: r.last_error,
-        createdAt: r.created_at,
-      }));
+      return rows.map(common.toAnnouncement);
     },
     async settleAnnouncement(id, status, error) {
       const { rowCount } = await query("could not settle the key announcement", S.settle, [
@@ -180,11 +124,7 @@ export function keyRepo(exec: Exec): KeyRepo {
     },
     async revokedPeerKeys() {
       const { rows } = await query("could not read revoked keys", S.revoked, []);
-      return rows.map((r): RevokedPeerKey => ({
-        nodeId: r.node_id,
-        fingerprint: r.fingerprint,
-        revokedAt: r.revoked_at,
-      }));
+      return rows.map(common.toRevoked);
     },
     peerKeyHistory: () => peerKeyHistory(exec),
   };

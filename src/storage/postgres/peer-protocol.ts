@@ -5,16 +5,10 @@
  */
 import type { QueryResultRow } from "pg";
 import type { NonceRepo, PeerKeyRecord, PeerKeyRepo } from "../../app/ports.js";
+import { jsonValue } from "../common/columns.js";
+import { toPeerKey, type PeerKeyRow } from "../common/node-keys.js";
 import { instantKey } from "./timekey.js";
 import type { Exec, Sql } from "./sql.js";
-
-interface PeerKeyRow {
-  node_id: string;
-  fingerprint: string;
-  signing_key: Record<string, string>;
-  encryption_key: Record<string, string>;
-  retires_at: string;
-}
 
 function sql<R extends QueryResultRow = Record<string, never>>(name: string, text: string): Sql<R> {
   return { name: `accord_pp_${name}`, text };
@@ -34,12 +28,12 @@ const S = {
      ON CONFLICT (node_id, fingerprint) DO UPDATE SET retires_at = excluded.retires_at,
        retires_key = excluded.retires_key`,
   ),
-  peerKeysActive: sql<PeerKeyRow>(
+  peerKeysActive: sql<PeerKeyRow<unknown>>(
     "peer_keys_active",
     `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
      WHERE retires_key > $1 ORDER BY node_id, fingerprint`,
   ),
-  peerKeysAll: sql<PeerKeyRow>(
+  peerKeysAll: sql<PeerKeyRow<unknown>>(
     "peer_keys_all",
     `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
      ORDER BY node_id, fingerprint`,
@@ -84,7 +78,7 @@ export function peerKeyRepo({ query }: Exec): PeerKeyRepo {
       const { rows } = await query("could not read partners' previous keys", S.peerKeysActive, [
         key,
       ]);
-      return rows.map(toPeerKey);
+      return rows.map((r) => toPeerKey(r, jsonValue));
     },
   };
 }
@@ -92,15 +86,5 @@ export function peerKeyRepo({ query }: Exec): PeerKeyRepo {
 /** Every previous key of every partner, whether or not its overlap has ended (key rotation). */
 export async function peerKeyHistory({ query }: Exec): Promise<PeerKeyRecord[]> {
   const { rows } = await query("could not read partners' key history", S.peerKeysAll, []);
-  return rows.map(toPeerKey);
-}
-
-function toPeerKey(r: PeerKeyRow): PeerKeyRecord {
-  return {
-    nodeId: r.node_id,
-    fingerprint: r.fingerprint,
-    signingKey: r.signing_key,
-    encryptionKey: r.encryption_key,
-    retiresAt: r.retires_at,
-  };
+  return rows.map((r) => toPeerKey(r, jsonValue));
 }

@@ -4,48 +4,12 @@
  * keys. Statements are prepared once per connection.
  */
 import type { Database } from "better-sqlite3";
-import type {
-  KeyAnnouncementRecord,
-  KeyRepo,
-  NodeKeyRecord,
-  RevokedPeerKey,
-} from "../../app/ports.js";
+import type { KeyRepo } from "../../app/ports.js";
+import { jsonText } from "../common/columns.js";
+import * as common from "../common/node-keys.js";
 import { timeKey } from "./timekey.js";
 import type { Exec } from "./rows.js";
 import { peerKeyHistory } from "./peer-protocol.js";
-
-interface KeyRow {
-  fingerprint: string;
-  encryption_fingerprint: string;
-  signing_key: string;
-  encryption_key: string;
-  status: NodeKeyRecord["status"];
-  activated_at: string;
-  retires_at: string | null;
-  ended_at: string | null;
-}
-
-interface AnnouncementRow {
-  id: string;
-  recipient: string;
-  kind: KeyAnnouncementRecord["kind"];
-  body: string;
-  signer: string;
-  status: KeyAnnouncementRecord["status"];
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-}
-
-interface RevokedRow {
-  node_id: string;
-  fingerprint: string;
-  revoked_at: string;
-}
-
-const ANNOUNCEMENT_COLUMNS =
-  "id, recipient, kind, body, signer, status, attempts, next_attempt_at, last_error, created_at";
 
 function prepare(db: Database) {
   return {
@@ -57,7 +21,7 @@ function prepare(db: Database) {
        ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status,
          retires_at = excluded.retires_at, ended_at = excluded.ended_at`,
     ),
-    keyList: db.prepare<[], KeyRow>(
+    keyList: db.prepare<[], common.KeyRow<string>>(
       `SELECT fingerprint, encryption_fingerprint, signing_key, encryption_key, status,
          activated_at, retires_at, ended_at FROM node_keys ORDER BY activated_key, fingerprint`,
     ),
@@ -65,11 +29,11 @@ function prepare(db: Database) {
       `INSERT INTO key_announcements (id, recipient, kind, body, signer, status, attempts,
          next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
     ),
-    announcementsAll: db.prepare<[number], AnnouncementRow>(
-      `SELECT ${ANNOUNCEMENT_COLUMNS} FROM key_announcements ORDER BY seq LIMIT ?`,
+    announcementsAll: db.prepare<[number], common.AnnouncementRow>(
+      `SELECT ${common.ANNOUNCEMENT_COLUMNS} FROM key_announcements ORDER BY seq LIMIT ?`,
     ),
-    announcementsBy: db.prepare<[string, number], AnnouncementRow>(
-      `SELECT ${ANNOUNCEMENT_COLUMNS} FROM key_announcements WHERE status = ? ORDER BY seq LIMIT ?`,
+    announcementsBy: db.prepare<[string, number], common.AnnouncementRow>(
+      `SELECT ${common.ANNOUNCEMENT_COLUMNS} FROM key_announcements WHERE status = ? ORDER BY seq LIMIT ?`,
     ),
     settle: db.prepare<[string, string | null, string]>(
       `UPDATE key_announcements SET status = ?, last_error = ?
@@ -83,7 +47,7 @@ function prepare(db: Database) {
       `INSERT INTO peer_revoked_keys (node_id, fingerprint, revoked_at) VALUES (?, ?, ?)
        ON CONFLICT (node_id, fingerprint) DO NOTHING`,
     ),
-    revoked: db.prepare<[], RevokedRow>(
+    revoked: db.prepare<[], common.RevokedRow>(
       "SELECT node_id, fingerprint, revoked_at FROM peer_revoked_keys ORDER BY node_id, fingerprint",
     ),
   };
@@ -119,7 +83,7 @@ export function keyRepo(db: Database, exec: Exec): KeyRepo {
     },
     async keys() {
       const rows = await exec.run("could not read the node keys", () => s.keyList.all());
-      return rows.map(toKey);
+      return rows.map((r) => common.toKey(r, jsonText));
     },
     async enqueueAnnouncement(a) {
       timeKey(a.createdAt, "an announcement's `createdAt`");
@@ -131,7 +95,7 @@ export function keyRepo(db: Database, exec: Exec): KeyRepo {
       const rows = await exec.run("could not read key announcements", () =>
         status === undefined ? s.announcementsAll.all(limit) : s.announcementsBy.all(status, limit),
       );
-      return rows.map(toAnnouncement);
+      return rows.map(common.toAnnouncement);
     },
     async settleAnnouncement(id, status, error) {
       const info = await exec.run("could not settle the key announcement", () =>
@@ -153,41 +117,9 @@ export function keyRepo(db: Database, exec: Exec): KeyRepo {
     },
     async revokedPeerKeys() {
       const rows = await exec.run("could not read revoked keys", () => s.revoked.all());
-      return rows.map((r): RevokedPeerKey => ({
-        nodeId: r.node_id,
-        fingerprint: r.fingerprint,
-        revokedAt: r.revoked_at,
-      }));
+      return rows.map(common.toRevoked);
     },
     peerKeyHistory: () => peerKeyHistory(db, exec),
-  };
-}
-
-function toKey(r: KeyRow): NodeKeyRecord {
-  return {
-    fingerprint: r.fingerprint,
-    encryptionFingerprint: r.encryption_fingerprint,
-    signingKey: JSON.parse(r.signing_key) as Record<string, string>,
-    encryptionKey: JSON.parse(r.encryption_key) as Record<string, string>,
-    status: r.status,
-    activatedAt: r.activated_at,
-    retiresAt: r.retires_at,
-    endedAt: r.ended_at,
-  };
-}
-
-function toAnnouncement(r: AnnouncementRow): KeyAnnouncementRecord {
-  return {
-    id: r.id,
-    recipient: r.recipient,
-    kind: r.kind,
-    body: r.body,
-    signer: r.signer,
-    status: r.status,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
   };
 }
 

@@ -5,16 +5,10 @@
  */
 import type { Database } from "better-sqlite3";
 import type { NonceRepo, PeerKeyRecord, PeerKeyRepo } from "../../app/ports.js";
+import { jsonText } from "../common/columns.js";
+import { toPeerKey, type PeerKeyRow } from "../common/node-keys.js";
 import { timeKey } from "./timekey.js";
 import type { Exec } from "./rows.js";
-
-interface PeerKeyRow {
-  node_id: string;
-  fingerprint: string;
-  signing_key: string;
-  encryption_key: string;
-  retires_at: string;
-}
 
 function prepare(db: Database) {
   return {
@@ -29,11 +23,11 @@ function prepare(db: Database) {
        ON CONFLICT (node_id, fingerprint) DO UPDATE SET retires_at = excluded.retires_at,
          retires_key = excluded.retires_key`,
     ),
-    peerKeysActive: db.prepare<[string], PeerKeyRow>(
+    peerKeysActive: db.prepare<[string], PeerKeyRow<string>>(
       `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
        WHERE retires_key > ? ORDER BY node_id, fingerprint`,
     ),
-    peerKeysAll: db.prepare<[], PeerKeyRow>(
+    peerKeysAll: db.prepare<[], PeerKeyRow<string>>(
       `SELECT node_id, fingerprint, signing_key, encryption_key, retires_at FROM peer_keys
        ORDER BY node_id, fingerprint`,
     ),
@@ -88,7 +82,7 @@ export function peerKeyRepo(db: Database, exec: Exec): PeerKeyRepo {
       const rows = await exec.run("could not read partners' previous keys", () =>
         s.peerKeysActive.all(key),
       );
-      return rows.map(toPeerKey);
+      return rows.map((r) => toPeerKey(r, jsonText));
     },
   };
 }
@@ -97,15 +91,5 @@ export function peerKeyRepo(db: Database, exec: Exec): PeerKeyRepo {
 export async function peerKeyHistory(db: Database, exec: Exec): Promise<PeerKeyRecord[]> {
   const s = statements(db);
   const rows = await exec.run("could not read partners' key history", () => s.peerKeysAll.all());
-  return rows.map(toPeerKey);
-}
-
-function toPeerKey(r: PeerKeyRow): PeerKeyRecord {
-  return {
-    nodeId: r.node_id,
-    fingerprint: r.fingerprint,
-    signingKey: JSON.parse(r.signing_key) as Record<string, string>,
-    encryptionKey: JSON.parse(r.encryption_key) as Record<string, string>,
-    retiresAt: r.retires_at,
-  };
+  return rows.map((r) => toPeerKey(r, jsonText));
 }
