@@ -1,12 +1,24 @@
-/** Argument parsing the subcommands share (`accord log|witness|keys|recall ...`). */
+/** Argument parsing and types the subcommands share (`accord log|witness|keys|recall ...`). */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ApiClient } from "./api-client.js";
+import { loadConfig } from "./config.js";
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig["options"]>;
 
-interface Io {
+/** Where a command writes: its output and its diagnostics. */
+export interface Io {
   out(text: string): void;
   err(text: string): void;
 }
+
+/** The environment a command reads (ACCORD_DIR and the like). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Turns an error into the command's exit code (main.ts's `report`); `json` as with --json. */
+export type Fail = (e: unknown, json: boolean) => number;
+
+/** A command against a running node's API (`accord keys`, `accord recall`): its exit code. */
+export type ApiCommand = (argv: readonly string[], env: Env, io: Io, fail: Fail) => Promise<number>;
 
 type Parsed<O extends ParseArgsOptionsConfig> = ReturnType<
   typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>
@@ -68,3 +80,8 @@ const API_OPTIONS = {
   json: { type: "boolean" },
   dir: { type: "string" },
 } as const satisfies ParseArgsOptionsConfig;
+
+/** The API client of the node in `dir`, else in ACCORD_DIR, else in the working directory. */
+export function apiClientFor(dir: string | undefined, env: Env): ApiClient {
+  return ApiClient.forConfig(loadConfig(dir ?? env.ACCORD_DIR ?? ".", env));
+}

@@ -12,9 +12,7 @@
 import type { KeyEventResult } from "../app/key-rotation.js";
 import type { KeyAnnouncementRecord, NodeKeyRecord } from "../app/ports.js";
 import { AccordError } from "../errors.js";
-import { loadConfig } from "./config.js";
-import { ApiClient } from "./api-client.js";
-import { parseApiCommandArgs } from "./args.js";
+import { apiClientFor, parseApiCommandArgs, type ApiCommand } from "./args.js";
 
 export const KEYS_HELP = `  keys list | keys rotate [--overlap 7d] [--dir DIR]
                          this node's keys; a new key pair, the old one valid for the overlap,
@@ -24,12 +22,7 @@ export const KEYS_HELP = `  keys list | keys rotate [--overlap 7d] [--dir DIR]
                          by default: a new pair replaces it)
 `;
 
-export async function keysCommand(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  io: { out(t: string): void; err(t: string): void },
-  fail: (e: unknown, json: boolean) => number,
-): Promise<number> {
+export const keysCommand: ApiCommand = async (argv, env, io, fail) => {
   let json = argv.includes("--json");
   try {
     const args = parseApiCommandArgs(argv, { overlap: { type: "string" } }, io);
@@ -37,7 +30,7 @@ export async function keysCommand(
     json = args.json;
     const [command = "list", arg, extra] = positionals;
     if (extra !== undefined) throw usage();
-    const api = ApiClient.forConfig(loadConfig(values.dir ?? env.ACCORD_DIR ?? ".", env));
+    const api = apiClientFor(values.dir, env);
     if (command === "list") {
       if (arg !== undefined) throw usage();
       const r = await api.call<{ keys: NodeKeyRecord[]; pending: KeyAnnouncementRecord[] }>(
@@ -70,7 +63,7 @@ export async function keysCommand(
   } catch (e) {
     return fail(e, json);
   }
-}
+};
 
 function usage(): AccordError {
   return new AccordError(

@@ -31,7 +31,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseSubcommandArgs } from "./args.js";
+import { parseSubcommandArgs, type Env, type Io } from "./args.js";
 import Database from "better-sqlite3";
 import {
   logOrigin,
@@ -82,16 +82,7 @@ Exit codes: 0 intact (and witnessed), 4 broken, bad signature or too few witness
 3 bad input, 5 unreachable, 2 usage.
 `;
 
-interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-export async function logCommand(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  io: Io,
-): Promise<number> {
+export async function logCommand(argv: readonly string[], env: Env, io: Io): Promise<number> {
   const parsed = parseSubcommandArgs(
     argv,
     {
@@ -160,7 +151,7 @@ export async function logCommand(
 /** This node's checkpoint verifier and vkey, from the keys in `dir`. */
 function ownKey(
   dir: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
 ): { verifier: NoteVerifier; origin: string; vkey: string; fingerprint: string; raw: Uint8Array } {
   const config = loadConfig(dir, env);
   const keys = loadNodeKeys(config.keysFile);
@@ -248,7 +239,7 @@ function appendLines(note: string, lines: readonly string[]): string {
 
 async function verify(
   dir: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   values: Values,
   print: (human: string, doc: unknown) => void,
 ): Promise<number> {
@@ -394,10 +385,7 @@ function sizeOfNote(note: string): number {
   }
 }
 
-function maybeOwnKey(
-  dir: string,
-  env: Readonly<Record<string, string | undefined>>,
-): { verifier?: NoteVerifier; origin?: string } {
+function maybeOwnKey(dir: string, env: Env): { verifier?: NoteVerifier; origin?: string } {
   if (!existsSync(join(dir, CONFIG_FILE))) return {};
   const { verifier, origin } = ownKey(dir, env);
   return { verifier, origin };
@@ -510,7 +498,7 @@ function sqliteSource(file: string): {
 export async function openRemoteLog(
   url: string,
   dir: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   values: Values,
 ): Promise<{
   source: LogSource;
@@ -639,11 +627,7 @@ async function readBody(res: Response, what: string): Promise<Uint8Array> {
   return bytes;
 }
 
-async function apiGet(
-  dir: string,
-  env: Readonly<Record<string, string | undefined>>,
-  path: string,
-): Promise<Uint8Array> {
+async function apiGet(dir: string, env: Env, path: string): Promise<Uint8Array> {
   const config = loadConfig(dir, env);
   const token = loadApiToken(config.apiTokenFile);
   return fetchBytes(new URL(`/api/v1/${path}`, config.publicUrl), {
@@ -667,7 +651,7 @@ async function whenStopped<T>(
   running: () => Promise<T>,
   stopped: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
   dir: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
 ): Promise<T> {
   try {
     return await running();
@@ -687,7 +671,7 @@ const jsonOf = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes).toStri
 
 async function prove(
   dir: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   entryFlag: string | undefined,
   print: (human: string, doc: unknown) => void,
 ): Promise<number> {
@@ -756,7 +740,7 @@ async function prove(
 
 async function tail(
   dir: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   limitFlag: string | undefined,
   print: (human: string, doc: unknown) => void,
 ): Promise<number> {
@@ -807,7 +791,7 @@ async function tail(
  */
 async function digest(
   dir: string,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   values: { reason?: string; "legal-basis"?: string; officer?: string },
   print: (human: string, doc: unknown) => void,
 ): Promise<number> {

@@ -10,9 +10,7 @@
  */
 import type { RecallStatus, PurgeReport, OnwardRefusal } from "../app/recall.js";
 import { TAXII_TARGET_PREFIX } from "../app/recall.js";
-import { loadConfig } from "./config.js";
-import { ApiClient } from "./api-client.js";
-import { parseApiCommandArgs } from "./args.js";
+import { apiClientFor, parseApiCommandArgs, type ApiCommand } from "./args.js";
 
 export const RECALL_COMMANDS: ReadonlySet<string> = new Set(["recall", "purge", "onward-refusals"]);
 
@@ -35,12 +33,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * Run one of RECALL_COMMANDS; `fail` turns an error into the exit code (main.ts's `report`).
  * Exit code 0 when done; `recall status` exits 4 while acknowledgements are outstanding.
  */
-export async function recallCommand(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  io: { out(t: string): void; err(t: string): void },
-  fail: (e: unknown, json: boolean) => number,
-): Promise<number> {
+export const recallCommand: ApiCommand = async (argv, env, io, fail) => {
   let json = argv.includes("--json");
   try {
     const args = parseApiCommandArgs(
@@ -51,7 +44,7 @@ export async function recallCommand(
     const { values, positionals, print } = args;
     json = args.json;
     const [command, ...rest] = positionals;
-    const api = ApiClient.forConfig(loadConfig(values.dir ?? env.ACCORD_DIR ?? ".", env));
+    const api = apiClientFor(values.dir, env);
 
     if (command === "purge") {
       const r = await api.call<PurgeReport>("POST", "/purges");
@@ -137,7 +130,7 @@ export async function recallCommand(
     }
     return fail(e, json);
   }
-}
+};
 
 function describe(r: RecallStatus): string {
   const head = `${r.kind} ${r.id} of ${r.object} (${r.role === "issued" ? "issued here" : `received from ${r.originator}`}, ${r.issuedAt})${r.reason === "" ? "" : `: ${r.reason}`}`;

@@ -30,7 +30,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { parseSubcommandArgs } from "./args.js";
+import { parseSubcommandArgs, type Env, type Io } from "./args.js";
 import { checkOffered, checkpointOf } from "../app/witness.js";
 import { jwkThumbprint } from "../crypto/keys.js";
 import { AccordError, isAccordError } from "../errors.js";
@@ -60,11 +60,6 @@ Exit codes: 0 ok, 4 a log offered an inconsistent checkpoint (alarm; --once), 3 
 5 a log unreachable (--once), 2 usage.
 `;
 
-interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
 interface WatchedLog {
   readonly url: string;
   readonly vkey: string;
@@ -77,11 +72,7 @@ interface State {
   readonly logs: WatchedLog[];
 }
 
-export async function witnessCommand(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  io: Io,
-): Promise<number> {
+export async function witnessCommand(argv: readonly string[], env: Env, io: Io): Promise<number> {
   const parsed = parseSubcommandArgs(
     argv,
     {
