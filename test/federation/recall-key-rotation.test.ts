@@ -24,11 +24,10 @@ import {
   startNodes,
   type TestNodes,
 } from "../support/nodes.js";
+import { C2, SECOND } from "../support/recall.js";
 import { signerFor } from "../support/peer-requests.js";
 
 const bundle = demoBundle();
-const C2 = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
-const SECOND = "indicator--6cd8c12f-91de-4cc9-ae6b-51add0dc7e56";
 
 describe("a recall made before a rotation, delivered after it", () => {
   let nodes: TestNodes<"XA" | "XB">;

@@ -27,27 +27,19 @@ import {
   demoBundle,
   freePort,
   movableClock,
-  PG_URL,
   startNodes,
   type TestNodeDir,
   type TestNodes,
 } from "../support/nodes.js";
+import { C2, MALWARE, SECOND, storeVariants } from "../support/recall.js";
 import { taxii } from "../taxii/helpers.js";
 
 const bundle = demoBundle();
-const C2 = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
-const SECOND = "indicator--6cd8c12f-91de-4cc9-ae6b-51add0dc7e56";
-const MALWARE = "malware--35b2639d-9668-4b40-b8ba-5ba663257527";
 /** An indicator XA ingests later and shares under the onward-pilot agreement. */
 const FRESH = "indicator--0b7e5c1d-2f3a-4b6c-8d9e-a1b2c3d4e5f6";
 const ROOT = "/taxii2/api/";
 
-const variants = [
-  { name: "SQLite", onPostgres: false },
-  ...(PG_URL === undefined ? [] : [{ name: "XA and XB on PostgreSQL", onPostgres: true }]),
-];
-
-describe.each(variants)("recall and retention of TAXII copies ($name)", ({ onPostgres }) => {
+describe.each(storeVariants)("recall and retention of TAXII copies ($name)", ({ onPostgres }) => {
   let nodes: TestNodes<"XA" | "XB" | "XC">;
   let dirs: TestNodes<"XA" | "XB" | "XC">["dirs"];
   let xa: RunningNode;

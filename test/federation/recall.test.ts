@@ -29,20 +29,13 @@ import {
   type TestNodeDir,
   type TestNodes,
 } from "../support/nodes.js";
+import { C2, MALWARE, SECOND, storeVariants } from "../support/recall.js";
 
 const bundle = demoBundle();
-const C2 = "indicator--3e21fabf-8ff3-47a6-aacc-fbf7af46acb4";
-const SECOND = "indicator--6cd8c12f-91de-4cc9-ae6b-51add0dc7e56";
 const PORTAL = "indicator--bdf3def1-949b-415a-9f87-6ccc6bf7f495";
-const MALWARE = "malware--35b2639d-9668-4b40-b8ba-5ba663257527";
 const ATTACK = "attack-pattern--9c0ce2db-e94b-4dec-a2e4-02139d484425";
 /** An object XA originates and recalls without sharing (the keyed-digest test). */
 const RECALL_PRIVACY_OBJECT = "indicator--0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f";
-
-const variants = [
-  { name: "SQLite", onPostgres: false },
-  ...(PG_URL === undefined ? [] : [{ name: "XA and XB on PostgreSQL", onPostgres: true }]),
-];
 
 /**
  * Make every insert into `table` of `n`'s store fail, or stop doing so: a trigger created over a
@@ -78,7 +71,7 @@ async function injectFailure(dir: TestNodeDir, table: string, on: boolean): Prom
   }
 }
 
-describe.each(variants)("recall and retention ($name)", ({ onPostgres }) => {
+describe.each(storeVariants)("recall and retention ($name)", ({ onPostgres }) => {
   let nodes: TestNodes<"XA" | "XB" | "XC" | "XD">;
   let dirs: TestNodes<"XA" | "XB" | "XC" | "XD">["dirs"];
   let xa: RunningNode;

@@ -11,7 +11,6 @@ import { logOrigin, logVerifier, readLogEntries, verifyLog } from "../../src/app
 import { matchSharesWithReceipts } from "../../src/app/log-match.js";
 import type { RunningNode } from "../../src/cli/compose.js";
 import { openRemoteLog } from "../../src/cli/log.js";
-import { loadNodeKeys } from "../../src/cli/secrets.js";
 import {
   decodeBase64,
   leafHash,
@@ -21,6 +20,7 @@ import {
 } from "../../src/tlog/index.js";
 import { runCli as cli } from "../support/cli.js";
 import { api, startNodes, type TestNodes, demoBundle } from "../support/nodes.js";
+import { signingKeyOf } from "../support/node-keys.js";
 
 const bundle = demoBundle();
 
@@ -50,8 +50,7 @@ describe("the transparency log over HTTP between two nodes", () => {
   afterAll(() => nodes.stop());
 
   const xaKey = () => {
-    const keys = loadNodeKeys(join(nodes.dirs.XA.dir, "keys", "node-keys.json"));
-    return logVerifier("XA", new Uint8Array(Buffer.from(keys.signing.publicJwk.x, "base64url")));
+    return logVerifier("XA", signingKeyOf(nodes.dirs.XA.dir));
   };
 
   it("serves a checkpoint signed with the node's key, tiles and bundles that match it", async () => {

@@ -10,17 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logOrigin, logVerifier } from "../../src/app/log.js";
 import { witnessName } from "../../src/app/witness.js";
 import type { RunningNode } from "../../src/cli/compose.js";
-import { loadNodeKeys } from "../../src/cli/secrets.js";
 import { generateNodeKeys, jwkThumbprint } from "../../src/crypto/keys.js";
 import { ed25519CosignatureVerifier, openCheckpoint } from "../../src/tlog/index.js";
 import { api, startNodes, type TestNodes } from "../support/nodes.js";
 import { testEntry } from "../support/log-entries.js";
+import { signingKeyOf } from "../support/node-keys.js";
 
 const T = "2026-05-01T00:00:00.000Z";
-const raw = (dir: string): Uint8Array =>
-  new Uint8Array(
-    Buffer.from(loadNodeKeys(join(dir, "keys", "node-keys.json")).signing.publicJwk.x, "base64url"),
-  );
 
 describe("witnessing a partner's log", () => {
   let nodes: TestNodes<"XA" | "XB">;
@@ -40,8 +36,8 @@ describe("witnessing a partner's log", () => {
     expect(first.body).toMatchObject({ partner: "XB", consistent: true, previousSize: 0 });
     const opened = openCheckpoint(first.body.cosigned, {
       origin: logOrigin("XB"),
-      log: logVerifier("XB", raw(nodes.dirs.XB.dir)),
-      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), raw(nodes.dirs.XA.dir))],
+      log: logVerifier("XB", signingKeyOf(nodes.dirs.XB.dir)),
+      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), signingKeyOf(nodes.dirs.XA.dir))],
     });
     expect(opened.note.verified.map((s) => s.name).sort()).toEqual(
       [logOrigin("XB"), witnessName("XA")].sort(),
@@ -53,8 +49,8 @@ describe("witnessing a partner's log", () => {
     const served = await api(xb, "GET", "/api/v1/log/checkpoint");
     const servedOpen = openCheckpoint(served.body as string, {
       origin: logOrigin("XB"),
-      log: logVerifier("XB", raw(nodes.dirs.XB.dir)),
-      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), raw(nodes.dirs.XA.dir))],
+      log: logVerifier("XB", signingKeyOf(nodes.dirs.XB.dir)),
+      cosigners: [ed25519CosignatureVerifier(witnessName("XA"), signingKeyOf(nodes.dirs.XA.dir))],
     });
     expect(servedOpen.checkpoint.size).toBe(size1);
     expect(servedOpen.note.verified.map((s) => s.name)).toContain(witnessName("XA"));

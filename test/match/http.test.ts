@@ -178,6 +178,17 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       ...body,
     });
 
+  /** A fresh hit on the IBAN XB holds and a standard follow-up request citing it: its id. */
+  const fileOnHeldIban = async (): Promise<string> => {
+    const hit = await query({ value: HELD_IBAN });
+    const filed = await api(xa, "POST", "/api/v1/match/requests", {
+      query: hit.body.queryId,
+      value: HELD_IBAN,
+      legal_basis: "Directive (EU) 2019/1153 art. 8",
+    });
+    return filed.body.id as string;
+  };
+
   const ledgerOf = async (n: RunningNode) => n.store.ledger.list(0, 100_000);
   /** XB's logged decisions under `agreement` with `effect` (permit or deny). */
   const decisionsAtXb = async (agreement: string, effect: string) =>
@@ -339,13 +350,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect(xaPage.body.officers).toEqual({});
     });
     it("decides a request once when two officers approve it at the same moment", async () => {
-      const hit = await query({ value: HELD_IBAN });
-      const filed = await api(xa, "POST", "/api/v1/match/requests", {
-        query: hit.body.queryId,
-        value: HELD_IBAN,
-        legal_basis: "Directive (EU) 2019/1153 art. 8",
-      });
-      const id = filed.body.id as string;
+      const id = await fileOnHeldIban();
       const before = (await xb.store.outbox.list({ limit: 1000 })).length;
       const both = await Promise.all(
         (["head", "deputy"] as const).map((who) =>
@@ -427,13 +432,7 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
     });
 
     it("takes the deciding officer and role from the officer's own token, refuses and logs anything else", async () => {
-      const hit = await query({ value: HELD_IBAN });
-      const filed = await api(xa, "POST", "/api/v1/match/requests", {
-        query: hit.body.queryId,
-        value: HELD_IBAN,
-        legal_basis: "Directive (EU) 2019/1153 art. 8",
-      });
-      const id = filed.body.id as string;
+      const id = await fileOnHeldIban();
       const path = `/api/v1/match/requests/${id}`;
       const before = (await ledgerOf(xb)).length;
 
@@ -473,19 +472,12 @@ describe.each(variants)("hit/no-hit between nodes ($name)", ({ xbOnPostgres }) =
       expect((await api(xb, "GET", path)).body.status).toBe("pending");
 
       const logged = (await ledgerOf(xb)).slice(before).map((e) => e.data);
+      // A decision refused before any officer was named: logged with no pseudonym.
+      const deniedUnnamed = (action: string) =>
+        expect.objectContaining({ action, request: id, officerPseudonym: null, effect: "deny" });
       expect(logged).toEqual([
-        expect.objectContaining({
-          action: "release",
-          request: id,
-          officerPseudonym: null,
-          effect: "deny",
-        }),
-        expect.objectContaining({
-          action: "refuse",
-          request: id,
-          officerPseudonym: null,
-          effect: "deny",
-        }),
+        deniedUnnamed("release"),
+        deniedUnnamed("refuse"),
         expect.objectContaining({
           action: "refuse",
           request: id,
