@@ -68,7 +68,7 @@ export function openStore(config: NodeConfig): Promise<Store> {
     });
   if (config.storage.path !== ":memory:")
     mkdirSync(dirname(config.storage.path), { recursive: true, mode: 0o700 });
-  return openSqliteStore({ path: config.storage.path });
+  return openSqliteStore({ path: config.storage.path, writerThread: config.storage.writerThread });
 }
 
 export function makeLogger(config: NodeConfig): pino.Logger {

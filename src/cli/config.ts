@@ -39,6 +39,8 @@ const configSchema = z.strictObject({
       z.strictObject({
         driver: z.literal("sqlite"),
         path: z.string().min(1).default("data/accord.db"),
+        // TAXII POST's group commits on a thread of their own (spec/storage.md "Writer thread").
+        writer_thread: z.boolean().default(false),
       }),
       z.strictObject({
         driver: z.literal("postgres"),
@@ -49,7 +51,7 @@ const configSchema = z.strictObject({
           .default("public"),
       }),
     ])
-    .default({ driver: "sqlite", path: "data/accord.db" }),
+    .default({ driver: "sqlite", path: "data/accord.db", writer_thread: false }),
   keys: z
     .strictObject({
       file: z.string().default("keys/node-keys.json"),
@@ -169,7 +171,7 @@ export interface NodeConfig {
   readonly publicUrl: string;
   readonly bodyLimit: number;
   readonly storage:
-    | { readonly driver: "sqlite"; readonly path: string }
+    | { readonly driver: "sqlite"; readonly path: string; readonly writerThread: boolean }
     | { readonly driver: "postgres"; readonly url: string; readonly schema: string };
   readonly keysFile: string;
   readonly apiTokenFile: string;
@@ -284,6 +286,7 @@ function freeze(root: string, c: Parsed, flags: ConfigFlags): NodeConfig {
         ? {
             driver: "sqlite" as const,
             path: c.storage.path === ":memory:" ? ":memory:" : within(c.storage.path),
+            writerThread: c.storage.writer_thread,
           }
         : c.storage,
     ),

@@ -31,6 +31,8 @@ export interface NodeSpec {
   readonly port?: number;
   /** Use PostgreSQL (a fresh schema) instead of SQLite. */
   readonly postgres?: boolean;
+  /** accord.yaml `storage.writer_thread` (SQLite only; spec/storage.md "Writer thread"). */
+  readonly writerThread?: boolean;
   /** accord.yaml `officers` (spec/match.md "Decision rights"). */
   readonly officers?: readonly { name: string; roles: string[]; token_sha256: string }[];
 }
@@ -72,7 +74,11 @@ export function createNodeDir(root: string, spec: NodeSpec): TestNodeDir {
     server: { host: "127.0.0.1", port: spec.port ?? 0 },
     storage:
       schema === undefined
-        ? { driver: "sqlite", path: "accord.db" }
+        ? {
+            driver: "sqlite",
+            path: "accord.db",
+            ...(spec.writerThread === undefined ? {} : { writer_thread: spec.writerThread }),
+          }
         : { driver: "postgres", url: PG_URL ?? "", schema },
     delivery: { interval_ms: 60_000 },
     log: { level: "silent" },

@@ -3,7 +3,8 @@
  * the TAXII server over real HTTP: concurrent POSTs share commits, each is answered with its own
  * status only once its objects are committed, and a failing member of a group takes no other
  * member down and leaves nothing of itself behind. The unit tests' store runs its plans on the
- * SQLite writer thread (src/storage/sqlite/writer.ts); the node's, on its own thread.
+ * SQLite writer thread (src/storage/sqlite/writer.ts); the node's, on the event loop's thread and,
+ * configured with `storage.writer_thread: true`, on the writer thread.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -84,12 +85,17 @@ describe("GroupCommit on SQLite", () => {
   });
 });
 
-describe("concurrent TAXII POSTs", () => {
+describe.each([
+  ["on the event loop's thread (the default)", false],
+  ["on the writer thread (storage.writer_thread: true)", true],
+])("concurrent TAXII POSTs, group commits %s", (_how, writerThread) => {
   let xa: RunningNode;
   let base: string;
   let op: string;
   beforeAll(async () => {
-    xa = await start(createNodeDir(root, { id: "XA" }));
+    xa = await start(
+      createNodeDir(join(root, writerThread ? "writer" : "loop"), { id: "XA", writerThread }),
+    );
     op = `Bearer ${xa.apiToken}`;
     base = `/taxii2/api/collections/${collectionId("XA", "local")}/objects/`;
   });
