@@ -17,6 +17,9 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Turns an error into the command's exit code (main.ts's `report`); `json` as with --json. */
 export type Fail = (e: unknown, json: boolean) => number;
 
+/** A mistake in how a command was called: main.ts reports it with exit code 2 and a pointer to --help. */
+export class UsageError extends Error {}
+
 /** A command against a running node's API (`accord keys`, `accord recall`): its exit code. */
 export type ApiCommand = (argv: readonly string[], env: Env, io: Io, fail: Fail) => Promise<number>;
 
@@ -63,12 +66,20 @@ export function parseApiCommandArgs<const O extends ParseArgsOptionsConfig>(
   json: boolean;
   print: (human: string, doc: unknown) => void;
 } {
-  const parsed: Parsed<O & typeof API_OPTIONS> = parseArgs({
-    args: [...argv],
-    options: { ...API_OPTIONS, ...options },
-    allowPositionals: true,
-    strict: true,
-  });
+  let parsed: Parsed<O & typeof API_OPTIONS>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...API_OPTIONS, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    // node:util's refusals (an unknown option, a missing value) are the caller's mistake.
+    if ((e as { code?: unknown }).code?.toString().startsWith("ERR_PARSE_ARGS") === true)
+      throw new UsageError((e as Error).message);
+    throw e;
+  }
   const json = (parsed.values as { json?: unknown }).json === true;
   const print = (human: string, doc: unknown): void => {
     io.out(json ? `${JSON.stringify(doc, null, 2)}\n` : `${human}\n`);

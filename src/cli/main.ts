@@ -37,6 +37,7 @@ import { RECALL_COMMANDS, RECALL_HELP, recallCommand } from "./recall.js";
 import { logCommand } from "./log.js";
 import { witnessCommand } from "./witness.js";
 import { KEYS_HELP, keysCommand } from "./keys.js";
+import { UsageError } from "./args.js";
 
 const VERSION = "0.1.0";
 
@@ -113,8 +114,6 @@ ${MATCH_HELP}${RECALL_HELP}${KEYS_HELP}Global options:
 The node directory (--dir) defaults to $ACCORD_DIR or the current directory.
 Exit codes: 0 done, 1 internal, 2 usage, 3 invalid input, 4 refused, 5 unreachable.
 `;
-
-class UsageError extends Error {}
 
 interface Io {
   out(text: string): void;

@@ -13,6 +13,7 @@ import { ApiClient } from "./api-client.js";
 import { readSecret } from "./secrets.js";
 import { OFFICER_TOKEN_HEADER } from "../server/match-routes.js";
 import { addOfficer, listOfficers } from "./officers.js";
+import { UsageError } from "./args.js";
 
 export const MATCH_HELP = `  match query --partner ID --agreement A --kind K VALUE... [--purpose P]
                          ask a partner whether it holds each identifier: one bit each, nothing revealed
@@ -36,8 +37,6 @@ interface Io {
   out(text: string): void;
   err(text: string): void;
 }
-
-class UsageError extends Error {}
 
 const options = {
   json: { type: "boolean" },

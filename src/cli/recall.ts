@@ -124,10 +124,6 @@ export const recallCommand: ApiCommand = async (argv, env, io, fail) => {
     print(describe(now), now);
     return 0;
   } catch (e) {
-    if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.err(`accord: ${e.message}\n`);
-      return 2;
-    }
     return fail(e, json);
   }
 };

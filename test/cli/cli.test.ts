@@ -64,6 +64,13 @@ describe("accord (CLI)", () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("unknown command `frobnicate`");
     expect(accord(["share", "--bogus-flag"]).code).toBe(2);
+    // The commands against a running node's API refuse an unknown flag the same way.
+    for (const command of ["keys", "recall", "officer"]) {
+      const r = accord([command, "--bogus-flag"]);
+      expect(r.code, command).toBe(2);
+      expect(r.err, command).toContain("Unknown option '--bogus-flag'");
+      expect(r.err, command).not.toContain("internal error");
+    }
   });
 
   it("init creates a config and 0600 secrets, and never overwrites a node's keys", () => {
