@@ -8,12 +8,9 @@
  *
  * A read whose entry cannot be written fails: no object leaves unlogged.
  */
-import { createHash } from "node:crypto";
 import { versionOf } from "../core/stix/object.js";
 import type { Clock, Store, StoredObject } from "./ports.js";
-
-/** The principal the bearer-token API authenticates: one operator per node. */
-export const API_PRINCIPAL = "operator";
+import { OPERATOR_USER, digestOf } from "./taxii.js";
 
 export interface ObjectReadDeps {
   readonly store: Store;
@@ -56,16 +53,16 @@ async function logAccess(
     readonly more: boolean;
   },
 ): Promise<void> {
-  const digest = createHash("sha256");
-  for (const { object } of read.objects) digest.update(`${object.id}\n${versionOf(object)}\n`);
   const data = {
     via: "api",
     op: read.op,
-    principal: API_PRINCIPAL,
+    principal: OPERATOR_USER,
     ...(read.type === undefined ? {} : { type: read.type }),
     objects: read.objects.length,
     more: read.more,
-    digest: digest.digest("hex"),
+    digest: digestOf(
+      read.objects.map(({ object }) => ({ id: object.id, version: versionOf(object) })),
+    ),
   };
   await d.store.transaction((tx) =>
     tx.ledger.append({ kind: "access", at: d.clock.now().toISOString(), data }),

@@ -979,7 +979,11 @@ function statusOf(
   };
 }
 
-function digestOf(items: readonly { id: string; version: string }[]): string {
+/**
+ * The digest a read or write entry carries of the objects it concerns: SHA-256 over each one's
+ * `id\nversion\n`, in order (TAXII entries here; the API's `access` entries, ./object-reads.ts).
+ */
+export function digestOf(items: readonly { id: string; version: string }[]): string {
   const h = createHash("sha256");
   for (const i of items) h.update(`${i.id}\n${i.version}\n`);
   return h.digest("hex");

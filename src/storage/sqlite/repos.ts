@@ -89,34 +89,27 @@ const OUTBOX_COLUMNS = `o.id, o.recipient, e.envelope, o.status, o.attempts, o.n
   o.cancelled_at, o.cancel_reason`;
 const OUTBOX_FROM = "outbox o JOIN outbox_envelopes e ON e.id = o.id";
 
+/** An object insert's arguments before its last-version flag: seq .. date_added_us. */
+type ObjectLeading = [number, string, string, string, string, string, number];
+/** ... and after it: object .. stored_at. */
+type ObjectRest = [
+  string,
+  string,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+  string | null,
+  string,
+];
+
 /** Every statement the repositories run, prepared once when the store opens. */
 export function prepareStatements(db: Database) {
   return {
     // Migration 21: seq and date added come from the head, read and written once per batch by
     // the caller; the new version is the id's last unless a later one is stored.
-    objectPut: db.prepare<
-      [
-        number,
-        string,
-        string,
-        string,
-        string,
-        string,
-        number,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string | null,
-        string | null,
-        number | null,
-        string | null,
-        string | null,
-        string | null,
-        string,
-      ]
-    >(
+    objectPut: db.prepare<[...ObjectLeading, string, string, string, ...ObjectRest]>(
       `INSERT INTO objects (seq, id, version, version_key, type, spec_version, date_added_us,
          is_last, object, originator, received_from, agreement_id, agreement_version, purpose,
          retention_until, envelope_id, stored_at)
@@ -130,26 +123,7 @@ export function prepareStatements(db: Database) {
      * The insert of a version whose id has no stored version (`objectIdsHeld` said so, and no
      * earlier entry of the batch had it): it is the id's last, and there is nothing to clear.
      */
-    objectPutNew: db.prepare<
-      [
-        number,
-        string,
-        string,
-        string,
-        string,
-        string,
-        number,
-        string,
-        string,
-        string | null,
-        string | null,
-        number | null,
-        string | null,
-        string | null,
-        string | null,
-        string,
-      ]
-    >(
+    objectPutNew: db.prepare<[...ObjectLeading, ...ObjectRest]>(
       `INSERT INTO objects (seq, id, version, version_key, type, spec_version, date_added_us,
          is_last, object, originator, received_from, agreement_id, agreement_version, purpose,
          retention_until, envelope_id, stored_at)
