@@ -154,6 +154,8 @@ class PeerProcess {
 /**
  * ACCORD_BENCH_PROFILE=DIR: a V8 CPU profile of each node over the timed part of each run only
  * (DIR/share-XA-RUN.cpuprofile, DIR/share-XB-RUN.cpuprofile), for `node --cpu-prof`-style analysis.
+ * ACCORD_BENCH_KEEP=1: the share bench leaves both nodes' directories (databases included) in
+ * place and prints where, to look at what a share wrote.
  */
 export async function profiled<T>(file: string | undefined, body: () => Promise<T>): Promise<T> {
   if (file === undefined) return body();
@@ -260,7 +262,8 @@ export async function shareBench(): Promise<BenchResult[]> {
   } finally {
     await xa?.stop();
     await peer.stop();
-    rmSync(root, { recursive: true, force: true });
+    if (process.env.ACCORD_BENCH_KEEP === undefined) rmSync(root, { recursive: true, force: true });
+    else console.error(`kept ${root}`);
   }
   return results;
 }
