@@ -188,8 +188,12 @@ export interface OutboxItem {
   /** The envelope id; also the idempotency key the recipient deduplicates on. */
   readonly id: string;
   readonly recipient: NodeId;
-  /** The sealed envelope exactly as it is sent (compact JWE string). */
-  readonly envelope: string;
+  /**
+   * The sealed envelope exactly as it is sent (compact JWE string), kept while the item is
+   * pending; null once it is delivered or cancelled. The bytes are encrypted to the recipient, so
+   * the sender cannot read them; the receipt, kept, names their SHA-256 (spec/federation.md).
+   */
+  readonly envelope: string | null;
   readonly status: OutboxStatus;
   readonly attempts: number;
   /** RFC 3339: when the next attempt is due. */
@@ -207,6 +211,12 @@ export interface OutboxItem {
   readonly cancelReason: string | null;
 }
 
+/** An item `due` returns: pending, so it still holds its envelope. */
+export type PendingOutboxItem = OutboxItem & {
+  readonly status: "pending";
+  readonly envelope: string;
+};
+
 export interface OutboxRepo {
   enqueue(item: {
     id: string;
@@ -219,20 +229,30 @@ export interface OutboxRepo {
   }): Promise<void>;
   get(id: string): Promise<OutboxItem | undefined>;
   /** Pending items whose nextAttemptAt <= now, oldest first, at most `limit`. */
-  due(now: string, limit: number): Promise<OutboxItem[]>;
-  /** Record a successful delivery; only a pending item changes. Returns false when it was not pending. */
+  due(now: string, limit: number): Promise<PendingOutboxItem[]>;
+  /**
+   * Record a successful delivery (the receipt verified against the envelope) and drop the
+   * envelope's bytes in the same write; only a pending item changes. Returns false when it was
+   * not pending.
+   */
   markDelivered(id: string, receipt: string, at: string): Promise<boolean>;
   /** Record a failed attempt: attempts+1, lastError, nextAttemptAt. */
   markFailed(id: string, error: string, nextAttemptAt: string): Promise<void>;
   list(query: { status?: OutboxStatus; limit: number }): Promise<OutboxItem[]>;
-  /** Cancel a pending item (it will never be sent). Returns false when it was not pending. */
+  /**
+   * Cancel a pending item (it will never be sent; its envelope's bytes are dropped). Returns
+   * false when it was not pending.
+   */
   cancel(id: string, reason: string, at: string): Promise<boolean>;
   /**
    * Make every pending item for `recipient` due at `now` (when a delivery shows the partner is
    * back, the rest need not wait out their backoff). Returns how many were brought forward.
    */
   expedite(recipient: NodeId, now: string): Promise<number>;
-  /** Cancel every pending item under an agreement (any version); returns the ids cancelled. */
+  /**
+   * Cancel every pending item under an agreement (any version), dropping their envelopes' bytes;
+   * returns the ids cancelled.
+   */
   cancelByAgreement(agreementId: string, reason: string, at: string): Promise<string[]>;
 }
 

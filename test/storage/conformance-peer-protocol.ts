@@ -132,9 +132,16 @@ export function describePeerProtocolConformance(
         false,
       );
       expect((await store.outbox.due(at(9), 10)).map((i) => i.id)).toEqual(["d"]);
+      const cancelled = await store.outbox.list({ status: "cancelled", limit: 10 });
+      expect(cancelled.map((i) => i.id)).toEqual(["a", "b", "c"]);
+      // A cancelled item is never sent: its envelope's bytes are dropped with the cancel.
       expect(
-        (await store.outbox.list({ status: "cancelled", limit: 10 })).map((i) => i.id),
-      ).toEqual(["a", "b", "c"]);
+        cancelled.map((i) => i.envelope),
+        "cancelled envelopes dropped",
+      ).toEqual([null, null, null]);
+      expect((await store.outbox.get("d"))?.envelope, "pending keeps its envelope").toBe(
+        "envelope-d",
+      );
     });
   });
 }

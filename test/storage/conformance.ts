@@ -651,6 +651,49 @@ function outboxTests(fresh: Open): void {
     expect(await store.outbox.due(at(59), 10)).toEqual([]);
   });
 
+  it("drops a delivered item's envelope with its receipt and keeps every pending one", async () => {
+    const store = await fresh();
+    const [sent, waiting, failed] = [
+      outboxItem("env-sent", T0),
+      outboxItem("env-waiting", at(1)),
+      outboxItem("env-failed", at(2)),
+    ];
+    for (const item of [sent, waiting, failed]) await store.outbox.enqueue(item);
+    await store.outbox.markFailed("env-failed", "peer unavailable", at(10));
+    expect(await store.outbox.markDelivered("env-sent", "receipt.jws.sig", at(3))).toBe(true);
+
+    const envelopes = async () =>
+      (await store.outbox.list({ limit: 10 })).map((i) => [i.id, i.status, i.envelope]);
+    expect(await envelopes()).toEqual([
+      ["env-sent", "delivered", null],
+      ["env-waiting", "pending", waiting.envelope],
+      ["env-failed", "pending", failed.envelope],
+    ]);
+    expect((await store.outbox.get("env-sent"))?.envelope, "get").toBeNull();
+    expect((await store.outbox.get("env-sent"))?.receipt, "receipt kept").toBe("receipt.jws.sig");
+    expect(
+      (await store.outbox.due(at(10), 10)).map((i) => [i.id, i.envelope]),
+      "due items carry their envelopes",
+    ).toEqual([
+      ["env-waiting", waiting.envelope],
+      ["env-failed", failed.envelope],
+    ]);
+
+    // A delivery whose recording rolls back drops nothing: the item stays pending, envelope and all.
+    const boom = new Error("boom");
+    await expect(
+      store.transaction(async (tx) => {
+        expect(await tx.outbox.markDelivered("env-waiting", "receipt.jws.sig", at(4))).toBe(true);
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await store.outbox.get("env-waiting")).toMatchObject({
+      status: "pending",
+      envelope: waiting.envelope,
+      receipt: null,
+    });
+  });
+
   it("records failed attempts and moves the next attempt", async () => {
     const store = await fresh();
     await store.outbox.enqueue(outboxItem("env-1", T0));

@@ -3,7 +3,8 @@
  * "Limits"). Engine-neutral: nothing here reaches a driver.
  */
 import { isAscii } from "node:buffer";
-import type { PutResult } from "../../app/ports.js";
+import type { OutboxItem, PendingOutboxItem, PutResult } from "../../app/ports.js";
+import { AccordError } from "../../errors.js";
 
 /** `limit` itself when it is a non-negative integer; otherwise RangeError (a limit of 0 reads nothing). */
 export function checkLimit(limit: number): number {
@@ -31,4 +32,15 @@ export function envelopeParam(envelope: string | Uint8Array): string | Buffer {
   if (typeof envelope === "string") return envelope;
   if (!isAscii(envelope)) throw new RangeError("an outbox envelope's bytes must be ASCII");
   return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
+}
+
+/**
+ * An item read as due (pending) with its envelope; a pending item without one is a store that
+ * lost an envelope it still had to send, which is refused rather than passed on.
+ */
+export function pendingItem(item: OutboxItem): PendingOutboxItem {
+  const { status, envelope } = item;
+  if (status !== "pending" || envelope === null)
+    throw new AccordError("ERR_STORAGE", `outbox item \`${item.id}\` is due but holds no envelope`);
+  return { ...item, status, envelope };
 }

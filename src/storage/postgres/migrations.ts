@@ -412,6 +412,18 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "objects-duplicate-insert-skipped",
     sql: OBJECT_DUPLICATE_SKIP_MIGRATION_SQL,
   },
+  {
+    // An envelope is kept while it may still be sent: marking an item delivered or cancelled sets
+    // it to NULL in the same UPDATE (spec/federation.md, "Outbox"); those already past are cleared.
+    version: 27,
+    name: "outbox-envelopes-dropped-after-delivery",
+    sql: `
+      ALTER TABLE outbox ALTER COLUMN envelope DROP NOT NULL;
+      UPDATE outbox SET envelope = NULL WHERE status <> 'pending';
+      ALTER TABLE outbox ADD CONSTRAINT outbox_envelope_while_pending
+        CHECK ((status = 'pending') = (envelope IS NOT NULL));
+    `,
+  },
 ];
 
 /** The schema version this code reaches. */

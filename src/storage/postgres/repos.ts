@@ -35,7 +35,7 @@ import { objectRetention, recallRepo } from "./recall.js";
 import { nonceRepo, peerKeyRepo } from "./peer-protocol.js";
 import { keyRepo } from "./node-keys.js";
 import type { Exec, Sql } from "./sql.js";
-import { envelopeParam } from "../common/checks.js";
+import { envelopeParam, pendingItem } from "../common/checks.js";
 
 /** A statement with no rows of interest. */
 type NoRows = Record<string, never>;
@@ -61,7 +61,7 @@ interface ObjectRow {
 interface OutboxRow {
   id: string;
   recipient: string;
-  envelope: string;
+  envelope: string | null;
   status: OutboxStatus;
   attempts: number;
   next_attempt_at: string;
@@ -161,12 +161,14 @@ const S = {
   ),
   outboxCancel: sql(
     "outbox_cancel",
-    `UPDATE outbox SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2
+    `UPDATE outbox SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2,
+       envelope = NULL
      WHERE id = $3 AND status = 'pending'`,
   ),
   outboxCancelByAgreement: sql<{ id: string }>(
     "outbox_cancel_by_agreement",
-    `UPDATE outbox SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2
+    `UPDATE outbox SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2,
+       envelope = NULL
      WHERE agreement_id = $3 AND status = 'pending' RETURNING id`,
   ),
   outboxGet: sql<OutboxRow>("outbox_get", `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = $1`),
@@ -177,7 +179,7 @@ const S = {
   ),
   outboxDelivered: sql(
     "outbox_delivered",
-    `UPDATE outbox SET status = 'delivered', receipt = $1, delivered_at = $2
+    `UPDATE outbox SET status = 'delivered', receipt = $1, delivered_at = $2, envelope = NULL
      WHERE id = $3 AND status = 'pending'`,
   ),
   outboxFailed: sql(
@@ -402,7 +404,7 @@ function outboxRepo({ query }: Exec): OutboxRepo {
       const key = instantKey(now, "`now`");
       nonNegative(limit, "limit");
       const { rows } = await query("could not read the outbox", S.outboxDue, [key, limit]);
-      return rows.map(toOutboxItem);
+      return rows.map((r) => pendingItem(toOutboxItem(r)));
     },
     async markDelivered(id, receipt, at) {
       const { rowCount } = await query("could not update the outbox", S.outboxDelivered, [

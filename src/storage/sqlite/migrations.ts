@@ -388,6 +388,23 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "objects-duplicate-insert-skipped",
     sql: "SELECT 1",
   },
+  {
+    // An envelope is kept while it may still be sent: once its item is delivered (the receipt
+    // verified and recorded) or cancelled, the trigger drops its bytes in the same statement. The
+    // sender cannot read them (they are encrypted to the recipient); the row keeps the receipt,
+    // which names the envelope's SHA-256 (spec/federation.md, "Outbox").
+    version: 27,
+    name: "outbox-envelopes-dropped-after-delivery",
+    sql: `
+      DELETE FROM outbox_envelopes
+      WHERE id IN (SELECT id FROM outbox WHERE status <> 'pending');
+      CREATE TRIGGER outbox_envelope_dropped AFTER UPDATE OF status ON outbox
+      WHEN NEW.status <> 'pending'
+      BEGIN
+        DELETE FROM outbox_envelopes WHERE id = NEW.id;
+      END;
+    `,
+  },
 ];
 
 /** The schema version this code reaches. */

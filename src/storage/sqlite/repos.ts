@@ -34,12 +34,12 @@ import { nonceRepo, peerKeyRepo } from "./peer-protocol.js";
 import { keyRepo } from "./node-keys.js";
 import { objectRetention, recallRepo } from "./recall.js";
 import { toStoredObject, type Exec, type ObjectRow } from "./rows.js";
-import { envelopeParam } from "../common/checks.js";
+import { envelopeParam, pendingItem } from "../common/checks.js";
 
 interface OutboxRow {
   id: string;
   recipient: string;
-  envelope: string;
+  envelope: string | null;
   status: OutboxStatus;
   attempts: number;
   next_attempt_at: string;
@@ -83,11 +83,14 @@ const OBJECT_COLUMNS = `id, version, object, originator, received_from, agreemen
 /** Rows `o` that are the latest version of their id (the flag of migration 21). */
 const IS_LATEST = "o.is_last = 1";
 
-/** An outbox row with its envelope, which lives in `outbox_envelopes` (migration 17). */
+/**
+ * An outbox row with its envelope, which lives in `outbox_envelopes` (migration 17) while the item
+ * is pending: migration 27's trigger deletes it when the status changes (delivered, cancelled).
+ */
 const OUTBOX_COLUMNS = `o.id, o.recipient, e.envelope, o.status, o.attempts, o.next_attempt_at,
   o.last_error, o.created_at, o.delivered_at, o.receipt, o.agreement_id, o.agreement_version,
   o.cancelled_at, o.cancel_reason`;
-const OUTBOX_FROM = "outbox o JOIN outbox_envelopes e ON e.id = o.id";
+const OUTBOX_FROM = "outbox o LEFT JOIN outbox_envelopes e ON e.id = o.id";
 
 /** An object insert's arguments before its last-version flag: seq .. date_added_us. */
 type ObjectLeading = [number, string, string, string, string, string, number];
@@ -490,7 +493,7 @@ function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
       const key = timeKey(now, "`now`");
       checkLimit(limit);
       const rows = await exec.run("could not read the outbox", () => s.outboxDue.all(key, limit));
-      return rows.map(toOutboxItem);
+      return rows.map((r) => pendingItem(toOutboxItem(r)));
     },
     async markDelivered(id, receipt, at) {
       const info = await exec.run("could not update the outbox", () =>
