@@ -165,4 +165,36 @@ describe("hmacSha256", () => {
       ),
     );
   });
+
+  it("equals an independent HMAC for messages of several blocks and any UTF-16, lone surrogates included", () => {
+    const key = new Uint8Array(32).fill(7);
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "binary", maxLength: 300 }),
+        fc.string({ unit: "binary-ascii", maxLength: 200 }),
+        (a, b) => {
+          const message = new TextEncoder().encode(a + b);
+          const want = Buffer.from(nobleHmac(nobleSha256, key, message)).toString("hex");
+          expect(hmacSha256(key, a, b).toString("hex")).toBe(want);
+        },
+      ),
+    );
+    // Every length around the block boundaries, where the padding takes one block or two.
+    for (let n = 0; n <= 200; n++) {
+      const message = new Uint8Array(n).fill(0x61);
+      expect(hmacSha256(key, "a".repeat(n)).toString("hex"), `${String(n)} bytes`).toBe(
+        Buffer.from(nobleHmac(nobleSha256, key, message)).toString("hex"),
+      );
+    }
+  });
+
+  it("prepares a key again when its bytes change", () => {
+    const key = new Uint8Array(32).fill(1);
+    const before = hmacSha256(key, "x").toString("hex");
+    key[0] = 2;
+    expect(hmacSha256(key, "x").toString("hex")).toBe(
+      Buffer.from(nobleHmac(nobleSha256, key, new TextEncoder().encode("x"))).toString("hex"),
+    );
+    expect(hmacSha256(key, "x").toString("hex")).not.toBe(before);
+  });
 });
