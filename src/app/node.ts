@@ -234,6 +234,11 @@ export interface DeliveryReport {
   readonly failed: number;
   /** Pending items brought forward because a partner that had been failing answered again. */
   readonly expedited: number;
+  /**
+   * Recipients with a key announcement still pending: their envelopes were held back, neither
+   * attempted nor counted as failed, until it is delivered (spec/federation.md, "Key rotation").
+   */
+  readonly held: readonly string[];
 }
 
 export interface ReceiveResult {
@@ -266,6 +271,10 @@ export class AccordNode {
   private readonly minimizer: Minimizer;
   /** Envelopes a share is delivering itself, by id (`share` with `deliver`). */
   private readonly delivering = new Map<string, Promise<void>>();
+  /** Shares in progress (each settles, never rejects, here), for `stop` to wait for. */
+  private readonly sharing = new Set<Promise<unknown>>();
+  /** Set by `stop`: no delivery starts from then on; what was not sent stays pending. */
+  private stopping = false;
   /** The node's clock: its servers (TAXII, peer requests) read the same time as its decisions. */
   readonly clock: Clock;
 
@@ -478,7 +487,16 @@ export class AccordNode {
 
   // ---------------------------------------------------------------- share
 
-  async share(req: ShareRequest, opts: ShareOptions = {}): Promise<ShareOutcome[]> {
+  share(req: ShareRequest, opts: ShareOptions = {}): Promise<ShareOutcome[]> {
+    const run = this.shareAll(req, opts);
+    const settled: Promise<unknown> = run
+      .catch(() => undefined)
+      .finally(() => this.sharing.delete(settled));
+    this.sharing.add(settled);
+    return run;
+  }
+
+  private async shareAll(req: ShareRequest, opts: ShareOptions): Promise<ShareOutcome[]> {
     if (req.recipients.length === 0)
       throw new AccordError("ERR_BAD_REQUEST", "name at least one recipient");
     const objects = await this.selectForShare(req.objectIds);
@@ -529,9 +547,6 @@ export class AccordNode {
     deliver: boolean,
   ): Promise<ShareOutcome> {
     const target = await this.shareTarget(recipient);
-    // A partner must know a new key before it sees it used: while an announcement to it is
-    // pending, its envelopes wait for the delivery pass, which sends announcements first.
-    const direct = deliver && target.peer !== undefined && !(await this.announcing(recipient));
     const deliveries: Promise<void>[] = [];
     const parts: ShareOutcome[] = [];
     let from = 0;
@@ -543,7 +558,10 @@ export class AccordNode {
       );
       await this.d.store.transaction((tx) => chunk.write(tx));
       parts.push(chunk.outcome);
-      if (direct)
+      // A partner must know a new key before it sees it used: while an announcement to it is
+      // pending (asked per chunk: a key may rotate during a share), its envelopes wait for the
+      // delivery pass, which sends announcements first.
+      if (deliver && chunk.sealed.length > 0 && !(await this.announcing(recipient)))
         for (const s of chunk.sealed) {
           deliveries.push(this.deliverSealed(recipient, s));
           // At most this many requests outstanding: the recipient works through them in order.
@@ -562,8 +580,13 @@ export class AccordNode {
 
   /** Whether a key announcement to `recipient` is waiting for delivery (./key-rotation.ts). */
   private async announcing(recipient: string): Promise<boolean> {
-    const pending = await this.d.store.keys.announcements({ status: "pending", limit: 1000 });
-    return pending.some((a) => a.recipient === recipient);
+    return (await this.announcingTo()).has(recipient);
+  }
+
+  /** The recipients a key announcement is waiting to be delivered to. */
+  private async announcingTo(): Promise<Set<string>> {
+    const pending = await this.d.store.keys.announcements({ status: "pending", limit: 10_000 });
+    return new Set(pending.map((a) => a.recipient));
   }
 
   /**
@@ -851,15 +874,24 @@ export class AccordNode {
    * Push every due outbox item to its recipient; failures back off exponentially (capped at one
    * hour). Envelopes a share is delivering itself (`share` with `deliver`) are left to it, and
    * awaited first: a pass after such a share finds them delivered or scheduled for retry.
+   *
+   * A partner must know a new key before it sees it used: the envelopes to a recipient with a key
+   * announcement pending are held (not attempted, their retries untouched) until the
+   * announcement is delivered; the delivery pass sends announcements first (KeyService).
    */
   async deliverDue(limit = 50): Promise<DeliveryReport> {
     await Promise.all(this.delivering.values());
-    const due = (await this.d.store.outbox.due(this.nowIso(), limit)).filter(
+    const held = [...(await this.announcingTo())].sort();
+    const due = (await this.d.store.outbox.due(this.nowIso(), limit, held)).filter(
       (item) => !this.delivering.has(item.id),
     );
+    let attempted = 0;
     let delivered = 0;
     let expedited = 0;
     for (const item of due) {
+      // Stopping: the rest stay pending for the next start.
+      if (this.stopping) break;
+      attempted++;
       // The envelope is ASCII: one copy as bytes, sent as is and hashed for the receipt check
       // (as a string it was converted for the request's digest, for sending and for the check).
       const body = Buffer.from(item.envelope, "utf8");
@@ -867,11 +899,25 @@ export class AccordNode {
       if (r.delivered) delivered++;
       expedited += r.expedited;
     }
-    return { attempted: due.length, delivered, failed: due.length - delivered, expedited };
+    return { attempted, delivered, failed: attempted - delivered, expedited, held };
+  }
+
+  /**
+   * Wait for the shares in progress and every delivery in flight, and start no delivery from now
+   * on: the composition root closes the store after this, so nothing writes to it once closed.
+   * A share in progress finishes its chunks (each committed whole); what was not delivered stays
+   * pending in the outbox for the next start.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    while (this.sharing.size > 0 || this.delivering.size > 0)
+      await Promise.all([...this.sharing, ...this.delivering.values()]);
   }
 
   /** Deliver an envelope a share just committed, from memory; `deliverDue` leaves it alone meanwhile. */
   private deliverSealed(recipient: string, s: SealedEnvelope): Promise<void> {
+    // Stopping: the envelope stays pending in the outbox for the next start.
+    if (this.stopping) return Promise.resolve();
     const delivery = this.deliverOne({ id: s.id, recipient, attempts: 0 }, s.bytes, s.digest)
       .then(
         () => undefined,

@@ -228,8 +228,11 @@ export interface OutboxRepo {
     agreement?: { id: string; version: number };
   }): Promise<void>;
   get(id: string): Promise<OutboxItem | undefined>;
-  /** Pending items whose nextAttemptAt <= now, oldest first, at most `limit`. */
-  due(now: string, limit: number): Promise<PendingOutboxItem[]>;
+  /**
+   * Pending items whose nextAttemptAt <= now, oldest first, at most `limit`, leaving out those to
+   * the recipients in `except` (a delivery pass holds them until a key announcement is delivered).
+   */
+  due(now: string, limit: number, except?: readonly NodeId[]): Promise<PendingOutboxItem[]>;
   /**
    * Record a successful delivery (the receipt verified against the envelope) and drop the
    * envelope's bytes in the same write; only a pending item changes. Returns false when it was

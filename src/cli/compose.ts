@@ -171,7 +171,10 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
   // Delivery: a background pass every interval, and at once after each share.
   let running: Promise<void> | undefined;
   let again = false;
+  /** Set by `stop`: no pass starts from then on (a request still being answered may ask). */
+  const life = { stopping: false };
   const deliverNow = (): Promise<void> => {
+    if (life.stopping) return running ?? Promise.resolve();
     if (running !== undefined) {
       again = true;
       return running;
@@ -200,7 +203,7 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
         } catch (e) {
           logger.error({ err: e }, "delivery pass failed");
         }
-      } while (again);
+      } while (again && !life.stopping);
     })().finally(() => {
       running = undefined;
     });
@@ -331,9 +334,13 @@ export async function startNode(config: NodeConfig, opts: StartOptions = {}): Pr
     deliverNow,
     witnessNow,
     async stop() {
+      life.stopping = true;
       if (timer !== undefined) clearInterval(timer);
       if (witnessTimer !== undefined) clearInterval(witnessTimer);
       await server.close();
+      // Shares still being answered and their deliveries in flight, even when the share failed
+      // part-way: the store is closed after them (what was not delivered stays pending).
+      await node.stop();
       if (running !== undefined) await running;
       if (witnessing !== undefined) await witnessing;
       await (await psiPool?.catch(() => undefined))?.close();

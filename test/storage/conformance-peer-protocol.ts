@@ -86,6 +86,28 @@ export function describePeerProtocolConformance(
       expect(await store.outbox.expedite("XB", at(20)), "already due").toBe(0);
     });
 
+    it("leaves out of the due items those to the recipients a delivery pass holds", async () => {
+      const store = await fresh();
+      for (const [id, recipient] of [
+        ["b1", "XB"],
+        ["c1", "XC"],
+        ["b2", "XB"],
+        ["d1", "XD"],
+        ["c2", "XC"],
+      ] as const)
+        await store.outbox.enqueue({ id, recipient, envelope: id, createdAt: at(0) });
+      const due = async (except?: string[], limit = 10) =>
+        (await store.outbox.due(at(1), limit, except)).map((i) => i.id);
+      expect(await due()).toEqual(["b1", "c1", "b2", "d1", "c2"]);
+      expect(await due([])).toEqual(["b1", "c1", "b2", "d1", "c2"]);
+      expect(await due(["XB"])).toEqual(["c1", "d1", "c2"]);
+      expect(await due(["XB", "XC"])).toEqual(["d1"]);
+      // The limit counts the items returned: held ones do not crowd out the others.
+      expect(await due(["XB"], 2)).toEqual(["c1", "d1"]);
+      expect(await due(["XB", "XC", "XD"])).toEqual([]);
+      expect(await due(["XZ", "x'); DROP TABLE outbox; --"])).toHaveLength(5);
+    });
+
     it("records each outbox item's agreement and cancels pending items only", async () => {
       const store = await fresh();
       const item = (id: string, agreement?: { id: string; version: number }) => ({

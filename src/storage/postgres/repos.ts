@@ -175,6 +175,7 @@ const S = {
   outboxDue: sql<OutboxRow>(
     "outbox_due",
     `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_key <= $1
+       AND recipient <> ALL($3::text[])
      ORDER BY created_key, n LIMIT $2`,
   ),
   outboxDelivered: sql(
@@ -400,10 +401,10 @@ function outboxRepo({ query }: Exec): OutboxRepo {
       const row = rows[0];
       return row === undefined ? undefined : toOutboxItem(row);
     },
-    async due(now, limit) {
+    async due(now, limit, except = []) {
       const key = instantKey(now, "`now`");
       nonNegative(limit, "limit");
-      const { rows } = await query("could not read the outbox", S.outboxDue, [key, limit]);
+      const { rows } = await query("could not read the outbox", S.outboxDue, [key, limit, except]);
       return rows.map((r) => pendingItem(toOutboxItem(r)));
     },
     async markDelivered(id, receipt, at) {

@@ -211,9 +211,10 @@ export function prepareStatements(db: Database) {
     outboxGet: db.prepare<[string], OutboxRow>(
       `SELECT ${OUTBOX_COLUMNS} FROM ${OUTBOX_FROM} WHERE o.id = ?`,
     ),
-    outboxDue: db.prepare<[string, number], OutboxRow>(
+    outboxDue: db.prepare<[string, string, number], OutboxRow>(
       `SELECT ${OUTBOX_COLUMNS} FROM ${OUTBOX_FROM}
        WHERE o.status = 'pending' AND o.next_attempt_key <= ?
+         AND o.recipient NOT IN (SELECT value FROM json_each(?))
        ORDER BY o.created_key, o.n LIMIT ?`,
     ),
     outboxDelivered: db.prepare<[string, string, string]>(
@@ -489,10 +490,13 @@ function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
       const row = await exec.run("could not read the outbox", () => s.outboxGet.get(id));
       return row === undefined ? undefined : toOutboxItem(row);
     },
-    async due(now, limit) {
+    async due(now, limit, except = []) {
       const key = timeKey(now, "`now`");
       checkLimit(limit);
-      const rows = await exec.run("could not read the outbox", () => s.outboxDue.all(key, limit));
+      const skip = JSON.stringify(except);
+      const rows = await exec.run("could not read the outbox", () =>
+        s.outboxDue.all(key, skip, limit),
+      );
       return rows.map((r) => pendingItem(toOutboxItem(r)));
     },
     async markDelivered(id, receipt, at) {
