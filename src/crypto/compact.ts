@@ -60,8 +60,8 @@ const PIECE_CHARS = 16 * 1024;
 
 /**
  * Decode canonical unpadded base64url held as ASCII bytes, `text[start, end)`, a piece at a time:
- * each piece is checked (the same check as `isCanonicalB64url` over the whole, since every piece
- * but the last is a whole number of 4-character groups) and its bytes handed to `use`, in order.
+ * each piece is checked (what `isCanonicalB64url` checks over the whole, since every piece but the
+ * last is a whole number of 4-character groups) and its bytes handed to `use`, in order.
  * Returns false, having stopped at the first bad piece, when the text is not canonical.
  *
  * Why pieces: an envelope is megabytes, and reading it whole as a string, then decoding that to
@@ -81,8 +81,13 @@ export function forEachB64urlPiece(
   const scratch = Buffer.allocUnsafe((Math.min(PIECE_CHARS, end - start) * 3) / 4 + 1);
   for (let at = start; at < end; at += PIECE_CHARS) {
     const piece = view.toString("latin1", at, Math.min(end, at + PIECE_CHARS));
-    if (!isCanonicalB64url(piece)) return false;
-    use(scratch.subarray(0, scratch.write(piece, 0, "base64url")));
+    const length = scratch.write(piece, 0, "base64url");
+    // Checked by encoding the bytes back: Buffer's encoder writes canonical base64url only, so the
+    // piece is canonical exactly when it is what its bytes encode to (a character outside the
+    // alphabet, `+`, `/`, `=`, a stray length or non-zero trailing bits all come back otherwise).
+    // Native both ways, a third of the CPU of the alphabet's regular expression over megabytes.
+    if (scratch.toString("base64url", 0, length) !== piece) return false;
+    use(scratch.subarray(0, length));
   }
   return true;
 }

@@ -4,6 +4,7 @@
  * padding, stray characters and non-zero spare bits.
  */
 import { randomBytes } from "node:crypto";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   decodeB64url,
@@ -82,6 +83,31 @@ describe("base64url read a piece at a time", () => {
       }
     }
     expect(pieces(Buffer.from("QUJDR", "latin1")), "a length of 1 modulo 4").toBeUndefined();
+  });
+
+  it("accepts a text a piece at a time exactly when the whole-string check accepts it", () => {
+    // Texts of the alphabet with, sometimes, one byte of another kind (padding, the other
+    // alphabet's `+` and `/`, a dot, a space, a Latin-1 letter) somewhere, across piece bounds.
+    const text = fc
+      .tuple(
+        fc.integer({ min: 0, max: 40_000 }),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.option(fc.constantFrom(0x3d, 0x2b, 0x2f, 0x2e, 0x20, 0xe9), { nil: undefined }),
+      )
+      .map(([length, seed, odd]) => {
+        const t = Buffer.alloc(length);
+        for (let i = 0; i < length; i++) t[i] = ALPHABET.charCodeAt((seed + i * 7919) % 64);
+        if (odd !== undefined && length > 0) t[seed % length] = odd;
+        return t;
+      });
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(pieces(t) !== undefined, "piecewise = whole").toBe(
+          isCanonicalB64url(t.toString("latin1")),
+        );
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("reads a range of a larger buffer, and may write its bytes over the text it came from", () => {
