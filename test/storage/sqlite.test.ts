@@ -65,6 +65,35 @@ it("creates a new database file readable by its owner only", async () => {
   await store.close();
 });
 
+it("creates a new database file with 16 KiB pages, and opens an older file at the page size it has", async () => {
+  const path = join(dir, "pages.db");
+  const store = await openSqliteStore({ path });
+  await store.ledger.append(testEntry(0));
+  await store.close();
+  const pageSize = (p: string): unknown => {
+    const db = new Database(p, { readonly: true });
+    try {
+      return db.pragma("page_size", { simple: true });
+    } finally {
+      db.close();
+    }
+  };
+  expect(pageSize(path)).toBe(16_384);
+
+  // A store created before (SQLite's default 4 KiB pages) keeps them, and works as before.
+  const older = join(dir, "pages-4k.db");
+  const db = new Database(older);
+  db.pragma("page_size = 4096");
+  db.pragma("journal_mode = WAL");
+  db.exec("CREATE TABLE before_16k (x)");
+  db.close();
+  const reopened = await openSqliteStore({ path: older });
+  await reopened.ledger.append(testEntry(0));
+  expect(await reopened.ledger.size()).toBe(1);
+  await reopened.close();
+  expect(pageSize(older)).toBe(4096);
+});
+
 it("applies a migration missing below the highest applied version", async () => {
   const path = join(dir, "gap.db");
   const first = await openSqliteStore({ path });
