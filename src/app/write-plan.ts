@@ -9,12 +9,9 @@ export async function runWritePlan(tx: Repos, plan: WritePlan): Promise<number> 
   let stored = 0;
   for (const step of plan) {
     switch (step.op) {
-      case "putObjects": {
-        const results = await tx.objects.putMany(step.objects);
-        stored += insertedOf(results);
-        if (step.counted !== undefined) await tx.ledger.append(counted(step.counted, results));
+      case "putObjects":
+        stored += await countPut(tx, step.counted, await tx.objects.putMany(step.objects));
         break;
-      }
       case "append":
         await tx.ledger.append(step.entry);
         break;
@@ -34,11 +31,20 @@ export async function runWritePlans(tx: Repos, plans: readonly WritePlan[]): Pro
   for (const plan of plans) await runWritePlan(tx, plan);
 }
 
-function insertedOf(results: readonly PutResult[]): number {
-  return results.filter((r) => r === "inserted").length;
-}
-
-/** A `putObjects` step's counted entry: `stored` is how many of its versions were new. */
-export function counted(entry: LedgerAppend, results: readonly PutResult[]): LedgerAppend {
-  return { ...entry, data: { ...entry.data, stored: insertedOf(results) } };
+/**
+ * After a `putObjects` step's puts (`results`, one per object): append its counted entry, if any,
+ * with `stored` (how many of its versions were new), and return that number. Counted once here,
+ * for the entry and for the caller alike, on whichever thread runs the step (./ports.ts
+ * `WriteStep`; the SQLite writer thread).
+ */
+export async function countPut(
+  tx: Pick<Repos, "ledger">,
+  counted: LedgerAppend | undefined,
+  results: readonly PutResult[],
+): Promise<number> {
+  let stored = 0;
+  for (const r of results) if (r === "inserted") stored++;
+  if (counted !== undefined)
+    await tx.ledger.append({ ...counted, data: { ...counted.data, stored } });
+  return stored;
 }

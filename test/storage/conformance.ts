@@ -20,6 +20,7 @@ import type {
   StoredObject,
 } from "../../src/app/ports.js";
 import { verifyStoredLog } from "../../src/app/log.js";
+import { runWritePlan } from "../../src/app/write-plan.js";
 import { encodeLogEntry } from "../../src/core/log-entry.js";
 import { leafHash } from "../../src/tlog/index.js";
 import { entryNumber, testEntry } from "../support/log-entries.js";
@@ -994,6 +995,31 @@ function transactionTests(fresh: Open): void {
     ]);
     expect(await store.taxii.getStatus(status.id)).toEqual(status);
     expect(await store.recalls.copiesOf(copy.objectId)).toEqual([copy]);
+  });
+
+  it("counts each new object version once: repeated in one step, in a later plan of the group, and in a plan run alone", async () => {
+    const store = await fresh();
+    const a = indicator(`indicator--${uuid(1)}`, at(2));
+    const olderA = indicator(`indicator--${uuid(1)}`, at(1));
+    const b = indicator(`indicator--${uuid(2)}`, at(1));
+    const { stored: _, ...data } = testEntry(3, { at: T0 }).data;
+    const step = (objects: StixObject[]) =>
+      ({
+        op: "putObjects",
+        objects: objects.map((o) => stored(o)),
+        counted: { kind: "ingest", at: T0, data },
+      }) as const;
+    // a twice (the same version repeated, as a bundle may), its earlier version, then b.
+    const n = await store.transaction((tx) => runWritePlan(tx, [step([a, a, olderA, b, b])]));
+    expect(n, "runWritePlan's count").toBe(3);
+    await store.commitPlans([
+      [step([b, indicator(`indicator--${uuid(3)}`, at(1))])],
+      [step([indicator(`indicator--${uuid(3)}`, at(1)), a])],
+    ]);
+    const entries = await expectIntactLedger(store, 3);
+    expect(entries.map((e) => e.data.stored)).toEqual([3, 1, 0]);
+    expect(await store.objects.count(), "versions stored").toBe(4);
+    expect((await store.objects.versions(a.id)).length).toBe(2);
   });
 
   it("writes nothing of a group of plans when one of them fails", async () => {

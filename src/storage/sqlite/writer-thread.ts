@@ -5,7 +5,7 @@
  * connection and ends the thread.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { counted, runWritePlan } from "../../app/write-plan.js";
+import { countPut, runWritePlan } from "../../app/write-plan.js";
 import { threadError } from "../../compute/threads.js";
 import { openSqliteWriterStore } from "./index.js";
 import type { PreparedStep, WriterAnswer, WriterOptions, WriterRequest } from "./writer.js";
@@ -21,10 +21,7 @@ function commit(plans: readonly (readonly PreparedStep[])[]): Promise<void> {
     for (const plan of plans)
       for (const step of plan) {
         if (step.op !== "putPrepared") await runWritePlan(tx, [step]);
-        else {
-          const results = await tx.objects.putPrepared(step.rows);
-          if (step.counted !== undefined) await tx.ledger.append(counted(step.counted, results));
-        }
+        else await countPut(tx, step.counted, await tx.objects.putPrepared(step.rows));
       }
   });
 }
