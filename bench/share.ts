@@ -17,6 +17,7 @@ import { HttpPeerClient } from "../src/federation/http-peer-client.js";
 import { systemClock, systemRandom, type RunningNode } from "../src/cli/compose.js";
 import { createNodeDir, makeTempDir, signAgreements, start } from "../test/support/nodes.js";
 import { syntheticBundle } from "./synthetic.js";
+import { watchCommits, type CommitSummary } from "./sqlite-commits.js";
 import type { BenchResult } from "./run.js";
 
 const CORPORA = new URL("../../shared/data/corpora/", import.meta.url).pathname;
@@ -156,6 +157,8 @@ class PeerProcess {
  * (DIR/share-XA-RUN.cpuprofile, DIR/share-XB-RUN.cpuprofile), for `node --cpu-prof`-style analysis.
  * ACCORD_BENCH_KEEP=1: the share bench leaves both nodes' directories (databases included) in
  * place and prints where, to look at what a share wrote.
+ * ACCORD_BENCH_COMMITS=1: the share bench also reports XA's COMMITs over the timed part of the
+ * median run (./sqlite-commits.ts): time and CPU per commit, WAL frames, checkpoints.
  */
 export async function profiled<T>(file: string | undefined, body: () => Promise<T>): Promise<T> {
   if (file === undefined) return body();
@@ -197,6 +200,7 @@ export async function shareBench(): Promise<BenchResult[]> {
   const peer = new PeerProcess(xbDir.dir, "XB");
   let xa: RunningNode | undefined;
   const results: BenchResult[] = [];
+  const commits = process.env.ACCORD_BENCH_COMMITS === undefined ? undefined : watchCommits();
   try {
     const xb = (await peer.call("start")) as { url: string; fingerprint: string };
     xa = await start(xaDir);
@@ -207,7 +211,7 @@ export async function shareBench(): Promise<BenchResult[]> {
     await signAgreements([xa], { elsewhere: ["XB"], paperKeys: new Map([["XC", paper]]) });
     await peer.call("sign", { elsewhere: ["XA"], paperKeys: { XC: exportNodeKeys(paper) } });
 
-    const runs: { rate: number; xaUs: number; xbUs: number }[] = [];
+    const runs: { rate: number; xaUs: number; xbUs: number; commits?: CommitSummary }[] = [];
     for (let run = 0; run < 3; run++) {
       const bundle = syntheticBundle(n, 100 + run);
       await xa.node.ingest(bundle);
@@ -216,6 +220,7 @@ export async function shareBench(): Promise<BenchResult[]> {
       if (profile !== undefined)
         await peer.call("profile", { file: join(profile, `share-XB-${String(run)}.cpuprofile`) });
       const xb0 = await peer.cpuMicros();
+      commits?.take();
       const xa0 = cpuMicros();
       const t0 = performance.now();
       const node = xa;
@@ -233,6 +238,7 @@ export async function shareBench(): Promise<BenchResult[]> {
       );
       const ms = performance.now() - t0;
       const xaUs = cpuMicros() - xa0;
+      const xaCommits = commits?.take();
       const xbUs = (await peer.cpuMicros()) - xb0;
       if (profile !== undefined) await peer.call("profileEnd");
       const pending = await xa.store.outbox.list({ status: "pending", limit: 10 });
@@ -240,7 +246,12 @@ export async function shareBench(): Promise<BenchResult[]> {
         throw new Error(
           `share bench: ${outcome?.sent ?? 0} of ${n} sent, ${pending.length} pending`,
         );
-      runs.push({ rate: n / (ms / 1000), xaUs, xbUs });
+      runs.push({
+        rate: n / (ms / 1000),
+        xaUs,
+        xbUs,
+        ...(xaCommits === undefined ? {} : { commits: xaCommits }),
+      });
     }
     runs.sort((a, b) => a.rate - b.rate);
     const mid = runs[1] ?? { rate: 0, xaUs: 0, xbUs: 0 };
@@ -254,6 +265,7 @@ export async function shareBench(): Promise<BenchResult[]> {
       xbCpuUsPerObject: Math.round(mid.xbUs / n),
       // The rate if each node had a core of its own and waited for nothing: n / the busier side's CPU.
       cpuBoundRate: Math.round(n / (Math.max(mid.xaUs, mid.xbUs) / 1e6)),
+      ...(mid.commits === undefined ? {} : { xaCommits: mid.commits }),
       loadavg: loadavg()
         .map((l) => l.toFixed(2))
         .join(" "),

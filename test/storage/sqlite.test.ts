@@ -113,3 +113,24 @@ it("applies a migration missing below the highest applied version", async () => 
     await second.close();
   }
 });
+
+it("checkpoints the WAL once it holds 40 MiB, not after every large commit", async () => {
+  const path = join(dir, "checkpoint.db");
+  const store = await openSqliteStore({ path });
+  try {
+    // 24 commits of a 1 MiB envelope each. With SQLite's default of 1,000 pages (16 MiB of this
+    // file's 16 KiB pages) the WAL would have been checkpointed and restarted on the way, its file
+    // staying near 16 MiB; here every page is still in it.
+    const envelope = "e".repeat(1024 * 1024);
+    for (let i = 0; i < 24; i++)
+      await store.outbox.enqueue({
+        id: `env-${i}`,
+        recipient: "XB",
+        envelope,
+        createdAt: "2026-04-01T00:00:00.000Z",
+      });
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(24 * 1024 * 1024);
+  } finally {
+    await store.close();
+  }
+});
