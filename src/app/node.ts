@@ -160,6 +160,14 @@ export interface DryRunMinimized {
   readonly reasons?: readonly Reason[];
 }
 
+/** The permitted objects of a share chunk that travel under one agreement. */
+interface ShareGroup {
+  readonly agreement: { readonly id: string; readonly version: number; readonly hash: string };
+  /** `<id> v<version>`, as the log and the outbox name the agreement. */
+  readonly label: string;
+  readonly objects: StixObject[];
+}
+
 /** What `releaseFor` decided for one object and one partner. */
 export type Release =
   | {
@@ -618,11 +626,21 @@ export class AccordNode {
     const { recipient, at, atIso, peer } = target;
     const verdicts: ObjectVerdict[] = [];
     /** Permitted, minimized objects with provenance, grouped by agreement. */
-    const groups = new Map<
-      string,
-      { agreement: { id: string; version: number; hash: string }; objects: StixObject[] }
-    >();
+    const groups = new Map<string, ShareGroup>();
     const decisions: LoggedDecision[] = [];
+    // What every object's release is decided with, built once a chunk (an object held for another
+    // node adds the originator's consents).
+    const releaseCtx = {
+      partner: recipient,
+      known: peer !== undefined,
+      purpose: req.purpose,
+      at,
+      ...(req.agreementId === undefined ? {} : { agreementId: req.agreementId }),
+      ...(req.action === undefined ? {} : { action: req.action }),
+      ...(req.approvedBy === undefined ? {} : { approvedBy: req.approvedBy }),
+    };
+    // Objects of a chunk mostly travel under one agreement: the last group is looked at first.
+    let last: ShareGroup | undefined;
 
     for (const stored of objects) {
       const o = stored.object;
@@ -631,24 +649,45 @@ export class AccordNode {
         stored.provenance.originator === this.id
           ? undefined
           : await this.agreementBook.consentsFor(o.id, at);
-      const release = this.releaseFor(stored, {
-        partner: recipient,
-        known: peer !== undefined,
-        purpose: req.purpose,
-        at,
-        ...(consents === undefined ? {} : { consents }),
-        ...(req.agreementId === undefined ? {} : { agreementId: req.agreementId }),
-        ...(req.action === undefined ? {} : { action: req.action }),
-        ...(req.approvedBy === undefined ? {} : { approvedBy: req.approvedBy }),
-      });
+      const release = this.releaseFor(
+        stored,
+        consents === undefined ? releaseCtx : { ...releaseCtx, consents },
+      );
       if (release.effect === "permit") {
-        const key = `${release.agreement.id}@${release.agreement.version}`;
-        const group = groups.get(key) ?? {
-          agreement: release.agreement,
-          objects: [] as StixObject[],
-        };
+        const a = release.agreement;
+        let group = last;
+        if (group?.agreement.id !== a.id || group.agreement.version !== a.version) {
+          const key = `${a.id}@${String(a.version)}`;
+          group = groups.get(key);
+          if (group === undefined) {
+            group = { agreement: a, label: `${a.id} v${String(a.version)}`, objects: [] };
+            groups.set(key, group);
+          }
+          last = group;
+        }
         group.objects.push(release.object);
-        groups.set(key, group);
+        verdicts.push({
+          id: o.id,
+          type: o.type,
+          effect: "permit",
+          dropped: release.dropped,
+          reasons: release.reasons,
+          profile: release.profile,
+          changes: release.changes,
+          sentAs: release.object.id,
+        });
+        decisions.push({
+          object: o.id,
+          version: versionOf(o),
+          effect: "permit",
+          agreement: group.label,
+          clauses: release.reasons.map((r) => r.clause),
+          dropped: [...release.dropped],
+          profile: release.profile,
+          minimized: loggedChanges(release.changes),
+          sentAs: release.object.id,
+        });
+        continue;
       }
       verdicts.push({
         id: o.id,
@@ -658,21 +697,17 @@ export class AccordNode {
         reasons: release.reasons,
         ...(release.profile === undefined ? {} : { profile: release.profile }),
         ...(release.changes === undefined ? {} : { changes: release.changes }),
-        ...(release.effect === "permit" ? { sentAs: release.object.id } : {}),
       });
       decisions.push({
         object: o.id,
         version: versionOf(o),
         effect: release.effect,
-        agreement:
-          release.effect === "permit"
-            ? `${release.agreement.id} v${release.agreement.version}`
-            : null,
+        agreement: null,
         clauses: release.reasons.map((r) => r.clause),
         dropped: [...release.dropped],
         profile: release.profile ?? null,
         minimized: loggedChanges(release.changes ?? []),
-        sentAs: release.effect === "permit" ? release.object.id : null,
+        sentAs: null,
       });
     }
     // Many decisions to a log entry, each still provable on its own (./decision-log.ts).
@@ -699,7 +734,7 @@ export class AccordNode {
             bytes,
             // Hashed once, as bytes: the `share` entry's digest and the receipt's check.
             digest: sha256Hex(bytes),
-            agreement: `${group.agreement.id} v${group.agreement.version}`,
+            agreement: group.label,
             agreementRef: { id: group.agreement.id, version: group.agreement.version },
             objects: chunk.length,
             members: chunk.map((o) => ({ sentAs: o.id, version: versionOf(o) })),

@@ -48,6 +48,8 @@ export async function recordShare(tx: Repos, share: ShareRecord): Promise<void> 
   );
   await tx.recalls.recordCopies(copies);
 
+  // Only a refusal can be an onward hop refused: a share with none needs no look-up of originators.
+  if (!share.verdicts.some((v) => v.effect === "deny")) return;
   const originatorOf = new Map(share.objects.map((o) => [o.object.id, o.provenance.originator]));
   for (const v of share.verdicts) {
     const originator = originatorOf.get(v.id);
