@@ -927,10 +927,9 @@ export class AccordNode {
       // Stopping: the rest stay pending for the next start.
       if (this.stopping) break;
       attempted++;
-      // The envelope is ASCII: one copy as bytes, sent as is and hashed for the receipt check
-      // (as a string it was converted for the request's digest, for sending and for the check).
-      const body = Buffer.from(item.envelope, "utf8");
-      const r = await this.deliverOne(item, body, sha256Hex(body));
+      // The envelope's bytes as the outbox hands them back: sent as is and hashed for the
+      // receipt check, never made a string of megabytes.
+      const r = await this.deliverOne(item, item.envelope, sha256Hex(item.envelope));
       if (r.delivered) delivered++;
       expedited += r.expedited;
     }

@@ -211,10 +211,13 @@ export interface OutboxItem {
   readonly cancelReason: string | null;
 }
 
-/** An item `due` returns: pending, so it still holds its envelope. */
-export type PendingOutboxItem = OutboxItem & {
+/**
+ * An item `due` returns: pending, so it still holds its envelope, handed back as the bytes it is
+ * sent as (the delivery pass sends and hashes bytes: no string of megabytes made on the way).
+ */
+export type PendingOutboxItem = Omit<OutboxItem, "status" | "envelope"> & {
   readonly status: "pending";
-  readonly envelope: string;
+  readonly envelope: Uint8Array;
 };
 
 export interface OutboxRepo {

@@ -38,9 +38,15 @@ export function envelopeParam(envelope: string | Uint8Array): string | Buffer {
  * An item read as due (pending) with its envelope; a pending item without one is a store that
  * lost an envelope it still had to send, which is refused rather than passed on.
  */
-export function pendingItem(item: OutboxItem): PendingOutboxItem {
+export function pendingItem(
+  item: Omit<OutboxItem, "envelope"> & { readonly envelope: string | Uint8Array | null },
+): PendingOutboxItem {
   const { status, envelope } = item;
   if (status !== "pending" || envelope === null)
     throw new AccordError("ERR_STORAGE", `outbox item \`${item.id}\` is due but holds no envelope`);
-  return { ...item, status, envelope };
+  return {
+    ...item,
+    status,
+    envelope: typeof envelope === "string" ? Buffer.from(envelope, "utf8") : envelope,
+  };
 }

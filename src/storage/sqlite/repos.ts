@@ -36,10 +36,10 @@ import { objectRetention, recallRepo } from "./recall.js";
 import { toStoredObject, type Exec, type ObjectRow } from "./rows.js";
 import { envelopeParam, pendingItem } from "../common/checks.js";
 
-interface OutboxRow {
+interface OutboxRow<Envelope = string> {
   id: string;
   recipient: string;
-  envelope: string | null;
+  envelope: Envelope | null;
   status: OutboxStatus;
   attempts: number;
   next_attempt_at: string;
@@ -211,8 +211,11 @@ export function prepareStatements(db: Database) {
     outboxGet: db.prepare<[string], OutboxRow>(
       `SELECT ${OUTBOX_COLUMNS} FROM ${OUTBOX_FROM} WHERE o.id = ?`,
     ),
-    outboxDue: db.prepare<[string, string, number], OutboxRow>(
-      `SELECT ${OUTBOX_COLUMNS} FROM ${OUTBOX_FROM}
+    // The envelope as a BLOB: a Buffer of its bytes, where a TEXT value became a string first
+    // (4 MB: 3 ms of CPU against 17 for the string and its bytes, spec/federation.md "Outbox").
+    outboxDue: db.prepare<[string, string, number], OutboxRow<Buffer>>(
+      `SELECT ${OUTBOX_COLUMNS.replace("e.envelope", "CAST(e.envelope AS BLOB) AS envelope")}
+       FROM ${OUTBOX_FROM}
        WHERE o.status = 'pending' AND o.next_attempt_key <= ?
          AND o.recipient NOT IN (SELECT value FROM json_each(?))
        ORDER BY o.created_key, o.n LIMIT ?`,
@@ -522,7 +525,9 @@ function outboxRepo(s: Statements, exec: Exec): OutboxRepo {
   };
 }
 
-function toOutboxItem(row: OutboxRow): OutboxItem {
+function toOutboxItem<Envelope>(
+  row: OutboxRow<Envelope>,
+): Omit<OutboxItem, "envelope"> & { envelope: Envelope | null } {
   return {
     id: row.id,
     recipient: row.recipient,
